@@ -1,0 +1,136 @@
+"""The `reconciler` command line: global options, command registry and error handling.
+
+One module per command lives in `reconciler.commands`; each is imported only when its command
+runs, so `reconciler --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from reconciler import __version__
+from reconciler.errors import ReconcilerError
+
+# command name -> (module, one-line help). The module defines `command` (a click.Command).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "validate": ("reconciler.commands.validate", "Check manifests against the schema and the rules."),
+    "plan": ("reconciler.commands.plan", "Show what apply would change."),
+    "apply": ("reconciler.commands.apply", "Make the clouds match the manifests (or a saved plan)."),
+    "drift": ("reconciler.commands.drift", "Report what changed outside reconciler (read-only)."),
+    "show": ("reconciler.commands.show", "Render a saved plan file."),
+    "import": ("reconciler.commands.import_", "Take an existing cloud object under management."),
+    "state": ("reconciler.commands.state", "Inspect or edit the state: list, show, rm, unlock."),
+    "sandbox": ("reconciler.commands.sandbox", "Run the local emulator of both cloud APIs."),
+}
+
+
+@dataclass(frozen=True)
+class AppContext:
+    """Global options, passed to every command."""
+
+    state_url: str
+    sandbox: bool
+    seed: Path | None
+    log_format: str
+    verbose: bool
+    lock_timeout: float
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module_name, _ = COMMANDS[cmd_name]
+        command = importlib.import_module(module_name).command
+        assert isinstance(command, click.Command)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Help text from the registry, without importing every command module.
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, help_) for name, (_, help_) in COMMANDS.items()])
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="reconciler")
+@click.option(
+    "--state",
+    "state_url",
+    envvar="RECONCILER_STATE",
+    default="state/reconciler.json",
+    show_default=True,
+    help="State backend: a file path or a postgresql:// URL (env RECONCILER_STATE).",
+)
+@click.option("--sandbox", is_flag=True, help="Use an embedded sandbox of both clouds (data in state/sandbox.json).")
+@click.option(
+    "--seed",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Sandbox seed file (default: derived from what the manifests presuppose).",
+)
+@click.option(
+    "--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Log line format."
+)
+@click.option("-v", "--verbose", is_flag=True, help="Debug logs, API call counts and tracebacks.")
+@click.option(
+    "--lock-timeout",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Seconds to wait for the state lock before failing.",
+)
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    state_url: str,
+    sandbox: bool,
+    seed: Path | None,
+    log_format: str,
+    verbose: bool,
+    lock_timeout: float,
+) -> None:
+    """Declarative BGP peering for Equinix Network Edge and Alibaba Cloud Express Connect.
+
+    Exit codes: 0 success / no changes, 1 error, 2 changes present (plan --detailed-exitcode)
+    or drift found (drift).
+    """
+    from reconciler import log
+
+    log.configure(log_format, verbose)
+    ctx.obj = AppContext(state_url, sandbox, seed, log_format, verbose, lock_timeout)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI; turn expected errors into one message and exit code 1."""
+    verbose = "-v" in (argv or sys.argv[1:]) or "--verbose" in (argv or sys.argv[1:])
+    try:
+        code: Any = cli.main(args=argv, prog_name="reconciler", standalone_mode=False)
+    except ReconcilerError as exc:
+        _fail(str(exc), verbose, exc.exit_code)
+    except click.exceptions.Abort:
+        _fail("aborted", verbose=False, code=1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(1 if exc.exit_code == 2 else exc.exit_code)  # usage errors are errors: exit 1
+    except KeyboardInterrupt:
+        _fail("interrupted", verbose=False, code=1)
+    except Exception as exc:  # a bug: say so plainly, traceback only with -v
+        _fail(f"internal error: {type(exc).__name__}: {exc} (run with -v for details)", verbose, 1)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(message: str, verbose: bool, code: int) -> None:
+    if verbose:
+        import traceback
+
+        traceback.print_exc()
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)

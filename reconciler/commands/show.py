@@ -1,0 +1,13 @@
+"""`reconciler show` (not available yet)."""
+
+from __future__ import annotations
+
+import click
+
+from reconciler.errors import NotImplementedYet
+
+
+@click.command(name="show", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+def command() -> None:
+    """Not available yet in this build."""
+    raise NotImplementedYet("'reconciler show' is not implemented yet in this build")

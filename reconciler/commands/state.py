@@ -1,0 +1,13 @@
+"""`reconciler state` (not available yet)."""
+
+from __future__ import annotations
+
+import click
+
+from reconciler.errors import NotImplementedYet
+
+
+@click.command(name="state", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+def command() -> None:
+    """Not available yet in this build."""
+    raise NotImplementedYet("'reconciler state' is not implemented yet in this build")

@@ -1,0 +1,191 @@
+"""Plain value objects shared by every stage of the pipeline.
+
+manifests -> `Resource` (desired) ; state -> `StateResource` ; providers -> `LiveObject`.
+The planner compares the three and never knows which cloud it is talking to; what it needs to
+know about a kind (its provider, natural key, replace-only fields...) is in `reconciler.kinds`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal
+
+EQUINIX_PEERING = "EquinixBgpPeering"
+ALIBABA_GROUP = "AlibabaBgpGroup"
+ALIBABA_PEER = "AlibabaBgpPeer"
+
+API_VERSION = "reconciler/v1"
+
+EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+def address_of(kind: str, name: str) -> str:
+    """The address of a resource: `Kind/name`, e.g. `AlibabaBgpPeer/sg-vbr1-peer1`."""
+    return f"{kind}/{name}"
+
+
+def split_address(address: str) -> tuple[str, str]:
+    kind, _, name = address.partition("/")
+    return kind, name
+
+
+@dataclass(frozen=True, slots=True)
+class SourcePos:
+    """Where something came from in the manifests (1-based line and column)."""
+
+    file: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+class SecretValue:
+    """A resolved secret. Its repr and str are masked so it cannot leak by accident.
+
+    Call `reveal()` only at the last moment, to put it in an API request.
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "SecretValue('(sensitive)')"
+
+    def __str__(self) -> str:
+        return "(sensitive)"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SecretValue) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(("SecretValue", self._value))
+
+    def __reduce__(self) -> Any:  # never pickle a secret
+        raise TypeError("secrets cannot be pickled")
+
+
+@dataclass(frozen=True, slots=True)
+class SecretRef:
+    """Where a secret comes from: `{fromEnv: NAME}` or `{fromFile: path}`.
+
+    `path` is resolved relative to the manifest file that references it.
+    """
+
+    source: Literal["env", "file"]
+    name: str
+
+    @property
+    def id(self) -> str:
+        """A stable, non-secret identifier, e.g. `env:SG_BGP_KEY`."""
+        return f"{self.source}:{self.name}"
+
+    def __str__(self) -> str:
+        return self.id
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """A desired resource, as declared in the manifests.
+
+    `attrs` holds the non-secret spec fields in manifest vocabulary (camelCase), normalised
+    (ints for ASNs, canonical IP spelling, defaults filled in). `secret_refs` names the secret
+    fields; `secrets` holds their resolved values (empty until secrets are resolved, e.g. during
+    `validate`). `refs` maps a spec field to the address it references
+    (`bgpGroup` -> `AlibabaBgpGroup/sg-vbr1`).
+    """
+
+    kind: str
+    name: str
+    attrs: Mapping[str, Any]
+    secret_refs: Mapping[str, SecretRef] = EMPTY
+    secrets: Mapping[str, SecretValue] = EMPTY
+    refs: Mapping[str, str] = EMPTY
+    labels: Mapping[str, str] = EMPTY
+    source: SourcePos | None = None
+    ignore_drift: tuple[str, ...] = ()
+
+    @property
+    def address(self) -> str:
+        return address_of(self.kind, self.name)
+
+
+Status = Literal["ready", "pending", "failed", "deleting"]
+
+
+@dataclass(frozen=True, slots=True)
+class LiveObject:
+    """What a provider observed in the cloud, normalised to manifest vocabulary.
+
+    `status` is the provisioning status mapped to four values the engine understands;
+    `raw_status` is the cloud's own word. `session` is the live BGP session state
+    (Established, Idle, ...) which is never treated as configuration drift.
+    Secret values (`secrets`) stay in memory: they are compared, never stored or printed.
+    """
+
+    kind: str
+    cloud_id: str
+    region: str | None
+    attrs: Mapping[str, Any]
+    status: Status = "ready"
+    raw_status: str = ""
+    secrets: Mapping[str, SecretValue | None] = EMPTY
+    session: str | None = None
+    session_since: str | None = None
+    info: Mapping[str, Any] = EMPTY  # read-only extras (device uuid, route counts...), shown not diffed
+
+
+@dataclass(frozen=True, slots=True)
+class StateResource:
+    """A resource recorded in state: identity plus last-applied, non-secret attributes."""
+
+    address: str
+    kind: str
+    cloud_id: str
+    region: str | None
+    attributes: Mapping[str, Any]
+    dependencies: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    """One line of the write-ahead journal.
+
+    An `intent` is written (and fsynced) before a mutating API call; the matching `done` or
+    `failed` entry right after. An intent with no outcome means the process died mid-call;
+    the next run resolves it against live objects before planning anything new.
+    """
+
+    id: str
+    address: str
+    kind: str
+    action: str  # create | update | delete | forget | adopt
+    phase: Literal["intent", "done", "failed"]
+    time: str
+    token: str | None = None
+    cloud_id: str | None = None
+    region: str | None = None
+    attributes: Mapping[str, Any] | None = None
+    natural_key: tuple[Any, ...] | None = None
+    dependencies: tuple[str, ...] = ()
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StateDoc:
+    """The whole state document (DESIGN section 7)."""
+
+    lineage: str | None = None  # None until the first write
+    serial: int = 0
+    resources: Mapping[str, StateResource] = EMPTY
+    pending: tuple[JournalEntry, ...] = ()
+    format_version: int = 1
+    extra: Mapping[str, Any] = field(default_factory=dict)

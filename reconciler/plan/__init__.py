@@ -1,0 +1,1 @@
+"""Planning: desired x state x live -> ordered changes."""

@@ -1,0 +1,138 @@
+"""The plan: an ordered list of changes, one per address, plus what it was made against."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from reconciler.model import EMPTY
+
+PLAN_FORMAT_VERSION = "1.0"
+
+
+class Action(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    REPLACE = "replace"  # delete, then create (the diff names the replace-only field)
+    DELETE = "delete"
+    FORGET = "forget"  # drop from state without an API call
+    ADOPT = "adopt"  # take an existing live object under management
+    NOOP = "no-op"
+
+
+DESTRUCTIVE = frozenset({Action.DELETE, Action.REPLACE, Action.FORGET})
+
+# Marker symbols used by every renderer, Terraform style.
+MARKERS: Mapping[Action, str] = {
+    Action.CREATE: "+",
+    Action.UPDATE: "~",
+    Action.REPLACE: "-/+",
+    Action.DELETE: "-",
+    Action.FORGET: "-",  # shown with "(forget)" so nobody mistakes it for a delete
+    Action.ADOPT: "<=",
+    Action.NOOP: " ",
+}
+
+
+class SecretChange(StrEnum):
+    ADDED = "added"
+    REMOVED = "removed"
+    CHANGED = "changed"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    """One attribute that differs. Sensitive fields carry no values, only `secret_change`."""
+
+    name: str
+    before: Any = None
+    after: Any = None
+    sensitive: bool = False
+    secret_change: SecretChange | None = None
+    forces_replacement: bool = False
+    after_unknown: bool = False  # the value is known only after a dependency is applied
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """What will happen to one address.
+
+    `before` is the live (or last-applied) non-secret attributes, `after` the desired ones
+    (fully resolved where possible; `after_unknown` lists fields known only after apply and
+    `refs` says which address supplies them). `secret_refs` maps each secret field to its
+    reference id (`env:NAME`), so a saved plan can be applied without the manifests.
+    """
+
+    address: str
+    kind: str
+    action: Action
+    provider: str
+    reason: str = ""
+    cloud_id: str | None = None
+    region: str | None = None
+    before: Mapping[str, Any] | None = None
+    after: Mapping[str, Any] | None = None
+    fields: tuple[FieldChange, ...] = ()
+    replace_fields: tuple[str, ...] = ()
+    after_unknown: tuple[str, ...] = ()
+    refs: Mapping[str, str] = EMPTY
+    secret_refs: Mapping[str, str] = EMPTY
+    depends_on: tuple[str, ...] = ()
+    previous_address: str | None = None
+    outside_change: bool = False  # the difference was made outside reconciler (drift)
+    name: str = ""
+
+    @property
+    def destructive(self) -> bool:
+        return self.action in DESTRUCTIVE
+
+
+@dataclass(frozen=True, slots=True)
+class SecretDigest:
+    """A salted digest of a secret value; never the value, never an unsalted hash."""
+
+    salt: str
+    digest: str
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    changes: tuple[Change, ...]
+    lineage: str | None
+    serial: int
+    manifests_digest: str = ""
+    secret_digests: Mapping[str, SecretDigest] = EMPTY
+    mode: str = "normal"  # normal | refresh-only
+    targets: tuple[str, ...] = ()
+    created_at: str = ""
+    tool_version: str = ""
+    api_calls: Mapping[str, Mapping[str, int]] = EMPTY
+    warnings: tuple[str, ...] = ()
+    format_version: str = PLAN_FORMAT_VERSION
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def actionable(self) -> tuple[Change, ...]:
+        return tuple(c for c in self.changes if c.action is not Action.NOOP)
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.actionable)
+
+    def summary(self) -> dict[str, int]:
+        counts = Counter(c.action for c in self.changes)
+        return {a.value: counts.get(a, 0) for a in Action}
+
+    def summary_line(self) -> str:
+        """`+2 ~1 -0 -/+1 forget 1 adopt 0` style line, Terraform's wording."""
+        s = self.summary()
+        if not self.has_changes:
+            return "No changes. The clouds match the manifests."
+        return (
+            f"Plan: {s['create']} to add, {s['update']} to change, {s['delete']} to destroy, "
+            f"{s['replace']} to replace, {s['forget']} to forget, {s['adopt']} to adopt."
+        )
