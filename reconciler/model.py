@@ -93,6 +93,17 @@ class SecretRef:
 
 
 @dataclass(frozen=True, slots=True)
+class DriftIgnore:
+    """Accepted drift, declared in `metadata.driftIgnore`: a spec field of this resource, or an
+    unmanaged object (by cloud id) in this resource's scope. Ignored items are still listed."""
+
+    field: str | None = None
+    unmanaged: str | None = None
+    reason: str = ""
+    expires: str | None = None  # ISO date; after it the item is reported again
+
+
+@dataclass(frozen=True, slots=True)
 class Resource:
     """A desired resource, as declared in the manifests.
 
@@ -111,7 +122,7 @@ class Resource:
     refs: Mapping[str, str] = EMPTY
     labels: Mapping[str, str] = EMPTY
     source: SourcePos | None = None
-    ignore_drift: tuple[str, ...] = ()
+    drift_ignore: tuple[DriftIgnore, ...] = ()
 
     @property
     def address(self) -> str:

@@ -1,0 +1,37 @@
+"""Find files the project ships: JSON Schemas and the examples' sandbox seed.
+
+In a source checkout (editable install) they sit at the repository top level; in a wheel they
+are packaged under `reconciler/_schemas` and `reconciler/_examples`.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def _find(top_level: str, packaged: str, name: str) -> Path:
+    for candidate in (_PACKAGE.parent / top_level / name, _PACKAGE / packaged / name):
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(f"{top_level}/{name} is missing from this installation")
+
+
+def schema_path(name: str) -> Path:
+    """`manifest.schema.json`, `plan.schema.json`, `state.schema.json`, ..."""
+    return _find("schemas", "_schemas", name)
+
+
+@cache
+def load_schema(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(schema_path(name).read_text(encoding="utf-8"))
+    return data
+
+
+def example_path(name: str) -> Path:
+    """A file from `examples/`, e.g. `sandbox-seed.yaml`."""
+    return _find("examples", "_examples", name)
