@@ -147,7 +147,7 @@ KINDS: dict[str, KindInfo] = {
             "routeQuota": as_int,
             "isFakeAsn": as_bool,
             "ipVersion": ip_version,
-            "description": lambda v: str(v),
+            "description": str,
         },
         region_field="regionId",
         deletable=True,

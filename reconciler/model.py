@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any, Literal
 
 EQUINIX_PEERING = "EquinixBgpPeering"
@@ -17,9 +16,6 @@ ALIBABA_GROUP = "AlibabaBgpGroup"
 ALIBABA_PEER = "AlibabaBgpPeer"
 
 API_VERSION = "reconciler/v1"
-
-EMPTY: Mapping[str, Any] = MappingProxyType({})
-
 
 def address_of(kind: str, name: str) -> str:
     """The address of a resource: `Kind/name`, e.g. `AlibabaBgpPeer/sg-vbr1-peer1`."""
@@ -117,10 +113,10 @@ class Resource:
     kind: str
     name: str
     attrs: Mapping[str, Any]
-    secret_refs: Mapping[str, SecretRef] = EMPTY
-    secrets: Mapping[str, SecretValue] = EMPTY
-    refs: Mapping[str, str] = EMPTY
-    labels: Mapping[str, str] = EMPTY
+    secret_refs: Mapping[str, SecretRef] = field(default_factory=dict)
+    secrets: Mapping[str, SecretValue] = field(default_factory=dict)
+    refs: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
     source: SourcePos | None = None
     drift_ignore: tuple[DriftIgnore, ...] = ()
 
@@ -148,10 +144,11 @@ class LiveObject:
     attrs: Mapping[str, Any]
     status: Status = "ready"
     raw_status: str = ""
-    secrets: Mapping[str, SecretValue | None] = EMPTY
+    secrets: Mapping[str, SecretValue | None] = field(default_factory=dict)
     session: str | None = None
     session_since: str | None = None
-    info: Mapping[str, Any] = EMPTY  # read-only extras (device uuid, route counts...), shown not diffed
+    # Read-only extras (device uuid, route counts...): shown, never diffed.
+    info: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,7 +193,7 @@ class StateDoc:
 
     lineage: str | None = None  # None until the first write
     serial: int = 0
-    resources: Mapping[str, StateResource] = EMPTY
+    resources: Mapping[str, StateResource] = field(default_factory=dict)
     pending: tuple[JournalEntry, ...] = ()
     format_version: int = 1
     extra: Mapping[str, Any] = field(default_factory=dict)

@@ -8,8 +8,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from reconciler.model import EMPTY
-
 PLAN_FORMAT_VERSION = "1.0"
 
 
@@ -79,8 +77,8 @@ class Change:
     fields: tuple[FieldChange, ...] = ()
     replace_fields: tuple[str, ...] = ()
     after_unknown: tuple[str, ...] = ()
-    refs: Mapping[str, str] = EMPTY
-    secret_refs: Mapping[str, str] = EMPTY
+    refs: Mapping[str, str] = field(default_factory=dict)
+    secret_refs: Mapping[str, str] = field(default_factory=dict)
     depends_on: tuple[str, ...] = ()
     previous_address: str | None = None
     outside_change: bool = False  # the difference was made outside reconciler (drift)
@@ -105,12 +103,12 @@ class Plan:
     lineage: str | None
     serial: int
     manifests_digest: str = ""
-    secret_digests: Mapping[str, SecretDigest] = EMPTY
+    secret_digests: Mapping[str, SecretDigest] = field(default_factory=dict)
     mode: str = "normal"  # normal | refresh-only
     targets: tuple[str, ...] = ()
     created_at: str = ""
     tool_version: str = ""
-    api_calls: Mapping[str, Mapping[str, int]] = EMPTY
+    api_calls: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     format_version: str = PLAN_FORMAT_VERSION
     extra: Mapping[str, Any] = field(default_factory=dict)

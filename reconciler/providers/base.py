@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from reconciler.model import EMPTY, LiveObject, SecretValue
+from reconciler.model import LiveObject, SecretValue
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +39,7 @@ class RefreshScope:
 @dataclass(frozen=True, slots=True)
 class RefreshResult:
     objects: tuple[LiveObject, ...]
-    api_calls: Mapping[str, int] = EMPTY  # e.g. {"GET /ne/v1/bgp": 12}
+    api_calls: Mapping[str, int] = field(default_factory=dict)  # e.g. {"GET /ne/v1/bgp": 12}
 
 
 @dataclass(frozen=True, slots=True)

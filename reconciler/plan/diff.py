@@ -1,0 +1,430 @@
+"""Three-way diff: desired (manifests) x state (identities) x live (refresh) -> one Change per address.
+
+Pure functions over plain data. What a kind means (fields, natural key, replace-only fields,
+whether it can be deleted) comes from `reconciler.kinds`; nothing here knows a cloud.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.kinds import KINDS, KindInfo
+from reconciler.model import LiveObject, Resource, SecretValue, StateDoc, StateResource
+from reconciler.plan.model import Action, Change, FieldChange, SecretChange
+
+GONE_REASON = "deleted outside reconciler"
+
+
+@dataclass(frozen=True, slots=True)
+class LiveIndex:
+    """Live objects by cloud id and by (kind, natural key)."""
+
+    by_id: Mapping[str, LiveObject]
+    by_key: Mapping[tuple[str, tuple[Any, ...]], LiveObject]
+
+    @classmethod
+    def build(cls, objects: Iterable[LiveObject]) -> LiveIndex:
+        by_id: dict[str, LiveObject] = {}
+        by_key: dict[tuple[str, tuple[Any, ...]], LiveObject] = {}
+        for obj in objects:
+            if obj.status == "deleting":
+                continue  # on its way out: neither a match nor a conflict
+            by_id[obj.cloud_id] = obj
+            by_key.setdefault((obj.kind, KINDS[obj.kind].key_of(obj.attrs)), obj)
+        return cls(by_id, by_key)
+
+    def get(self, kind: str, cloud_id: str) -> LiveObject | None:
+        obj = self.by_id.get(cloud_id)
+        return obj if obj is not None and obj.kind == kind else None
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """A desired resource with its references resolved as far as the plan can know them."""
+
+    resource: Resource
+    attrs: Mapping[str, Any]  # normalised, with bgpGroupId / inherited attributes filled in
+    unknown: frozenset[str]  # fields known only after a dependency is applied
+    depends_on: tuple[str, ...]
+
+
+# ---------------------------------------------------------------- field comparison
+
+
+def _diff_keys(before: Mapping[str, Any], after: Mapping[str, Any]) -> set[str]:
+    """Top-level fields that really differ, per deepdiff (list order and int/float spelling ignored)."""
+    if before == after:
+        return set()
+    from deepdiff import DeepDiff  # imported only when something differs: it is slow to import
+
+    delta = DeepDiff(dict(before), dict(after), ignore_order=True, ignore_numeric_type_changes=True)
+    return {str(key) for key in delta.affected_root_keys}
+
+
+def compare_secret(desired: SecretValue | None, live: SecretValue | None) -> SecretChange:
+    if desired == live:
+        return SecretChange.UNCHANGED
+    if live is None:
+        return SecretChange.ADDED
+    if desired is None:
+        return SecretChange.REMOVED
+    return SecretChange.CHANGED
+
+
+def field_changes(
+    info: KindInfo,
+    desired_attrs: Mapping[str, Any],
+    desired_secrets: Mapping[str, SecretValue | None],
+    live: LiveObject,
+    unknown: frozenset[str] = frozenset(),
+) -> tuple[FieldChange, ...]:
+    """The managed fields whose live value differs from the desired one."""
+    managed = [f for f in info.fields if f in desired_attrs or f in unknown]
+    before = {f: live.attrs.get(f) for f in managed if f not in unknown}
+    after = {f: desired_attrs.get(f) for f in managed if f not in unknown}
+    changed = _diff_keys(before, after)
+    out = [
+        FieldChange(f, before=before.get(f), after=after.get(f), forces_replacement=f in info.replace_only)
+        for f in managed
+        if f in changed
+    ]
+    out += [
+        FieldChange(f, before=live.attrs.get(f), after_unknown=True, forces_replacement=f in info.replace_only)
+        for f in managed
+        if f in unknown
+    ]
+    for secret_field in info.secret_fields:
+        if secret_field not in live.secrets:
+            continue  # the API did not tell us: nothing to compare
+        verdict = compare_secret(desired_secrets.get(secret_field), live.secrets[secret_field])
+        if verdict is not SecretChange.UNCHANGED:
+            out.append(FieldChange(secret_field, sensitive=True, secret_change=verdict))
+    return tuple(out)
+
+
+def creation_fields(resolved: Resolved) -> tuple[FieldChange, ...]:
+    info = KINDS[resolved.resource.kind]
+    out = [FieldChange(f, after=resolved.attrs[f]) for f in info.fields if f in resolved.attrs]
+    out += [FieldChange(f, after_unknown=True) for f in info.fields if f in resolved.unknown]
+    out += [
+        FieldChange(f, sensitive=True, secret_change=SecretChange.ADDED)
+        for f in info.secret_fields
+        if f in resolved.resource.secret_refs
+    ]
+    return tuple(out)
+
+
+# ---------------------------------------------------------------- resolution
+
+
+def desired_secrets(resource: Resource) -> dict[str, SecretValue | None]:
+    """Each secret field's desired value; None means "no key" (the field is not declared)."""
+    info = KINDS[resource.kind]
+    return {f: resource.secrets.get(f) for f in info.secret_fields}
+
+
+def _topological(resources: Sequence[Resource]) -> list[Resource]:
+    """Referenced resources first (a group before its peers), otherwise in address order."""
+    by_address = {r.address: r for r in resources}
+    depth: dict[str, int] = {}
+
+    def depth_of(address: str, seen: frozenset[str] = frozenset()) -> int:
+        if address in depth:
+            return depth[address]
+        resource = by_address.get(address)
+        if resource is None or address in seen:
+            return 0
+        d = 1 + max((depth_of(a, seen | {address}) for a in resource.refs.values()), default=-1)
+        depth[address] = d
+        return d
+
+    return sorted(resources, key=lambda r: (depth_of(r.address), r.address))
+
+
+# ---------------------------------------------------------------- the diff
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """What dependents need to know about a planned resource."""
+
+    cloud_id: str | None  # None: known only after apply
+    attrs: Mapping[str, Any]
+
+
+def diff(
+    desired: Sequence[Resource],
+    state: StateDoc,
+    live: LiveIndex,
+    *,
+    refreshed_kinds: frozenset[str] | None = None,
+) -> list[Change]:
+    """One Change per address: every desired resource, plus state resources no longer desired.
+
+    `refreshed_kinds` limits "gone from the cloud" conclusions to kinds that were actually
+    refreshed (all kinds when None).
+    """
+    changes: list[Change] = []
+    outcomes: dict[str, _Outcome] = {}
+    claimed_ids = {r.cloud_id: a for a, r in state.resources.items()}
+    renamed_from: set[str] = set()
+    desired_addresses = {r.address for r in desired}
+
+    for resource in _topological(desired):
+        info = KINDS[resource.kind]
+        resolved = resolve(resource, outcomes)
+        recorded = state.resources.get(resource.address)
+        live_obj = live.get(resource.kind, recorded.cloud_id) if recorded else None
+        secrets = desired_secrets(resource)
+        refreshed = refreshed_kinds is None or resource.kind in refreshed_kinds
+
+        if recorded is not None and (live_obj is not None or not refreshed):
+            if live_obj is None:  # not refreshed: trust state
+                change = Change(
+                    address=resource.address,
+                    kind=resource.kind,
+                    action=Action.NOOP,
+                    provider=info.provider,
+                    cloud_id=recorded.cloud_id,
+                    region=recorded.region,
+                    before=recorded.attributes,
+                    after=resolved.attrs,
+                    depends_on=resolved.depends_on,
+                    name=resource.name,
+                )
+            else:
+                change = _change_existing(resource, resolved, recorded, live_obj, secrets)
+        else:
+            change = _change_new(resource, resolved, recorded, live, claimed_ids, desired_addresses, secrets)
+            if change.previous_address:
+                renamed_from.add(change.previous_address)
+        changes.append(change)
+        keeps_id = change.action in (Action.NOOP, Action.UPDATE, Action.ADOPT)
+        outcomes[resource.address] = _Outcome(change.cloud_id if keeps_id else None, resolved.attrs)
+
+    for address, recorded in sorted(state.resources.items()):
+        if address in desired_addresses or address in renamed_from:
+            continue
+        changes.append(_change_removed(recorded, live, refreshed_kinds))
+    return changes
+
+
+def resolve(resource: Resource, outcomes: Mapping[str, _Outcome]) -> Resolved:
+    """Fill in what a resource takes from the resources it references (the peer's group id...)."""
+    info = KINDS[resource.kind]
+    attrs = dict(resource.attrs)
+    unknown: set[str] = set()
+    depends_on: list[str] = []
+    for ref_field, target in resource.refs.items():
+        depends_on.append(target)
+        ref_spec = (info.ref_fields or {}).get(ref_field)
+        outcome = outcomes.get(target)
+        if ref_spec is None or outcome is None:
+            continue
+        _, id_attr = ref_spec
+        if outcome.cloud_id is None:
+            unknown.add(id_attr)
+        else:
+            attrs[id_attr] = outcome.cloud_id
+        for mine, theirs in (info.inherited or {}).items():
+            if theirs in outcome.attrs:
+                attrs[mine] = outcome.attrs[theirs]
+    return Resolved(resource, info.normalise(attrs), frozenset(unknown), tuple(sorted(set(depends_on))))
+
+
+def _change_existing(
+    resource: Resource,
+    resolved: Resolved,
+    recorded: StateResource,
+    live_obj: LiveObject,
+    secrets: Mapping[str, SecretValue | None],
+) -> Change:
+    info = KINDS[resource.kind]
+    fields = field_changes(info, resolved.attrs, secrets, live_obj, resolved.unknown)
+    replace_fields = tuple(f.name for f in fields if f.forces_replacement)
+    outside = _changed_outside(info, recorded, live_obj)
+    reason = ""
+    if replace_fields:
+        action = Action.REPLACE
+        reason = f"{', '.join(replace_fields)} cannot be changed in place"
+        if not info.deletable:
+            reason += f"; the old object is forgotten, not deleted ({info.no_delete_reason})"
+    elif live_obj.status == "failed":
+        action = Action.UPDATE
+        reason = f"last provisioning ended {live_obj.raw_status or 'FAILED'}: it will be applied again"
+        if not fields:
+            fields = tuple(
+                FieldChange(f, before=live_obj.attrs.get(f), after=resolved.attrs.get(f)) for f in info.fields
+            )
+    elif fields:
+        action = Action.UPDATE
+        if outside:
+            reason = "changed outside reconciler"
+    else:
+        action = Action.NOOP
+    return Change(
+        address=resource.address,
+        kind=resource.kind,
+        action=action,
+        provider=info.provider,
+        reason=reason,
+        cloud_id=recorded.cloud_id,
+        region=live_obj.region or recorded.region,
+        before=dict(live_obj.attrs),
+        after=resolved.attrs,
+        fields=fields,
+        replace_fields=replace_fields,
+        after_unknown=tuple(sorted(resolved.unknown)),
+        refs=resource.refs,
+        secret_refs={f: ref.id for f, ref in resource.secret_refs.items()},
+        depends_on=resolved.depends_on,
+        outside_change=outside,
+        name=resource.name,
+    )
+
+
+def _change_new(
+    resource: Resource,
+    resolved: Resolved,
+    recorded: StateResource | None,
+    live: LiveIndex,
+    claimed_ids: Mapping[str, str],
+    desired_addresses: set[str],
+    secrets: Mapping[str, SecretValue | None],
+) -> Change:
+    """Not in state, or in state but gone from the cloud: adopt a natural-key match, else create."""
+    info = KINDS[resource.kind]
+    common: dict[str, Any] = {
+        "address": resource.address,
+        "kind": resource.kind,
+        "provider": info.provider,
+        "after": resolved.attrs,
+        "after_unknown": tuple(sorted(resolved.unknown)),
+        "refs": resource.refs,
+        "secret_refs": {f: ref.id for f, ref in resource.secret_refs.items()},
+        "depends_on": resolved.depends_on,
+        "name": resource.name,
+    }
+    match = None
+    if not resolved.unknown:
+        match = live.by_key.get((resource.kind, info.key_of(resolved.attrs)))
+    owner = claimed_ids.get(match.cloud_id) if match is not None else None
+    if match is not None and (owner is None or owner == resource.address or owner not in desired_addresses):
+        fields = field_changes(info, resolved.attrs, secrets, match, resolved.unknown)
+        replace_fields = tuple(f.name for f in fields if f.forces_replacement)
+        if owner and owner != resource.address:
+            reason = f"renamed from {owner}: the same {_key_words(info)} is taken over, not recreated"
+        elif recorded is not None:
+            reason = f"the recorded object is gone; an object with the same {_key_words(info)} exists"
+        else:
+            reason = f"exists in the cloud with the same {_key_words(info)} but is not in state"
+        if fields:
+            reason += "; it will be updated to match the manifests"
+        return Change(
+            **common,
+            action=Action.REPLACE if replace_fields else Action.ADOPT,
+            reason=reason,
+            cloud_id=match.cloud_id,
+            region=match.region,
+            before=dict(match.attrs),
+            fields=fields,
+            replace_fields=replace_fields,
+            previous_address=owner if owner and owner != resource.address else None,
+            outside_change=recorded is not None,
+        )
+    gone = recorded is not None
+    return Change(
+        **common,
+        action=Action.CREATE,
+        reason=f"{GONE_REASON} (was {recorded.cloud_id})" if recorded is not None else "",
+        region=info.region_of(resolved.attrs),
+        fields=creation_fields(resolved),
+        outside_change=gone,
+    )
+
+
+def _change_removed(
+    recorded: StateResource, live: LiveIndex, refreshed_kinds: frozenset[str] | None
+) -> Change:
+    """A state resource that the manifests no longer declare."""
+    info = KINDS[recorded.kind]
+    live_obj = live.get(recorded.kind, recorded.cloud_id)
+    refreshed = refreshed_kinds is None or recorded.kind in refreshed_kinds
+    common: dict[str, Any] = {
+        "address": recorded.address,
+        "kind": recorded.kind,
+        "provider": info.provider,
+        "cloud_id": recorded.cloud_id,
+        "region": recorded.region,
+        "before": dict(live_obj.attrs) if live_obj else recorded.attributes,
+        "depends_on": recorded.dependencies,
+        "name": recorded.address.partition("/")[2],
+    }
+    if not info.deletable:
+        return Change(**common, action=Action.FORGET, reason=f"removed from the manifests; {info.no_delete_reason}")
+    if live_obj is None and refreshed:
+        return Change(
+            **common,
+            action=Action.FORGET,
+            reason=f"removed from the manifests and already {GONE_REASON}: only the state entry goes",
+            outside_change=True,
+        )
+    return Change(**common, action=Action.DELETE, reason="removed from the manifests")
+
+
+def _changed_outside(info: KindInfo, recorded: StateResource, live_obj: LiveObject) -> bool:
+    """Whether live differs from what reconciler last applied (someone changed it by hand)."""
+    last = info.normalise(recorded.attributes)
+    return bool(_diff_keys({f: last.get(f) for f in info.fields}, {f: live_obj.attrs.get(f) for f in info.fields}))
+
+
+def _key_words(info: KindInfo) -> str:
+    return " + ".join(info.natural_key)
+
+
+# ---------------------------------------------------------------- refresh-only
+
+
+def refresh_only_changes(state: StateDoc, live: LiveIndex, refreshed_kinds: frozenset[str] | None) -> list[Change]:
+    """Differences between live and state only: what `apply --refresh-only` would accept into state."""
+    changes: list[Change] = []
+    for address, recorded in sorted(state.resources.items()):
+        info = KINDS[recorded.kind]
+        if refreshed_kinds is not None and recorded.kind not in refreshed_kinds:
+            continue
+        live_obj = live.get(recorded.kind, recorded.cloud_id)
+        common: dict[str, Any] = {
+            "address": address,
+            "kind": recorded.kind,
+            "provider": info.provider,
+            "cloud_id": recorded.cloud_id,
+            "region": recorded.region,
+            "before": recorded.attributes,
+            "depends_on": recorded.dependencies,
+            "outside_change": True,
+            "name": address.partition("/")[2],
+        }
+        if live_obj is None:
+            changes.append(
+                Change(**common, action=Action.FORGET, reason=f"{GONE_REASON}: it will be removed from state")
+            )
+            continue
+        last = info.normalise(recorded.attributes)
+        before = {f: last.get(f) for f in info.fields if f in last or f in live_obj.attrs}
+        after = {f: live_obj.attrs.get(f) for f in before}
+        changed = _diff_keys(before, after)
+        if changed:
+            fields = tuple(FieldChange(f, before=before.get(f), after=after.get(f)) for f in before if f in changed)
+            changes.append(
+                Change(
+                    **{**common, "after": dict(live_obj.attrs)},
+                    action=Action.UPDATE,
+                    reason="changed outside reconciler: state will record the live values",
+                    fields=fields,
+                )
+            )
+        else:
+            changes.append(Change(**{**common, "after": recorded.attributes}, action=Action.NOOP))
+    return changes

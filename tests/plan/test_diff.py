@@ -1,0 +1,258 @@
+"""The three-way diff and its ordering, over plain data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from reconciler.errors import UsageError
+from reconciler.kinds import KINDS
+from reconciler.model import (
+    ALIBABA_GROUP,
+    ALIBABA_PEER,
+    EQUINIX_PEERING,
+    LiveObject,
+    Resource,
+    SecretRef,
+    SecretValue,
+    StateDoc,
+    StateResource,
+)
+from reconciler.plan.model import Action, SecretChange
+from reconciler.plan.planner import make_plan
+
+CONN = "80afc8be-0ce3-4950-be27-3d3e678e6873"
+CONN2 = "11111111-0ce3-4950-be27-3d3e678e6873"
+
+
+def equinix(name: str = "sg", conn: str = CONN, key: str | None = None, **over: Any) -> Resource:
+    attrs = {
+        "connectionUuid": conn,
+        "localIpAddress": "10.0.0.1/30",
+        "localAsn": 65010,
+        "remoteIpAddress": "10.0.0.2",
+        "remoteAsn": 45104,
+        **over,
+    }
+    refs = {"authenticationKey": SecretRef("env", "SG_KEY")} if key else {}
+    secrets = {"authenticationKey": SecretValue(key)} if key else {}
+    return Resource(EQUINIX_PEERING, name, KINDS[EQUINIX_PEERING].normalise(attrs), refs, secrets)
+
+
+def group(name: str = "sg-vbr1", vbr: str = "vbr-1", **over: Any) -> Resource:
+    attrs = {"regionId": "ap-southeast-1", "virtualBorderRouterId": vbr, "name": name, "peerAsn": 65010, **over}
+    return Resource(ALIBABA_GROUP, name, KINDS[ALIBABA_GROUP].normalise(attrs))
+
+
+def peer(name: str = "sg-vbr1-p1", grp: str = "sg-vbr1", ip: str = "10.0.0.1", **over: Any) -> Resource:
+    attrs = {"peerIpAddress": ip, "enableBfd": True, "bfdMultiHop": 1, **over}
+    return Resource(
+        ALIBABA_PEER, name, KINDS[ALIBABA_PEER].normalise(attrs), refs={"bgpGroup": f"{ALIBABA_GROUP}/{grp}"}
+    )
+
+
+def live_of(resource: Resource, cloud_id: str, key: str | None = None, **attrs: Any) -> LiveObject:
+    info = KINDS[resource.kind]
+    merged = {**resource.attrs, **attrs}
+    secrets = {f: (SecretValue(key) if key else None) for f in info.secret_fields}
+    return LiveObject(resource.kind, cloud_id, info.region_of(merged), info.normalise(merged), secrets=secrets)
+
+
+def state_of(*entries: tuple[Resource, str, dict[str, Any]]) -> StateDoc:
+    resources = {}
+    for resource, cloud_id, attrs in entries:
+        merged = {**resource.attrs, **attrs}
+        resources[resource.address] = StateResource(
+            resource.address, resource.kind, cloud_id, KINDS[resource.kind].region_of(merged), merged
+        )
+    return StateDoc(lineage="lin", serial=3, resources=resources)
+
+
+def by_address(plan: Any) -> dict[str, Any]:
+    return {c.address: c for c in plan.changes}
+
+
+def test_empty_state_plans_creates_with_group_before_peer_and_unknown_group_id() -> None:
+    plan = make_plan([peer(), group(), equinix()], StateDoc(), [])
+    assert [c.action for c in plan.changes] == [Action.CREATE] * 3
+    order = [c.address for c in plan.changes]
+    assert order.index("AlibabaBgpGroup/sg-vbr1") < order.index("AlibabaBgpPeer/sg-vbr1-p1")
+    p = by_address(plan)["AlibabaBgpPeer/sg-vbr1-p1"]
+    assert p.after_unknown == ("bgpGroupId",)
+    assert p.after["regionId"] == "ap-southeast-1"  # inherited from the group
+    assert p.depends_on == ("AlibabaBgpGroup/sg-vbr1",)
+    assert plan.summary()["create"] == 3
+
+
+def test_no_change_when_live_matches_even_with_different_spellings() -> None:
+    e, g = equinix(key="abcdef1"), group()
+    p = peer(ip="2001:DB8::0001", enableBfd=False, bfdMultiHop=None)
+    state = state_of((e, "eq-1", {}), (g, "bgpg-1", {}), (p, "bgp-1", {"bgpGroupId": "bgpg-1"}))
+    live = [
+        # CIDR and ASN spelled differently, BFD hop count reported while BFD is off
+        live_of(e, "eq-1", key="abcdef1", localIpAddress=" 10.0.0.1/30", localAsn="65010"),
+        live_of(g, "bgpg-1", peerAsn="65010", isFakeAsn="false", routeQuota="110"),
+        live_of(
+            p, "bgp-1", bgpGroupId="bgpg-1", regionId="ap-southeast-1", bfdMultiHop=255, peerIpAddress="2001:db8::1"
+        ),
+    ]
+    plan = make_plan([e, g, p], state, live)
+    assert not plan.has_changes, [(c.address, c.fields) for c in plan.actionable]
+
+
+def test_update_names_fields_and_flags_outside_change() -> None:
+    g = group()
+    state = state_of((g, "bgpg-1", {}))
+    plan = make_plan([g], state, [live_of(g, "bgpg-1", peerAsn=65099)])
+    (change,) = plan.changes
+    assert change.action is Action.UPDATE
+    assert [(f.name, f.before, f.after) for f in change.fields] == [("peerAsn", 65099, 65010)]
+    assert change.outside_change
+    assert "outside reconciler" in change.reason
+
+
+def test_secret_compared_against_live_and_never_carries_values() -> None:
+    e = equinix(key="newKey99")
+    state = state_of((e, "eq-1", {}))
+    plan = make_plan([e], state, [live_of(e, "eq-1", key="oldKey11")])
+    (change,) = plan.changes
+    assert change.action is Action.UPDATE
+    (f,) = change.fields
+    assert f.sensitive and f.secret_change is SecretChange.CHANGED
+    assert f.before is None and f.after is None
+    assert "newKey99" not in repr(plan) and "oldKey11" not in repr(plan)
+    assert change.secret_refs == {"authenticationKey": "env:SG_KEY"}
+
+
+def test_removing_a_key_is_a_change() -> None:
+    e = equinix()
+    plan = make_plan([e], state_of((e, "eq-1", {})), [live_of(e, "eq-1", key="oldKey11")])
+    assert plan.changes[0].fields[0].secret_change is SecretChange.REMOVED
+
+
+def test_connection_change_is_replace_that_forgets_the_old_equinix_config() -> None:
+    old = equinix()
+    new = equinix(conn=CONN2)
+    plan = make_plan([new], state_of((old, "eq-1", {})), [live_of(old, "eq-1")])
+    (change,) = plan.changes
+    assert change.action is Action.REPLACE
+    assert change.replace_fields == ("connectionUuid",)
+    assert "connectionUuid cannot be changed in place" in change.reason
+    assert "forgotten, not deleted" in change.reason
+
+
+def test_equinix_removed_from_manifests_is_forget_with_explanation() -> None:
+    e = equinix()
+    plan = make_plan([], state_of((e, "eq-1", {})), [live_of(e, "eq-1")])
+    (change,) = plan.changes
+    assert change.action is Action.FORGET
+    assert "no delete" in change.reason and "stays on the connection" in change.reason
+
+
+def test_alibaba_removed_is_delete_peers_before_groups() -> None:
+    g, p = group(), peer()
+    state = state_of((g, "bgpg-1", {}), (p, "bgp-1", {"bgpGroupId": "bgpg-1"}))
+    state = StateDoc(
+        lineage="lin",
+        serial=3,
+        resources={
+            **state.resources,
+            p.address: StateResource(p.address, p.kind, "bgp-1", "ap-southeast-1", dict(p.attrs), (g.address,)),
+        },
+    )
+    live = [live_of(g, "bgpg-1"), live_of(p, "bgp-1", bgpGroupId="bgpg-1", regionId="ap-southeast-1")]
+    plan = make_plan([], state, live)
+    assert [(c.address, c.action) for c in plan.changes] == [
+        (p.address, Action.DELETE),
+        (g.address, Action.DELETE),
+    ]
+
+
+def test_gone_from_cloud_is_create_marked_deleted_outside() -> None:
+    g = group()
+    plan = make_plan([g], state_of((g, "bgpg-1", {})), [])
+    (change,) = plan.changes
+    assert change.action is Action.CREATE
+    assert change.outside_change and "deleted outside reconciler" in change.reason
+
+
+def test_live_object_with_natural_key_but_no_state_is_adopted() -> None:
+    g = group()
+    plan = make_plan([g], StateDoc(), [live_of(g, "bgpg-9", description="hand made")])
+    (change,) = plan.changes
+    assert change.action is Action.ADOPT
+    assert change.cloud_id == "bgpg-9"
+    assert [f.name for f in change.fields] == ["description"]
+
+
+def test_peer_adopted_when_group_known_resolves_group_id() -> None:
+    g, p = group(), peer()
+    live = [live_of(g, "bgpg-1"), live_of(p, "bgp-7", bgpGroupId="bgpg-1", regionId="ap-southeast-1")]
+    plan = make_plan([g, p], state_of((g, "bgpg-1", {})), live)
+    change = by_address(plan)[p.address]
+    assert change.action is Action.ADOPT and change.cloud_id == "bgp-7"
+    assert change.after["bgpGroupId"] == "bgpg-1"
+
+
+def test_rename_takes_over_instead_of_delete_and_create() -> None:
+    old, new = peer(name="old-name"), peer(name="new-name")
+    g = group()
+    state = state_of((g, "bgpg-1", {}), (old, "bgp-1", {"bgpGroupId": "bgpg-1"}))
+    live = [live_of(g, "bgpg-1"), live_of(old, "bgp-1", bgpGroupId="bgpg-1", regionId="ap-southeast-1")]
+    plan = make_plan([g, new], state, live)
+    assert {c.address: c.action for c in plan.actionable} == {new.address: Action.ADOPT}
+    assert by_address(plan)[new.address].previous_address == old.address
+
+
+def test_group_replaced_forces_peer_replacement_with_unknown_group_id() -> None:
+    g_old, g_new, p = group(vbr="vbr-1"), group(vbr="vbr-2"), peer()
+    state = state_of((g_old, "bgpg-1", {}), (p, "bgp-1", {"bgpGroupId": "bgpg-1"}))
+    live = [live_of(g_old, "bgpg-1"), live_of(p, "bgp-1", bgpGroupId="bgpg-1", regionId="ap-southeast-1")]
+    plan = make_plan([g_new, p], state, live)
+    changes = by_address(plan)
+    assert changes[g_new.address].action is Action.REPLACE
+    assert changes[g_new.address].replace_fields == ("virtualBorderRouterId",)
+    assert changes[p.address].action is Action.REPLACE
+    assert changes[p.address].replace_fields == ("bgpGroupId",)
+
+
+def test_refresh_only_reports_live_vs_state() -> None:
+    g, g2 = group(), group(name="other", vbr="vbr-2")
+    state = state_of((g, "bgpg-1", {}), (g2, "bgpg-2", {}))
+    plan = make_plan([g, g2], state, [live_of(g, "bgpg-1", peerAsn=65077)], refresh_only=True)
+    changes = by_address(plan)
+    assert changes[g.address].action is Action.UPDATE
+    assert changes[g.address].fields[0].after == 65077
+    assert changes[g2.address].action is Action.FORGET
+    assert plan.mode == "refresh-only"
+
+
+def test_target_limits_to_address_and_dependencies() -> None:
+    plan = make_plan([group(), peer(), equinix()], StateDoc(), [], targets=["AlibabaBgpPeer/sg-vbr1-p1"])
+    assert [c.address for c in plan.changes] == ["AlibabaBgpGroup/sg-vbr1", "AlibabaBgpPeer/sg-vbr1-p1"]
+    with pytest.raises(UsageError, match="matches no resource"):
+        make_plan([group()], StateDoc(), [], targets=["AlibabaBgpPeer/nope"])
+
+
+def test_unrefreshed_kinds_are_not_declared_gone() -> None:
+    g = group()
+    plan = make_plan([g], state_of((g, "bgpg-1", {})), [], refreshed_kinds=frozenset({EQUINIX_PEERING}))
+    assert plan.changes[0].action is Action.NOOP
+
+
+def test_order_is_stable_across_input_orders() -> None:
+    resources = [group(name=f"g{i}", vbr=f"vbr-{i}") for i in range(5)] + [
+        peer(name=f"p{i}", grp=f"g{i % 5}", ip=f"10.0.{i}.1") for i in range(10)
+    ]
+    first = [c.address for c in make_plan(resources, StateDoc(), []).changes]
+    second = [c.address for c in make_plan(list(reversed(resources)), StateDoc(), []).changes]
+    assert first == second
+
+
+def test_secret_digests_are_salted_and_hold_no_value() -> None:
+    plan = make_plan([equinix(key="topSecret1")], StateDoc(), [])
+    (digest,) = plan.secret_digests.values()
+    assert "topSecret1" not in digest.digest and len(digest.salt) == 32
+    again = make_plan([equinix(key="topSecret1")], StateDoc(), [])
+    assert next(iter(again.secret_digests.values())).digest != digest.digest  # fresh salt each plan
