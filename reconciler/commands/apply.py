@@ -1,13 +1,221 @@
-"""`reconciler apply` (not available yet)."""
+"""`reconciler apply`: make the clouds match the manifests, or apply exactly a saved plan."""
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
 import click
 
-from reconciler.errors import NotImplementedYet
+from reconciler.cli import AppContext
+from reconciler.errors import PlanError, ReconcilerError, UsageError
+from reconciler.model import SecretValue, StateDoc
 
 
-@click.command(name="apply", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
-def command() -> None:
-    """Not available yet in this build."""
-    raise NotImplementedYet("'reconciler apply' is not implemented yet in this build")
+def _is_plan_file(paths: Sequence[str]) -> bool:
+    if len(paths) != 1:
+        return False
+    path = Path(paths[0])
+    return path.is_file() and path.suffix.lower() not in (".yaml", ".yml")
+
+
+@click.command(name="apply")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+@click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--parallelism", type=click.IntRange(1, 256), default=10, show_default=True, help="Concurrent changes.")
+@click.option(
+    "--timeout", type=click.FloatRange(1), default=600, show_default=True, help="Per-resource timeout (seconds)."
+)
+@click.option("--refresh-only", is_flag=True, help="Accept the live values into state; change nothing in the clouds.")
+@click.option("--target", "targets", multiple=True, metavar="ADDRESS", help="Limit to ADDRESS and its dependencies.")
+@click.pass_obj
+def command(
+    app: AppContext,
+    paths: tuple[str, ...],
+    auto_approve: bool,
+    parallelism: int,
+    timeout: float,
+    refresh_only: bool,
+    targets: tuple[str, ...],
+) -> int:
+    """Apply PLANFILE exactly, or plan the manifests in PATHS (default: .) and apply after confirmation."""
+    from reconciler.apply.engine import EngineSettings
+
+    settings = EngineSettings(parallelism=parallelism, timeout=timeout)
+    if _is_plan_file(paths):
+        if refresh_only or targets:
+            raise UsageError("a saved plan is applied as it is: --refresh-only and --target belong to `plan`")
+        return _apply_plan_file(app, Path(paths[0]), settings)
+    return _apply_manifests(app, paths, settings, auto_approve, refresh_only, targets)
+
+
+def _apply_manifests(
+    app: AppContext,
+    paths: Sequence[str],
+    settings: Any,
+    auto_approve: bool,
+    refresh_only: bool,
+    targets: Sequence[str],
+) -> int:
+    from reconciler.render import render_plan
+    from reconciler.workflow import build_plan, load_desired, open_workspace, presupposed_by
+
+    interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    if not auto_approve and not interactive:
+        raise UsageError(
+            "apply needs confirmation but there is no terminal to ask on",
+            hint="review with `reconciler plan --out PLANFILE`, then `reconciler apply PLANFILE`, "
+            "or pass --auto-approve",
+        )
+    manifests, resources = load_desired(paths, with_secrets=not refresh_only)
+    secrets = {
+        ref.id: value
+        for r in resources
+        for f, ref in r.secret_refs.items()
+        if (value := r.secrets.get(f)) is not None
+    }
+    with open_workspace(app, presupposed_by(resources)) as ws, ws.backend.lock("apply", timeout=app.lock_timeout):
+        plan, state = build_plan(
+            ws, resources, manifests.digest, operation="apply", targets=targets, refresh_only=refresh_only, locked=True
+        )
+        click.echo(render_plan(plan, "text"), nl=False)
+        if not plan.has_changes:
+            return 0
+        if not auto_approve and not click.confirm(
+            "\nDo you want to perform these actions? Only 'yes' will be accepted", default=False, prompt_suffix=" "
+        ):
+            click.echo("Apply cancelled.")
+            return 1
+        return _execute(ws, plan, state, secrets, settings)
+
+
+def _apply_plan_file(app: AppContext, path: Path, settings: Any) -> int:
+    from reconciler.plan.digest import changed_refs
+    from reconciler.plan.planfile import load_plan
+    from reconciler.secretref import resolve_ref_ids
+    from reconciler.workflow import open_workspace
+
+    plan = load_plan(path)
+    presupposed = [(c.kind, c.after) for c in plan.changes if c.after]
+    with open_workspace(app, presupposed) as ws, ws.backend.lock("apply", timeout=app.lock_timeout):
+        state = ws.backend.read()
+        _check_fresh(plan, state, path)
+        ref_ids = {ref for c in plan.changes for ref in c.secret_refs.values()} | set(plan.secret_digests)
+        secrets = resolve_ref_ids(sorted(ref_ids))
+        stale = changed_refs(plan.secret_digests, secrets)
+        if stale:
+            raise PlanError(
+                f"saved plan {path} is stale: secret {', '.join(stale)} changed since the plan was made",
+                hint="run `reconciler plan` again",
+            )
+        if not plan.has_changes:
+            click.echo("No changes. The clouds match the manifests.")
+            return 0
+        return _execute(ws, plan, state, secrets, settings)
+
+
+def _check_fresh(plan: Any, state: StateDoc, path: Path) -> None:
+    """Terraform's rule: a saved plan applies only to the state it was made against."""
+    if state.pending:
+        raise PlanError(
+            f"saved plan {path} is stale: an earlier apply was interrupted and must be reconciled first",
+            hint="run `reconciler plan` again (it resolves the interrupted apply), then apply the new plan",
+        )
+    if plan.lineage is not None and plan.lineage != state.lineage:
+        raise PlanError(
+            f"saved plan {path} does not match the state: it was created from a different state lineage "
+            f"({plan.lineage}, the state is {state.lineage})",
+            hint="check --state / RECONCILER_STATE, or plan again",
+        )
+    if plan.serial != state.serial:
+        raise PlanError(
+            f"saved plan {path} is stale: the state changed since the plan was made "
+            f"(plan made at serial {plan.serial}, state is at serial {state.serial})",
+            hint="run `reconciler plan` again and review the new plan",
+        )
+
+
+def _execute(ws: Any, plan: Any, state: StateDoc, secrets: Mapping[str, SecretValue], settings: Any) -> int:
+    from reconciler.apply.engine import Engine
+    from reconciler.apply.progress import LiveReporter, LogReporter
+    from reconciler.apply.steps import build_steps
+
+    if state.lineage is None:
+        state = ws.backend.write(state)  # fix the lineage before the first cloud call: tokens derive from it
+    steps = build_steps(plan.actionable, refresh_only=plan.mode == "refresh-only")
+    needed = {s.provider for s in steps if s.op.value not in ("forget", "record")}
+    providers = {name: ws.provider(name) for name in needed}
+    reporter: Any = LiveReporter(steps) if sys.stderr.isatty() else LogReporter()
+    engine = Engine(
+        steps,
+        providers,
+        ws.backend.journal_append,
+        lineage=str(state.lineage),
+        serial=plan.serial,
+        secrets=secrets,
+        reporter=reporter,
+        settings=settings,
+    )
+    with _interrupts(engine.stop), reporter:
+        results = engine.run()
+    written = ws.backend.write(ws.backend.read())
+    return _summarise(results, written, ws)
+
+
+@contextmanager
+def _interrupts(stop: threading.Event) -> Iterator[None]:
+    """First Ctrl-C: stop starting work, let calls in flight finish, save state. Second: exit now."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():
+            os._exit(1)  # the journal still makes the next run converge
+        stop.set()
+        click.echo(
+            "\nInterrupted: finishing the calls in flight and saving state (Ctrl-C again to quit at once)", err=True
+        )
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _summarise(results: Sequence[Any], state: StateDoc, ws: Any) -> int:
+    by_address: dict[str, list[Any]] = {}
+    for r in results:
+        by_address.setdefault(r.step.address, []).append(r)
+    counts: dict[str, int] = {}
+    lines = []
+    for address, rs in by_address.items():
+        worst = next((r for r in rs if r.outcome != "done"), rs[-1])
+        counts[worst.outcome] = counts.get(worst.outcome, 0) + 1
+        ops = "+".join(r.step.op.value for r in rs)
+        detail = f": {worst.message}" if worst.message else ""
+        lines.append(f"  {worst.outcome:<9} {address} ({ops}){detail}")
+    click.echo("\nApply summary:")
+    click.echo("\n".join(lines))
+    calls = ws.api_calls()
+    total_calls = sum(sum(c.values()) for c in calls.values())
+    click.echo(
+        f"\n{counts.get('done', 0)} done, {counts.get('failed', 0)} failed, {counts.get('skipped', 0)} skipped, "
+        f"{counts.get('cancelled', 0)} cancelled. State serial {state.serial}. "
+        f"{total_calls} API calls for {len(by_address)} changes."
+    )
+    if any(r.outcome != "done" for r in results):
+        raise ApplyIncomplete()
+    return 0
+
+
+class ApplyIncomplete(ReconcilerError):
+    def __init__(self) -> None:
+        super().__init__(
+            "apply did not complete: the state records exactly what was done; run apply again to finish",
+        )

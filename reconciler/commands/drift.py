@@ -1,13 +1,52 @@
-"""`reconciler drift` (not available yet)."""
+"""`reconciler drift`: report what changed outside reconciler. Read-only: no lock, no state write."""
 
 from __future__ import annotations
 
 import click
 
-from reconciler.errors import NotImplementedYet
+from reconciler.cli import AppContext
 
 
-@click.command(name="drift", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
-def command() -> None:
-    """Not available yet in this build."""
-    raise NotImplementedYet("'reconciler drift' is not implemented yet in this build")
+@click.command(name="drift")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True
+)
+@click.option(
+    "--require-established", is_flag=True, help="Treat a BGP session that is not Established as drift (exit 2)."
+)
+@click.pass_obj
+def command(app: AppContext, paths: tuple[str, ...], fmt: str, require_established: bool) -> int:
+    """Compare the clouds with the state and the manifests in PATHS (default: .).
+
+    Exit 0 when clean, 2 when drift (or, with --require-established, an unhealthy session) is
+    found, 1 on error.
+    """
+    from reconciler.drift import detect
+    from reconciler.errors import ManifestError, SecretError
+    from reconciler.log import get_logger
+    from reconciler.manifest import resolve_secrets
+    from reconciler.render.drift import render_drift
+    from reconciler.workflow import load_desired, observe, open_workspace, presupposed_by
+
+    _, resources = load_desired(paths, with_secrets=False)
+    check_secrets = True
+    try:
+        resources = tuple(resolve_secrets(resources))
+    except (SecretError, ManifestError) as exc:  # drift still runs; keys just cannot be compared
+        get_logger().warning("secrets unavailable: keys are not compared", reason=str(exc).splitlines()[0])
+        check_secrets = False
+    with open_workspace(app, presupposed_by(resources)) as ws:
+        state = ws.backend.read()
+        observed = observe(ws, resources, state)
+    report = detect(
+        resources,
+        state,
+        observed.objects,
+        require_established=require_established,
+        refreshed_kinds=observed.refreshed_kinds,
+        api_calls=observed.api_calls,
+        check_secrets=check_secrets,
+    )
+    click.echo(render_drift(report, fmt, verbose=app.verbose), nl=False)
+    return report.exit_code()

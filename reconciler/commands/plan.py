@@ -1,13 +1,46 @@
-"""`reconciler plan` (not available yet)."""
+"""`reconciler plan`: show what apply would change (read-only, except to resolve an interrupted apply)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-from reconciler.errors import NotImplementedYet
+from reconciler.cli import AppContext
 
 
-@click.command(name="plan", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
-def command() -> None:
-    """Not available yet in this build."""
-    raise NotImplementedYet("'reconciler plan' is not implemented yet in this build")
+@click.command(name="plan")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=str))
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), help="Save the plan to this file.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True
+)
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when nothing changes, 2 when something does.")
+@click.option("--refresh-only", is_flag=True, help="Only show differences between the clouds and the state.")
+@click.option("--target", "targets", multiple=True, metavar="ADDRESS", help="Limit to ADDRESS and its dependencies.")
+@click.pass_obj
+def command(
+    app: AppContext,
+    paths: tuple[str, ...],
+    out: Path | None,
+    fmt: str,
+    detailed_exitcode: bool,
+    refresh_only: bool,
+    targets: tuple[str, ...],
+) -> int:
+    """Compare the manifests in PATHS (default: .) with the state and the clouds."""
+    from reconciler.plan.planfile import save_plan
+    from reconciler.render import render_plan
+    from reconciler.workflow import build_plan, load_desired, open_workspace, presupposed_by
+
+    manifests, resources = load_desired(paths, with_secrets=not refresh_only)
+    with open_workspace(app, presupposed_by(resources)) as ws:
+        plan, _ = build_plan(
+            ws, resources, manifests.digest, operation="plan", targets=targets, refresh_only=refresh_only
+        )
+    if out is not None:
+        save_plan(plan, out)
+    click.echo(render_plan(plan, fmt), nl=False)
+    if out is not None and fmt == "text":
+        click.echo(f"\nSaved the plan to {out}. To apply exactly this plan: reconciler apply {out}")
+    return 2 if detailed_exitcode and plan.has_changes else 0

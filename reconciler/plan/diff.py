@@ -125,7 +125,7 @@ def desired_secrets(resource: Resource) -> dict[str, SecretValue | None]:
     return {f: resource.secrets.get(f) for f in info.secret_fields}
 
 
-def _topological(resources: Sequence[Resource]) -> list[Resource]:
+def dependency_order(resources: Sequence[Resource]) -> list[Resource]:
     """Referenced resources first (a group before its peers), otherwise in address order."""
     by_address = {r.address: r for r in resources}
     depth: dict[str, int] = {}
@@ -172,7 +172,7 @@ def diff(
     renamed_from: set[str] = set()
     desired_addresses = {r.address for r in desired}
 
-    for resource in _topological(desired):
+    for resource in dependency_order(desired):
         info = KINDS[resource.kind]
         resolved = resolve(resource, outcomes)
         recorded = state.resources.get(resource.address)
@@ -382,6 +382,17 @@ def _changed_outside(info: KindInfo, recorded: StateResource, live_obj: LiveObje
 
 def _key_words(info: KindInfo) -> str:
     return " + ".join(info.natural_key)
+
+
+def resolve_against_state(desired: Sequence[Resource], state: StateDoc) -> dict[str, Resolved]:
+    """Resolve every desired resource as if nothing were applied: ids come from state only."""
+    outcomes: dict[str, _Outcome] = {}
+    out: dict[str, Resolved] = {}
+    for resource in dependency_order(desired):
+        recorded = state.resources.get(resource.address)
+        out[resource.address] = resolved = resolve(resource, outcomes)
+        outcomes[resource.address] = _Outcome(recorded.cloud_id if recorded else None, resolved.attrs)
+    return out
 
 
 # ---------------------------------------------------------------- refresh-only

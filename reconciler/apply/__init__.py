@@ -1,0 +1,1 @@
+"""Apply: turn a plan into cloud calls, in dependency order, journaled and idempotent."""

@@ -1,0 +1,266 @@
+"""What plan, apply, drift and import share.
+
+A `Workspace` holds the state backend, the providers (created lazily, only for clouds that are
+actually needed) and, with `--sandbox`, the embedded sandbox. Stages stay pure: this module
+only wires I/O (state backends, providers) to the pure planner.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from reconciler.errors import ReconcilerError
+from reconciler.kinds import KINDS
+from reconciler.log import get_logger
+from reconciler.model import (
+    ALIBABA_GROUP,
+    ALIBABA_PEER,
+    EQUINIX_PEERING,
+    JournalEntry,
+    LiveObject,
+    Resource,
+    StateDoc,
+)
+from reconciler.providers import Provider, ProviderOptions, RefreshScope, make_provider
+
+if TYPE_CHECKING:
+    from reconciler.cli import AppContext
+    from reconciler.state import StateBackend
+
+log = get_logger("reconciler")
+
+
+@dataclass
+class Workspace:
+    app: AppContext
+    backend: StateBackend
+    env: Mapping[str, str]
+    options: ProviderOptions = field(default_factory=ProviderOptions)
+    sandbox: Any = None
+    _providers: dict[str, Provider] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def provider(self, name: str) -> Provider:
+        with self._lock:
+            if name not in self._providers:
+                self._providers[name] = make_provider(name, self.env, self.options)
+            return self._providers[name]
+
+    def api_calls(self) -> dict[str, dict[str, int]]:
+        return {name: dict(p.api_calls()) for name, p in self._providers.items()}
+
+    def close(self) -> None:
+        for provider in self._providers.values():
+            provider.close()
+        self.backend.close()
+
+
+def sandbox_data_file(app: AppContext) -> Path:
+    """The embedded sandbox keeps its data beside a local state file (else in `state/`)."""
+    if "://" in app.state_url:
+        return Path("state/sandbox.json")
+    return Path(app.state_url).parent / "sandbox.json"
+
+
+@contextmanager
+def open_workspace(
+    app: AppContext, presupposed: Iterable[tuple[str, Mapping[str, Any]]] = (), options: ProviderOptions | None = None
+) -> Iterator[Workspace]:
+    """Open the state backend and, with `--sandbox`, start the embedded sandbox.
+
+    `presupposed` lists (kind, attributes) pairs whose connections, devices, regions and VBRs
+    the sandbox should make exist (unless `--seed` says exactly what exists).
+    """
+    from reconciler.state import open_backend
+
+    backend = open_backend(app.state_url)
+    env: dict[str, str] = dict(os.environ)
+    sandbox = None
+    try:
+        if app.sandbox:
+            sandbox = _start_sandbox(app, presupposed)
+            env.update(sandbox.env())
+        ws = Workspace(app, backend, env, options or ProviderOptions(), sandbox)
+        try:
+            yield ws
+        finally:
+            for provider in ws._providers.values():
+                provider.close()
+    finally:
+        if sandbox is not None:
+            sandbox.stop()
+        backend.close()
+
+
+def _start_sandbox(app: AppContext, presupposed: Iterable[tuple[str, Mapping[str, Any]]]) -> Any:
+    from reconciler.sandbox import Sandbox, load_seed
+    from reconciler.sandbox_seed import derive_seed
+
+    data_file = sandbox_data_file(app)
+    data_file.parent.mkdir(parents=True, exist_ok=True)
+    seed = load_seed(app.seed) if app.seed else derive_seed(presupposed)
+    sandbox = Sandbox(seed, data_file=data_file).start()
+    if app.seed is None:
+        sandbox.add_seed(seed)  # data from earlier runs plus whatever the manifests now name
+    log.debug("embedded sandbox started", equinix=sandbox.equinix_url, alibaba=sandbox.alibaba_endpoint)
+    return sandbox
+
+
+# ---------------------------------------------------------------- refresh
+
+
+def providers_needed(desired: Sequence[Resource], state: StateDoc) -> set[str]:
+    kinds = {r.kind for r in desired} | {r.kind for r in state.resources.values()}
+    kinds |= {e.kind for e in state.pending}
+    return {KINDS[k].provider for k in kinds}
+
+
+def scopes_for(desired: Sequence[Resource], state: StateDoc) -> dict[str, RefreshScope]:
+    """What each provider must list: Alibaba regions, Equinix connections, plus ids from state."""
+    regions: set[str] = set()
+    vbrs: set[str] = set()
+    connections: set[str] = set()
+    ids: set[str] = set()
+    for r in desired:
+        if r.kind == EQUINIX_PEERING:
+            connections.add(str(r.attrs["connectionUuid"]))
+        elif r.kind == ALIBABA_GROUP:
+            regions.add(str(r.attrs["regionId"]))
+            vbrs.add(str(r.attrs["virtualBorderRouterId"]))
+        elif r.kind == ALIBABA_PEER and "regionId" in r.attrs:
+            regions.add(str(r.attrs["regionId"]))
+    for s in state.resources.values():
+        ids.add(s.cloud_id)
+        if s.kind == EQUINIX_PEERING and "connectionUuid" in s.attributes:
+            connections.add(str(s.attributes["connectionUuid"]))
+        elif s.region:
+            regions.add(s.region)
+        if s.kind == ALIBABA_GROUP and "virtualBorderRouterId" in s.attributes:
+            vbrs.add(str(s.attributes["virtualBorderRouterId"]))
+    for e in state.pending:
+        if e.region:
+            regions.add(e.region)
+    needed = providers_needed(desired, state)
+    scopes = {
+        "equinix": RefreshScope(
+            connections=frozenset(connections), ids=frozenset(ids), kinds=frozenset({EQUINIX_PEERING})
+        ),
+        "alibaba": RefreshScope(
+            regions=frozenset(regions),
+            vbrs=frozenset(vbrs),
+            ids=frozenset(ids),
+            kinds=frozenset({ALIBABA_GROUP, ALIBABA_PEER}),
+        ),
+    }
+    return {name: scope for name, scope in scopes.items() if name in needed}
+
+
+@dataclass(frozen=True)
+class Observed:
+    objects: tuple[LiveObject, ...]
+    refreshed_kinds: frozenset[str]
+    api_calls: Mapping[str, Mapping[str, int]]
+
+
+def observe(ws: Workspace, desired: Sequence[Resource], state: StateDoc) -> Observed:
+    """Refresh every provider the manifests or the state involve, concurrently, with list APIs."""
+    from reconciler.refresh import refresh_all
+
+    scopes = scopes_for(desired, state)
+    providers = {name: ws.provider(name) for name in scopes}
+    results = refresh_all(providers, scopes)
+    objects = tuple(obj for result in results.values() for obj in result.objects)
+    kinds = frozenset(k for name in results for k in scopes[name].kinds)
+    calls = {name: dict(result.api_calls) for name, result in results.items()}
+    log.debug("refresh complete", objects=len(objects), api_calls=calls)
+    return Observed(objects, kinds, calls)
+
+
+# ---------------------------------------------------------------- interrupted applies
+
+
+def recover_pending(ws: Workspace, state: StateDoc, operation: str, *, locked: bool = False) -> StateDoc:
+    """Resolve intents left by a killed apply and fold them into state.
+
+    Takes the state lock unless the caller (`locked=True`) already holds it.
+    """
+    if not state.pending:
+        return state
+    from contextlib import nullcontext
+
+    from reconciler.apply.recovery import recover
+
+    with nullcontext() if locked else ws.backend.lock(operation, timeout=ws.app.lock_timeout):
+        state = ws.backend.read()
+        if state.pending:
+            recover(state, ws.provider, ws.backend.journal_append)
+            state = ws.backend.write(ws.backend.read())
+    return state
+
+
+def journal_writer(ws: Workspace) -> Any:
+    def write(entry: JournalEntry) -> None:
+        ws.backend.journal_append(entry)
+
+    return write
+
+
+def require(condition: bool, message: str, hint: str | None = None) -> None:
+    if not condition:
+        raise ReconcilerError(message, hint=hint)
+
+
+# ---------------------------------------------------------------- manifests -> plan
+
+
+def load_desired(paths: Sequence[str], *, with_secrets: bool = True) -> tuple[Any, tuple[Resource, ...]]:
+    """Load and validate manifests (no API call is made when they are invalid), then resolve secrets."""
+    from reconciler.errors import ManifestError
+    from reconciler.manifest import load_manifests, resolve_secrets
+
+    manifests = load_manifests([Path(p) for p in paths] or [Path(".")])
+    if not manifests.ok:
+        errors = [d for d in manifests.diagnostics if getattr(d, "severity", "error") == "error"]
+        lines = "\n".join(str(d) for d in errors[:50])
+        more = f"\n... and {len(errors) - 50} more" if len(errors) > 50 else ""
+        raise ManifestError(f"invalid manifests ({len(errors)} problems):\n{lines}{more}", manifests.diagnostics)
+    resources = resolve_secrets(manifests.resources) if with_secrets else manifests.resources
+    return manifests, tuple(resources)
+
+
+def build_plan(
+    ws: Workspace,
+    resources: Sequence[Resource],
+    manifests_digest: str,
+    *,
+    operation: str,
+    targets: Sequence[str] = (),
+    refresh_only: bool = False,
+    locked: bool = False,
+) -> tuple[Any, StateDoc]:
+    """Read state (resolving interrupted applies first), refresh, diff. Returns (plan, state)."""
+    from reconciler.plan.planner import make_plan
+
+    state = recover_pending(ws, ws.backend.read(), operation, locked=locked)
+    observed = observe(ws, resources, state)
+    plan = make_plan(
+        resources,
+        state,
+        observed.objects,
+        manifests_digest=manifests_digest,
+        targets=targets,
+        refresh_only=refresh_only,
+        refreshed_kinds=observed.refreshed_kinds,
+        api_calls=observed.api_calls,
+    )
+    return plan, state
+
+
+def presupposed_by(resources: Iterable[Resource]) -> list[tuple[str, Mapping[str, Any]]]:
+    return [(r.kind, r.attrs) for r in resources]
