@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import sys
 from pathlib import Path
 
 import click
@@ -40,7 +42,8 @@ def command(
         )
     if out is not None:
         save_plan(plan, out)
-    click.echo(render_plan(plan, fmt), nl=False)
+    width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+    click.echo(render_plan(plan, fmt, width=width, plan_file=str(out) if out else None), nl=False)
     if out is not None and fmt == "text":
         click.echo(f"\nSaved the plan to {out}. To apply exactly this plan: reconciler apply {out}")
     return 2 if detailed_exitcode and plan.has_changes else 0

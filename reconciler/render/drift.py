@@ -6,12 +6,10 @@ import json
 from typing import Any
 
 from reconciler.drift import DriftField, DriftItem, DriftReport, HealthItem
+from reconciler.render.markdown import md_escape
+from reconciler.render.text import format_value
 
 SENSITIVE = "(sensitive)"
-
-
-def _value(value: Any) -> str:
-    return json.dumps(value) if isinstance(value, str) else "null" if value is None else str(value)
 
 
 # compare_secret(desired, live) speaks from the plan's side: "added" means apply would add a key.
@@ -26,7 +24,8 @@ def _field_text(f: DriftField) -> str:
     if f.sensitive:
         verdict = _SECRET_WORDS.get(f.secret_change.value if f.secret_change else "", "differs")
         return f"~ {f.name}: {SENSITIVE} {verdict}"
-    return f"~ {f.name}: live {_value(f.live)}, last applied {_value(f.state)}, manifests {_value(f.desired)}"
+    live, state, desired = (format_value(v) for v in (f.live, f.state, f.desired))
+    return f"~ {f.name}: live {live}, last applied {state}, manifests {desired}"
 
 
 def _who(item: DriftItem) -> str:
@@ -37,7 +36,7 @@ def _who(item: DriftItem) -> str:
 
 def _unmanaged_summary(item: DriftItem) -> str:
     keys = ("peerIpAddress", "name", "peerAsn", "localIpAddress", "remoteAsn")
-    shown = ", ".join(f"{k} {_value(item.attrs[k])}" for k in keys if k in item.attrs)
+    shown = ", ".join(f"{k} {format_value(item.attrs[k])}" for k in keys if k in item.attrs)
     return shown
 
 
@@ -74,13 +73,6 @@ def render_text(report: DriftReport, *, verbose: bool = False) -> str:
     return "\n".join(lines).lstrip("\n") + "\n"
 
 
-def _md(text: Any) -> str:
-    out = str(text)
-    for ch in "\\`*_{}[]<>|#":
-        out = out.replace(ch, "\\" + ch)
-    return out
-
-
 def render_markdown(report: DriftReport) -> str:
     out = ["## reconciler drift report", "", f"**{report.summary_line()}**", ""]
     changed = [i for i in report.findings if i.category == "changed"]
@@ -97,20 +89,19 @@ def render_markdown(report: DriftReport) -> str:
                     words = _SECRET_WORDS.get(f.secret_change.value if f.secret_change else "", "differs")
                     out.append(f"| `{item.address}` | {f.name} | {SENSITIVE} {words} | | |")
                 else:
-                    out.append(
-                        f"| `{item.address}` | {f.name} | {_md(_value(f.live))} | {_md(_value(f.state))} "
-                        f"| {_md(_value(f.desired))} |"
-                    )
+                    cells = " | ".join(md_escape(format_value(v)) for v in (f.live, f.state, f.desired))
+                    out.append(f"| `{item.address}` | {f.name} | {cells} |")
         out.append("")
     if missing:
         out += ["### Missing (deleted outside reconciler)", ""]
-        out += [f"- `{i.address}` (`{i.cloud_id}`): {_md(i.detail)}" for i in missing]
+        out += [f"- `{i.address}` (`{i.cloud_id}`): {md_escape(i.detail)}" for i in missing]
         out.append("")
     if unmanaged:
         out += ["### Unmanaged objects in scope", "", "| Kind | Cloud id | Scope | Looks like | Note |"]
         out.append("|---|---|---|---|---|")
         out += [
-            f"| {i.kind} | `{i.cloud_id}` | {_md(i.scope)} | {_md(_unmanaged_summary(i))} | {_md(i.detail)} |"
+            f"| {i.kind} | `{i.cloud_id}` | {md_escape(i.scope)} | {md_escape(_unmanaged_summary(i))} "
+            f"| {md_escape(i.detail)} |"
             for i in unmanaged
         ]
         out.append("")
@@ -119,7 +110,7 @@ def render_markdown(report: DriftReport) -> str:
         out.append("|---|---|---|---|---|")
         out += [
             f"| `{h.address}` | {h.session or 'unknown'} | {h.since or ''} | {h.provisioning} | "
-            f"{':white_check_mark:' if h.healthy else ':warning: ' + _md(h.detail)} |"
+            f"{':white_check_mark:' if h.healthy else ':warning: ' + md_escape(h.detail)} |"
             for h in report.health
         ]
         out.append("")
@@ -127,9 +118,9 @@ def render_markdown(report: DriftReport) -> str:
         out += [f"<details><summary>Ignored as accepted drift ({len(report.ignored)})</summary>", ""]
         for entry in report.ignored:
             if isinstance(entry, DriftItem):
-                out.append(f"- {entry.category} `{entry.address or entry.cloud_id}`: {_md(entry.ignore_reason)}")
+                out.append(f"- {entry.category} `{entry.address or entry.cloud_id}`: {md_escape(entry.ignore_reason)}")
             else:
-                out.append(f"- field `{entry.name}`: {_md(entry.ignore_reason or 'accepted')}")
+                out.append(f"- field `{entry.name}`: {md_escape(entry.ignore_reason or 'accepted')}")
         out += ["", "</details>", ""]
     out.append(
         f"_reconciler {report.tool_version}, state serial {report.serial}, lineage `{report.lineage}`, "

@@ -1,0 +1,170 @@
+"""Saved plan files (`reconciler plan --out PLANFILE`): the plan's JSON document on disk.
+
+`save_plan` writes atomically (temp file, fsync, rename; mode 0600) so a reader never sees half a
+plan. `load_plan` gives back exactly the plan that was saved, after checking the file is whole,
+is JSON, is not from a newer reconciler and matches `schemas/plan.schema.json`. Every problem is
+a `PlanError` that names the file and says what is wrong.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator, ValidationError  # type: ignore[import-untyped, unused-ignore]
+
+from reconciler.errors import PlanError
+from reconciler.plan.model import PLAN_FORMAT_VERSION, Plan
+from reconciler.render.planjson import plan_from_dict, plan_to_json
+from reconciler.resources import load_schema
+
+SUPPORTED_MAJOR = int(PLAN_FORMAT_VERSION.split(".")[0])
+_MAX_ERRORS_SHOWN = 3
+# Keys under which a document holds attribute values: schema errors there never quote the value.
+_VALUE_KEYS = frozenset({"before", "after", "extra"})
+
+
+def save_plan(plan: Plan, path: str | os.PathLike[str]) -> None:
+    """Write `plan` to `path` atomically, readable by its owner only (0600)."""
+    target = Path(path)
+    text = plan_to_json(plan)
+    directory = target.parent
+    if not directory.is_dir():
+        raise PlanError(f"cannot write plan file {target}: directory {directory} does not exist")
+    try:
+        fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise PlanError(f"cannot write plan file {target}: {exc.strerror or exc}") from None
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name)
+        raise PlanError(f"cannot write plan file {target}: {exc.strerror or exc}") from None
+    _fsync_directory(directory)
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the rename itself durable (best effort: not every filesystem allows it)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def load_plan(path: str | os.PathLike[str]) -> Plan:
+    """Read a plan saved by `save_plan`; raise `PlanError` saying what is wrong with the file."""
+    target = Path(path)
+    hint = f"make a new one with `reconciler plan --out {target}`"
+    try:
+        raw = target.read_bytes()
+    except FileNotFoundError:
+        raise PlanError(f"plan file {target} does not exist", hint=hint) from None
+    except IsADirectoryError:
+        raise PlanError(f"plan file {target} is a directory, not a file") from None
+    except OSError as exc:
+        raise PlanError(f"cannot read plan file {target}: {exc.strerror or exc}") from None
+    return parse_plan(raw, str(target))
+
+
+def parse_plan(raw: bytes | str, source: str) -> Plan:
+    """Parse and check a plan document; `source` names it in error messages."""
+    hint = f"make a new one with `reconciler plan --out {source}`"
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError as exc:
+        raise PlanError(
+            f"plan file {source} is not a reconciler plan: the byte at offset {exc.start} is not UTF-8 text", hint=hint
+        ) from None
+    if not text.strip():
+        raise PlanError(f"plan file {source} is empty", hint=hint)
+    try:
+        data: Any = json.loads(text)
+    except json.JSONDecodeError as exc:
+        # Truncated: the parser ran out of text (an open string runs to the end of the file).
+        if not text[exc.pos :].strip() or exc.msg.startswith("Unterminated string"):
+            raise PlanError(
+                f"plan file {source} is truncated: the JSON document ends early "
+                f"(line {exc.lineno}, column {exc.colno})",
+                hint=hint,
+            ) from None
+        raise PlanError(
+            f"plan file {source} is corrupt: not valid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg})",
+            hint=hint,
+        ) from None
+    if not isinstance(data, dict) or "format_version" not in data:
+        raise PlanError(
+            f"plan file {source} is not a reconciler plan: expected a JSON object with a format_version",
+            hint=hint,
+        )
+    _check_version(data["format_version"], source)
+    _check_schema(data, source)
+    try:
+        return plan_from_dict(data)
+    except (KeyError, ValueError, TypeError) as exc:  # the schema should have caught it
+        raise PlanError(
+            f"plan file {source} is not a valid plan: {exc!r}",
+            hint=hint,
+        ) from None
+
+
+def _check_version(version: Any, source: str) -> None:
+    major_text = str(version).split(".", 1)[0]
+    if not isinstance(version, str) or not major_text.isdigit():
+        raise PlanError(
+            f"plan file {source} has an invalid format_version {json.dumps(version)}; "
+            f'expected "{SUPPORTED_MAJOR}.<minor>"'
+        )
+    if int(major_text) > SUPPORTED_MAJOR:
+        raise PlanError(
+            f"plan file {source} was made by a newer reconciler (format {version}); this one reads {SUPPORTED_MAJOR}.x",
+            hint="upgrade reconciler, or make a new plan with this version",
+        )
+    if int(major_text) < SUPPORTED_MAJOR:
+        raise PlanError(
+            f"plan file {source} was made by an older reconciler (format {version}); "
+            f"this one reads {SUPPORTED_MAJOR}.x",
+            hint="make a new plan with this version",
+        )
+
+
+@cache
+def _validator() -> Draft202012Validator:
+    return Draft202012Validator(load_schema("plan.schema.json"))
+
+
+def _describe(error: ValidationError) -> str:
+    """`$.path: what is wrong`, never quoting an attribute value (it could be a leaked secret)."""
+    if any(part in _VALUE_KEYS for part in error.absolute_path):
+        expected = _short(json.dumps(error.validator_value, default=str), 80)
+        return f"{error.json_path}: value does not satisfy {error.validator} {expected}"
+    return f"{error.json_path}: {_short(error.message)}"
+
+
+def _check_schema(data: dict[str, Any], source: str) -> None:
+    errors = sorted(_validator().iter_errors(data), key=lambda e: e.json_path)
+    if not errors:
+        return
+    shown = "; ".join(_describe(e) for e in errors[:_MAX_ERRORS_SHOWN])
+    more = f" (and {len(errors) - _MAX_ERRORS_SHOWN} more)" if len(errors) > _MAX_ERRORS_SHOWN else ""
+    raise PlanError(
+        f"plan file {source} does not match the plan schema (schemas/plan.schema.json): {shown}{more}",
+        hint=f"was it edited by hand? make a new one with `reconciler plan --out {source}`",
+    )
+
+
+def _short(message: str, limit: int = 200) -> str:
+    """jsonschema quotes whole sub-documents in messages; keep them readable."""
+    return message if len(message) <= limit else message[: limit - 1] + "…"
