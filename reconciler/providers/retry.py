@@ -1,0 +1,88 @@
+"""Retries with jittered exponential backoff (tenacity), shared by both cloud clients.
+
+A client turns every retryable failure (throttling, 5xx, connection errors) into a
+`TransientError` inside one attempt; `call_with_retries` repeats the attempt on exactly that
+type, waiting what the server asked for (`Retry-After`) or a jittered exponential delay.
+Anything else (validation errors, 404s...) surfaces at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+import tenacity
+
+from reconciler.errors import ProviderError
+from reconciler.log import get_logger
+from reconciler.providers.base import ProviderOptions
+
+T = TypeVar("T")
+
+# A server may ask for a long pause; beyond this we would rather fail than hang a CI job.
+RETRY_AFTER_CAP = 60.0
+
+log = get_logger("reconciler.providers.retry")
+
+
+class TransientError(ProviderError):
+    """A failure worth trying again (always `retryable`), optionally with the server's wait."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        cloud: str,
+        status: int | None = None,
+        codes: Sequence[str] = (),
+        messages: Sequence[str] = (),
+        request_id: str | None = None,
+        retry_after: float | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, cloud=cloud, status=status, codes=codes, messages=messages,
+                         request_id=request_id, retryable=True, hint=hint)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    max_retries: int = 5  # retries after the first attempt
+    backoff_base: float = 0.2  # seconds
+    backoff_max: float = 10.0
+
+    @classmethod
+    def from_options(cls, options: ProviderOptions) -> RetryPolicy:
+        return cls(options.max_retries, options.backoff_base, options.backoff_max)
+
+
+def _wait(policy: RetryPolicy) -> Callable[[tenacity.RetryCallState], float]:
+    jittered = tenacity.wait_random_exponential(multiplier=policy.backoff_base, max=policy.backoff_max)
+
+    def wait(state: tenacity.RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, TransientError) and error.retry_after is not None:
+            return min(max(error.retry_after, 0.0), RETRY_AFTER_CAP)
+        return float(jittered(state))
+
+    return wait
+
+
+def call_with_retries(attempt: Callable[[], T], policy: RetryPolicy, operation: str) -> T:
+    """Run `attempt`, retrying on `TransientError` up to `policy.max_retries` times."""
+
+    def before_sleep(state: tenacity.RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        wait = state.next_action.sleep if state.next_action else 0.0
+        log.debug("api.retry", operation=operation, attempt=state.attempt_number, wait=round(wait, 3),
+                  error=str(error))
+
+    retrying = tenacity.Retrying(
+        stop=tenacity.stop_after_attempt(policy.max_retries + 1),
+        wait=_wait(policy),
+        retry=tenacity.retry_if_exception_type(TransientError),
+        before_sleep=before_sleep,
+        reraise=True,
+    )
+    return retrying(attempt)

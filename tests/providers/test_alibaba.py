@@ -1,0 +1,309 @@
+"""The Alibaba client (official SDK) over real HTTP against the sandbox."""
+
+from __future__ import annotations
+
+import math
+import socket
+from collections.abc import Callable
+
+import pytest
+
+from reconciler.errors import ProviderError
+from reconciler.model import ALIBABA_GROUP, ALIBABA_PEER, SecretValue
+from reconciler.providers.alibaba import AlibabaProvider, endpoint_and_protocol, group_object, peer_object
+from reconciler.providers.base import Desired, ObjectRef, RefreshScope
+from reconciler.providers.wait import wait_settled
+from reconciler.sandbox import Sandbox
+from tests.providers.conftest import FAST, OTHER_REGION, REGION, Logs, make_seed, vbr_id
+
+AUTH_KEY = "AliKey9secret"
+
+
+def group(name: str = "sg-vbr1", *, vbr: str | None = None, region: str = REGION, key: str | None = AUTH_KEY,
+          **attrs: object) -> Desired:
+    return Desired(
+        kind=ALIBABA_GROUP,
+        name=name,
+        attrs={"regionId": region, "virtualBorderRouterId": vbr or vbr_id(0, 0), "name": name,
+               "peerAsn": 65010, **attrs},
+        secrets={"authKey": SecretValue(key) if key else None},
+    )
+
+
+def peer(group_id: str, ip: str = "10.0.0.2", *, region: str = REGION, **attrs: object) -> Desired:
+    return Desired(kind=ALIBABA_PEER, name=f"peer-{ip}",
+                   attrs={"regionId": region, "bgpGroupId": group_id, "peerIpAddress": ip,
+                          "enableBfd": True, "bfdMultiHop": 1, **attrs})
+
+
+def gref(cloud_id: str, region: str = REGION) -> ObjectRef:
+    return ObjectRef(ALIBABA_GROUP, cloud_id, region)
+
+
+def pref(cloud_id: str, region: str = REGION) -> ObjectRef:
+    return ObjectRef(ALIBABA_PEER, cloud_id, region)
+
+
+# -- idempotent creates -----------------------------------------------------------------------
+
+
+def test_a_dropped_create_rerun_with_the_same_token_gives_the_same_group(
+        sandbox: Callable[..., Sandbox], alibaba: Callable[..., AlibabaProvider]) -> None:
+    box = sandbox(alibaba={"drop_rate": 1.0})
+    provider = alibaba(box, max_retries=1)
+    with pytest.raises(ProviderError) as caught:
+        provider.create(group(), "lineage-1/AlibabaBgpGroup/sg-vbr1/create/3")
+    assert caught.value.retryable and "network error" in str(caught.value)
+    created = list(box.objects().alibaba_groups)
+    assert len(created) == 1  # the first attempt was carried out; the retry (same token) changed nothing
+    box.configure(alibaba={"drop_rate": 0.0})
+    again = alibaba(box).create(group(), "lineage-1/AlibabaBgpGroup/sg-vbr1/create/3")  # e.g. after a crash
+    assert again == created[0]
+    assert list(box.objects().alibaba_groups) == created
+    assert box.request_counts()["alibaba CreateBgpGroup"] == 3
+
+
+def test_retries_after_dropped_replies_resend_the_same_token(
+        sandbox: Callable[..., Sandbox], alibaba: Callable[..., AlibabaProvider]) -> None:
+    box = sandbox(random_seed=3, alibaba={"drop_rate": 0.6})
+    provider = alibaba(box)
+    group_id = provider.create(group(), "token-group")
+    peer_id = provider.create(peer(group_id), "token-peer")
+    objects = box.objects()
+    assert list(objects.alibaba_groups) == [group_id] and list(objects.alibaba_peers) == [peer_id]
+    counts = box.request_counts()
+    assert counts["alibaba CreateBgpGroup"] + counts["alibaba CreateBgpPeer"] > 2  # some replies were lost
+
+
+def test_the_same_token_with_other_parameters_is_explained(
+        sandbox: Callable[..., Sandbox], alibaba: Callable[..., AlibabaProvider]) -> None:
+    box = sandbox()
+    provider = alibaba(box)
+    provider.create(group(), "token-1")
+    with pytest.raises(ProviderError) as caught:
+        provider.create(group(peerAsn=65011), "token-1")
+    assert caught.value.codes == ("IdempotentParameterMismatch",)
+    assert "run plan again" in str(caught.value)
+    assert box.request_counts()["alibaba CreateBgpGroup"] == 2  # a validation error is never retried
+
+
+# -- errors ---------------------------------------------------------------------------------------
+
+
+def test_errors_carry_the_raw_code_and_message_and_a_sentence_to_act_on(
+        sandbox: Callable[..., Sandbox], alibaba: Callable[..., AlibabaProvider]) -> None:
+    box = sandbox()
+    with pytest.raises(ProviderError) as caught:
+        alibaba(box).create(group(peerAsn=45104), "token-asn")
+    error = caught.value
+    assert error.codes == ("InvalidPeerAsn.Malformed",)
+    assert error.messages == ("invalid peer asn cannot equals aliyun asn:45104",)  # not "code: 400, ..."
+    assert error.status == 400 and error.request_id and not error.retryable
+    assert error.hint is not None and "peer ASN cannot be 45104, Alibaba's own ASN" in error.hint
+    assert box.request_counts()["alibaba CreateBgpGroup"] == 1
+
+
+def test_local_asn_is_sent_only_when_it_is_not_alibabas(
+        sandbox: Callable[..., Sandbox], alibaba: Callable[..., AlibabaProvider]) -> None:
+    box = sandbox(alibaba_custom_local_asn=False)  # like a public account
+    provider = alibaba(box)
+    group_id = provider.create(group(localAsn=45104), "token-a")
+    assert box.objects().alibaba_groups[group_id]["LocalAsn"] == "45104"
+    with pytest.raises(ProviderError) as caught:
+        provider.create(group("other", localAsn=65001), "token-b")
+    assert caught.value.codes == ("OperationUnsupport",)
+    assert "remove spec.localAsn" in str(caught.value)
+
+
+def test_network_errors_are_retryable_and_never_show_the_key(debug_logs: Logs) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {"ALIBABA_CLOUD_ACCESS_KEY_ID": "ak", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "sandbox-secret",
+           "ALIBABA_CLOUD_VPC_ENDPOINT": f"127.0.0.1:{port}"}
+    provider = AlibabaProvider.from_env(env, FAST)
+    debug_logs.clear()
+    logs = debug_logs
+    with pytest.raises(ProviderError) as caught:
+        provider.create(group(), "token-net")
+    text = f"{caught.value}\n{caught.value.messages}\n{logs}"
+    assert caught.value.retryable and "network error" in str(caught.value)
+    assert AUTH_KEY not in text and "sandbox-secret" not in text and "AuthKey=" not in text
+    assert provider.api_calls() == {"CreateBgpGroup": FAST.max_retries + 1}
+
+
+def test_server_errors_and_throttling_are_retried(
+        sandbox: Callable[..., Sandbox], alibaba: Callable[..., AlibabaProvider], debug_logs: Logs) -> None:
+    box = sandbox(random_seed=5, alibaba={"error_rate": 0.5})
+    provider = alibaba(box)
+    group_id = provider.create(group(), "token-5xx")
+    assert list(box.objects().alibaba_groups) == [group_id]
+    box.configure(alibaba={"error_rate": 0.0, "throttle_rps": 2.0}, alibaba_throttle_retry_after=True)
+    debug_logs.clear()
+    logs = debug_logs
+    for _ in range(4):
+        assert provider.get(gref(group_id)) is not None
+    waits = [e["wait"] for e in logs if e["event"] == "api.retry"]
+    assert waits and all(w == 1.0 for w in waits)  # x-acs-retry-after: 1000 (milliseconds)
+    assert all("Throttling.User" in e["error"] for e in logs if e["event"] == "api.retry")
+
+
+# -- reads ------------------------------------------------------------------------------------
+
+
+def test_describe_fields_are_normalised_whatever_their_type() -> None:
+    as_strings = group_object({"BgpGroupId": "bgpg-1", "RegionId": REGION, "RouterId": "vbr-1", "Name": "g",
+                               "PeerAsn": "65010", "LocalAsn": "45104", "IsFake": "true", "IpVersion": "ipv4",
+                               "RouteLimit": "110", "AuthKey": "", "Status": "Pending"}, REGION)
+    as_values = group_object({"BgpGroupId": "bgpg-1", "RegionId": REGION, "RouterId": "vbr-1", "Name": "g",
+                              "PeerAsn": 65010, "LocalAsn": 45104, "IsFake": True, "IpVersion": "IPv4",
+                              "RouteLimit": 110, "AuthKey": "", "Status": "Pending"}, REGION)
+    assert as_strings.attrs == as_values.attrs
+    assert as_strings.attrs["peerAsn"] == 65010 and as_strings.attrs["isFakeAsn"] is True
+    assert as_strings.secrets == {"authKey": None} and as_strings.status == "pending"
+    live_peer = peer_object({"BgpPeerId": "bgp-1", "BgpGroupId": "bgpg-1", "PeerIpAddress": "10.0.0.2",
+                             "EnableBfd": "false", "BfdMultiHop": 255, "BgpStatus": "", "Status": "Deleted",
+                             "IpVersion": "IPv4", "ReceivedRouteCount": 3}, REGION)
+    assert live_peer.attrs == {"regionId": REGION, "bgpGroupId": "bgpg-1", "peerIpAddress": "10.0.0.2",
+                               "enableBfd": False, "ipVersion": "IPv4"}
+    assert live_peer.session is None and live_peer.status == "deleting"
+    assert live_peer.info["receivedRouteCount"] == 3
+
+
+def test_refresh_reads_every_region_in_the_fewest_pages(
+        sandbox: Callable[..., Sandbox], alibaba: Callable[..., AlibabaProvider]) -> None:
+    box = sandbox(make_seed(regions=(REGION, OTHER_REGION), vbrs_per_region=3))
+    provider = alibaba(box)
+    groups = {REGION: [], OTHER_REGION: []}  # type: dict[str, list[str]]
+    peers = {REGION: [], OTHER_REGION: []}  # type: dict[str, list[str]]
+    for r, (region, n_peers) in enumerate(((REGION, 23), (OTHER_REGION, 4))):
+        for v in range(3):
+            gid = provider.create(group(f"g{v}", vbr=vbr_id(r, v), region=region), f"t-{region}-{v}")
+            groups[region].append(gid)
+        for i in range(n_peers):
+            gid = groups[region][i // 8]
+            peers[region].append(provider.create(peer(gid, f"10.0.{i}.2", region=region), f"p-{region}-{i}"))
+    provider.page_size = 5
+    box.reset_request_counts()
+    result = provider.refresh(RefreshScope(regions=frozenset({REGION, OTHER_REGION})))
+    found = sorted(o.cloud_id for o in result.objects)
+    assert found == sorted(groups[REGION] + groups[OTHER_REGION] + peers[REGION] + peers[OTHER_REGION])
+    lower_bound = {"DescribeBgpGroups": 2 * math.ceil(3 / 5),
+                   "DescribeBgpPeers": math.ceil(23 / 5) + math.ceil(4 / 5)}
+    assert result.api_calls == lower_bound
+    assert box.request_counts() == {f"alibaba {op}": n for op, n in lower_bound.items()}
+    only_groups = provider.refresh(RefreshScope(regions=frozenset({REGION}), kinds=frozenset({ALIBABA_GROUP})))
+    assert {o.kind for o in only_groups.objects} == {ALIBABA_GROUP}
+    assert only_groups.api_calls == {"DescribeBgpGroups": 1}
+
+
+def test_find_by_natural_key_and_poll(sandbox: Callable[..., Sandbox],
+                                      alibaba: Callable[..., AlibabaProvider]) -> None:
+    box = sandbox(make_seed(vbrs_per_region=2))
+    provider = alibaba(box)
+    g1 = provider.create(group("one"), "t1")
+    provider.create(group("one", vbr=vbr_id(0, 1)), "t2")  # same name, another VBR
+    peer_ids = [provider.create(peer(g1, f"10.0.0.{i}"), f"p{i}") for i in range(2, 9)]
+    found = provider.find(ALIBABA_GROUP, group("one").attrs)
+    assert found is not None and found.cloud_id == g1
+    assert provider.find(ALIBABA_GROUP, group("two").attrs) is None
+    found_peer = provider.find(ALIBABA_PEER, peer(g1, "10.0.0.5").attrs)
+    assert found_peer is not None and found_peer.cloud_id == peer_ids[3]
+    box.reset_request_counts()
+    few = provider.poll([pref(p) for p in peer_ids[:3]])
+    assert box.request_counts() == {"alibaba DescribeBgpPeers": 3}
+    assert all(v is not None and v.status == "ready" for v in few.values())
+    box.reset_request_counts()
+    many = provider.poll([pref(p) for p in peer_ids] + [pref("bgp-gone000000000000000000")])
+    assert box.request_counts() == {"alibaba DescribeBgpPeers": 1}
+    assert many["bgp-gone000000000000000000"] is None and len(many) == 8
+
+
+# -- updates and deletes ----------------------------------------------------------------------
+
+
+def test_update_sends_only_the_changed_fields(sandbox: Callable[..., Sandbox],
+                                              alibaba: Callable[..., AlibabaProvider]) -> None:
+    box = sandbox()
+    provider = alibaba(box)
+    group_id = provider.create(group(description="Before"), "t-create")
+    wanted = group(key=None, description="After", peerAsn=65099)
+    provider.update(gref(group_id), wanted, ["description", "authKey"], "t-update")
+    live = provider.get(gref(group_id))
+    assert live is not None
+    assert live.attrs["description"] == "After" and live.secrets["authKey"] is None  # ClearAuthKey
+    assert live.attrs["peerAsn"] == 65010  # not in `changed`: untouched
+    peer_id = provider.create(peer(group_id, enableBfd=False), "t-peer")
+    provider.update(pref(peer_id), peer(group_id, enableBfd=True, bfdMultiHop=3), ["enableBfd"], "t-bfd")
+    live_peer = provider.get(pref(peer_id))
+    assert live_peer is not None and live_peer.attrs["enableBfd"] is True and live_peer.attrs["bfdMultiHop"] == 3
+    with pytest.raises(ProviderError, match="cannot change in place"):
+        provider.update(gref(group_id), wanted, ["virtualBorderRouterId"], "t-bad")
+
+
+def test_delete_of_a_gone_object_succeeds(sandbox: Callable[..., Sandbox],
+                                          alibaba: Callable[..., AlibabaProvider]) -> None:
+    box = sandbox()
+    provider = alibaba(box)
+    provider.delete(gref("bgpg-t4gone00000000000000000"), "t-1")
+    provider.delete(pref("bgp-t4gone000000000000000000"), "t-2")
+    group_id = provider.create(group(), "t-3")
+    provider.delete(gref(group_id), "t-4")
+    provider.delete(gref(group_id), "t-5")  # already deleting (or gone): still a success
+    assert wait_settled(provider, [gref(group_id)], deleting=True, first_delay=0.02) == {group_id: None}
+
+
+def test_a_group_delete_waits_for_its_deleting_peers(sandbox: Callable[..., Sandbox],
+                                                     alibaba: Callable[..., AlibabaProvider]) -> None:
+    box = sandbox(provision_delay=0.3)
+    provider = alibaba(box)
+    group_id = provider.create(group(), "t-g")
+    wait_settled(provider, [gref(group_id)], first_delay=0.05)
+    peer_id = provider.create(peer(group_id), "t-p")
+    wait_settled(provider, [pref(peer_id)], first_delay=0.05)
+    with pytest.raises(ProviderError) as blocked:
+        provider.delete(gref(group_id), "t-del-early")
+    assert f"still has peers {peer_id}" in str(blocked.value)
+    provider.delete(pref(peer_id), "t-del-peer")  # Deleting for 0.3 s
+    provider.delete(gref(group_id), "t-del-group")
+    assert box.request_counts()["alibaba DeleteBgpGroup"] >= 3  # refused at least once while peers went
+    wait_settled(provider, [gref(group_id)], deleting=True, first_delay=0.05)
+    assert box.objects().alibaba_groups == {}
+
+
+def test_wait_settled_times_out_with_the_status(sandbox: Callable[..., Sandbox],
+                                                alibaba: Callable[..., AlibabaProvider]) -> None:
+    box = sandbox(provision_delay=5.0)
+    provider = alibaba(box)
+    group_id = provider.create(group(), "t-slow")
+    with pytest.raises(ProviderError) as caught:
+        wait_settled(provider, [gref(group_id)], timeout=0.3, first_delay=0.05)
+    assert f"AlibabaBgpGroup {group_id} (Pending)" in str(caught.value) and caught.value.retryable
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("127.0.0.1:8080", ("127.0.0.1:8080", "http")),
+        ("localhost", ("localhost", "http")),
+        ("[::1]:9000", ("[::1]:9000", "http")),
+        ("vpc.example.internal:8443", ("vpc.example.internal:8443", "http")),
+        ("vpc.ap-southeast-1.aliyuncs.com", ("vpc.ap-southeast-1.aliyuncs.com", "https")),
+        ("vpc.aliyuncs.com:443", ("vpc.aliyuncs.com:443", "https")),
+        ("https://10.1.2.3:8443/", ("10.1.2.3:8443", "https")),
+    ],
+)
+def test_endpoint_protocol_rule(value: str, expected: tuple[str, str]) -> None:
+    assert endpoint_and_protocol(value) == expected
+
+
+def test_the_sdk_is_imported_only_when_a_call_needs_it() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; from reconciler.providers.alibaba import AlibabaProvider;"
+            "from reconciler.providers.base import ProviderOptions;"
+            "AlibabaProvider.from_env({}, ProviderOptions());"
+            "print(any(m.startswith('alibabacloud') for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

@@ -1,0 +1,57 @@
+"""CallCounter and map_bounded."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from reconciler.providers.counters import CallCounter, map_bounded
+
+
+def test_counts_from_many_threads_add_up() -> None:
+    counter = CallCounter()
+    before = counter.snapshot()
+
+    def hammer() -> None:
+        for _ in range(1000):
+            counter.add("GET /x")
+
+    threads = [threading.Thread(target=hammer) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    counter.add("POST /y", 3)
+    assert counter.snapshot() == {"GET /x": 8000, "POST /y": 3}
+    assert counter.since(before) == {"GET /x": 8000, "POST /y": 3}
+    mark = counter.snapshot()
+    counter.add("POST /y")
+    assert counter.since(mark) == {"POST /y": 1} and counter.total() == 8004
+
+
+def test_map_bounded_keeps_order_and_the_bound() -> None:
+    running, peak, lock = [0], [0], threading.Lock()
+
+    def work(i: int) -> int:
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        time.sleep(0.01)
+        with lock:
+            running[0] -= 1
+        return i * i
+
+    assert map_bounded(work, list(range(20)), 4) == [i * i for i in range(20)]
+    assert peak[0] == 4
+
+
+def test_map_bounded_raises_the_first_error() -> None:
+    def work(i: int) -> int:
+        if i == 3:
+            raise ValueError("item 3")
+        return i
+
+    with pytest.raises(ValueError, match="item 3"):
+        map_bounded(work, list(range(6)), 3)

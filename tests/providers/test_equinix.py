@@ -1,0 +1,455 @@
+"""The Equinix client over real HTTP against the sandbox."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import math
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from reconciler.errors import ProviderError
+from reconciler.model import EQUINIX_PEERING, SecretValue
+from reconciler.providers.base import Desired, ObjectRef, ProviderOptions, RefreshScope
+from reconciler.providers.equinix import EquinixProvider, live_object
+from reconciler.providers.wait import wait_settled
+from reconciler.sandbox import Sandbox, SandboxConfig
+from tests.providers.conftest import DEVICE, EQUINIX_SECRET, FAST, Logs, connection_uuid, make_seed
+
+KEY = "Sgkey123abc"
+
+
+def peering(i: int = 0, *, remote_asn: int = 45104, key: str | None = KEY) -> Desired:
+    return Desired(
+        kind=EQUINIX_PEERING,
+        name=f"peering-{i}",
+        attrs={"connectionUuid": connection_uuid(i), "localIpAddress": "10.0.0.1/30", "localAsn": 65010,
+               "remoteIpAddress": "10.0.0.2", "remoteAsn": remote_asn},
+        secrets={"authenticationKey": SecretValue(key) if key else None},
+    )
+
+
+def configs_on(box: Sandbox, connection: str) -> list[dict[str, Any]]:
+    return [dict(c) for c in box.objects().equinix_bgp.values() if c["connectionUuid"] == connection]
+
+
+# -- OAuth2 ---------------------------------------------------------------------------------------
+
+
+def test_token_is_renewed_before_it_expires(sandbox: Callable[..., Sandbox],
+                                            equinix: Callable[..., EquinixProvider]) -> None:
+    box = sandbox(equinix_token_timeout=2)  # the client renews 1 s before (half of a short lifetime)
+    provider = equinix(box)
+    provider.refresh(RefreshScope())
+    provider.refresh(RefreshScope())
+    time.sleep(1.1)
+    provider.refresh(RefreshScope())
+    counts = box.request_counts()
+    assert counts["equinix POST /oauth2/v1/token"] == 2
+    assert counts["equinix GET /ne/v1/bgp"] == 3  # never a 401 and a second try
+
+
+def test_a_401_reauthenticates_once_and_retries(sandbox: Callable[..., Sandbox],
+                                                equinix: Callable[..., EquinixProvider]) -> None:
+    """The server forgets the cached token (as a restart does): a 401, one new login, one retry."""
+    box = sandbox()
+    provider = equinix(box)
+    provider.create(peering(), "unused")
+    # The sandbox keeps tokens in memory only; dropping them is exactly what its restart does.
+    # (Re-binding the same port right after stop() is not reliable, so no real restart here.)
+    box._running().equinix.tokens.clear()
+    box.reset_request_counts()
+    result = provider.refresh(RefreshScope())
+    counts = box.request_counts()
+    assert [o.attrs["connectionUuid"] for o in result.objects] == [connection_uuid(0)]
+    assert counts == {"equinix GET /ne/v1/bgp": 2, "equinix POST /oauth2/v1/token": 1}
+
+
+def test_a_refused_login_is_not_retried_and_names_the_variables(
+        sandbox: Callable[..., Sandbox]) -> None:
+    box = sandbox()
+    env = {**box.env(), "EQUINIX_CLIENT_SECRET": "wrong-secret-value"}
+    provider = EquinixProvider.from_env(env, FAST)
+    try:
+        for _ in range(3):
+            with pytest.raises(ProviderError) as caught:
+                provider.refresh(RefreshScope())
+    finally:
+        provider.close()
+    text = str(caught.value)
+    assert "EQUINIX_CLIENT_ID" in text and "EQUINIX_CLIENT_SECRET" in text
+    assert caught.value.status in (400, 401)
+    assert "wrong-secret-value" not in text
+    # One login attempt for three calls: the account locks after 5 bad tries.
+    assert box.request_counts()["equinix POST /oauth2/v1/token"] == 1
+
+
+def test_missing_credentials_are_reported_at_first_use(sandbox: Callable[..., Sandbox]) -> None:
+    box = sandbox()
+    provider = EquinixProvider.from_env({"EQUINIX_API_ENDPOINT": box.equinix_url}, FAST)
+    with pytest.raises(ProviderError) as caught:
+        provider.refresh(RefreshScope())
+    provider.close()
+    assert "EQUINIX_CLIENT_ID and EQUINIX_CLIENT_SECRET" in str(caught.value)
+    assert box.request_counts() == {}
+
+
+# -- paging -----------------------------------------------------------------------------------
+
+
+def populate(box: Sandbox, provider: EquinixProvider, n: int) -> list[str]:
+    return [provider.create(peering(i), "unused") for i in range(n)]
+
+
+def test_paging_with_a_capped_limit_sees_every_config_once(
+        sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider]) -> None:
+    box = sandbox(make_seed(connections=23), equinix_list_limit_cap=7)
+    provider = equinix(box)
+    created = populate(box, provider, 23)
+    box.reset_request_counts()
+    result = provider.refresh(RefreshScope())
+    ids = [o.cloud_id for o in result.objects]
+    assert sorted(ids) == sorted(created) and len(ids) == 23
+    # Asked for 100 a page, got 7: the lower bound ceil(23 / 7) = 4 pages, no more.
+    assert box.request_counts() == {"equinix GET /ne/v1/bgp": math.ceil(23 / 7)}
+    assert result.api_calls == {"GET /ne/v1/bgp": 4}
+
+
+def test_refresh_lists_by_connection_when_that_is_cheaper(
+        sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider]) -> None:
+    box = sandbox(make_seed(connections=30), equinix_list_limit_cap=5)
+    provider = equinix(box)
+    created = populate(box, provider, 30)
+    box.reset_request_counts()
+    # State ids are shared by both clouds: the Alibaba one is not Equinix's business.
+    scope = RefreshScope(connections=frozenset({connection_uuid(20)}),
+                         ids=frozenset({created[25], "bgpg-t4nexample0000000000001"}))
+    result = provider.refresh(scope)
+    # First page (5 of 30) + the connection's list + one GET for the id from state = 3 calls,
+    # instead of 6 unfiltered pages.
+    assert {o.cloud_id for o in result.objects} == {created[20], created[25]}
+    assert result.api_calls == {"GET /ne/v1/bgp": 2, "GET /ne/v1/bgp/{uuid}": 1}
+
+
+def test_poll_reads_few_objects_by_id_and_many_by_list(
+        sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider]) -> None:
+    box = sandbox(make_seed(connections=12))
+    provider = equinix(box)
+    created = populate(box, provider, 12)
+    refs = [ObjectRef(EQUINIX_PEERING, c, None) for c in created]
+    box.reset_request_counts()
+    few = provider.poll([*refs[:3], ObjectRef(EQUINIX_PEERING, "00000000-dead-4000-8000-000000000000", None)])
+    assert box.request_counts() == {"equinix GET /ne/v1/bgp/{uuid}": 4}
+    assert [few[r.cloud_id].status for r in refs[:3]] == ["ready"] * 3  # type: ignore[union-attr]
+    assert few["00000000-dead-4000-8000-000000000000"] is None
+    box.reset_request_counts()
+    many = provider.poll(refs)
+    assert box.request_counts() == {"equinix GET /ne/v1/bgp": 1}
+    assert set(many) == set(created) and all(v is not None for v in many.values())
+
+
+# -- errors and retries ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", ["object", "array"])
+def test_both_error_shapes_become_a_provider_error(
+        shape: str, sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider]) -> None:
+    box = sandbox(equinix_error_shape=shape)
+    provider = equinix(box)
+    cloud_id = provider.create(peering(), "unused")
+    bad = Desired(EQUINIX_PEERING, "peering-0",
+                  {**peering().attrs, "remoteIpAddress": "10.9.9.9"}, peering().secrets)
+    with pytest.raises(ProviderError) as caught:
+        provider.update(ObjectRef(EQUINIX_PEERING, cloud_id, None), bad, ["remoteIpAddress"], "unused")
+    error = caught.value
+    assert error.status == 400
+    assert error.codes and all(code.startswith("IC-NE-") for code in error.codes)
+    assert "remoteIpAddress" in error.properties
+    assert "HTTP 400" in str(error) and "PUT /ne/v1/bgp/{uuid}" in str(error)
+    assert KEY not in str(error)
+
+
+@pytest.fixture
+def html_gateway() -> Iterator[tuple[str, list[str]]]:
+    """A real HTTP server that answers everything with an HTML 502, like a broken gateway."""
+    seen: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            seen.append(self.path)
+            body = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
+            self.send_response(502)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def hiccup_server() -> Iterator[tuple[str, list[int]]]:
+    """A real HTTP server holding 20 configs that caps `limit` at 7 and, once, answers the page at
+    offset 7 short (3 items): what the sandbox cannot be made to do on purpose."""
+    offsets: list[int] = []
+    items = [{"uuid": f"cfg-{i:02d}", "connectionUuid": connection_uuid(i), "localIpAddress": "10.0.0.1/30",
+              "localAsn": 65010, "remoteIpAddress": "10.0.0.2", "remoteAsn": 45104,
+              "provisioningStatus": "PROVISIONED"} for i in range(20)]
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def reply(self, body: object) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.reply({"access_token": "t", "token_timeout": "3600"})
+
+        def do_GET(self) -> None:
+            query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+            offset, limit = int(query["offset"][0]), min(int(query["limit"][0]), 7)
+            offsets.append(offset)
+            size = 3 if offset == 7 and offsets.count(7) == 1 else limit
+            self.reply({"pagination": {"offset": offset, "limit": limit, "total": len(items)},
+                        "data": items[offset:offset + size]})
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", offsets
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_short_page_makes_paging_continue_from_where_it_stopped(hiccup_server: tuple[str, list[int]]) -> None:
+    url, offsets = hiccup_server
+    env = {"EQUINIX_API_ENDPOINT": url, "EQUINIX_CLIENT_ID": "me", "EQUINIX_CLIENT_SECRET": EQUINIX_SECRET}
+    provider = EquinixProvider.from_env(env, FAST)
+    result = provider.refresh(RefreshScope())
+    provider.close()
+    ids = [o.cloud_id for o in result.objects]
+    assert sorted(ids) == [f"cfg-{i:02d}" for i in range(20)]  # every config once, none skipped
+    # First page, then offsets 7 and 14 concurrently; 7 came back short (3), so on from 10.
+    assert offsets[0] == 0 and sorted(offsets[1:3]) == [7, 14] and offsets[3:] == [10, 17]
+
+
+def test_a_non_json_error_body_is_reported_readably(html_gateway: tuple[str, list[str]]) -> None:
+    url, seen = html_gateway
+    env = {"EQUINIX_API_ENDPOINT": url, "EQUINIX_CLIENT_ID": "me", "EQUINIX_CLIENT_SECRET": EQUINIX_SECRET}
+    provider = EquinixProvider.from_env(env, ProviderOptions(max_retries=2, backoff_base=0.001, backoff_max=0.01))
+    with pytest.raises(ProviderError) as caught:
+        provider.refresh(RefreshScope())
+    provider.close()
+    assert caught.value.status == 502 and caught.value.retryable
+    assert "502 Bad Gateway" in str(caught.value)
+    assert len(seen) == 3  # the first try and two retries of the login, then it gives up
+
+
+def test_server_errors_are_retried_until_they_succeed(
+        sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider], debug_logs: Logs) -> None:
+    box = sandbox(make_seed(connections=9), equinix_list_limit_cap=3)
+    provider = equinix(box)
+    created = populate(box, provider, 9)
+    box.configure(random_seed=11, equinix={"error_rate": 0.5})
+    box.reset_request_counts()
+    debug_logs.clear()
+    logs = debug_logs
+    result = provider.refresh(RefreshScope())
+    assert sorted(o.cloud_id for o in result.objects) == sorted(created)
+    server_seen = box.request_counts()["equinix GET /ne/v1/bgp"]
+    retries = [e for e in logs if e["event"] == "api.retry"]
+    assert server_seen == 3 + len(retries) > 3  # 3 pages, plus one request per retry
+    assert result.api_calls == {"GET /ne/v1/bgp": server_seen}
+
+
+def test_throttling_waits_what_retry_after_says(
+        sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider], debug_logs: Logs) -> None:
+    box = sandbox()
+    provider = equinix(box)
+    provider.refresh(RefreshScope())
+    box.configure(equinix={"throttle_rps": 2.0})
+    debug_logs.clear()
+    logs = debug_logs
+    for _ in range(4):
+        provider.refresh(RefreshScope())
+    waits = [e["wait"] for e in logs if e["event"] == "api.retry"]
+    assert waits and all(w == 1.0 for w in waits)  # the sandbox sends `Retry-After: 1`
+    assert all("429" in e["error"] for e in logs if e["event"] == "api.retry")
+
+
+# -- create, adopt, delete --------------------------------------------------------------------
+
+
+def test_a_dropped_post_is_adopted_not_repeated(
+        sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider], debug_logs: Logs) -> None:
+    box = sandbox(equinix={"drop_rate": 1.0}, equinix_read_lag=0.3)
+    provider = equinix(box)
+    debug_logs.clear()
+    logs = debug_logs
+    cloud_id = provider.create(peering(), "unused")
+    configs = configs_on(box, connection_uuid(0))
+    assert [c["uuid"] for c in configs] == [cloud_id]  # exactly one: adopted, not duplicated
+    assert box.request_counts()["equinix POST /ne/v1/bgp"] == 1
+    assert [e["uuid"] for e in logs if e["event"] == "equinix.adopted_after_ambiguous_create"] == [cloud_id]
+
+
+def test_create_adopts_an_existing_config_and_updates_it(
+        sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider]) -> None:
+    box = sandbox()
+    first = equinix(box).create(peering(remote_asn=45104), "unused")
+    box.reset_request_counts()
+    again = equinix(box).create(peering(remote_asn=64999, key=None), "unused")
+    assert again == first
+    counts = box.request_counts()
+    assert "equinix POST /ne/v1/bgp" not in counts and counts["equinix PUT /ne/v1/bgp/{uuid}"] == 1
+    [config] = configs_on(box, connection_uuid(0))
+    assert config["remoteAsn"] == 64999 and not config.get("authenticationKey")
+
+
+def test_create_waits_for_a_busy_config_before_updating_it(
+        sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider]) -> None:
+    box = sandbox(provision_delay=0.3)
+    first = equinix(box).create(peering(remote_asn=45104), "unused")  # PROVISIONING for 0.3 s
+    assert equinix(box).create(peering(remote_asn=64998), "unused") == first
+    [config] = configs_on(box, connection_uuid(0))
+    assert config["remoteAsn"] == 64998
+
+
+@pytest.mark.parametrize(
+    ("seed_change", "expected"),
+    [
+        ({"device_status": "PROVISIONING"}, "virtual device sg-ne1 (" + DEVICE + ") is PROVISIONING"),
+        ({"license_status": "APPLYING_LICENSE"}, "has license status APPLYING_LICENSE"),
+        ({"connection_state": "PENDING"}, f"Fabric connection {connection_uuid(0)} is PENDING"),
+    ],
+)
+def test_prerequisite_failures_name_the_object_and_its_status(
+        seed_change: dict[str, str], expected: str, sandbox: Callable[..., Sandbox],
+        equinix: Callable[..., EquinixProvider]) -> None:
+    box = sandbox(make_seed(**seed_change))  # type: ignore[arg-type]
+    with pytest.raises(ProviderError) as caught:
+        equinix(box).create(peering(), "unused")
+    assert expected in str(caught.value)
+    assert "equinix POST /ne/v1/bgp" not in box.request_counts()
+
+
+def test_prerequisite_lookups_are_cached_per_provider(
+        sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider]) -> None:
+    box = sandbox(make_seed(connections=3))
+    populate(box, equinix(box), 3)
+    counts = box.request_counts()
+    assert counts["equinix GET /ne/v1/devices/{uuid}"] == 1
+    assert counts["equinix GET /fabric/v4/connections/{connectionId}"] == 3
+
+
+def test_delete_of_a_gone_config_succeeds_and_of_a_live_one_explains(
+        sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider]) -> None:
+    box = sandbox()
+    provider = equinix(box)
+    provider.delete(ObjectRef(EQUINIX_PEERING, "00000000-dead-4000-8000-000000000000", None), "unused")
+    cloud_id = provider.create(peering(), "unused")
+    with pytest.raises(ProviderError) as caught:
+        provider.delete(ObjectRef(EQUINIX_PEERING, cloud_id, None), "unused")
+    assert "no delete for BGP configs" in str(caught.value)
+
+
+def test_wait_settled_follows_provisioning_and_reports_failure(
+        sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider]) -> None:
+    box = sandbox(make_seed(connections=2), provision_delay=0.2)
+    provider = equinix(box)
+    cloud_id = provider.create(peering(0), "unused")
+    settled = wait_settled(provider, [ObjectRef(EQUINIX_PEERING, cloud_id, None)], first_delay=0.05)
+    assert settled[cloud_id] is not None and settled[cloud_id].raw_status == "PROVISIONED"  # type: ignore[union-attr]
+    box.configure(equinix={"provision_failure_rate": 1.0})
+    failing = provider.create(peering(1), "unused")
+    with pytest.raises(ProviderError) as caught:
+        wait_settled(provider, [ObjectRef(EQUINIX_PEERING, failing, None)], first_delay=0.05)
+    assert f"{failing} failed to provision (status FAILED)" in str(caught.value)
+
+
+# -- normalisation and secrets ----------------------------------------------------------------
+
+
+def test_string_typed_and_legacy_fields_are_normalised() -> None:
+    live = live_object({
+        "uuid": "u-1", "connectionUUID": "80AFC8BE-0CE3-4950-BE27-3D3E678E6873",
+        "localIpAddress": "10.0.0.1/30", "localAsn": "65010", "remoteAsn": "45104",
+        "remoteIpAddress": "10.0.0.2", "authenticationKey": "", "provisioningStatus": "PENDING_UPDATE",
+        "state": "Active",
+    })
+    assert live is not None
+    assert live.attrs == {"connectionUuid": "80afc8be-0ce3-4950-be27-3d3e678e6873",
+                          "localIpAddress": "10.0.0.1/30", "localAsn": 65010,
+                          "remoteIpAddress": "10.0.0.2", "remoteAsn": 45104}
+    assert live.status == "pending" and live.session == "Active"
+    assert live.secrets == {"authenticationKey": None}
+    assert live_object({"uuid": "u-2", "provisioningStatus": "DEPROVISIONED"}) is None
+
+
+def test_no_secret_reaches_logs_or_error_text(
+        sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider], debug_logs: Logs) -> None:
+    box = sandbox(make_seed(connections=2), equinix={"drop_rate": 1.0})
+    provider = equinix(box)
+    errors: list[str] = []
+    debug_logs.clear()
+    logs = debug_logs
+    cloud_id = provider.create(peering(0), "unused")
+    box.configure(equinix={"drop_rate": 0.0}, equinix_duplicate_post="reject")
+    for attempt in (
+        lambda: provider.update(ObjectRef(EQUINIX_PEERING, cloud_id, None),
+                                Desired(EQUINIX_PEERING, "p", {**peering().attrs, "remoteIpAddress": "1.2.3.4"},
+                                        peering().secrets), ["remoteIpAddress"], "unused"),
+        lambda: provider.create(Desired(EQUINIX_PEERING, "p", {**peering(1).attrs, "localAsn": 0},
+                                        peering(1).secrets), "unused"),
+    ):
+        with pytest.raises(ProviderError) as caught:
+            attempt()
+        errors.append(str(caught.value))
+        errors.append(repr(caught.value.messages))
+    text = "\n".join(errors) + "\n" + repr(logs)
+    assert logs and len(errors) == 4
+    assert KEY not in text and EQUINIX_SECRET not in text
+    live = provider.get(ObjectRef(EQUINIX_PEERING, cloud_id, None))
+    assert live is not None and KEY not in repr(live)
+    assert live.secrets["authenticationKey"] == SecretValue(KEY)  # compared in memory, never shown
+
+
+def test_sandbox_config_defaults_this_suite_relies_on() -> None:
+    config = SandboxConfig()
+    assert config.equinix_client_secret == EQUINIX_SECRET
+    assert config.equinix_duplicate_post == "reject"
+
+
+def test_wait_tolerates_a_404_right_after_the_post_for_the_grace_period(
+        sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider]) -> None:
+    box = sandbox(make_seed(connections=2), equinix_read_lag=0.3)  # new configs stay invisible 0.3 s
+    provider = equinix(box)
+    cloud_id = provider.create(peering(0), "unused")
+    ref = ObjectRef(EQUINIX_PEERING, cloud_id, None)
+    assert provider.get(ref) is None  # the transient 404
+    settled = wait_settled(provider, [ref], grace=2.0, first_delay=0.05)
+    assert settled[cloud_id] is not None and settled[cloud_id].status == "ready"  # type: ignore[union-attr]
+    other = provider.create(peering(1), "unused")
+    with pytest.raises(ProviderError) as caught:
+        wait_settled(provider, [ObjectRef(EQUINIX_PEERING, other, None)], grace=0.0, first_delay=0.05)
+    assert f"{other} does not exist" in str(caught.value)

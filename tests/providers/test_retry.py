@@ -1,0 +1,62 @@
+"""call_with_retries: what is retried, how often, and how long it waits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from reconciler.errors import ProviderError
+from reconciler.providers.retry import RetryPolicy, TransientError, call_with_retries
+from tests.providers.conftest import Logs
+
+QUICK = RetryPolicy(max_retries=3, backoff_base=0.001, backoff_max=0.004)
+
+
+def failing(times: int, error: Exception, calls: list[int]) -> Callable[[], str]:
+    def attempt() -> str:
+        calls.append(1)
+        if len(calls) <= times:
+            raise error
+        return "done"
+
+    return attempt
+
+
+def test_transient_errors_are_retried_until_success() -> None:
+    calls: list[int] = []
+    result = call_with_retries(failing(2, TransientError("busy", cloud="x"), calls), QUICK, "op")
+    assert result == "done" and len(calls) == 3
+
+
+def test_retries_stop_at_the_limit_and_raise_the_last_error() -> None:
+    calls: list[int] = []
+    with pytest.raises(TransientError, match="busy"):
+        call_with_retries(failing(10, TransientError("busy", cloud="x"), calls), QUICK, "op")
+    assert len(calls) == QUICK.max_retries + 1
+
+
+def test_other_errors_are_never_retried() -> None:
+    calls: list[int] = []
+    with pytest.raises(ProviderError, match="invalid"):
+        call_with_retries(failing(1, ProviderError("invalid", cloud="x"), calls), QUICK, "op")
+    assert len(calls) == 1
+
+
+def test_the_servers_wait_wins_over_backoff_and_is_capped(debug_logs: Logs) -> None:
+    calls: list[int] = []
+    policy = RetryPolicy(max_retries=1, backoff_base=5.0, backoff_max=5.0)
+    debug_logs.clear()
+    logs = debug_logs
+    call_with_retries(failing(1, TransientError("slow down", cloud="x", retry_after=0.01), calls),
+                      policy, "GET /x")
+    assert [(e["operation"], e["wait"], e["attempt"]) for e in logs] == [("GET /x", 0.01, 1)]
+
+
+def test_backoff_is_jittered_and_bounded(debug_logs: Logs) -> None:
+    calls: list[int] = []
+    debug_logs.clear()
+    logs = debug_logs
+    call_with_retries(failing(3, TransientError("busy", cloud="x"), calls), QUICK, "op")
+    waits = [e["wait"] for e in logs]
+    assert len(waits) == 3 and all(0 <= w <= QUICK.backoff_max for w in waits)
