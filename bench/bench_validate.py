@@ -1,0 +1,126 @@
+"""Benchmark: `reconciler validate` on 10,000 resources in 200 files, and `reconciler --help`.
+
+Runs the real command as a whole process (start-up, imports, YAML, schema, rules, output), the
+way CI runs it. Targets: validate < 2 s, --help < 0.3 s on a 2-core machine.
+
+    /work/venv/bin/python bench/bench_validate.py [--files 200] [--per-file 50] [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+RECONCILER = [sys.executable, "-m", "reconciler"]
+
+
+def write_manifests(folder: Path, files: int, per_file: int) -> int:
+    """`files` files of `per_file` documents: per block of 5, one Equinix peering, one group and
+    its three peers (one linked to the peering), so every rule has work to do. Returns the count."""
+    count = 0
+    for f in range(files):
+        docs = []
+        for b in range(per_file // 5):
+            n = f * 1000 + b
+            octet2, octet3 = divmod(n, 250)
+            group = f"g{n}"
+            docs.append(
+                f"""apiVersion: reconciler/v1
+kind: EquinixBgpPeering
+metadata:
+  name: eq{n}
+  labels: {{team: neteng, link: l{n}}}
+spec:
+  connectionUuid: {uuid.UUID(int=n + 1)}
+  localIpAddress: 10.{octet2 % 250}.{octet3}.1/30
+  localAsn: {64512 + b}
+  remoteIpAddress: 10.{octet2 % 250}.{octet3}.2
+  remoteAsn: 45104
+  authenticationKey: {{fromEnv: BGP_KEY_{n}}}
+"""
+            )
+            docs.append(
+                f"""apiVersion: reconciler/v1
+kind: AlibabaBgpGroup
+metadata:
+  name: {group}
+spec:
+  regionId: ap-southeast-1
+  virtualBorderRouterId: vbr-bench{n:016d}
+  peerAsn: {64512 + b}
+  authKey: {{fromEnv: BGP_KEY_{n}}}
+  description: Bench group {n}
+  routeQuota: 110
+"""
+            )
+            for p in range(3):
+                link = f"\n  labels: {{link: l{n}}}" if p == 0 else ""
+                address = f"10.{octet2 % 250}.{octet3}.1" if p == 0 else f"192.168.{p}.{n % 250 + 1}"
+                docs.append(
+                    f"""apiVersion: reconciler/v1
+kind: AlibabaBgpPeer
+metadata:
+  name: {group}-p{p}{link}
+spec:
+  bgpGroup: {group}
+  peerIpAddress: {address}
+  enableBfd: true
+  bfdMultiHop: {p + 1}
+"""
+                )
+        count += len(docs)
+        (folder / f"m{f:03d}.yaml").write_text("---\n".join(docs), encoding="utf-8")
+    return count
+
+
+def timed(args: list[str], cwd: Path, runs: int, expect: int) -> tuple[list[float], list[float]]:
+    """Wall-clock and CPU (user + system) seconds of each run of the command."""
+    env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy")}
+    walls, cpus = [], []
+    for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+        walls.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+        if done.returncode != expect:
+            sys.exit(f"unexpected exit {done.returncode}: {done.stdout[-500:]} {done.stderr[-500:]}")
+    return walls, cpus
+
+
+def report(label: str, measured: tuple[list[float], list[float]], target: float) -> None:
+    walls, cpus = measured
+    median = statistics.median(walls)
+    verdict = "ok" if median < target else "SLOW"
+    print(
+        f"{label}: median {median:.3f} s wall (min {min(walls):.3f}, max {max(walls):.3f}), "
+        f"{statistics.median(cpus):.3f} s CPU, {len(walls)} runs (target < {target} s: {verdict})"
+    )
+    print(f"  load average while measuring: {os.getloadavg()[0]:.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--files", type=int, default=200)
+    parser.add_argument("--per-file", type=int, default=50)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        count = write_manifests(folder, args.files, args.per_file)
+        print(f"{count} resources in {args.files} files ({sum(p.stat().st_size for p in folder.iterdir())} bytes)")
+        report("reconciler validate", timed([*RECONCILER, "validate", "."], folder, args.runs, 0), 2.0)
+        report("reconciler --help", timed([*RECONCILER, "--help"], folder, args.runs, 0), 0.3)
+
+
+if __name__ == "__main__":
+    main()

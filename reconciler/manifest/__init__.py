@@ -1,0 +1,138 @@
+"""Manifests: find the YAML files, check them (JSON Schema + semantic rules), build resources.
+
+    manifests = load_manifests(["examples"])
+    if not manifests.ok:
+        print(format_diagnostics(manifests.diagnostics))
+    resources = resolve_secrets(manifests.resources)   # when planning: reads env vars / files
+
+`load_manifests` never raises for content problems; it returns every diagnostic. It raises
+ManifestError only when there is nothing usable to read (a path that does not exist, no files).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reconciler.errors import ManifestError
+from reconciler.manifest import jsonpath
+from reconciler.manifest.diagnostics import (
+    Diagnostic,
+    Format,
+    format_diagnostics,
+    format_report,
+    sort_key,
+)
+from reconciler.manifest.load import Document, find_files, load_file
+from reconciler.manifest.secrets import resolve_secrets
+from reconciler.model import Resource, SourcePos, address_of
+
+__all__ = [
+    "Diagnostic",
+    "ManifestError",
+    "Manifests",
+    "format_diagnostics",
+    "load_manifests",
+    "resolve_secrets",
+]
+
+# Load problems after which some documents are missing (so "X not found" checks are skipped).
+_LOSES_DOCUMENTS = frozenset({"yaml-syntax", "yaml-tab", "encoding", "read"})
+
+
+@dataclass(frozen=True)
+class Manifests:
+    """Everything read from the manifests. `resources` is empty unless there are no errors."""
+
+    resources: tuple[Resource, ...]
+    diagnostics: tuple[Diagnostic, ...]
+    files: tuple[Path, ...]
+    documents: int
+    digest: str  # sha256 over the files' paths and contents: ties a saved plan to its manifests
+    _by_address: Mapping[str, Document] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.severity == "error" for d in self.diagnostics)
+
+    def position(self, address: str, json_path: str = "") -> SourcePos | None:
+        """Where `json_path` (e.g. `spec.bfdMultiHop`) of resource `address` is written; the
+        nearest parent's position if that path is not written out; None for an unknown address."""
+        doc = self._by_address.get(address)
+        if doc is None:
+            return None
+        line, col = doc.position(json_path)
+        return SourcePos(doc.file, line, col)
+
+    def report(self, fmt: Format = "text") -> str:
+        """What `reconciler validate` prints: every diagnostic and a summary line."""
+        return format_report(
+            self.diagnostics,
+            fmt,
+            files=len(self.files),
+            documents=self.documents,
+            resources=len(self.resources),
+        )
+
+
+def load_manifests(paths: Sequence[Path | str] = (".",)) -> Manifests:
+    """Read and check every manifest below `paths` (default: the current folder)."""
+    from reconciler.manifest.desired import to_resource
+    from reconciler.manifest.schema import check_envelope, schema_problems
+    from reconciler.manifest.semantic import Checked, semantic_diagnostics
+
+    roots = list(paths) or ["."]
+    files = find_files(roots)
+    if not files:
+        where = ", ".join(str(p) for p in roots)
+        raise ManifestError(
+            f"no manifests found in {where}: expected *.yaml or *.yml files (hidden folders, "
+            "state/ and what .reconcilerignore lists are skipped)",
+            [Diagnostic(where, 0, 0, "", "no manifest files found", code="no-manifests")],
+        )
+    results = [load_file(path, display) for path, display in files]
+    diags: list[Diagnostic] = [d for result in results for d in result.diagnostics]
+    complete = not any(d.code in _LOSES_DOCUMENTS for d in diags)
+    checked: list[Checked] = []
+    documents = 0
+    for result in results:
+        for doc in result.documents:
+            documents += 1
+            kind, problems = check_envelope(doc)
+            if kind is None:
+                diags.extend(problems)
+                complete = False
+                continue
+            failed = list(doc.unreadable)
+            for problem in schema_problems(kind, doc.data):
+                if any(jsonpath.is_within(problem.path, bad) for bad in doc.unreadable):
+                    continue  # the value was reported when it was read
+                line, col = doc.position(problem.path)
+                diags.append(Diagnostic(doc.file, line, col, problem.path, problem.message, code=problem.code))
+                failed.extend(problem.failed_paths)
+            checked.append(Checked.of(doc, kind, tuple(failed)))
+    diags.extend(semantic_diagnostics(checked, complete))
+    diags.sort(key=sort_key)
+    ok = not any(d.severity == "error" for d in diags)
+    by_address: dict[str, Document] = {}
+    for item in checked:
+        if item.name is not None:
+            by_address.setdefault(address_of(item.kind, item.name), item.doc)
+    return Manifests(
+        resources=tuple(to_resource(item) for item in checked) if ok else (),
+        diagnostics=tuple(diags),
+        files=tuple(path for path, _ in files),
+        documents=documents,
+        digest=_digest((display, result.content) for (_, display), result in zip(files, results, strict=True)),
+        _by_address=by_address,
+    )
+
+
+def _digest(files: Iterable[tuple[str, bytes]]) -> str:
+    digest = hashlib.sha256()
+    for display, content in sorted(files):
+        name = display.encode("utf-8")
+        digest.update(len(name).to_bytes(8, "big") + name + len(content).to_bytes(8, "big") + content)
+    return "sha256:" + digest.hexdigest()

@@ -1,0 +1,399 @@
+"""Find manifest files and read their YAML documents, keeping the source position of every value.
+
+PyYAML's `compose` (libyaml, in C) gives nodes with line/column marks; we build plain Python data
+from the nodes ourselves so that each value's JSON path maps to its `line:col`, and so that
+duplicate keys, tabs and other YAML traps become diagnostics instead of silent surprises.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml  # not imported by `reconciler --help`: only commands that read manifests get here
+from yaml.constructor import SafeConstructor
+
+from reconciler.errors import ManifestError
+from reconciler.manifest import jsonpath
+from reconciler.manifest.diagnostics import Diagnostic
+
+IGNORE_FILE = ".reconcilerignore"
+SKIPPED_DIRS = frozenset({"state"})
+YAML_SUFFIXES = (".yaml", ".yml")
+MAX_NODES_PER_DOCUMENT = 100_000  # a real manifest has ~30; this stops alias bombs
+MAX_DEPTH = 64  # a real manifest nests 4 deep; this keeps recursion far from Python's limit
+
+_STR = "tag:yaml.org,2002:str"
+_NULL = "tag:yaml.org,2002:null"
+_BOOL = "tag:yaml.org,2002:bool"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"  # kept as the text written (JSON has no dates)
+_MERGE = "tag:yaml.org,2002:merge"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Document:
+    """One YAML document: plain data plus the position of every JSON path in it."""
+
+    file: str  # as displayed (the path given, joined with the file's relative path)
+    index: int  # 0-based number of the document in its file
+    data: Any
+    positions: dict[str, tuple[int, int]] = field(repr=False)
+    # Paths whose value could not be read as written (a recursive alias, an unknown tag...):
+    # already reported, so the schema and rules leave them alone.
+    unreadable: tuple[str, ...] = ()
+
+    @property
+    def line(self) -> int:
+        return self.positions[""][0]
+
+    @property
+    def col(self) -> int:
+        return self.positions[""][1]
+
+    def position(self, path: str) -> tuple[int, int]:
+        """`(line, col)` of the value at `path`, or of its nearest parent that exists."""
+        while path not in self.positions and path:
+            path = jsonpath.parent(path)
+        return self.positions.get(path, self.positions[""])
+
+
+@dataclass(frozen=True, slots=True)
+class FileResult:
+    file: str
+    documents: tuple[Document, ...]
+    diagnostics: tuple[Diagnostic, ...]
+    content: bytes
+
+
+# --- finding files ---------------------------------------------------------------------------
+
+
+def find_files(paths: Sequence[Path | str]) -> list[tuple[Path, str]]:
+    """Every manifest file below `paths`, as (path, display name), sorted within each path.
+
+    A directory is searched for `*.yaml`/`*.yml`, skipping hidden files and folders, folders
+    named `state`, and whatever a `.reconcilerignore` file lists. A file named explicitly is
+    always read. Raises ManifestError if a path does not exist.
+    """
+    missing = [str(p) for p in paths if not Path(p).exists()]
+    if missing:
+        raise ManifestError(
+            f"path not found: {', '.join(missing)} (give manifest files or folders that exist; "
+            "the default is the current folder)",
+            [Diagnostic(path, 0, 0, "", "path not found", code="path-not-found") for path in missing],
+        )
+    found: list[tuple[Path, str]] = []
+    seen: set[Path] = set()
+    for given in paths:
+        root = Path(given)
+        candidates = [root] if root.is_file() else _walk(root)
+        for candidate in candidates:
+            real = candidate.resolve()
+            if real not in seen:
+                seen.add(real)
+                found.append((candidate, candidate.as_posix()))
+    return found
+
+
+def _walk(root: Path) -> list[Path]:
+    files: list[Path] = []
+    # Ignore rules in force per directory: (directory holding the ignore file, patterns).
+    rules_for: dict[str, list[tuple[str, list[str]]]] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        rules = list(rules_for.get(dirpath, []))
+        if IGNORE_FILE in filenames:
+            rules.append((dirpath, _read_ignore(Path(dirpath) / IGNORE_FILE)))
+        kept = []
+        for name in sorted(dirnames):
+            full = os.path.join(dirpath, name)
+            if name.startswith(".") or name in SKIPPED_DIRS or _ignored(full, True, rules):
+                continue
+            kept.append(name)
+            rules_for[full] = rules
+        dirnames[:] = kept
+        for name in sorted(filenames):
+            full = os.path.join(dirpath, name)
+            if name.endswith(YAML_SUFFIXES) and not name.startswith(".") and not _ignored(full, False, rules):
+                files.append(Path(full))
+    return sorted(files, key=lambda path: path.parts)
+
+
+def _read_ignore(path: Path) -> list[str]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []
+    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
+def _ignored(full: str, is_dir: bool, rules: list[tuple[str, list[str]]]) -> bool:
+    """gitignore-like: `name`, `*.yml`, `dir/` match at any depth; `a/b.yaml` is anchored."""
+    for base, patterns in rules:
+        relative = Path(os.path.relpath(full, base)).as_posix()
+        name = relative.rsplit("/", 1)[-1]
+        for written in patterns:
+            if written.endswith("/") and not is_dir:
+                continue
+            pattern = written.rstrip("/")
+            if "/" in pattern:
+                if fnmatch.fnmatchcase(relative, pattern.lstrip("/")):
+                    return True
+            elif fnmatch.fnmatchcase(name, pattern):
+                return True
+    return False
+
+
+# --- reading files ---------------------------------------------------------------------------
+
+
+def load_file(path: Path, display: str) -> FileResult:
+    """Read one file: its documents (with positions) and any problems reading it."""
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        return FileResult(display, (), (_diag(display, 0, 0, f"cannot read the file: {reason}", "read"),), b"")
+    text, problem = _decode(content, display)
+    if problem is not None:
+        return FileResult(display, (), (problem,), content)
+    if not text.strip():
+        return FileResult(display, (), (_empty(display),), content)
+    documents, diags = _parse(text, display)
+    if not documents and not diags:
+        diags.append(_empty(display))
+    return FileResult(display, tuple(documents), tuple(diags), content)
+
+
+def load_text(text: str, display: str) -> tuple[list[Document], list[Diagnostic]]:
+    """Parse YAML text already in memory (used by tests and to re-find positions)."""
+    return _parse(text, display)
+
+
+def _empty(display: str) -> Diagnostic:
+    return _diag(
+        display,
+        1,
+        1,
+        "the file is empty: a manifest file holds one or more reconciler documents "
+        f"(delete it, or list it in {IGNORE_FILE})",
+        "empty-file",
+    )
+
+
+def _decode(content: bytes, display: str) -> tuple[str, Diagnostic | None]:
+    if content.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte order mark is harmless
+        content = content[3:]
+    try:
+        return content.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        line = content.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (content.rfind(b"\n", 0, exc.start) + 1) + 1
+        byte = content[exc.start]
+        return "", _diag(
+            display,
+            line,
+            col,
+            f"the file is not valid UTF-8 (byte 0x{byte:02x}); save it as UTF-8",
+            "encoding",
+        )
+
+
+def _parse(text: str, display: str) -> tuple[list[Document], list[Diagnostic]]:
+    documents: list[Document] = []
+    diags: list[Diagnostic] = []
+    loader = yaml.CSafeLoader(text)
+    index = 0
+    try:
+        while loader.check_node():
+            root = loader.get_node()
+            if root is None:
+                continue
+            if isinstance(root, yaml.ScalarNode) and root.tag == _NULL:
+                continue  # an empty document (`---` with nothing after it) is skipped, as kubectl does
+            builder = _Builder(loader, display, diags)
+            data = builder.build(root, "")
+            documents.append(Document(display, index, data, builder.positions, tuple(builder.unreadable)))
+            index += 1
+    except yaml.MarkedYAMLError as exc:
+        diags.append(_syntax_error(exc, text, display))
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow, e.g. NUL
+        line = text.count("\n", 0, exc.position) + 1
+        col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        message = f"invalid YAML: character #x{code:04x} ({exc.reason}); remove it"
+        diags.append(_diag(display, line, col, message, "yaml-syntax"))
+    except yaml.YAMLError as exc:  # should not happen with libyaml, but never crash
+        diags.append(_diag(display, 1, 1, "invalid YAML: " + " ".join(str(exc).split()), "yaml-syntax"))
+    finally:
+        loader.dispose()
+    return documents, diags
+
+
+def _syntax_error(exc: yaml.MarkedYAMLError, text: str, display: str) -> Diagnostic:
+    mark = exc.problem_mark or exc.context_mark
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    problem = (exc.problem or "invalid YAML").strip()
+    lines = text.splitlines()
+    found = lines[line - 1][col - 1 : col] if 0 < line <= len(lines) else ""
+    if found == "\t" or "tab character" in problem:
+        return _diag(display, line, col, "tab character: YAML indentation must use spaces, not tabs", "yaml-tab")
+    message = f"invalid YAML: {problem}"
+    if exc.context and exc.context_mark and exc.context_mark.line + 1 != line:
+        message += f" ({exc.context} started at line {exc.context_mark.line + 1})"
+    return _diag(display, line, col, message, "yaml-syntax")
+
+
+def _diag(file: str, line: int, col: int, message: str, code: str, path: str = "") -> Diagnostic:
+    return Diagnostic(file=file, line=line, col=col, path=path, message=message, code=code)
+
+
+class _Builder:
+    """Turns one composed YAML node tree into plain data, recording positions on the way."""
+
+    def __init__(self, loader: Any, file: str, diags: list[Diagnostic]) -> None:
+        self.loader = loader
+        self.file = file
+        self.diags = diags
+        self.positions: dict[str, tuple[int, int]] = {}
+        self.nodes = 0
+        self.active: set[int] = set()  # nodes being built, to catch recursive aliases
+        self.depth = 0
+        self.unreadable: list[str] = []
+
+    def problem(self, node: yaml.Node, path: str, message: str, code: str, unreadable: bool = True) -> None:
+        if unreadable:
+            self.unreadable.append(path)
+        mark = node.start_mark
+        self.diags.append(_diag(self.file, mark.line + 1, mark.column + 1, message, code, path))
+
+    def build(self, node: yaml.Node, path: str) -> Any:
+        self.nodes += 1
+        if self.nodes > MAX_NODES_PER_DOCUMENT:
+            if self.nodes == MAX_NODES_PER_DOCUMENT + 1:
+                self.problem(node, path, "the document is too large (too many values or aliases)", "yaml-size")
+            return None
+        mark = node.start_mark
+        if path not in self.positions:  # a merged (<<) value keeps the position written explicitly
+            self.positions[path] = (mark.line + 1, mark.column + 1)
+        if node.tag == _STR and type(node) is yaml.ScalarNode:  # most values: plain strings
+            return node.value
+        if isinstance(node, yaml.ScalarNode):
+            return self.scalar(node, path)
+        if id(node) in self.active:
+            self.problem(node, path, "a YAML alias refers to itself (recursive data is not allowed)", "yaml-alias")
+            return None
+        if self.depth >= MAX_DEPTH:
+            self.problem(node, path, f"the document nests more than {MAX_DEPTH} levels deep", "yaml-size")
+            return None
+        self.active.add(id(node))
+        self.depth += 1
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                self.check_tag(node, path, _SEQ)
+                return [self.build(item, _child(path, i)) for i, item in enumerate(node.value)]
+            assert isinstance(node, yaml.MappingNode)
+            self.check_tag(node, path, _MAP)
+            return self.mapping(node, path)
+        finally:
+            self.depth -= 1
+            self.active.discard(id(node))
+
+    def check_tag(self, node: yaml.Node, path: str, expected: str) -> None:
+        if node.tag != expected:
+            self.problem(node, path, f"unsupported YAML tag {node.tag!r}: manifests use plain YAML", "yaml-tag")
+
+    def scalar(self, node: yaml.ScalarNode, path: str) -> Any:
+        tag = node.tag
+        if tag in (_STR, _TIMESTAMP):
+            return node.value
+        if tag == _NULL:
+            return None
+        try:
+            if tag == _BOOL:
+                return SafeConstructor.construct_yaml_bool(self.loader, node)
+            if tag == _INT:
+                return SafeConstructor.construct_yaml_int(self.loader, node)
+            if tag == _FLOAT:
+                return SafeConstructor.construct_yaml_float(self.loader, node)
+        except ValueError:  # e.g. an integer with thousands of digits
+            self.problem(node, path, "the number is too large to read", "yaml-number")
+            return None
+        self.problem(node, path, f"unsupported YAML tag {tag!r}: manifests use plain YAML", "yaml-tag")
+        return node.value
+
+    def mapping(self, node: yaml.MappingNode, path: str) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        key_lines: dict[str, int] = {}
+        merges: list[yaml.Node] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE:
+                merges.append(value_node)
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                message = "a mapping key must be a plain string, not a list or mapping"
+                self.problem(key_node, path, message, "yaml-key", unreadable=False)
+                continue
+            key = key_node.value if key_node.tag == _STR else self.scalar(key_node, path)
+            if not isinstance(key, str):
+                self.problem(
+                    key_node,
+                    path,
+                    f"the key {key_node.value!r} is read by YAML as {_yaml_type(key)}; "
+                    f'keys must be strings: quote it ("{key_node.value}")',
+                    "yaml-key",
+                    unreadable=False,
+                )
+                continue
+            child_path = _child(path, key)
+            if key in key_lines:
+                self.problem(
+                    key_node,
+                    child_path,
+                    f"duplicate key {key!r} (first defined at line {key_lines[key]}); keys must be unique in a mapping",
+                    "yaml-duplicate-key",
+                    unreadable=False,
+                )
+                continue
+            key_lines[key] = key_node.start_mark.line + 1
+            if isinstance(value_node, yaml.CollectionNode) and not value_node.flow_style:
+                # A block mapping or list starts on the line after its key: point at the key.
+                mark = key_node.start_mark
+                self.positions.setdefault(child_path, (mark.line + 1, mark.column + 1))
+            out[key] = self.build(value_node, child_path)
+        for merge in merges:
+            self.merge(merge, path, out)
+        return out
+
+    def merge(self, node: yaml.Node, path: str, out: dict[str, Any]) -> None:
+        """`<<: *anchor` (or a list of anchors): keys written explicitly win."""
+        sources = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        for source in sources:
+            if not isinstance(source, yaml.MappingNode):
+                self.problem(source, path, "a merge key (<<) must refer to a mapping", "yaml-merge")
+                continue
+            merged = self.build(source, path)
+            if isinstance(merged, dict):  # None when the merge refers to itself (reported)
+                for key, value in merged.items():
+                    out.setdefault(key, value)
+
+
+@lru_cache(maxsize=8192)  # the same few paths recur in every document
+def _child(path: str, key: str | int) -> str:
+    return jsonpath.child(path, key)
+
+
+def _yaml_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    return f"the number {value}"

@@ -1,0 +1,185 @@
+"""Finding manifest files and reading YAML with positions (`reconciler.manifest.load`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reconciler.errors import ManifestError
+from reconciler.manifest import load_manifests
+from reconciler.manifest.load import find_files, load_file, load_text
+from reconciler.model import SourcePos
+from tests.manifest.builders import dump, group, peer
+from tests.manifest.conftest import WriteDocs
+
+GROUP_YAML = dump([group()])
+
+
+def names(found: list[tuple[Path, str]], root: Path) -> list[str]:
+    return [path.relative_to(root).as_posix() for path, _ in found]
+
+
+def test_finds_yaml_files_below_a_folder_skipping_hidden_folders_files_and_state(tmp_path: Path) -> None:
+    for rel in [
+        "b.yaml",
+        "a.yml",
+        "sub/c.yaml",
+        "sub/deeper/d.yaml",
+        ".hidden/e.yaml",
+        "sub/.git/f.yaml",
+        "state/g.yaml",
+        "sub/state/h.yaml",
+        ".pre-commit-config.yaml",
+        "notes.txt",
+        "x.yaml.bak",
+    ]:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(GROUP_YAML)
+    assert names(find_files([tmp_path]), tmp_path) == ["a.yml", "b.yaml", "sub/c.yaml", "sub/deeper/d.yaml"]
+
+
+def test_reconcilerignore_patterns_apply_below_their_folder(tmp_path: Path) -> None:
+    for rel in ["seed.yaml", "keep.yaml", "ci/workflow.yml", "env/prod/seed.yaml", "env/prod/a.yaml", "env/b.yaml"]:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(GROUP_YAML)
+    (tmp_path / ".reconcilerignore").write_text("# not manifests\nseed.yaml\nci/\n\n")
+    (tmp_path / "env" / ".reconcilerignore").write_text("prod/a.yaml\n")
+    assert names(find_files([tmp_path]), tmp_path) == ["env/b.yaml", "keep.yaml"]
+
+
+def test_a_file_named_explicitly_is_read_even_if_it_would_be_skipped(tmp_path: Path) -> None:
+    hidden = tmp_path / ".hidden" / "x.txt"
+    hidden.parent.mkdir()
+    hidden.write_text(GROUP_YAML)
+    (tmp_path / "a.yaml").write_text(GROUP_YAML)
+    found = find_files([hidden, tmp_path, tmp_path / "a.yaml"])
+    assert [display for _, display in found] == [hidden.as_posix(), (tmp_path / "a.yaml").as_posix()]
+
+
+def test_a_path_that_does_not_exist_is_an_error_naming_it(tmp_path: Path) -> None:
+    with pytest.raises(ManifestError) as caught:
+        load_manifests([tmp_path, tmp_path / "nope", "also-missing"])
+    assert f"path not found: {tmp_path / 'nope'}, also-missing" in caught.value.message
+    assert [d.file for d in caught.value.diagnostics] == [str(tmp_path / "nope"), "also-missing"]  # type: ignore[attr-defined]
+
+
+def test_a_folder_without_manifests_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "README.md").write_text("# hi\n")
+    with pytest.raises(ManifestError, match=r"no manifests found in .*expected \*.yaml or \*.yml"):
+        load_manifests([tmp_path])
+
+
+def test_non_utf8_is_reported_at_the_offending_byte(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes(GROUP_YAML.encode() + b"  description: caf\xe9\n")
+    manifests = load_manifests([path])
+    [diag] = manifests.diagnostics
+    assert (diag.line, diag.col, diag.code) == (GROUP_YAML.count("\n") + 1, 19, "encoding")
+    assert diag.message == "the file is not valid UTF-8 (byte 0xe9); save it as UTF-8"
+
+
+def test_a_utf8_byte_order_mark_is_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "bom.yaml"
+    path.write_bytes(b"\xef\xbb\xbf" + GROUP_YAML.encode())
+    assert load_manifests([path]).ok
+
+
+def test_empty_documents_between_separators_are_skipped_and_not_counted(tmp_path: Path) -> None:
+    path = tmp_path / "a.yaml"
+    path.write_text("---\n" + GROUP_YAML + "---\n---\n# trailing comment\n")
+    manifests = load_manifests([path])
+    assert manifests.ok and manifests.documents == 1 and len(manifests.resources) == 1
+
+
+def test_positions_of_values_lists_and_quoted_keys() -> None:
+    text = """\
+apiVersion: reconciler/v1
+kind: AlibabaBgpGroup
+metadata:
+  name: sg-vbr1
+  labels: {team: neteng, "app.kubernetes.io/name": bgp}
+  driftIgnore:
+    - routeQuota
+    - field: description
+      reason: noc
+spec:
+  peerAsn: 65010
+"""
+    [doc], diags = load_text(text, "t.yaml")
+    assert diags == []
+    assert (doc.line, doc.col) == (1, 1)
+    assert doc.position("spec.peerAsn") == (11, 12)
+    assert doc.position("spec") == (10, 1)  # a block mapping: the line of its key
+    assert doc.position("metadata.labels") == (5, 11)  # a flow mapping: where it starts
+    assert doc.position('metadata.labels["app.kubernetes.io/name"]') == (5, 52)
+    assert doc.position("metadata.driftIgnore[0]") == (7, 7)
+    assert doc.position("metadata.driftIgnore[1].reason") == (9, 15)
+    # Paths that are not written fall back to their nearest parent.
+    assert doc.position("spec.bfdMultiHop") == (10, 1)
+    assert doc.position("metadata.driftIgnore[1].expires") == (8, 7)
+    assert doc.position("nothing.here[3]") == (1, 1)
+
+
+def test_merge_keys_are_supported_and_explicit_keys_win() -> None:
+    text = """\
+base: &base {regionId: ap-southeast-1, peerAsn: 1}
+spec:
+  <<: *base
+  peerAsn: 65010
+"""
+    [doc], diags = load_text(text, "t.yaml")
+    assert diags == []
+    assert doc.data["spec"] == {"peerAsn": 65010, "regionId": "ap-southeast-1"}
+    assert doc.position("spec.peerAsn") == (4, 12)
+
+
+def test_an_alias_bomb_is_stopped_with_a_diagnostic() -> None:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+    _, diags = load_text("\n".join(lines) + "\n", "bomb.yaml")
+    assert [d.code for d in diags] == ["yaml-size"]
+    assert "too large" in diags[0].message
+
+
+def test_timestamps_stay_text_and_numbers_and_booleans_are_typed() -> None:
+    [doc], _ = load_text("d: 2030-01-31\nn: 0x10\nb: yes\nf: 1.5\nz: ~\n", "t.yaml")
+    assert doc.data == {"d": "2030-01-31", "n": 16, "b": True, "f": 1.5, "z": None}
+
+
+def test_load_file_reports_an_unreadable_file(tmp_path: Path) -> None:
+    folder = tmp_path / "dir.yaml"
+    folder.mkdir()
+    result = load_file(folder, "dir.yaml")
+    assert [(d.code, d.line) for d in result.diagnostics] == [("read", 0)]
+    assert result.diagnostics[0].message.startswith("cannot read the file: ")
+
+
+def test_resources_come_in_file_order_and_positions_are_queryable(write_docs: WriteDocs) -> None:
+    first = write_docs("a.yaml", group("g-b"), group("g-a", virtualBorderRouterId="vbr-t4nexample0000000002"))
+    write_docs("b.yaml", peer("p1", "g-a", enableBfd=True, bfdMultiHop=3))
+    manifests = load_manifests([first.parent])
+    assert manifests.ok, manifests.diagnostics
+    assert [r.address for r in manifests.resources] == [
+        "AlibabaBgpGroup/g-b",
+        "AlibabaBgpGroup/g-a",
+        "AlibabaBgpPeer/p1",
+    ]
+    assert manifests.documents == 3
+    assert manifests.files == (first, first.parent / "b.yaml")
+    b_file = (first.parent / "b.yaml").as_posix()
+    assert manifests.position("AlibabaBgpPeer/p1", "spec.bfdMultiHop") == SourcePos(b_file, 9, 16)
+    assert manifests.position("AlibabaBgpPeer/p1", "spec.authKey") == SourcePos(b_file, 5, 1)
+    assert manifests.position("AlibabaBgpPeer/p1") == SourcePos(b_file, 1, 1)
+    assert manifests.position("AlibabaBgpPeer/nope") is None
+
+
+def test_digest_depends_on_paths_and_contents_only(write_docs: WriteDocs, tmp_path: Path) -> None:
+    path = write_docs("a.yaml", group())
+    write_docs("b.yaml", peer())
+    first = load_manifests([path.parent]).digest
+    assert first.startswith("sha256:") and len(first) == len("sha256:") + 64
+    # Same files named in another order: same digest.
+    assert load_manifests([path.parent / "b.yaml", path]).digest == first
+    path.write_text(path.read_text() + "# a comment\n")
+    assert load_manifests([path.parent]).digest != first

@@ -1,0 +1,123 @@
+"""Resolving secret references when planning (`reconciler.manifest.secrets`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reconciler.errors import ManifestError
+from reconciler.manifest import Diagnostic, load_manifests, resolve_secrets
+from reconciler.model import Resource, SecretValue
+from tests.manifest.builders import equinix, group, peer
+from tests.manifest.conftest import WriteDocs
+
+LINK = {"link": "sg-ne1-alibaba"}
+
+
+def linked_set(write_docs: WriteDocs, group_key: dict[str, str], eq_key: dict[str, str]) -> Path:
+    return write_docs(
+        "linked.yaml",
+        group(authKey=group_key),
+        peer(labels=LINK),
+        equinix(labels=LINK, authenticationKey=eq_key),
+    )
+
+
+def resources(path: Path) -> tuple[Resource, ...]:
+    manifests = load_manifests([path])
+    assert manifests.ok, [str(d) for d in manifests.diagnostics]
+    return manifests.resources
+
+
+def problems(path: Path) -> tuple[str, tuple[Diagnostic, ...]]:
+    with pytest.raises(ManifestError) as caught:
+        resolve_secrets(resources(path))
+    diags = tuple(d for d in caught.value.diagnostics if isinstance(d, Diagnostic))
+    return str(caught.value), diags
+
+
+def test_env_and_file_references_resolve(write_docs: WriteDocs, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = linked_set(write_docs, {"fromFile": "keys/sg.key"}, {"fromEnv": "SG_BGP_KEY"})
+    (path.parent / "keys").mkdir()
+    (path.parent / "keys" / "sg.key").write_text("SameKeyBothEnds1\r\n")
+    monkeypatch.setenv("SG_BGP_KEY", "SameKeyBothEnds1")
+    grp, _, eq = resolve_secrets(resources(path))
+    assert grp.secrets["authKey"] == SecretValue("SameKeyBothEnds1")  # CRLF stripped
+    assert eq.secrets["authenticationKey"].reveal() == "SameKeyBothEnds1"
+    assert "SameKeyBothEnds1" not in repr(grp) + repr(eq)
+
+
+def test_every_unresolvable_reference_is_reported_at_its_field(
+    write_docs: WriteDocs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SG_BGP_KEY", raising=False)
+    path = write_docs(
+        "a.yaml",
+        group(authKey={"fromEnv": "SG_BGP_KEY"}),
+        group("empty-key", virtualBorderRouterId="vbr-t4nexample0000000002", authKey={"fromFile": "empty.key"}),
+        equinix(authenticationKey={"fromFile": "missing.key"}),
+    )
+    (path.parent / "empty.key").write_text("\n")
+    message, diags = problems(path)
+    file = path.as_posix()
+    missing = (path.parent / "missing.key").as_posix()
+    empty = (path.parent / "empty.key").as_posix()
+    assert [str(d) for d in diags] == [
+        f"{file}:9:3: spec.authKey: environment variable SG_BGP_KEY is not set",
+        f"{file}:20:3: spec.authKey: file:{empty} resolves to an empty value",
+        f"{file}:33:3: spec.authenticationKey: secret file {missing} does not exist",
+    ]
+    assert [d.code for d in diags] == ["secret-unresolved"] * 3
+    assert message.startswith("3 secret problems:\n  ")
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("abc12", "it is shorter than 6 characters"),
+        ("9abcdefg", "it starts with a digit"),
+        ("abc-defg", "it contains a character that is not a letter or digit"),
+        ("a" * 61, "it is longer than 60 characters"),
+    ],
+)
+def test_equinix_keys_are_checked_without_printing_them(
+    write_docs: WriteDocs, monkeypatch: pytest.MonkeyPatch, value: str, reason: str
+) -> None:
+    monkeypatch.setenv("EQ_KEY", value)
+    message, [diag] = problems(write_docs("a.yaml", equinix(authenticationKey={"fromEnv": "EQ_KEY"})))
+    assert diag.path == "spec.authenticationKey" and diag.line == 11 and diag.code == "secret-format"
+    assert diag.message == (
+        "the key from env:EQ_KEY is not valid: Equinix needs 6-60 letters or digits, not starting with a digit; "
+        + reason
+    )
+    assert value not in message
+
+
+def test_linked_ends_with_different_references_but_the_same_key_are_fine(
+    write_docs: WriteDocs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ALI_KEY", "SharedKey123")
+    monkeypatch.setenv("EQ_KEY", "SharedKey123")
+    path = linked_set(write_docs, {"fromEnv": "ALI_KEY"}, {"fromEnv": "EQ_KEY"})
+    assert len(resolve_secrets(resources(path))) == 3
+
+
+def test_linked_ends_with_different_keys_are_an_error_that_shows_no_value(
+    write_docs: WriteDocs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ALI_KEY", "AlibabaSideKey1")
+    monkeypatch.setenv("EQ_KEY", "EquinixSideKey2")
+    path = linked_set(write_docs, {"fromEnv": "ALI_KEY"}, {"fromEnv": "EQ_KEY"})
+    message, [diag] = problems(path)
+    assert (diag.path, diag.code, diag.line) == ("spec.authenticationKey", "mirror-key", 34)
+    assert diag.message == (
+        "the two ends of link 'sg-ne1-alibaba' use different keys: env:EQ_KEY here and env:ALI_KEY on "
+        "AlibabaBgpGroup/sg-vbr1 (values not shown); both ends of one session need the same key"
+    )
+    assert "AlibabaSideKey1" not in message and "EquinixSideKey2" not in message
+
+
+def test_resources_without_secrets_pass_through_unchanged(write_docs: WriteDocs) -> None:
+    found = resources(write_docs("a.yaml", group(), peer()))
+    assert resolve_secrets(found) == found
