@@ -126,7 +126,7 @@ def scopes_for(desired: Sequence[Resource], state: StateDoc) -> dict[str, Refres
     regions: set[str] = set()
     vbrs: set[str] = set()
     connections: set[str] = set()
-    ids: set[str] = set()
+    ids: dict[str, set[str]] = {"equinix": set(), "alibaba": set()}
     for r in desired:
         if r.kind == EQUINIX_PEERING:
             connections.add(str(r.attrs["connectionUuid"]))
@@ -136,7 +136,7 @@ def scopes_for(desired: Sequence[Resource], state: StateDoc) -> dict[str, Refres
         elif r.kind == ALIBABA_PEER and "regionId" in r.attrs:
             regions.add(str(r.attrs["regionId"]))
     for s in state.resources.values():
-        ids.add(s.cloud_id)
+        ids.setdefault(KINDS[s.kind].provider, set()).add(s.cloud_id)
         if s.kind == EQUINIX_PEERING and "connectionUuid" in s.attributes:
             connections.add(str(s.attributes["connectionUuid"]))
         elif s.region:
@@ -149,12 +149,12 @@ def scopes_for(desired: Sequence[Resource], state: StateDoc) -> dict[str, Refres
     needed = providers_needed(desired, state)
     scopes = {
         "equinix": RefreshScope(
-            connections=frozenset(connections), ids=frozenset(ids), kinds=frozenset({EQUINIX_PEERING})
+            connections=frozenset(connections), ids=frozenset(ids["equinix"]), kinds=frozenset({EQUINIX_PEERING})
         ),
         "alibaba": RefreshScope(
             regions=frozenset(regions),
             vbrs=frozenset(vbrs),
-            ids=frozenset(ids),
+            ids=frozenset(ids["alibaba"]),
             kinds=frozenset({ALIBABA_GROUP, ALIBABA_PEER}),
         ),
     }

@@ -69,6 +69,7 @@ class _Watch:
     deadline: float
     grace_until: float
     last_status: str = "not seen yet"
+    expect: Mapping[str, Any] = field(default_factory=dict)  # attributes the settled object must show
 
 
 class _Settler(threading.Thread):
@@ -130,7 +131,12 @@ class _Settler(threading.Thread):
                     if now > w.grace_until:
                         verdict = ("settle_failed", w.step, "the object disappeared while provisioning")
                 elif obj.status == "ready":
-                    verdict = ("settled", w.step)
+                    wrong = [k for k, v in w.expect.items() if obj.attrs.get(k) != v]
+                    if wrong:
+                        shown = ", ".join(f"{k} is {obj.attrs.get(k)!r}, not {w.expect[k]!r}" for k in wrong)
+                        verdict = ("settle_failed", w.step, f"the cloud did not keep the change ({shown})")
+                    else:
+                        verdict = ("settled", w.step)
                 elif obj.status == "failed":
                     verdict = ("settle_failed", w.step, f"provisioning ended {obj.raw_status or 'FAILED'}")
                 else:
@@ -277,13 +283,16 @@ class Engine:
         now = time.monotonic()
         started = self._started.get(step.key, now)
 
-        def watch(cloud_id: str, region: str | None, target: Literal["ready", "gone"]) -> _Watch:
+        def watch(
+            cloud_id: str, region: str | None, target: Literal["ready", "gone"], expect: Mapping[str, Any] | None = None
+        ) -> _Watch:
             return _Watch(
                 step,
                 ObjectRef(change.kind, cloud_id, region),
                 target,
                 deadline=started + self.settings.timeout,
                 grace_until=now + self.settings.create_grace,
+                expect={k: v for k, v in (expect or {}).items() if k in info.fields},
             )
 
         if step.op is Op.FORGET:
@@ -311,7 +320,7 @@ class Engine:
             cloud_id = provider.create(desired, token)
             self.known_ids[step.address] = cloud_id
             self._record(step, "done", cloud_id=cloud_id, attributes=dict(desired.attrs), region=region)
-            return cloud_id, watch(cloud_id, region, "ready")
+            return cloud_id, watch(cloud_id, region, "ready", desired.attrs)
 
         assert change.cloud_id is not None
         ref = ObjectRef(change.kind, change.cloud_id, region)
@@ -326,7 +335,7 @@ class Engine:
         )
         provider.update(ref, desired, changed, token)
         self._record(step, "done", cloud_id=change.cloud_id, attributes=dict(desired.attrs), region=region)
-        return change.cloud_id, watch(change.cloud_id, region, "ready")
+        return change.cloud_id, watch(change.cloud_id, region, "ready", desired.attrs)
 
     def _desired(self, step: Step) -> Desired:
         """The change's target attributes, with ids known only now (a new group's id) filled in."""
