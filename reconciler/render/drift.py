@@ -1,16 +1,24 @@
-"""Render a drift report: text (terminal / CI log), markdown (a tracking issue), json (versioned)."""
+"""Render a drift report: text (terminal / CI log), markdown (a tracking issue), json (versioned).
+
+Everything that comes from the clouds or the manifests (ids, session states, descriptions,
+ignore reasons) is escaped: control characters shown as `\\uXXXX` in text, markdown- and
+HTML-escaped in markdown. Secrets are never rendered, only "(sensitive)" with a verdict.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, NamedTuple
 
-from reconciler.drift import DriftField, DriftItem, DriftReport, HealthItem
-from reconciler.render.markdown import md_escape
-from reconciler.render.text import format_value
+from reconciler.drift import DriftField, DriftItem, DriftReport, HealthItem, IgnoredEntry
+from reconciler.render.markdown import GITHUB_COMMENT_LIMIT, comment_size, md_code, md_escape
+from reconciler.render.text import escape_invisible, format_value
 
 SENSITIVE = "(sensitive)"
-
+NOT_DECLARED = "(not declared)"
+# Stable first line of the markdown report, so a scheduled job can find the issue it opened before.
+MARKDOWN_MARKER = "<!-- reconciler:drift-report -->"
+TIME_NOT_REPORTED = "time in state: not reported by the cloud API"
 
 # compare_secret(desired, live) speaks from the plan's side: "added" means apply would add a key.
 _SECRET_WORDS = {
@@ -20,24 +28,90 @@ _SECRET_WORDS = {
 }
 
 
-def _field_text(f: DriftField) -> str:
+def _secret_words(f: DriftField) -> str:
+    return _SECRET_WORDS.get(f.secret_change.value if f.secret_change else "", "differs")
+
+
+def _desired_text(item: DriftItem, f: DriftField) -> str:
+    return format_value(f.desired) if item.declared else NOT_DECLARED
+
+
+def _field_text(item: DriftItem, f: DriftField) -> str:
+    name = escape_invisible(f.name)
     if f.sensitive:
-        verdict = _SECRET_WORDS.get(f.secret_change.value if f.secret_change else "", "differs")
-        return f"~ {f.name}: {SENSITIVE} {verdict}"
-    live, state, desired = (format_value(v) for v in (f.live, f.state, f.desired))
-    return f"~ {f.name}: live {live}, last applied {state}, manifests {desired}"
+        return f"~ {name}: {SENSITIVE} {_secret_words(f)}"
+    live, state = format_value(f.live), format_value(f.state)
+    return f"~ {name}: live {live}, last applied {state}, manifests {_desired_text(item, f)}"
 
 
 def _who(item: DriftItem) -> str:
-    if item.address:
-        return f"{item.address} ({item.cloud_id})"
-    return f"{item.kind} {item.cloud_id}"
+    cloud_id = escape_invisible(item.cloud_id)
+    if item.address and item.category != "unmanaged":
+        return f"{item.address} ({cloud_id})"
+    return f"{item.kind} {cloud_id}"
 
 
 def _unmanaged_summary(item: DriftItem) -> str:
     keys = ("peerIpAddress", "name", "peerAsn", "localIpAddress", "remoteAsn")
-    shown = ", ".join(f"{k} {format_value(item.attrs[k])}" for k in keys if k in item.attrs)
-    return shown
+    return ", ".join(f"{k} {format_value(item.attrs[k])}" for k in keys if k in item.attrs)
+
+
+def duration(seconds: int) -> str:
+    """`45s`, `12m`, `3h 12m`, `4d 3h`: how long a session has been in its state."""
+    minutes, hours, days = seconds // 60, seconds // 3600, seconds // 86400
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{minutes}m"
+    if seconds < 86400:
+        return f"{hours}h {minutes % 60}m"
+    return f"{days}d {hours % 24}h"
+
+
+def _time_in_state(h: HealthItem) -> str:
+    """`for 3h 12m (since 2025-01-31T09:30:00Z)`, `since ...`, or empty when the API does not tell."""
+    since = escape_invisible(h.since) if h.since else ""
+    if h.seconds_in_state is not None:
+        return f"for {duration(h.seconds_in_state)} (since {since})"
+    return f"since {since}" if since else ""
+
+
+def _ignore_note(reason: str, expires: str | None) -> str:
+    note = escape_invisible(" ".join(reason.split())) or "accepted"
+    return f"{note} (until {escape_invisible(expires)})" if expires else note
+
+
+def _hints(report: DriftReport) -> list[str]:
+    """What to do about each kind of finding present, one sentence each."""
+    hints = []
+    if report.count("changed") or report.count("missing"):
+        hints.append(
+            "to restore the manifests' configuration, review `reconciler plan` and run `reconciler apply`; "
+            "to accept a changed field instead, list it in the resource's `metadata.driftIgnore`"
+        )
+    if report.count("unmanaged"):
+        hints.append(
+            "for an unmanaged object: declare it (apply adopts an object that matches), delete it in the cloud, "
+            "or accept it with `metadata.driftIgnore: [{unmanaged: <cloud id>, reason: ...}]`"
+        )
+    if report.health_findings:
+        hints.append(
+            "an unhealthy session is not configuration drift: check the other end of the session "
+            "(device, cloud side, keys) and the provisioning status"
+        )
+    return hints
+
+
+# ---------------------------------------------------------------------------------------------
+# Text
+
+
+def _ignored_text(entry: IgnoredEntry) -> str:
+    item, f = entry
+    if f is None:
+        where = f" on {escape_invisible(item.scope)}" if item.scope else ""
+        return f"unmanaged  {_who(item)}{where}: {_ignore_note(item.ignore_reason, item.ignore_expires)}"
+    return f"changed    {_who(item)}: {_field_text(item, f)}: {_ignore_note(f.ignore_reason, f.ignore_expires)}"
 
 
 def render_text(report: DriftReport, *, verbose: bool = False) -> str:
@@ -45,88 +119,199 @@ def render_text(report: DriftReport, *, verbose: bool = False) -> str:
     for item in report.findings:
         if item.category == "changed":
             lines.append(f"changed    {_who(item)}: {item.detail}")
-            lines += [f"    {_field_text(f)}" for f in item.fields if not f.ignored]
+            lines += [f"    {_field_text(item, f)}" for f in item.fields if not f.ignored]
         elif item.category == "missing":
             lines.append(f"missing    {_who(item)}: {item.detail}")
         else:
-            lines.append(f"unmanaged  {_who(item)} on {item.scope}: {_unmanaged_summary(item)}; {item.detail}")
+            looks = _unmanaged_summary(item)
+            looks = f": {looks}" if looks else ""
+            lines.append(f"unmanaged  {_who(item)} on {escape_invisible(item.scope)}{looks}; {item.detail}")
     if report.health:
-        lines.append("")
-        lines.append("Session health:")
+        lines += ["", "Session health:"]
         for h in report.health:
             mark = "ok" if h.healthy else "!!"
-            since = f" since {h.since}" if h.since else ""
-            detail = f" ({h.detail})" if h.detail else ""
-            lines.append(f"  {mark} {h.address}: {h.session or 'unknown'}{since}{detail}")
-    if verbose and report.ignored:
+            session = escape_invisible(h.session) if h.session else "no state reported"
+            time = _time_in_state(h)
+            detail = f" - {escape_invisible(h.detail)}" if h.detail else ""
+            lines.append(f"  {mark} {h.address}: {session}{' ' + time if time else ''}{detail}")
+        if any(h.since is None for h in report.health):
+            lines.append(f"  ({TIME_NOT_REPORTED})")
+    if report.ignored:
+        if verbose:
+            lines += ["", "Ignored (accepted drift, metadata.driftIgnore):"]
+            lines += [f"  {_ignored_text(entry)}" for entry in report.ignored]
+        else:
+            lines += ["", f"{len(report.ignored)} accepted (metadata.driftIgnore) not shown; -v lists them."]
+    if report.warnings:
         lines.append("")
-        lines.append("Ignored (accepted drift, metadata.driftIgnore):")
-        for entry in report.ignored:
-            if isinstance(entry, DriftItem):
-                lines.append(f"  {entry.category} {_who(entry)}: {entry.ignore_reason or 'accepted'}")
-            else:
-                lines.append(f"  {_field_text(entry)} ({entry.ignore_reason or 'accepted'})")
-    for warning in report.warnings:
-        lines.append(f"warning: {warning}")
-    lines.append("")
-    lines.append(report.summary_line())
+        lines += [f"warning: {escape_invisible(w)}" for w in report.warnings]
+    lines += ["", report.summary_line()]
+    lines += [f"Hint: {hint}." for hint in _hints(report)]
     return "\n".join(lines).lstrip("\n") + "\n"
 
 
-def render_markdown(report: DriftReport) -> str:
-    out = ["## reconciler drift report", "", f"**{report.summary_line()}**", ""]
+# ---------------------------------------------------------------------------------------------
+# Markdown
+
+
+def _cell_code(text: str) -> str:
+    """An inline code span for a table cell: GFM splits cells at `|` even inside code spans."""
+    return md_code(text).replace("|", "\\|")
+
+
+def _md_health_row(h: HealthItem) -> str:
+    session = md_escape(h.session) if h.session else "_none reported_"
+    if h.seconds_in_state is not None:
+        time = f"{duration(h.seconds_in_state)} (since {md_escape(h.since or '')})"
+    else:
+        time = f"since {md_escape(h.since)}" if h.since else "_not reported_"
+    verdict = ":white_check_mark:" if h.healthy else ":warning:"
+    note = f" {md_escape(h.detail)}" if h.detail else ""
+    return f"| {_cell_code(h.address)} | {session} | {time} | {md_escape(h.provisioning)} | {verdict}{note} |"
+
+
+def _md_ignored(entry: IgnoredEntry) -> str:
+    item, f = entry
+    if f is None:
+        note = md_escape(_ignore_note(item.ignore_reason, item.ignore_expires))
+        return f"- unmanaged {item.kind} {md_code(item.cloud_id)} on {md_escape(item.scope)}: {note}"
+    note = md_escape(_ignore_note(f.ignore_reason, f.ignore_expires))
+    return f"- {md_code(item.address or item.cloud_id)} field {md_code(f.name)}: {note}"
+
+
+class _Section(NamedTuple):
+    """A part of the markdown report: `intro` lines, then `rows` (cut to fit), then `outro` lines."""
+
+    intro: tuple[str, ...]
+    rows: tuple[str, ...]
+    outro: tuple[str, ...] = ("",)
+
+
+def _table(title: str, header: str, rows: list[str], note: str = "") -> _Section:
+    columns = header.count("|") - 1
+    intro = (title, "", *((note, "") if note else ()), header, "|" + "---|" * columns)
+    return _Section(intro, tuple(rows))
+
+
+def _changed_rows(changed: list[DriftItem]) -> list[str]:
+    rows = []
+    for item in changed:
+        where = _cell_code(item.address or "")
+        for f in item.fields:
+            if f.ignored:
+                continue
+            if f.sensitive:
+                rows.append(f"| {where} | {f.name} | {SENSITIVE} {_secret_words(f)} | | |")
+            else:
+                cells = (format_value(f.live), format_value(f.state), _desired_text(item, f))
+                rows.append(f"| {where} | {f.name} | {' | '.join(map(md_escape, cells))} |")
+    return rows
+
+
+def _sections(report: DriftReport) -> tuple[list[_Section], list[_Section]]:
+    """The findings sections, then the collapsed ones (healthy sessions, ignored items); most
+    important first, which is also the order in which they get room when the report is too long."""
     changed = [i for i in report.findings if i.category == "changed"]
     missing = [i for i in report.findings if i.category == "missing"]
     unmanaged = [i for i in report.findings if i.category == "unmanaged"]
+    unhealthy = [h for h in report.health if not h.healthy]
+    healthy = [h for h in report.health if h.healthy]
+    health_header = "| Resource | Session | Time in state | Provisioning | |"
+    findings: list[_Section] = []
     if changed:
-        out += ["### Changed outside reconciler", "", "| Resource | Field | Live | Last applied | Manifests |"]
-        out.append("|---|---|---|---|---|")
-        for item in changed:
-            for f in item.fields:
-                if f.ignored:
-                    continue
-                if f.sensitive:
-                    words = _SECRET_WORDS.get(f.secret_change.value if f.secret_change else "", "differs")
-                    out.append(f"| `{item.address}` | {f.name} | {SENSITIVE} {words} | | |")
-                else:
-                    cells = " | ".join(md_escape(format_value(v)) for v in (f.live, f.state, f.desired))
-                    out.append(f"| `{item.address}` | {f.name} | {cells} |")
-        out.append("")
+        header = "| Resource | Field | Live | Last applied | Manifests |"
+        findings.append(_table("### Changed outside reconciler", header, _changed_rows(changed)))
     if missing:
-        out += ["### Missing (deleted outside reconciler)", ""]
-        out += [f"- `{i.address}` (`{i.cloud_id}`): {md_escape(i.detail)}" for i in missing]
-        out.append("")
+        rows = [f"- {md_code(i.address or '')} ({md_code(i.cloud_id)}): {md_escape(i.detail)}" for i in missing]
+        findings.append(_Section(("### Missing (deleted outside reconciler)", ""), tuple(rows)))
     if unmanaged:
-        out += ["### Unmanaged objects in scope", "", "| Kind | Cloud id | Scope | Looks like | Note |"]
-        out.append("|---|---|---|---|---|")
-        out += [
-            f"| {i.kind} | `{i.cloud_id}` | {md_escape(i.scope)} | {md_escape(_unmanaged_summary(i))} "
+        rows = [
+            f"| {i.kind} | {_cell_code(i.cloud_id)} | {md_escape(i.scope)} | {md_escape(_unmanaged_summary(i))} "
             f"| {md_escape(i.detail)} |"
             for i in unmanaged
         ]
-        out.append("")
+        header = "| Kind | Cloud id | Scope | Looks like | Note |"
+        findings.append(_table("### Unmanaged objects in scope", header, rows))
     if report.health:
-        out += ["### BGP session health", "", "| Resource | Session | Since | Provisioning | |"]
-        out.append("|---|---|---|---|---|")
-        out += [
-            f"| `{h.address}` | {h.session or 'unknown'} | {h.since or ''} | {h.provisioning} | "
-            f"{':white_check_mark:' if h.healthy else ':warning: ' + md_escape(h.detail)} |"
-            for h in report.health
-        ]
-        out.append("")
+        title = f"### BGP session health ({len(unhealthy)} of {len(report.health)} unhealthy)"
+        note = "_`--require-established`: an unhealthy session counts as drift._" if report.require_established else ""
+        if unhealthy:
+            findings.append(_table(title, health_header, [_md_health_row(h) for h in unhealthy], note))
+        else:
+            findings.append(_Section((title, "", "No health findings."), ()))
+    collapsed: list[_Section] = []
+    if healthy:
+        summary = f"<details><summary>Healthy sessions ({len(healthy)})</summary>"
+        table = _table(summary, health_header, [_md_health_row(h) for h in healthy])
+        collapsed.append(table._replace(outro=("", "</details>", "")))
     if report.ignored:
-        out += [f"<details><summary>Ignored as accepted drift ({len(report.ignored)})</summary>", ""]
-        for entry in report.ignored:
-            if isinstance(entry, DriftItem):
-                out.append(f"- {entry.category} `{entry.address or entry.cloud_id}`: {md_escape(entry.ignore_reason)}")
-            else:
-                out.append(f"- field `{entry.name}`: {md_escape(entry.ignore_reason or 'accepted')}")
-        out += ["", "</details>", ""]
-    out.append(
-        f"_reconciler {report.tool_version}, state serial {report.serial}, lineage `{report.lineage}`, "
-        f"{report.created_at}_"
-    )
-    return "\n".join(out) + "\n"
+        summary = f"<details><summary>Ignored as accepted drift ({len(report.ignored)})</summary>"
+        rows = [_md_ignored(e) for e in report.ignored]
+        collapsed.append(_Section((summary, ""), tuple(rows), ("", "</details>", "")))
+    return findings, collapsed
+
+
+def _more_line(left_out: int) -> str:
+    # After a blank line, so that it neither joins a table nor continues the last list item.
+    return f"\n_… and {left_out} more not shown here: `reconciler drift --format json` lists everything._"
+
+
+def _size(lines: list[str] | tuple[str, ...]) -> int:
+    return comment_size("\n".join(lines)) + 1 if lines else 0
+
+
+def _fit(sections: list[_Section], room: int) -> tuple[list[str], int]:
+    """Each section with as many rows as fit in `room`, in order; returns the lines and the room left."""
+    out: list[str] = []
+    for section in sections:
+        rows: list[str] = []
+        for row in section.rows:
+            if _size([row]) > room:
+                break
+            rows.append(row)
+            room -= _size([row])
+        more = [_more_line(len(section.rows) - len(rows))] if len(rows) < len(section.rows) else []
+        out += [*section.intro, *rows, *more, *section.outro]
+    return out, room
+
+
+def render_markdown(report: DriftReport, *, max_chars: int = GITHUB_COMMENT_LIMIT) -> str:
+    """A tracking-issue body of at most `max_chars` characters (GitHub's limit by default).
+
+    Summary and coverage first; then changed, missing, unmanaged, unhealthy sessions; how to fix;
+    healthy sessions and ignored items (collapsed); warnings; provenance. When it would be too long,
+    the later sections lose their last rows first, and each says how many it left out.
+    """
+    head = [
+        MARKDOWN_MARKER,
+        "## reconciler drift report",
+        "",
+        f"**{report.headline}:** {' · '.join(report.counts())}",
+        "",
+        f"**Coverage:** {report.coverage}",
+        "",
+    ]
+    hints = _hints(report)
+    fix = ["### How to fix", "", *(f"- {hint[0].upper()}{hint[1:]}." for hint in hints), ""] if hints else []
+    warnings = ["> [!IMPORTANT]", "> **Warnings**", ">", *(f"> - {md_escape(w)}" for w in report.warnings), ""]
+    lineage = md_code(report.lineage) if report.lineage else "none"
+    footer = [
+        f"<sub>reconciler {md_code(report.tool_version)} · drift format {md_code(report.format_version)} · "
+        f"state lineage {lineage} serial {report.serial} · {md_code(report.created_at)}</sub>"
+    ]
+    findings, collapsed = _sections(report)
+    fixed = [*head, *fix, *(warnings if report.warnings else []), *footer]
+    # Every section keeps its frame (title, table header, closing tags) and room for a "more" line.
+    frames = sum(_size(s.intro) + _size(s.outro) + _size([_more_line(len(s.rows))]) for s in findings + collapsed)
+    room = max_chars - _size(fixed) - frames
+    shown, room = _fit(findings, room)
+    shown_collapsed, _ = _fit(collapsed, room)
+    parts = [*head, *shown, *fix, *shown_collapsed, *(warnings if report.warnings else []), *footer]
+    return "\n".join(parts) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# JSON
 
 
 def _field_dict(f: DriftField) -> dict[str, Any]:
@@ -137,6 +322,7 @@ def _field_dict(f: DriftField) -> dict[str, Any]:
         data.update(live=f.live, state=f.state, desired=f.desired)
     if f.ignored:
         data["ignore_reason"] = f.ignore_reason
+        data["ignore_expires"] = f.ignore_expires
     return data
 
 
@@ -146,6 +332,7 @@ def _item_dict(i: DriftItem) -> dict[str, Any]:
         "kind": i.kind,
         "cloud_id": i.cloud_id,
         "address": i.address,
+        "declared": i.declared,
         "region": i.region,
         "scope": i.scope,
         "detail": i.detail,
@@ -153,6 +340,7 @@ def _item_dict(i: DriftItem) -> dict[str, Any]:
         "attrs": dict(i.attrs),
         "ignored": i.ignored,
         "ignore_reason": i.ignore_reason,
+        "ignore_expires": i.ignore_expires,
     }
 
 
@@ -163,6 +351,7 @@ def _health_dict(h: HealthItem) -> dict[str, Any]:
         "cloud_id": h.cloud_id,
         "session": h.session,
         "since": h.since,
+        "seconds_in_state": h.seconds_in_state,
         "provisioning": h.provisioning,
         "healthy": h.healthy,
         "detail": h.detail,
@@ -177,6 +366,7 @@ def drift_to_dict(report: DriftReport) -> dict[str, Any]:
         "lineage": report.lineage,
         "serial": report.serial,
         "drifted": report.drifted,
+        "exit_code": report.exit_code(),
         "summary": {
             "changed": report.count("changed"),
             "missing": report.count("missing"),
@@ -185,6 +375,7 @@ def drift_to_dict(report: DriftReport) -> dict[str, Any]:
             "ignored": len(report.ignored),
             "managed_in_scope": report.managed_in_scope,
             "total_in_scope": report.total_in_scope,
+            "coverage_percent": report.coverage_percent,
             "coverage": report.coverage,
         },
         "items": [_item_dict(i) for i in report.items],

@@ -1,0 +1,193 @@
+"""Apply reliability: crashes, faults, concurrency, partial failure, secrets (issue "Apply")."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+import signal
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from reconciler.resources import load_schema
+from reconciler.sandbox import FaultConfig, Sandbox, SandboxConfig, load_seed
+from tests.e2e.conftest import (
+    EXAMPLE_KEYS,
+    EXAMPLES,
+    Result,
+    cli,
+    edit_document,
+    remove_document,
+    spawn,
+)
+
+STATE = Path("state/reconciler.json")
+
+
+def desired_counts(project: Path) -> dict[str, int]:
+    result = cli("validate", "bgp", "--format", "json")
+    assert result.code == 0, result.both
+    counts: Counter[str] = Counter()
+    for path in (project / "bgp").rglob("*.yaml"):
+        for line in path.read_text().splitlines():
+            if line.startswith("kind: "):
+                counts[line.split(": ", 1)[1].strip()] += 1
+    return dict(counts)
+
+
+def assert_converged(project: Path, box: Sandbox, equinix_expected: int | None = None) -> None:
+    """live == desired, one cloud object per address, nothing orphaned, state valid."""
+    plan = cli("plan", "bgp", "--detailed-exitcode")
+    assert plan.code == 0, plan.both
+    objects = box.objects()
+    desired = desired_counts(project)
+    assert len(objects.alibaba_groups) == desired.get("AlibabaBgpGroup", 0)
+    assert len(objects.alibaba_peers) == desired.get("AlibabaBgpPeer", 0)
+    keys = Counter((p["BgpGroupId"], p["PeerIpAddress"]) for p in objects.alibaba_peers.values())
+    assert max(keys.values()) == 1
+    names = Counter((g["RouterId"], g["Name"]) for g in objects.alibaba_groups.values())
+    assert max(names.values()) == 1
+    conns = Counter(c["connectionUuid"] for c in objects.equinix_bgp.values())
+    assert max(conns.values()) == 1  # never two BGP configs on one connection
+    if equinix_expected is not None:
+        assert len(objects.equinix_bgp) == equinix_expected
+    state = json.loads((project / STATE).read_text())
+    jsonschema.validate(state, load_schema("state.schema.json"))
+    managed_ids = {r["cloud_id"] for r in state["resources"].values()}
+    live_alibaba = set(objects.alibaba_groups) | set(objects.alibaba_peers)
+    assert live_alibaba <= managed_ids, f"orphans: {live_alibaba - managed_ids}"
+    assert not state.get("pending")
+
+
+def variant(project: Path, i: int) -> None:
+    """Cycle the manifests through three shapes, so every iteration has creates, updates, deletes."""
+    import shutil
+
+    shutil.rmtree(project / "bgp")
+    shutil.copytree(EXAMPLES / "alibaba", project / "bgp" / "alibaba")
+    shutil.copytree(EXAMPLES / "equinix", project / "bgp" / "equinix")
+    if i % 3 == 1:
+        remove_document(project / "bgp", "AlibabaBgpPeer", "sg-colo-core-r2")
+        remove_document(project / "bgp", "AlibabaBgpPeer", "sg-colo-core-r1-v6")
+        remove_document(project / "bgp", "AlibabaBgpGroup", "sg-colo-core-v6")
+        edit_document(project / "bgp", "AlibabaBgpGroup", "hk-office", description=f"Office edge, round {i}")
+        edit_document(project / "bgp", "EquinixBgpPeering", "hk-ne1-to-aws", remoteAsn=64000 + i)
+    elif i % 3 == 2:
+        edit_document(project / "bgp", "AlibabaBgpPeer", "sg-colo-core-r1", enableBfd=False, bfdMultiHop=None)
+        edit_document(project / "bgp", "AlibabaBgpGroup", "sg-colo-core", peerAsn=64700 + i)
+
+
+@pytest.fixture
+def slow_sandbox(sandbox: Sandbox) -> Sandbox:
+    sandbox.configure(provision_delay=0.3)
+    return sandbox
+
+
+@pytest.mark.slow
+def test_crash_loop_kill_9_mid_apply_always_converges(project: Path, slow_sandbox: Sandbox) -> None:
+    rng = random.Random(20261127)
+    kills_mid_flight = 0
+    for i in range(26):
+        variant(project, i)
+        proc = spawn("apply", "bgp", "--auto-approve")
+        time.sleep(rng.uniform(0.05, 1.6))
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            kills_mid_flight += 1
+        proc.communicate(timeout=60)
+        finished = cli("apply", "bgp", "--auto-approve")
+        if finished.code != 0:  # an interrupted object may still be settling: one more pass must finish
+            finished = cli("apply", "bgp", "--auto-approve")
+        assert finished.code == 0, f"iteration {i}: {finished.both}"
+        assert_converged(project, slow_sandbox, equinix_expected=4)
+    assert kills_mid_flight >= 20  # the kills really landed while applies were running
+
+
+@pytest.mark.slow
+def test_repeated_applies_converge_under_faults(project: Path, sandbox: Sandbox) -> None:
+    faults = FaultConfig(error_rate=0.1, throttle_rps=300, drop_rate=0.1, provision_failure_rate=0.05)
+    sandbox.configure(provision_delay=0.05, equinix=faults, alibaba=faults, random_seed=7)
+    results: list[Result] = []
+    for _ in range(10):
+        results.append(cli("apply", "bgp", "--auto-approve"))
+        if results[-1].code == 0 and cli("plan", "bgp", "--detailed-exitcode").code == 0:
+            break
+    else:
+        pytest.fail("no convergence after 10 applies:\n" + "\n".join(r.both[-2000:] for r in results))
+    sandbox.configure(equinix=FaultConfig(), alibaba=FaultConfig())
+    assert_converged(project, sandbox, equinix_expected=4)
+    assert sandbox.request_counts(), "the sandbox saw the traffic"
+
+
+def test_two_concurrent_applies_one_fails_fast_on_the_lock(project: Path, sandbox: Sandbox) -> None:
+    sandbox.configure(provision_delay=0.5)
+    first = spawn("apply", "bgp", "--auto-approve")
+    time.sleep(0.6)  # the first is planning or applying, holding the lock
+    second = spawn("apply", "bgp", "--auto-approve")
+    out2, err2 = second.communicate(timeout=60)
+    out1, err1 = first.communicate(timeout=120)
+    assert first.returncode == 0, err1
+    assert second.returncode == 1
+    assert "lock" in err2 and str(first.pid) in err2 and "apply" in err2
+    assert_converged(project, sandbox, equinix_expected=4)
+
+
+@pytest.fixture
+def sandbox_missing_a_vbr() -> Iterator[Sandbox]:
+    seed = load_seed(EXAMPLES / "sandbox-seed.yaml")
+    lacking = dataclasses.replace(seed, vbrs=tuple(v for v in seed.vbrs if "hkoffice" not in v.vbr_id))
+    with Sandbox(lacking, config=SandboxConfig()) as box:
+        yield box
+
+
+def test_partial_failure_skips_dependents_and_the_next_apply_finishes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox_missing_a_vbr: Sandbox
+) -> None:
+    import shutil
+
+    shutil.copytree(EXAMPLES / "alibaba", tmp_path / "bgp" / "alibaba")
+    shutil.copytree(EXAMPLES / "equinix", tmp_path / "bgp" / "equinix")
+    monkeypatch.chdir(tmp_path)
+    for name, value in {**EXAMPLE_KEYS, **sandbox_missing_a_vbr.env()}.items():
+        monkeypatch.setenv(name, value)
+    first = cli("apply", "bgp", "--auto-approve")
+    assert first.code == 1
+    assert "failed    AlibabaBgpGroup/hk-office" in first.out
+    assert "InvalidVbrNetwork" in first.out or "VBR" in first.out
+    assert "skipped   AlibabaBgpPeer/hk-office-edge1" in first.out
+    assert "because AlibabaBgpGroup/hk-office did not succeed" in first.out
+    assert "13 done, 1 failed, 1 skipped" in first.out
+    state = json.loads((tmp_path / STATE).read_text())
+    assert len(state["resources"]) == 13
+    assert "AlibabaBgpGroup/hk-office" not in state["resources"]
+    full = load_seed(EXAMPLES / "sandbox-seed.yaml")
+    sandbox_missing_a_vbr.add_seed(dataclasses.replace(full, devices=(), connections=()))
+    second = cli("apply", "bgp", "--auto-approve")
+    assert second.code == 0, second.both
+    assert "2 done" in second.out
+    assert cli("plan", "bgp", "--detailed-exitcode").code == 0
+
+
+def test_no_key_in_any_output_log_plan_or_state_file(project: Path) -> None:
+    outputs = [
+        cli("-v", "plan", "bgp", "--out", "plan.json"),
+        cli("-v", "--log-format", "json", "apply", "bgp", "--auto-approve"),
+        cli("-v", "plan", "bgp", "--format", "json"),
+        cli("-v", "drift", "bgp", "--format", "json"),
+        cli("state", "show", "EquinixBgpPeering/sg-ne1-to-alibaba"),
+    ]
+    assert all(r.code in (0, 2) for r in outputs), [r.both for r in outputs]
+    files = [project / "plan.json", *sorted((project / "state").glob("reconciler.json*"))]
+    texts = [r.both for r in outputs] + [f.read_text() for f in files]
+    assert any("EquinixBgpPeering/sg-ne1-to-alibaba" in t for t in texts)
+    for key in EXAMPLE_KEYS.values():
+        for text in texts:
+            assert key not in text
+    for credential in ("sandbox-secret",):
+        for text in texts:
+            assert credential not in text
