@@ -1,13 +1,178 @@
-"""`reconciler sandbox` (not available yet)."""
+"""`reconciler sandbox serve`: run the local emulators of both cloud APIs until Ctrl-C / SIGTERM."""
 
 from __future__ import annotations
 
+import shlex
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
 import click
 
-from reconciler.errors import NotImplementedYet
+from reconciler.cli import AppContext
+from reconciler.resources import example_path
+from reconciler.sandbox import Sandbox, SandboxConfig, load_seed
+from reconciler.sandbox.config import apply_changes
 
 
-@click.command(name="sandbox", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.group(name="sandbox")
 def command() -> None:
-    """Not available yet in this build."""
-    raise NotImplementedYet("'reconciler sandbox' is not implemented yet in this build")
+    """Run the local emulator of both cloud APIs (DESIGN §8)."""
+
+
+@command.command("serve")
+@click.option(
+    "--equinix-port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="Port of the Equinix API (0: a free port).",
+)
+@click.option(
+    "--alibaba-port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="Port of the Alibaba VPC API (0: a free port).",
+)
+@click.option(
+    "--data",
+    "data_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Keep everything in this file across restarts (plus FILE.log while running).",
+)
+@click.option(
+    "--seed",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Seed YAML: devices, connections, regions, VBRs (default: the examples' seed).",
+)
+@click.option(
+    "--latency-ms", type=click.FloatRange(min=0), default=0.0, show_default=True, help="Latency added to every request."
+)
+@click.option(
+    "--jitter-ms", type=click.FloatRange(min=0), default=0.0, show_default=True, help="Plus a random 0..N ms."
+)
+@click.option(
+    "--fault-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Fraction of requests answered with a 5xx (0..1).",
+)
+@click.option(
+    "--throttle-rps",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Throttle above N requests/s per API.",
+)
+@click.option(
+    "--drop-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Fraction of changes carried out, then answered by closing the connection (0..1).",
+)
+@click.option(
+    "--provision-failure-rate",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Fraction of asynchronous changes that fail (0..1).",
+)
+@click.option(
+    "--provision-delay",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Seconds before a change is provisioned / available / gone.",
+)
+@click.option("--random-seed", type=int, default=None, help="Make injected faults and ids repeatable.")
+@click.pass_context
+def serve(
+    ctx: click.Context,
+    equinix_port: int,
+    alibaba_port: int,
+    data_file: Path | None,
+    seed: Path | None,
+    latency_ms: float,
+    jitter_ms: float,
+    fault_rate: float,
+    throttle_rps: float | None,
+    drop_rate: float,
+    provision_failure_rate: float,
+    provision_delay: float,
+    random_seed: int | None,
+) -> None:
+    """Serve both APIs on 127.0.0.1 until interrupted; print the endpoints and the exports to paste."""
+    app = ctx.find_object(AppContext)
+    seed_file = seed or (app.seed if app is not None else None)
+    faults = {
+        "latency_ms": latency_ms,
+        "jitter_ms": jitter_ms,
+        "error_rate": fault_rate,
+        "throttle_rps": throttle_rps,
+        "drop_rate": drop_rate,
+        "provision_failure_rate": provision_failure_rate,
+    }
+    config = apply_changes(
+        SandboxConfig(),
+        {
+            "provision_delay": provision_delay,
+            "random_seed": random_seed,
+            "equinix": faults,
+            "alibaba": faults,
+        },
+    )
+    sandbox = Sandbox(
+        load_seed(seed_file) if seed_file else None,
+        config=config,
+        data_file=data_file,
+        equinix_port=equinix_port,
+        alibaba_port=alibaba_port,
+    )
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        sandbox.start()
+        try:
+            _print_banner(sandbox, seed_file, data_file)
+            while not stop.wait(0.2):
+                pass
+        finally:
+            sandbox.stop()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    click.echo("sandbox stopped" + (f"; data saved in {data_file}" if data_file else ""))
+
+
+def _print_banner(sandbox: Sandbox, seed_file: Path | None, data_file: Path | None) -> None:
+    env = sandbox.env()
+    lines = [
+        "reconciler sandbox is running (Ctrl-C to stop)",
+        f"  Equinix API:   {sandbox.equinix_url}   client id {env['EQUINIX_CLIENT_ID']} / "
+        f"secret {env['EQUINIX_CLIENT_SECRET']}",
+        f"  Alibaba VPC:   {sandbox.alibaba_endpoint}   AccessKey {env['ALIBABA_CLOUD_ACCESS_KEY_ID']} / "
+        f"{env['ALIBABA_CLOUD_ACCESS_KEY_SECRET']}",
+        f"  seed:          {seed_file or _default_seed_text()}",
+        f"  data:          {data_file or 'in memory only'}",
+        f"  control:       {sandbox.equinix_url}/_sandbox/info (also on the Alibaba port)",
+        "",
+        "Paste into your shell:",
+        *(f"export {name}={shlex.quote(value)}" for name, value in env.items()),
+    ]
+    click.echo("\n".join(lines))
+    sys.stdout.flush()
+
+
+def _default_seed_text() -> str:
+    try:
+        return f"{example_path('sandbox-seed.yaml')} (default)"
+    except FileNotFoundError:
+        return "none (examples/sandbox-seed.yaml is missing): no devices, connections, regions or VBRs"

@@ -1,0 +1,872 @@
+"""Alibaba Cloud VPC (2016-04-28) BGP API emulator, driven by the real SDK (alibaba-vpc-bgp.md §1, §3).
+
+`POST /` with the action in `x-acs-action` (or an `Action` parameter), parameters in the query
+and/or a form body, ACS3-HMAC-SHA256 (or legacy HMAC-SHA1) signatures verified, JSON answers with
+`Content-Type: application/json;charset=utf-8` and errors as `{RequestId, HostId, Code, Message,
+Recommend}` with the real HTTP statuses. docs/sandbox.md lists the exact condition of every code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import ipaddress
+import json
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+
+from reconciler.sandbox import acs3
+from reconciler.sandbox.core import CORE, Core
+from reconciler.sandbox.faults import fault_middleware, retry_after_seconds
+from reconciler.sandbox.records import GONE, AlibabaGroup, AlibabaPeer, ClientTokenUse, session_since, session_state
+from reconciler.sandbox.seed import SeedRegion, SeedVbr
+
+API_VERSION = "2016-04-28"
+ALIBABA_ASN = 45104
+MAX_ASN = 4294967295
+HOST_ID = "vpc.aliyuncs.com"
+CONTENT_TYPE = "application/json;charset=utf-8"
+DEFAULT_PAGE_SIZE = 10
+MAX_PAGE_SIZE = 50
+SESSION_UP_STATUSES = ("Available", "Modifying")
+
+# code -> (HTTP status, message). Messages are verbatim from the reference where it has them.
+ERRORS: dict[str, tuple[int, str]] = {
+    "MissingParameter": (
+        400,
+        'The input parameter "{}" that is mandatory for processing this request is not supplied.',
+    ),
+    "InvalidParameter": (400, "The specified parameter {} is not valid."),
+    "InvalidAction.NotFound": (404, "Specified api is not found, please check your url and method."),
+    "InvalidVersion": (400, "Specified parameter Version is not valid."),
+    "IncompleteSignature": (400, "The request signature does not conform to Aliyun standards."),
+    "InvalidAccessKeyId.NotFound": (404, "Specified access key is not found."),
+    "SignatureDoesNotMatch": (400, "Specified signature is not matched with our calculation."),
+    "InvalidTimeStamp.Expired": (400, "Specified time stamp or date value is expired."),
+    "InvalidTimeStamp.Format": (400, "Specified time stamp or date value is not well formatted."),
+    "SignatureNonceUsed": (400, "Specified signature nonce was used already."),
+    "InvalidRegionId.NotFound": (404, "The specified RegionId is not found."),
+    "IdempotentParameterMismatch": (
+        400,
+        "The request uses the same client token as a previous, but non-identical request.",
+    ),
+    "Throttling.User": (400, "Request was denied due to user flow control."),
+    "ServiceUnavailable": (503, "The request has failed due to a temporary failure of the server."),
+    "InternalError": (500, "The request processing has failed due to some unknown error."),
+    "InvalidVbrNetwork": (400, "vbr netowrk not exists"),
+    "InvalidBgpGroup": (400, "bgp group not exists"),
+    "InvalidParams.NotFound": (400, "instance not found"),
+    "InvalidStatus.CannotOperate": (400, "invalid status cannot operate"),
+    "DependencyViolation.BgpPeer": (400, "bgp group still has bgp peers, delete them first."),
+    "QuotaExceeded.Bgp": (400, "bgp peer count per vbr quota exceed."),
+    "InvalidPeerAsn.Malformed": (400, "invalid peer asn cannot equals aliyun asn:45104"),
+    "IllegalParam.PeerAsn": (400, "The param of PeerAsn is illegal."),
+    "IllegalParam.LocalAsn": (400, "The param of LocalAsn is illegal."),
+    "InvalidBgpGroup.LocalAsnInvalid": (
+        400,
+        "The specified BgpGroup LocalAsn is invalid, only support 64512 to 65534 "
+        "or 4200000000 to 4294967294, but cannot be 65025.",
+    ),
+    "OperationUnsupport": (400, "Operation is unsupport, not in vbr support custom local asn white list."),
+    "IllegalParam.RouteLimit": (400, "The operation is failed because of bgp group max route entry num quota exceed."),
+    "InvalidBgpName.Malformed": (400, "Specified Bgp Group name is not valid."),
+    "InvalidBgpDescription.Malformed": (400, "Specified Bgp Group description is not valid."),
+    "InvalidBgpAuthkey.Malformed": (400, "Specified Bgp Group authkey is not valid."),
+    "IllegalParam.IpVersion": (400, "The param of IPV6 is illegal."),
+    "OperationUnsupported.IPV6ForThisRegion": (400, "This Region is unsupported IPV6."),
+    "InvalidIP.Malformed": (400, "Ip malformed."),
+    "IllegalParam.PeerIpAddress": (400, "The param of PeerIpAddress is illegal."),
+    "DuplicatedParam.PeerIpAddress": (400, "The param of PeerIpAddress is duplicated."),
+    "InvalidParams.PeerIpAddressInUse": (400, "peer ip address in use ,cannot create bgp peer."),
+    "BgpPeer.Already.Exists": (400, "bgp peer already exists."),
+    "InvalidParams.PeerIpAddressMustPointOut": (400, "vbr has 0 or more than 1 subif ,point out peerIpAddress."),
+    "MissingParam.EnableBfd": (400, "The parameter EnableBfd is missing."),
+    "IllegalParam.BfdMultiHop": (400, "BfdMultiHop is illegal."),
+    "InvalidFilterKey.ValueNotSupported": (400, "The specified filter key is not supported."),
+}
+
+
+class AlibabaError(Exception):
+    def __init__(
+        self, code: str, detail: str = "", *, message: str | None = None, headers: Mapping[str, str] | None = None
+    ) -> None:
+        status, template = ERRORS[code]
+        text = message if message is not None else template
+        super().__init__(code)
+        self.code = code
+        self.status = status
+        self.message = text + (f" {detail}" if detail else "")
+        self.headers = dict(headers or {})
+
+
+def _missing(name: str) -> AlibabaError:
+    return AlibabaError("MissingParameter", message=ERRORS["MissingParameter"][1].format(name))
+
+
+def _invalid(name: str, detail: str) -> AlibabaError:
+    return AlibabaError("InvalidParameter", detail, message=ERRORS["InvalidParameter"][1].format(name))
+
+
+def json_response(body: Mapping[str, Any], status: int = 200, headers: Mapping[str, str] | None = None) -> web.Response:
+    return web.Response(
+        body=json.dumps(body).encode(), status=status, headers={"Content-Type": CONTENT_TYPE, **(headers or {})}
+    )
+
+
+def error_response(error: AlibabaError, request_id: str | None = None) -> web.Response:
+    return json_response(
+        {
+            "RequestId": request_id or new_request_id(),
+            "HostId": HOST_ID,
+            "Code": error.code,
+            "Message": error.message,
+            "Recommend": f"https://api.aliyun.com/troubleshoot?q={error.code}&product=Vpc",
+        },
+        status=error.status,
+        headers=error.headers,
+    )
+
+
+def new_request_id() -> str:
+    return str(uuid.uuid4()).upper()
+
+
+# -- request parsing ---------------------------------------------------------------------------
+
+
+class Params:
+    """The merged query + form parameters of one call, with typed accessors."""
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self.values = dict(values)
+
+    def has(self, name: str) -> bool:
+        return name in self.values
+
+    def text(self, name: str) -> str | None:
+        return self.values.get(name)
+
+    def require(self, name: str) -> str:
+        value = self.values.get(name)
+        if value is None or value == "":
+            raise _missing(name)
+        return value
+
+    def flag(self, name: str, code: str = "InvalidParameter") -> bool | None:
+        """Booleans arrive as `True`/`False` (Python str(bool)); accept any casing."""
+        value = self.values.get(name)
+        if value is None or value == "":
+            return None
+        if value.lower() not in ("true", "false"):
+            detail = f"{name} must be true or false"
+            raise _invalid(name, detail) if code == "InvalidParameter" else AlibabaError(code, detail)
+        return value.lower() == "true"
+
+    def integer(self, name: str, code: str = "InvalidParameter") -> int | None:
+        value = self.values.get(name)
+        if value is None or value == "":
+            return None
+        text = value.strip()
+        if not (text.isdigit() or (text.startswith("-") and text[1:].isdigit())):
+            detail = f"{name} must be an integer"
+            raise _invalid(name, detail) if code == "InvalidParameter" else AlibabaError(code, detail)
+        return int(text)
+
+
+async def read_params(request: web.Request) -> tuple[list[tuple[str, str]], Params, bytes]:
+    """(query pairs as signed, all parameters, raw body)."""
+    body = await request.read()
+    query = parse_qsl(request.rel_url.raw_query_string, keep_blank_values=True)
+    values = dict(query)
+    if body and request.content_type == "application/x-www-form-urlencoded":
+        values.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    return query, Params(values), body
+
+
+def action_of(request: web.Request, params: Params) -> str:
+    return request.headers.get("x-acs-action") or params.text("Action") or ""
+
+
+# -- the application ---------------------------------------------------------------------------
+
+
+class AlibabaHooks:
+    api = "alibaba"
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+
+    async def describe(self, request: web.Request) -> tuple[str, bool]:
+        if request.path != "/":
+            return f"alibaba {request.method} {request.path}", False
+        _, params, _ = await read_params(request)
+        action = action_of(request, params) or "(no action)"
+        return f"alibaba {action}", action.startswith(("Create", "Modify", "Delete"))
+
+    def throttled(self, request: web.Request, retry_after: float) -> web.StreamResponse:
+        headers = {}
+        if self.core.config.alibaba_throttle_retry_after:
+            headers["x-acs-retry-after"] = str(retry_after_seconds(retry_after) * 1000)  # milliseconds
+        return error_response(AlibabaError("Throttling.User", headers=headers))
+
+    def server_error(self, request: web.Request, pick: float) -> web.StreamResponse:
+        return error_response(AlibabaError("ServiceUnavailable" if pick < 0.5 else "InternalError"))
+
+
+def build_app(core: Core) -> web.Application:
+    app = web.Application(middlewares=[fault_middleware(AlibabaHooks(core), core)])
+    app[CORE] = core
+    app.router.add_post("/", rpc)
+    app.router.add_get("/", rpc)
+    return app
+
+
+async def rpc(request: web.Request) -> web.Response:
+    core = request.app[CORE]
+    request_id = new_request_id()
+    try:
+        query, params, body = await read_params(request)
+        action = action_of(request, params)
+        if not action:
+            raise _missing("Action")
+        handler = ACTIONS.get(action)
+        if handler is None:
+            raise AlibabaError("InvalidAction.NotFound", f"Action {action!r} is not an action of Vpc {API_VERSION}.")
+        version = request.headers.get("x-acs-version") or params.text("Version")
+        if version != API_VERSION:
+            raise AlibabaError("InvalidVersion", f"Expected {API_VERSION}, got {version!r}.")
+        access_key_id = _authenticate(core, request, query, params, body)
+        region_id = params.require("RegionId")
+        response, ticket = _run_action(core, access_key_id, action, handler, params, region_id)
+    except AlibabaError as error:
+        return error_response(error, request_id)
+    await core.durable(ticket)
+    return json_response({"RequestId": request_id, **response})
+
+
+def _authenticate(core: Core, request: web.Request, query: list[tuple[str, str]], params: Params, body: bytes) -> str:
+    """Check the signature, the clock and the nonce; returns the access key id."""
+    config = core.config
+
+    def secret_for(access_key_id: str) -> str | None:
+        return config.alibaba_access_key_secret if access_key_id == config.alibaba_access_key_id else None
+
+    try:
+        if request.headers.get("Authorization", "").startswith(acs3.ACS3):
+            headers = {k.lower(): v for k, v in request.headers.items()}
+            signed = acs3.verify_acs3(request.method, request.path, query, headers, body, secret_for)
+        elif params.has("Signature") and config.alibaba_accept_v2_signature:
+            signed = acs3.verify_rpc_v2(request.method, params.values, secret_for)
+        else:
+            raise acs3.SignatureError("IncompleteSignature", "no ACS3-HMAC-SHA256 Authorization header")
+    except acs3.SignatureError as exc:
+        raise AlibabaError(exc.code, exc.detail) from None
+    try:
+        when = datetime.strptime(signed.timestamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+    except ValueError:
+        raise AlibabaError("InvalidTimeStamp.Format", "Expected yyyy-MM-ddTHH:mm:ssZ (UTC).") from None
+    now = core.now()
+    window = config.alibaba_timestamp_window
+    if abs(now - when) > window:
+        raise AlibabaError(
+            "InvalidTimeStamp.Expired", f"The request time must be within {window // 60} minutes of the server time."
+        )
+    if not signed.nonce:
+        raise _missing("x-acs-signature-nonce")
+    with core.store.lock:
+        if core.nonces and next(iter(core.nonces.values())) < now - 3 * window:
+            # Forget nonces older than any timestamp still accepted (in bulk, at most once a window).
+            cutoff = now - 2 * window
+            core.nonces = {n: t for n, t in core.nonces.items() if t >= cutoff}
+        if signed.nonce in core.nonces:
+            raise AlibabaError("SignatureNonceUsed")
+        core.nonces[signed.nonce] = now
+    return signed.access_key_id
+
+
+ActionHandler = Callable[["Call"], dict[str, Any]]
+
+
+@dataclasses.dataclass
+class Call:
+    """One action being carried out (under the store lock)."""
+
+    core: Core
+    params: Params
+    region: SeedRegion
+    now: float
+    tickets: list[int] = dataclasses.field(default_factory=list)
+
+    def put(self, table: str, record: Any) -> None:
+        self.tickets.append(self.core.store.put(table, record))
+
+    def delay(self) -> float:
+        return self.core.config.provision_delay
+
+
+_NOT_BUSINESS = acs3.V2_PROTOCOL_PARAMS | {"ClientToken"}
+
+
+def _run_action(
+    core: Core, access_key_id: str, action: str, handler: ActionHandler, params: Params, region_id: str
+) -> tuple[dict[str, Any], int]:
+    token = params.text("ClientToken")
+    mutating = action.startswith(("Create", "Modify", "Delete"))
+    if token is not None and (len(token) > 64 or not token.isascii()):
+        raise _invalid("ClientToken", "ClientToken must be at most 64 ASCII characters.")
+    with core.store.lock:
+        now = core.now()
+        core.store.settle(now)
+        region = core.store.get("regions", region_id)
+        if region is None:
+            raise AlibabaError("InvalidRegionId.NotFound")
+        token_key = f"{access_key_id}|{action}|{token}"
+        digest = _digest(params)
+        if mutating and token:
+            used: ClientTokenUse | None = core.store.get("alibaba_tokens", token_key)
+            if used is not None:
+                if used.params_digest != digest:
+                    raise AlibabaError("IdempotentParameterMismatch")
+                # The first answer again; nothing changes (but wait until that answer is on disk).
+                return dict(used.response), core.store.last_ticket
+        call = Call(core, params, region, now)
+        response = handler(call)
+        if mutating and token:
+            call.put("alibaba_tokens", ClientTokenUse(token_key, digest, response, now))
+        return response, max(call.tickets, default=0)
+
+
+def _digest(params: Params) -> str:
+    business = sorted((k, v) for k, v in params.values.items() if k not in _NOT_BUSINESS)
+    return hashlib.sha256(json.dumps(business).encode()).hexdigest()
+
+
+# -- validation helpers --------------------------------------------------------------------------
+
+_NAME_START = r"[A-Za-z\u4e00-\u9fff]"
+_CREATE_NAME = re.compile(_NAME_START + r"[A-Za-z0-9\u4e00-\u9fff._-]{1,127}")
+_CREATE_DESCRIPTION = re.compile(_NAME_START + r".{1,255}", re.DOTALL)
+_AUTH_KEY = re.compile(r"[\x21-\x7e]{1,64}")
+
+
+def _check_name(value: str | None, *, creating: bool) -> str | None:
+    """Create: 2-128 chars, starts with a letter, then letters/digits/._-; Modify: 0-128, no URL."""
+    if value is None or (creating and value == ""):
+        return None
+    ok = _CREATE_NAME.fullmatch(value) if creating else (len(value) <= 128 and not _is_url(value))
+    if not ok:
+        raise AlibabaError(
+            "InvalidBgpName.Malformed",
+            "Use 2-128 characters starting with a letter; letters, digits, '.', '_' and '-' only.",
+        )
+    return value
+
+
+def _check_description(value: str | None, *, creating: bool) -> str | None:
+    if value is None or (creating and value == ""):
+        return None
+    ok = (_CREATE_DESCRIPTION.fullmatch(value) is not None) if creating else len(value) <= 256
+    if not ok or _is_url(value):
+        raise AlibabaError(
+            "InvalidBgpDescription.Malformed",
+            "Use 2-256 characters starting with a letter, not starting with http:// or https://.",
+        )
+    return value
+
+
+def _is_url(value: str) -> bool:
+    return value.lower().startswith(("http://", "https://"))
+
+
+def _check_auth_key(value: str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    if not _AUTH_KEY.fullmatch(value):
+        raise AlibabaError("InvalidBgpAuthkey.Malformed", "Use 1-64 printable ASCII characters without spaces.")
+    return value
+
+
+def _peer_asn(params: Params) -> int | None:
+    value = params.integer("PeerAsn", "IllegalParam.PeerAsn")
+    if value is None:
+        return None
+    if value == ALIBABA_ASN:
+        raise AlibabaError("InvalidPeerAsn.Malformed")
+    if not 1 <= value <= MAX_ASN:
+        raise AlibabaError("IllegalParam.PeerAsn", f"PeerAsn must be 1..{MAX_ASN}.")
+    return value
+
+
+def _local_asn(core: Core, params: Params) -> int | None:
+    value = params.integer("LocalAsn", "IllegalParam.LocalAsn")
+    if value is None:
+        return None
+    if not (value == ALIBABA_ASN or (64512 <= value <= 65534 and value != 65025) or 4200000000 <= value <= 4294967294):
+        raise AlibabaError("InvalidBgpGroup.LocalAsnInvalid")
+    if value != ALIBABA_ASN and not core.config.alibaba_custom_local_asn:
+        raise AlibabaError("OperationUnsupport")
+    return value
+
+
+def _route_quota(core: Core, params: Params) -> int | None:
+    value = params.integer("RouteQuota", "IllegalParam.RouteLimit")
+    if value is not None and not 1 <= value <= core.config.alibaba_route_quota_max:
+        raise AlibabaError("IllegalParam.RouteLimit", f"RouteQuota must be 1..{core.config.alibaba_route_quota_max}.")
+    return value
+
+
+def _ip_version(params: Params) -> str | None:
+    value = params.text("IpVersion")
+    if value is None or value == "":
+        return None
+    if value.lower() not in ("ipv4", "ipv6"):
+        raise AlibabaError("IllegalParam.IpVersion", "IpVersion must be IPv4 or IPv6.")
+    return "IPv" + value[-1]
+
+
+def _check_ipv6_allowed(call: Call, vbr: SeedVbr) -> None:
+    if not call.region.ipv6_supported:
+        raise AlibabaError("OperationUnsupported.IPV6ForThisRegion")
+    if not vbr.enable_ipv6:
+        raise AlibabaError("IllegalParam.IpVersion", f"IPv6 is not enabled on {vbr.vbr_id}.")
+
+
+def _vbr(call: Call, router_id: str) -> SeedVbr:
+    vbr: SeedVbr | None = call.core.store.get("vbrs", router_id)
+    if vbr is None or vbr.region_id != call.region.region_id:
+        raise AlibabaError("InvalidVbrNetwork")
+    return vbr
+
+
+def _active_vbr(call: Call, router_id: str) -> SeedVbr:
+    vbr = _vbr(call, router_id)
+    if vbr.status != "active":
+        raise AlibabaError("InvalidStatus.CannotOperate", f"{vbr.vbr_id} is {vbr.status}, not active.")
+    return vbr
+
+
+def _group(call: Call, group_id: str) -> AlibabaGroup:
+    group: AlibabaGroup | None = call.core.store.get("alibaba_groups", group_id)
+    if group is None or group.region_id != call.region.region_id:
+        raise AlibabaError("InvalidBgpGroup")
+    return group
+
+
+def _peer(call: Call, peer_id: str) -> AlibabaPeer:
+    peer: AlibabaPeer | None = call.core.store.get("alibaba_peers", peer_id)
+    if peer is None or peer.region_id != call.region.region_id:
+        raise AlibabaError("InvalidParams.NotFound", f"BgpPeerId {peer_id} does not exist.")
+    return peer
+
+
+def _require_available(status: str, what: str) -> None:
+    if status != "Available":
+        raise AlibabaError("InvalidStatus.CannotOperate", f"{what} is {status}; wait until it is Available.")
+
+
+def _fails(call: Call) -> bool:
+    """Whether this asynchronous change fails (the provision_failure_rate fault): it is rolled back."""
+    return call.core.provision_fails("alibaba")
+
+
+def _peer_ip(call: Call, vbr: SeedVbr, ip_version: str, value: str | None) -> str:
+    if value is None or value == "":
+        default = vbr.peer_gateway_ip if ip_version == "IPv4" else vbr.peer_ipv6_gateway_ip
+        if not default:
+            raise AlibabaError("InvalidParams.PeerIpAddressMustPointOut")
+        return default
+    try:
+        address = ipaddress.ip_address(value.strip())
+    except ValueError:
+        raise AlibabaError("InvalidIP.Malformed", f"PeerIpAddress {value!r} is not an IP address.") from None
+    if f"IPv{address.version}" != ip_version:
+        raise AlibabaError("IllegalParam.PeerIpAddress", f"PeerIpAddress {value} is not an {ip_version} address.")
+    local = vbr.local_gateway_ip if ip_version == "IPv4" else vbr.local_ipv6_gateway_ip
+    if local and address == ipaddress.ip_address(local):
+        raise AlibabaError("IllegalParam.PeerIpAddress", f"PeerIpAddress {value} is the VBR's own gateway address.")
+    return str(address)
+
+
+def _check_peer_ip_free(
+    call: Call, peer_ip: str, group: AlibabaGroup, *, exclude: str | None, code_same_group: str
+) -> None:
+    """Same IP in the same group -> `code_same_group`; on another group of the VBR -> PeerIpAddressInUse."""
+    for other in call.core.store.iter("alibaba_peers"):
+        if other.peer_id == exclude or other.router_id != group.router_id or other.peer_ip_address != peer_ip:
+            continue
+        if other.group_id == group.group_id:
+            raise AlibabaError(code_same_group, f"{peer_ip} is already used by {other.peer_id} in {group.group_id}.")
+        raise AlibabaError(
+            "InvalidParams.PeerIpAddressInUse", f"{peer_ip} is used by {other.peer_id} in {other.group_id}."
+        )
+
+
+# -- actions -------------------------------------------------------------------------------------
+
+
+def create_bgp_group(call: Call) -> dict[str, Any]:
+    p, core = call.params, call.core
+    router_id = p.require("RouterId")
+    p.require("PeerAsn")
+    vbr = _active_vbr(call, router_id)
+    peer_asn = _peer_asn(p)
+    assert peer_asn is not None  # required above
+    local_asn = _local_asn(core, p)
+    ip_version = _ip_version(p) or "IPv4"
+    if ip_version == "IPv6":
+        _check_ipv6_allowed(call, vbr)
+    name = _check_name(p.text("Name"), creating=True)
+    description = _check_description(p.text("Description"), creating=True)
+    auth_key = _check_auth_key(p.text("AuthKey"))
+    is_fake = p.flag("IsFakeAsn")
+    route_quota = _route_quota(core, p)
+    on_vbr = sum(1 for g in core.store.iter("alibaba_groups") if g.router_id == router_id)
+    if on_vbr >= core.config.alibaba_max_groups_per_vbr:
+        raise AlibabaError("QuotaExceeded.Bgp", message="bgp group count per vbr quota exceed.")
+    outcome = GONE if _fails(call) else "Available"  # a failed create vanishes
+    group = AlibabaGroup(
+        status="Pending",
+        created_at=call.now,
+        group_id=core.new_alibaba_id("alibaba_groups", "bgpg-", call.region.region_id),
+        region_id=call.region.region_id,
+        router_id=router_id,
+        name=name or "",
+        description=description or "",
+        peer_asn=peer_asn,
+        local_asn=local_asn or ALIBABA_ASN,
+        auth_key=auth_key or "",
+        is_fake_asn=bool(is_fake),
+        ip_version=ip_version,
+        route_quota=route_quota or 110,
+    ).begin("Pending", call.now, call.delay(), outcome)
+    call.put("alibaba_groups", group)
+    return {"BgpGroupId": group.group_id}
+
+
+def create_bgp_peer(call: Call) -> dict[str, Any]:
+    p, core = call.params, call.core
+    group = _group(call, p.require("BgpGroupId"))
+    _require_available(group.status, f"BGP group {group.group_id}")
+    vbr = _active_vbr(call, group.router_id)
+    ip_version = _ip_version(p) or group.ip_version
+    if ip_version != group.ip_version:
+        raise AlibabaError("IllegalParam.IpVersion", f"{group.group_id} is an {group.ip_version} group.")
+    if ip_version == "IPv6":
+        _check_ipv6_allowed(call, vbr)
+    enable_bfd = p.flag("EnableBfd")
+    hops = _bfd_multi_hop(p)
+    if hops is not None and enable_bfd is None:
+        raise AlibabaError("MissingParam.EnableBfd")
+    peer_ip = _peer_ip(call, vbr, ip_version, p.text("PeerIpAddress"))
+    on_vbr = sum(1 for peer in core.store.iter("alibaba_peers") if peer.router_id == vbr.vbr_id)
+    if on_vbr >= core.config.alibaba_max_peers_per_vbr:
+        raise AlibabaError("QuotaExceeded.Bgp")
+    _check_peer_ip_free(call, peer_ip, group, exclude=None, code_same_group="BgpPeer.Already.Exists")
+    outcome = GONE if _fails(call) else "Available"  # a failed create vanishes
+    peer = AlibabaPeer(
+        status="Pending",
+        created_at=call.now,
+        peer_id=core.new_alibaba_id("alibaba_peers", "bgp-", call.region.region_id),
+        group_id=group.group_id,
+        region_id=group.region_id,
+        router_id=group.router_id,
+        peer_ip_address=peer_ip,
+        ip_version=ip_version,
+        enable_bfd=bool(enable_bfd),
+        bfd_multi_hop=hops if hops is not None else (255 if enable_bfd else 0),
+        modified_at=call.now,
+    ).begin("Pending", call.now, call.delay(), outcome)
+    call.put("alibaba_peers", peer)
+    return {"BgpPeerId": peer.peer_id}
+
+
+def _bfd_multi_hop(p: Params) -> int | None:
+    hops = p.integer("BfdMultiHop", "IllegalParam.BfdMultiHop")
+    if hops is not None and not 1 <= hops <= 255:
+        raise AlibabaError("IllegalParam.BfdMultiHop", "BfdMultiHop must be 1..255.")
+    return hops
+
+
+def modify_bgp_group(call: Call) -> dict[str, Any]:
+    p, core = call.params, call.core
+    group = _group(call, p.require("BgpGroupId"))
+    changes: dict[str, Any] = {}
+    if (peer_asn := _peer_asn(p)) is not None:
+        changes["peer_asn"] = peer_asn
+    if (local_asn := _local_asn(core, p)) is not None:
+        changes["local_asn"] = local_asn
+    if (name := _check_name(p.text("Name"), creating=False)) is not None:
+        changes["name"] = name
+    if (description := _check_description(p.text("Description"), creating=False)) is not None:
+        changes["description"] = description
+    if (auth_key := _check_auth_key(p.text("AuthKey"))) is not None:
+        changes["auth_key"] = auth_key
+    if p.flag("ClearAuthKey"):
+        changes["auth_key"] = ""  # ClearAuthKey wins over AuthKey
+    if (is_fake := p.flag("IsFakeAsn")) is not None:
+        changes["is_fake_asn"] = is_fake
+    if (route_quota := _route_quota(core, p)) is not None:
+        changes["route_quota"] = route_quota
+    _require_available(group.status, f"BGP group {group.group_id}")
+    _begin_modify(call, "alibaba_groups", group, changes)
+    return {}
+
+
+def modify_bgp_peer(call: Call) -> dict[str, Any]:
+    p = call.params
+    peer = _peer(call, p.require("BgpPeerId"))
+    if (group_id := p.text("BgpGroupId")) and group_id != peer.group_id:
+        _group(call, group_id)
+        raise AlibabaError("InvalidParams.NotFound", f"{peer.peer_id} is not in {group_id}.")
+    group = _group(call, peer.group_id)
+    _require_available(peer.status, f"BGP peer {peer.peer_id}")
+    changes: dict[str, Any] = {}
+    if (enable_bfd := p.flag("EnableBfd")) is not None:
+        changes["enable_bfd"] = enable_bfd
+    if (hops := _bfd_multi_hop(p)) is not None:
+        changes["bfd_multi_hop"] = hops
+    elif enable_bfd and peer.bfd_multi_hop == 0:
+        changes["bfd_multi_hop"] = 255
+    if p.text("PeerIpAddress"):
+        vbr = _vbr(call, peer.router_id)
+        peer_ip = _peer_ip(call, vbr, peer.ip_version, p.text("PeerIpAddress"))
+        _check_peer_ip_free(call, peer_ip, group, exclude=peer.peer_id, code_same_group="DuplicatedParam.PeerIpAddress")
+        changes["peer_ip_address"] = peer_ip
+    _begin_modify(call, "alibaba_peers", peer, {**changes, "modified_at": call.now})
+    return {}
+
+
+def _begin_modify(call: Call, table: str, record: AlibabaGroup | AlibabaPeer, changes: dict[str, Any]) -> None:
+    """Modifying -> Available; under a provisioning failure the old values come back."""
+    rollback = {name: getattr(record, name) for name in changes} if _fails(call) else None
+    updated = dataclasses.replace(record, **changes).begin(
+        "Modifying", call.now, call.delay(), "Available", rollback=rollback
+    )
+    call.put(table, updated)
+
+
+def delete_bgp_group(call: Call) -> dict[str, Any]:
+    group = _group(call, call.params.require("BgpGroupId"))
+    _require_available(group.status, f"BGP group {group.group_id}")
+    peers = [peer.peer_id for peer in call.core.store.iter("alibaba_peers") if peer.group_id == group.group_id]
+    if peers:
+        raise AlibabaError("DependencyViolation.BgpPeer", f"Peers: {', '.join(peers)}.")
+    _begin_delete(call, "alibaba_groups", group)
+    return {}
+
+
+def delete_bgp_peer(call: Call) -> dict[str, Any]:
+    peer = _peer(call, call.params.require("BgpPeerId"))
+    _require_available(peer.status, f"BGP peer {peer.peer_id}")
+    _begin_delete(call, "alibaba_peers", peer)
+    return {}
+
+
+def _begin_delete(call: Call, table: str, record: AlibabaGroup | AlibabaPeer) -> None:
+    """Deleting -> gone; under a provisioning failure it comes back Available."""
+    call.put(table, record.begin("Deleting", call.now, call.delay(), "Available" if _fails(call) else GONE))
+
+
+def describe_bgp_groups(call: Call) -> dict[str, Any]:
+    p = call.params
+    router_id, group_id = p.text("RouterId"), p.text("BgpGroupId")
+    page_number, page_size = _paging(call)
+    is_default = p.flag("IsDefault")
+    matches = [
+        g
+        for g in call.core.store.iter("alibaba_groups")
+        if g.region_id == call.region.region_id
+        and not is_default
+        and (not router_id or g.router_id == router_id)
+        and (not group_id or g.group_id == group_id)
+    ]
+    page = matches[(page_number - 1) * page_size : page_number * page_size]
+    return {
+        "TotalCount": len(matches),
+        "PageNumber": page_number,
+        "PageSize": page_size,
+        "BgpGroups": {"BgpGroup": [group_item(g) for g in page]},
+    }
+
+
+def describe_bgp_peers(call: Call) -> dict[str, Any]:
+    p, core = call.params, call.core
+    router_id, group_id, peer_id = p.text("RouterId"), p.text("BgpGroupId"), p.text("BgpPeerId")
+    page_number, page_size = _paging(call)
+    is_default = p.flag("IsDefault")
+    matches = [
+        peer
+        for peer in core.store.iter("alibaba_peers")
+        if peer.region_id == call.region.region_id
+        and not is_default
+        and (not router_id or peer.router_id == router_id)
+        and (not group_id or peer.group_id == group_id)
+        and (not peer_id or peer.peer_id == peer_id)
+    ]
+    page = matches[(page_number - 1) * page_size : page_number * page_size]
+    items = [peer_item(core, peer, core.store.get("alibaba_groups", peer.group_id)) for peer in page]
+    return {
+        "TotalCount": len(matches),
+        "PageNumber": page_number,
+        "PageSize": page_size,
+        "BgpPeers": {"BgpPeer": items},
+    }
+
+
+_VBR_FILTERS: dict[str, Callable[[SeedVbr], str]] = {
+    "VbrId": lambda v: v.vbr_id,
+    "Status": lambda v: v.status,
+    "Name": lambda v: v.name,
+    "PhysicalConnectionId": lambda v: str(v.extra.get("physicalConnectionId", "")),
+    "AccessPointId": lambda v: str(v.extra.get("accessPointId", "")),
+    "eccId": lambda v: str(v.extra.get("eccId", "")),
+    "type": lambda v: str(v.extra.get("type", "")),
+}
+_FILTER_KEY = re.compile(r"Filter\.(\d+)\.Key")
+
+
+def describe_virtual_border_routers(call: Call) -> dict[str, Any]:
+    p = call.params
+    page_number, page_size = _paging(call)
+    filters: dict[str, set[str]] = {}
+    for name, key in p.values.items():
+        match = _FILTER_KEY.fullmatch(name)
+        if not match:
+            continue
+        if key not in _VBR_FILTERS:
+            raise AlibabaError(
+                "InvalidFilterKey.ValueNotSupported", f"Filter key {key!r}; valid: {', '.join(_VBR_FILTERS)}."
+            )
+        prefix = f"Filter.{match.group(1)}.Value."
+        filters.setdefault(key, set()).update(v for k, v in p.values.items() if k.startswith(prefix))
+    if len(filters) > 5:
+        raise _invalid("Filter", "At most 5 filters.")
+    matches = [
+        vbr
+        for vbr in call.core.store.iter("vbrs")
+        if vbr.region_id == call.region.region_id
+        and all(_VBR_FILTERS[key](vbr) in values for key, values in filters.items())
+    ]
+    page = matches[(page_number - 1) * page_size : page_number * page_size]
+    return {
+        "TotalCount": len(matches),
+        "PageNumber": page_number,
+        "PageSize": page_size,
+        "VirtualBorderRouterSet": {"VirtualBorderRouterType": [vbr_item(v) for v in page]},
+    }
+
+
+def _paging(call: Call) -> tuple[int, int]:
+    p = call.params
+    page_number = p.integer("PageNumber")
+    page_size = p.integer("PageSize")
+    if page_number is not None and page_number < 1:
+        raise _invalid("PageNumber", "PageNumber must be 1 or more.")
+    if page_size is not None and page_size < 1:
+        raise _invalid("PageSize", f"PageSize must be 1..{MAX_PAGE_SIZE}.")
+    if page_size is not None and page_size > MAX_PAGE_SIZE:
+        if call.core.config.alibaba_page_size_over_max == "reject":
+            raise _invalid("PageSize", f"PageSize must be 1..{MAX_PAGE_SIZE}.")
+        page_size = MAX_PAGE_SIZE
+    return page_number or 1, page_size or DEFAULT_PAGE_SIZE
+
+
+ACTIONS: dict[str, ActionHandler] = {
+    "CreateBgpGroup": create_bgp_group,
+    "CreateBgpPeer": create_bgp_peer,
+    "DescribeBgpGroups": describe_bgp_groups,
+    "DescribeBgpPeers": describe_bgp_peers,
+    "ModifyBgpGroupAttribute": modify_bgp_group,
+    "ModifyBgpPeerAttribute": modify_bgp_peer,
+    "DeleteBgpGroup": delete_bgp_group,
+    "DeleteBgpPeer": delete_bgp_peer,
+    "DescribeVirtualBorderRouters": describe_virtual_border_routers,
+}
+
+
+# -- response items (§1.4, §1.5, §1.10) -------------------------------------------------------------
+
+
+def group_item(group: AlibabaGroup) -> dict[str, Any]:
+    """A DescribeBgpGroups item: every field a string, `IsFake` included."""
+    return {
+        "BgpGroupId": group.group_id,
+        "RouterId": group.router_id,
+        "RegionId": group.region_id,
+        "Name": group.name,
+        "Description": group.description,
+        "PeerAsn": str(group.peer_asn),
+        "LocalAsn": str(group.local_asn),
+        "AuthKey": group.auth_key,
+        "IsFake": "true" if group.is_fake_asn else "false",
+        "IpVersion": group.ip_version,
+        "Hold": "30",
+        "Keepalive": "10",
+        "RouteLimit": str(group.route_quota),
+        "Status": group.status,
+    }
+
+
+def peer_item(core: Core, peer: AlibabaPeer, group: AlibabaGroup | None) -> dict[str, Any]:
+    """A DescribeBgpPeers item: strings, except EnableBfd/IsFake (bool) and the counters/BfdMultiHop (int)."""
+    group = group or AlibabaGroup(status="", created_at=0.0)
+    return {
+        "BgpPeerId": peer.peer_id,
+        "BgpGroupId": peer.group_id,
+        "RouterId": peer.router_id,
+        "RegionId": peer.region_id,
+        "PeerIpAddress": peer.peer_ip_address,
+        "PeerAsn": str(group.peer_asn),
+        "LocalAsn": str(group.local_asn),
+        "AuthKey": group.auth_key,
+        "Name": "",
+        "Description": "",
+        "IpVersion": peer.ip_version,
+        "EnableBfd": peer.enable_bfd,
+        "BfdMultiHop": peer.bfd_multi_hop,
+        "IsFake": group.is_fake_asn,
+        "Hold": "30",
+        "Keepalive": "10",
+        "RouteLimit": str(group.route_quota),
+        "AdvertisedRouteCount": 0,
+        "ReceivedRouteCount": 0,
+        "GmtModified": datetime.fromtimestamp(peer.modified_at, UTC).strftime("%Y-%m-%dT%H:%MZ"),
+        "Status": peer.status,
+        "BgpStatus": session_state(peer, core.config.alibaba_session_target, SESSION_UP_STATUSES),
+    }
+
+
+def session_info(core: Core, peer: AlibabaPeer) -> dict[str, Any]:
+    since = datetime.fromtimestamp(session_since(peer), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "state": session_state(peer, core.config.alibaba_session_target, SESSION_UP_STATUSES),
+        "since": since,
+        "override": peer.session_override is not None,
+    }
+
+
+def vbr_item(vbr: SeedVbr) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "VbrId": vbr.vbr_id,
+        "Name": vbr.name,
+        "Description": vbr.description,
+        "Status": vbr.status,
+        "LocalGatewayIp": vbr.local_gateway_ip,
+        "PeerGatewayIp": vbr.peer_gateway_ip,
+        "PeeringSubnetMask": vbr.peering_subnet_mask,
+        "EnableIpv6": vbr.enable_ipv6,
+        "LocalIpv6GatewayIp": vbr.local_ipv6_gateway_ip,
+        "PeerIpv6GatewayIp": vbr.peer_ipv6_gateway_ip,
+        "PeeringIpv6SubnetMask": vbr.peering_ipv6_subnet_mask,
+        "AssociatedPhysicalConnections": {"AssociatedPhysicalConnection": []},
+        "AssociatedCens": {"AssociatedCen": []},
+    }
+    for key, value in vbr.extra.items():
+        item[key[:1].upper() + key[1:]] = value
+    return item

@@ -1,0 +1,188 @@
+"""The sandbox's knobs: fault injection per API, timing, and a choice for every reference [unknown].
+
+`SandboxConfig` and `FaultConfig` are plain dataclasses. At runtime they are changed only through
+`apply_changes` (used by `Sandbox.configure` and `POST /_sandbox/config`), which validates every
+field and returns a new object, so a request always sees one consistent configuration.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from reconciler.errors import ReconcilerError
+
+EQUINIX_SESSION_STATES = ("Idle", "Connect", "Active", "OpenSent", "OpenConfirm", "Established")
+ALIBABA_SESSION_STATES = ("Idle", "Connect", "Active", "Established", "Down", "")
+
+
+class SandboxError(ReconcilerError):
+    """Bad sandbox input: a seed file, a configuration change, a data file, a port."""
+
+
+@dataclass
+class FaultConfig:
+    """Faults injected into one API ("equinix" or "alibaba")."""
+
+    latency_ms: float = 0.0  # fixed latency added to every request
+    jitter_ms: float = 0.0  # plus uniform random 0..jitter
+    error_rate: float = 0.0  # fraction of requests answered with a 5xx before anything happens
+    throttle_rps: float | None = None  # above N requests/s: Equinix 429, Alibaba Throttling.User
+    drop_rate: float = 0.0  # a mutating request is carried out, then the connection is closed
+    provision_failure_rate: float = 0.0  # Equinix: ends FAILED; Alibaba: the change is rolled back
+
+
+@dataclass
+class SandboxConfig:
+    # Seconds for PROVISIONING/PENDING_UPDATE -> PROVISIONED, Pending/Modifying -> Available,
+    # Deleting -> gone.
+    provision_delay: float = 0.0
+    equinix: FaultConfig = field(default_factory=FaultConfig)
+    alibaba: FaultConfig = field(default_factory=FaultConfig)
+    random_seed: int | None = None  # deterministic faults and ids when set
+
+    # Credentials (DESIGN §8 defaults).
+    equinix_client_id: str = "sandbox"
+    equinix_client_secret: str = "sandbox-secret"
+    alibaba_access_key_id: str = "sandbox-ak"
+    alibaba_access_key_secret: str = "sandbox-secret"
+
+    # Equinix choices for the reference's [unknown]s (docs/sandbox.md explains each).
+    equinix_error_shape: Literal["object", "array"] = "array"
+    equinix_duplicate_post: Literal["reject", "duplicate", "return-existing"] = "reject"
+    equinix_put_response: Literal["uuid", "empty"] = "uuid"
+    equinix_put_while_busy: Literal["accept", "reject"] = "reject"
+    equinix_empty_key_on_put: Literal["clear", "keep"] = "clear"
+    equinix_list_limit_cap: int = 100
+    equinix_token_timeout: int = 3600
+    equinix_lockout_after: int = 5
+    equinix_session_target: str = "Established"
+    equinix_retry_after: bool = True  # send `Retry-After` with a 429
+    equinix_read_lag: float = 0.0  # seconds a new config stays invisible to GETs and lists
+    equinix_require_device_asn: bool = False  # localAsn must equal the device's asn
+
+    # Alibaba choices.
+    alibaba_session_target: str = "Established"
+    alibaba_max_peers_per_vbr: int = 8
+    alibaba_max_groups_per_vbr: int = 16
+    alibaba_page_size_over_max: Literal["clamp", "reject"] = "clamp"
+    alibaba_custom_local_asn: bool = True  # False: LocalAsn other than 45104 -> OperationUnsupport
+    alibaba_route_quota_max: int = 110
+    alibaba_throttle_retry_after: bool = False  # add `x-acs-retry-after` to Throttling.User
+    alibaba_timestamp_window: int = 900  # seconds `x-acs-date` may be off
+    alibaba_accept_v2_signature: bool = True  # legacy HMAC-SHA1 query signatures
+
+
+_RATES = ("error_rate", "drop_rate", "provision_failure_rate")
+_NON_NEGATIVE = (
+    "latency_ms",
+    "jitter_ms",
+    "provision_delay",
+    "equinix_read_lag",
+    "alibaba_route_quota_max",
+    "alibaba_max_groups_per_vbr",
+    "alibaba_max_peers_per_vbr",
+)
+_AT_LEAST_ONE = ("equinix_list_limit_cap", "equinix_token_timeout", "equinix_lockout_after", "alibaba_timestamp_window")
+
+
+def apply_changes(config: SandboxConfig, changes: Mapping[str, Any]) -> SandboxConfig:
+    """A new config with `changes` applied; `equinix`/`alibaba` take a FaultConfig or a dict of fields.
+
+    Raises SandboxError naming the field and what would be valid; `config` is never modified.
+    """
+    updates: dict[str, Any] = {}
+    for name, value in changes.items():
+        if name in ("equinix", "alibaba"):
+            current: FaultConfig = getattr(config, name)
+            fields = dataclasses.asdict(value) if isinstance(value, FaultConfig) else value
+            if not isinstance(fields, Mapping):
+                raise SandboxError(f"{name}: expected an object of fault fields, got {type(value).__name__}")
+            updates[name] = _replace_checked(current, fields, prefix=f"{name}.")
+        else:
+            updates[name] = value
+    return _replace_checked(config, updates, prefix="", nested=("equinix", "alibaba"))
+
+
+def config_to_json(config: SandboxConfig) -> dict[str, Any]:
+    return dataclasses.asdict(config)
+
+
+_T = typing.TypeVar("_T", SandboxConfig, FaultConfig)
+
+
+def _replace_checked(obj: _T, changes: Mapping[str, Any], *, prefix: str, nested: tuple[str, ...] = ()) -> _T:
+    hints = typing.get_type_hints(type(obj))
+    names = [f.name for f in dataclasses.fields(obj)]
+    checked: dict[str, Any] = {}
+    for name, value in changes.items():
+        if name not in hints:
+            raise SandboxError(f"{prefix}{name}: unknown setting; valid settings: {', '.join(names)}")
+        checked[name] = value if name in nested else _coerce(f"{prefix}{name}", value, hints[name])
+    for name, value in checked.items():
+        if name in nested:
+            continue
+        _check_range(f"{prefix}{name}", name, value)
+    return dataclasses.replace(obj, **checked)
+
+
+def _coerce(path: str, value: Any, hint: Any) -> Any:
+    """Check `value` against a field's type; ints are accepted where floats are expected."""
+    options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    for option in options:
+        if option is type(None) and value is None:
+            return None
+        if typing.get_origin(option) is Literal:
+            if value in typing.get_args(option):
+                return value
+            continue
+        if option is bool and isinstance(value, bool):
+            return value
+        if option is int and isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if option is float and isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        if option is str and isinstance(value, str):
+            return value
+    raise SandboxError(f"{path}: {value!r} is not valid; expected {_describe(options)}")
+
+
+def _describe(options: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for option in options:
+        if typing.get_origin(option) is Literal:
+            parts.append("one of " + ", ".join(repr(v) for v in typing.get_args(option)))
+        elif option is type(None):
+            parts.append("null")
+        else:
+            parts.append("a number" if option in (int, float) else option.__name__)
+    return " or ".join(parts)
+
+
+def _check_range(path: str, name: str, value: Any) -> None:
+    if value is None:
+        return
+    if name in _RATES and not 0.0 <= value <= 1.0:
+        raise SandboxError(f"{path}: {value} is outside 0..1 (a fraction of requests)")
+    if name in _NON_NEGATIVE and value < 0:
+        raise SandboxError(f"{path}: {value} is negative; expected 0 or more")
+    if name in _AT_LEAST_ONE and value < 1:
+        raise SandboxError(f"{path}: {value} is below the minimum 1")
+    if name == "throttle_rps" and value <= 0:
+        raise SandboxError(f"{path}: {value} must be above 0 requests per second (or null for no throttling)")
+    if name == "equinix_session_target" and value not in EQUINIX_SESSION_STATES:
+        raise SandboxError(f"{path}: {value!r} is not a BGP state; valid: {', '.join(EQUINIX_SESSION_STATES)}")
+    if name == "alibaba_session_target" and value not in ALIBABA_SESSION_STATES:
+        valid = ", ".join(repr(s) for s in ALIBABA_SESSION_STATES)
+        raise SandboxError(f"{path}: {value!r} is not a BgpStatus; valid: {valid}")
+    if name.endswith(("client_id", "client_secret", "access_key_id", "access_key_secret")) and not value:
+        raise SandboxError(f"{path}: must not be empty")
+
+
+def validated(config: SandboxConfig) -> SandboxConfig:
+    """Check every field of a caller-built config (same rules as `apply_changes`)."""
+    return apply_changes(SandboxConfig(), dataclasses.asdict(config))

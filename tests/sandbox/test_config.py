@@ -1,0 +1,83 @@
+"""SandboxConfig / FaultConfig validation (apply_changes) and runtime configure()."""
+
+from __future__ import annotations
+
+import pytest
+
+from reconciler.sandbox import FaultConfig, Sandbox, SandboxConfig, SandboxError, Seed
+from reconciler.sandbox.config import apply_changes, validated
+
+
+def test_defaults_match_the_contract() -> None:
+    """DESIGN §8 and the sandbox brief: every knob's default and the default credentials."""
+    config = SandboxConfig()
+    assert (config.provision_delay, config.random_seed) == (0.0, None)
+    assert config.equinix == FaultConfig() and config.alibaba == FaultConfig()
+    assert (config.equinix_error_shape, config.equinix_duplicate_post, config.equinix_put_response) == (
+        "array",
+        "reject",
+        "uuid",
+    )
+    assert (config.equinix_put_while_busy, config.equinix_empty_key_on_put) == ("reject", "clear")
+    assert (config.equinix_list_limit_cap, config.equinix_token_timeout, config.equinix_lockout_after) == (100, 3600, 5)
+    assert (config.equinix_session_target, config.alibaba_session_target) == ("Established", "Established")
+    assert (config.equinix_client_id, config.equinix_client_secret) == ("sandbox", "sandbox-secret")
+    assert (config.alibaba_access_key_id, config.alibaba_access_key_secret) == ("sandbox-ak", "sandbox-secret")
+
+
+def test_apply_changes_returns_a_new_config() -> None:
+    """DESIGN §8 (runtime-adjustable faults): changes make a new config, nested dicts or FaultConfig."""
+    config = SandboxConfig()
+    changed = apply_changes(
+        config, {"provision_delay": 1, "equinix": {"latency_ms": 5}, "alibaba": FaultConfig(error_rate=0.5)}
+    )
+    assert changed.provision_delay == 1.0 and isinstance(changed.provision_delay, float)
+    assert changed.equinix.latency_ms == 5.0 and changed.alibaba.error_rate == 0.5
+    assert config.provision_delay == 0.0 and config.equinix.latency_ms == 0.0  # untouched
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"provision_delay": -1}, "provision_delay: -1.0 is negative"),
+        ({"provision_delay": "1"}, "provision_delay: '1' is not valid; expected a number"),
+        ({"equinix_error_shape": "list"}, "expected one of 'object', 'array'"),
+        ({"equinix_duplicate_post": True}, "one of 'reject', 'duplicate', 'return-existing'"),
+        ({"equinix_list_limit_cap": 0}, "equinix_list_limit_cap: 0 is below the minimum 1"),
+        ({"equinix_lockout_after": 2.5}, "expected a number"),
+        ({"equinix_session_target": "established"}, "not a BGP state; valid: Idle, Connect"),
+        ({"alibaba_session_target": "Open"}, "not a BgpStatus"),
+        ({"random_seed": "x"}, "random_seed: 'x' is not valid; expected a number or null"),
+        ({"equinix": {"throttle_rps": 0}}, "equinix.throttle_rps: 0.0 must be above 0"),
+        ({"alibaba": {"drop_rate": 2}}, "alibaba.drop_rate: 2.0 is outside 0..1"),
+        ({"alibaba": 3}, "alibaba: expected an object of fault fields"),
+        ({"colour": "red"}, "colour: unknown setting; valid settings: provision_delay, equinix"),
+        ({"equinix_client_secret": ""}, "must not be empty"),
+        ({"equinix_retry_after": 1}, "expected bool"),
+    ],
+)
+def test_bad_changes_name_the_field(changes: dict[str, object], message: str) -> None:
+    """docs/sandbox.md (knobs): bad values are refused naming the field and what is valid."""
+    with pytest.raises(SandboxError) as info:
+        apply_changes(SandboxConfig(), changes)
+    assert message in str(info.value)
+
+
+def test_constructor_config_is_validated() -> None:
+    """docs/sandbox.md (knobs): a caller-built config gets the same checks."""
+    with pytest.raises(SandboxError, match=r"equinix\.error_rate"):
+        validated(SandboxConfig(equinix=FaultConfig(error_rate=3)))
+    with pytest.raises(SandboxError, match=r"equinix\.error_rate"):
+        Sandbox(Seed(), config=SandboxConfig(equinix=FaultConfig(error_rate=3)))
+
+
+def test_configure_before_start_and_while_running() -> None:
+    """DESIGN §8: configure() works before start, while running, and sticks after stop."""
+    sandbox = Sandbox(Seed())
+    sandbox.configure(provision_delay=2)
+    with sandbox:
+        assert sandbox.config.provision_delay == 2.0
+        sandbox.configure(equinix={"latency_ms": 1})
+        assert sandbox.config.equinix.latency_ms == 1.0
+        assert sandbox.config_json()["equinix"]["latency_ms"] == 1.0
+    assert sandbox.config.equinix.latency_ms == 1.0  # kept after stop

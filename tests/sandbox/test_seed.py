@@ -1,0 +1,118 @@
+"""The seed file (DESIGN §8): parsing, defaults, errors that name file:line:col and the path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reconciler.sandbox import Sandbox, SandboxError, Seed, SeedConnection, SeedDevice, SeedVbr, load_seed
+from reconciler.sandbox import server as sandbox_server
+from reconciler.sandbox.seed import parse_seed_text
+
+DESIGN_EXAMPLE = """\
+equinix:
+  devices:     [{uuid: dev-1, name: sg-ne1, status: PROVISIONED, licenseStatus: REGISTERED, asn: 65010}]
+  connections: [{uuid: conn-1, deviceUuid: dev-1, state: PROVISIONED}]
+alibaba:
+  regions: [ap-southeast-1, cn-hongkong]
+  vbrs: [{vbrId: vbr-1, regionId: ap-southeast-1, status: active, enableIpv6: false,
+          localGatewayIp: 10.0.0.2, peerGatewayIp: 10.0.0.1, peeringSubnetMask: 255.255.255.252}]
+"""
+
+
+def test_design_example_parses(tmp_path: Path) -> None:
+    """DESIGN §8: the seed format as written there."""
+    path = tmp_path / "seed.yaml"
+    path.write_text(DESIGN_EXAMPLE)
+    seed = load_seed(path)
+    assert seed.devices == (SeedDevice("dev-1", "sg-ne1", "PROVISIONED", "REGISTERED", "EQUINIX-CONFIGURED", 65010),)
+    assert seed.connections == (SeedConnection("conn-1", "dev-1", "PROVISIONED"),)
+    assert [r.region_id for r in seed.regions] == ["ap-southeast-1", "cn-hongkong"]
+    assert all(r.ipv6_supported for r in seed.regions)
+    assert seed.vbrs == (
+        SeedVbr("vbr-1", "ap-southeast-1", "active", False, "10.0.0.2", "10.0.0.1", "255.255.255.252"),
+    )
+    assert Seed.from_mapping(seed.to_mapping()) == seed
+
+
+def test_empty_seed_and_sections() -> None:
+    """DESIGN §8 (seed format): an empty file or empty sections are an empty seed."""
+    assert parse_seed_text("", "empty.yaml") == Seed()
+    assert parse_seed_text("equinix:\nalibaba: {vbrs: []}\n", "s.yaml") == Seed()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("equinix:\n  devices:\n    - {name: x}\n", "s.yaml:3:7: equinix.devices[0]: missing 'uuid'"),
+        ("aws: {}\n", "s.yaml:1:6: aws: unknown section; valid sections: equinix, alibaba"),
+        ("equinix:\n  routers: []\n", "s.yaml:2:12: equinix.routers: unknown list"),
+        ("equinix:\n  devices: [{uuid: d, asn: 0}]\n", "s.yaml:2:28: equinix.devices[0].asn: 0 is not an ASN"),
+        (
+            "alibaba:\n  vbrs: [{vbrId: v, regionId: r, localGatewayIp: 10.0.0.300}]\n",
+            "alibaba.vbrs[0].localGatewayIp: '10.0.0.300' is not an IPv4 address",
+        ),
+        ("alibaba:\n  vbrs: [{vbrId: v, regionId: r, peeringSubnetMask: 255.0.255.0}]\n", "is not a subnet mask"),
+        ("alibaba:\n  vbrs: [{vbrId: v, regionId: r, enableIpv6: 'no'}]\n", "expected true or false"),
+        ("equinix:\n  devices: [{uuid: a}, {uuid: a}]\n", "equinix.devices[1]: duplicate uuid 'a'"),
+        ("alibaba:\n  regions: [{regionId: x, ipv6: false}]\n", "unknown field 'ipv6'"),
+        ("equinix: [1, 2]\n", "equinix: expected a mapping"),
+        ("equinix:\n  devices: {uuid: a}\n", "equinix.devices: expected a list"),
+        ("equinix:\n  devices: [{uuid: a\n", "s.yaml:3:1: not valid YAML"),
+        ("- 1\n", "(top level): expected a mapping"),
+    ],
+)
+def test_seed_errors_name_where(text: str, message: str) -> None:
+    """DESIGN §8 (seed format): bad input names file:line:col, the path and what would be valid."""
+    with pytest.raises(SandboxError) as info:
+        parse_seed_text(text, "s.yaml")
+    assert message in str(info.value)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    """DESIGN §8 (--seed FILE): an unreadable file is a clear error."""
+    with pytest.raises(SandboxError, match="cannot read the seed file"):
+        load_seed(tmp_path / "nope.yaml")
+
+
+def test_extra_fields_reach_the_api_shapes() -> None:
+    """equinix-ne-bgp.md §6 / alibaba-vpc-bgp.md §1.10: unnamed seed fields are shown by the API (vlanId -> VlanId)."""
+    seed = parse_seed_text(
+        "equinix:\n  devices: [{uuid: d, metroCode: SG}]\n  connections: [{uuid: c, deviceUuid: d, bandwidth: 50}]\n"
+        "alibaba:\n  vbrs: [{vbrId: v, regionId: r, vlanId: 100, physicalConnectionId: pc-1}]\n",
+        "s.yaml",
+    )
+    with Sandbox(seed) as sandbox:
+        objects = sandbox.objects()
+        assert objects.devices["d"]["metroCode"] == "SG"
+        assert objects.connections["c"]["bandwidth"] == 50
+        assert objects.vbrs["v"]["VlanId"] == 100 and objects.vbrs["v"]["PhysicalConnectionId"] == "pc-1"
+        assert objects.regions == ("r",)  # a VBR's region exists even when not listed
+
+
+def test_connection_must_name_a_known_device() -> None:
+    """equinix-ne-bgp.md §2.3 (virtualDeviceUuid comes from the connection): connections need a device."""
+    seed = parse_seed_text("equinix:\n  connections: [{uuid: c, deviceUuid: ghost}]\n", "s.yaml")
+    with pytest.raises(SandboxError, match="connection c names device ghost"):
+        Sandbox(seed).start()
+
+
+def test_default_seed_falls_back_to_empty(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DESIGN §8: without a seed the examples' seed is used; without that file, an empty one."""
+
+    def missing(name: str) -> Path:
+        raise FileNotFoundError(name)
+
+    monkeypatch.setattr(sandbox_server, "example_path", missing)
+    with Sandbox() as sandbox:
+        assert sandbox.objects().devices == {}
+
+
+def test_default_seed_is_the_examples_seed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """DESIGN §8: without a seed, examples/sandbox-seed.yaml is used."""
+    path = tmp_path / "sandbox-seed.yaml"
+    path.write_text(DESIGN_EXAMPLE)
+    monkeypatch.setattr(sandbox_server, "example_path", lambda name: path)
+    with Sandbox() as sandbox:
+        assert list(sandbox.objects().devices) == ["dev-1"]
