@@ -108,8 +108,16 @@ def cli(
     ctx.obj = AppContext(state_url, sandbox, seed, log_format, verbose, lock_timeout)
 
 
+def _terminate(signum: int, frame: object) -> None:
+    # CI cancels jobs with SIGTERM: unwind like Ctrl-C so locks are released and state is saved.
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI; turn expected errors into one message and exit code 1."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _terminate)
     verbose = "-v" in (argv or sys.argv[1:]) or "--verbose" in (argv or sys.argv[1:])
     try:
         code: Any = cli.main(args=argv, prog_name="reconciler", standalone_mode=False)

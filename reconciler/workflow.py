@@ -188,9 +188,11 @@ def observe(ws: Workspace, desired: Sequence[Resource], state: StateDoc) -> Obse
 def recover_pending(ws: Workspace, state: StateDoc, operation: str, *, locked: bool = False) -> StateDoc:
     """Resolve intents left by a killed apply and fold them into state.
 
-    Takes the state lock unless the caller (`locked=True`) already holds it.
+    Takes the state lock unless the caller (`locked=True`) already holds it. A caller holding
+    the lock (apply, import) also persists journal entries that are settled but not folded yet
+    (an apply killed after its last call), so the state file on disk is complete again.
     """
-    if not state.pending:
+    if not state.pending and not (locked and ws.backend.journal_entries()):
         return state
     from contextlib import nullcontext
 
@@ -200,6 +202,7 @@ def recover_pending(ws: Workspace, state: StateDoc, operation: str, *, locked: b
         state = ws.backend.read()
         if state.pending:
             recover(state, ws.provider, ws.backend.journal_append)
+        if ws.backend.journal_entries():
             state = ws.backend.write(ws.backend.read())
     return state
 

@@ -295,6 +295,10 @@ class Engine:
                 expect={k: v for k, v in (expect or {}).items() if k in info.fields},
             )
 
+        if step.op is Op.WAIT:
+            assert change.cloud_id is not None
+            self.known_ids[step.address] = change.cloud_id
+            return change.cloud_id, watch(change.cloud_id, change.region, "ready")
         if step.op is Op.FORGET:
             self._record(step, "intent", token=None)
             self._record(step, "done", cloud_id=change.cloud_id)

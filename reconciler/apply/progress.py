@@ -18,6 +18,7 @@ _VERBS = {
     "delete": "deleting",
     "forget": "forgetting",
     "record": "recording",
+    "wait": "waiting for",
 }
 
 

@@ -18,6 +18,7 @@ class Op(StrEnum):
     DELETE = "delete"
     FORGET = "forget"
     RECORD = "record"  # refresh-only: accept the live values into state
+    WAIT = "wait"  # nothing to change: wait for an object that is still provisioning
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +54,7 @@ def _ops_for(change: Change, refresh_only: bool) -> list[Op]:
         Action.DELETE: [Op.DELETE],
         Action.FORGET: [Op.FORGET],
         Action.REPLACE: [Op.DELETE if deletable else Op.FORGET, Op.CREATE],
-        Action.NOOP: [],
+        Action.NOOP: [Op.WAIT] if change.settling else [],
     }[change.action]
 
 
@@ -80,9 +81,11 @@ def build_steps(changes: Sequence[Change], *, refresh_only: bool = False) -> lis
     for c in changes:
         for op in ops[c.address]:
             after: set[str] = set()
-            if op in (Op.CREATE, Op.UPDATE, Op.ADOPT):
+            if op in (Op.CREATE, Op.UPDATE, Op.ADOPT, Op.WAIT):
                 for dep in c.depends_on:
-                    after.update(keys[(dep, o)] for o in (Op.CREATE, Op.UPDATE, Op.ADOPT) if (dep, o) in keys)
+                    after.update(
+                        keys[(dep, o)] for o in (Op.CREATE, Op.UPDATE, Op.ADOPT, Op.WAIT) if (dep, o) in keys
+                    )
             if op is Op.CREATE:
                 after.update(deletes_by_provider.get(KINDS[c.kind].provider, set()))
                 if (c.address, Op.FORGET) in keys:

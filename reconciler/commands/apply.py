@@ -86,8 +86,10 @@ def _apply_manifests(
             ws, resources, manifests.digest, operation="apply", targets=targets, refresh_only=refresh_only, locked=True
         )
         click.echo(render_plan(plan, "text"), nl=False)
-        if not plan.has_changes:
+        if not plan.to_apply:
             return 0
+        if not plan.has_changes:  # nothing to change, but objects are still provisioning
+            return _execute(ws, plan, state, secrets, settings)
         if not auto_approve and not click.confirm(
             "\nDo you want to perform these actions? Only 'yes' will be accepted", default=False, prompt_suffix=" "
         ):
@@ -115,7 +117,7 @@ def _apply_plan_file(app: AppContext, path: Path, settings: Any) -> int:
                 f"saved plan {path} is stale: secret {', '.join(stale)} changed since the plan was made",
                 hint="run `reconciler plan` again",
             )
-        if not plan.has_changes:
+        if not plan.to_apply:
             click.echo("No changes. The clouds match the manifests.")
             return 0
         return _execute(ws, plan, state, secrets, settings)
@@ -149,7 +151,7 @@ def _execute(ws: Any, plan: Any, state: StateDoc, secrets: Mapping[str, SecretVa
 
     if state.lineage is None:
         state = ws.backend.write(state)  # fix the lineage before the first cloud call: tokens derive from it
-    steps = build_steps(plan.actionable, refresh_only=plan.mode == "refresh-only")
+    steps = build_steps(plan.to_apply, refresh_only=plan.mode == "refresh-only")
     needed = {s.provider for s in steps if s.op.value not in ("forget", "record")}
     providers = {name: ws.provider(name) for name in needed}
     reporter: Any = LiveReporter(steps) if sys.stderr.isatty() else LogReporter()
@@ -171,7 +173,8 @@ def _execute(ws: Any, plan: Any, state: StateDoc, secrets: Mapping[str, SecretVa
 
 @contextmanager
 def _interrupts(stop: threading.Event) -> Iterator[None]:
-    """First Ctrl-C: stop starting work, let calls in flight finish, save state. Second: exit now."""
+    """First Ctrl-C (or SIGTERM): stop starting work, let calls in flight finish, save state.
+    A second one exits at once."""
 
     def handler(signum: int, frame: FrameType | None) -> None:
         if stop.is_set():
@@ -181,11 +184,12 @@ def _interrupts(stop: threading.Event) -> Iterator[None]:
             "\nInterrupted: finishing the calls in flight and saving state (Ctrl-C again to quit at once)", err=True
         )
 
-    previous = signal.signal(signal.SIGINT, handler)
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def _summarise(results: Sequence[Any], state: StateDoc, ws: Any) -> int:

@@ -282,6 +282,7 @@ def _change_existing(
         depends_on=resolved.depends_on,
         outside_change=outside,
         name=resource.name,
+        settling=live_obj.status == "pending" and action is Action.NOOP,
     )
 
 

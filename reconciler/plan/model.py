@@ -83,6 +83,12 @@ class Change:
     previous_address: str | None = None
     outside_change: bool = False  # the difference was made outside reconciler (drift)
     name: str = ""
+    settling: bool = False  # the live object is still provisioning: apply waits for it
+
+    @property
+    def applies(self) -> bool:
+        """Whether apply has anything to do here (a change, or an object to wait for)."""
+        return self.action is not Action.NOOP or self.settling
 
     @property
     def destructive(self) -> bool:
@@ -120,6 +126,11 @@ class Plan:
     @property
     def has_changes(self) -> bool:
         return bool(self.actionable)
+
+    @property
+    def to_apply(self) -> tuple[Change, ...]:
+        """Changes plus objects still provisioning (apply waits for those before it reports success)."""
+        return tuple(c for c in self.changes if c.applies)
 
     def summary(self) -> dict[str, int]:
         counts = Counter(c.action for c in self.changes)

@@ -55,6 +55,7 @@ PEER_STATUS: Mapping[str, Status] = {
 NOT_FOUND_CODES = frozenset({"InvalidBgpGroup", "InvalidParams.NotFound", "InvalidBgpPeer",
                              "InvalidBgpPeerId.NotFound", "InvalidBgpGroupId.NotFound"})
 RETRYABLE_CODES = frozenset({"ServiceUnavailable", "InternalError", "OperationConflict"})
+BUSY_CODE = "InvalidStatus.CannotOperate"  # the object or its group is still changing
 
 # What the user should do about each documented error (reference §1.12 and gateway codes).
 HINTS: Mapping[str, str] = {
@@ -378,7 +379,18 @@ class AlibabaProvider:
             body = response.body.to_map() if response.body is not None else {}
             return body if isinstance(body, dict) else {}
 
-        return call_with_retries(attempt, self._policy, action)
+        if not action.startswith(("Create", "Modify", "Delete")):
+            return call_with_retries(attempt, self._policy, action)
+        # A mutation on an object (or its group) that is still Pending/Modifying gets
+        # InvalidStatus.CannotOperate: wait for it to settle, as Terraform does. Failed calls do not
+        # consume a ClientToken, so resending the same token is safe.
+        busy = tenacity.Retrying(
+            stop=tenacity.stop_after_delay(self.dependency_timeout),
+            wait=tenacity.wait_random_exponential(multiplier=self.options.backoff_base, max=self.options.backoff_max),
+            retry=tenacity.retry_if_exception(lambda e: isinstance(e, ProviderError) and e.code == BUSY_CODE),
+            reraise=True,
+        )
+        return busy(call_with_retries, attempt, self._policy, action)
 
     def _error(self, error: Exception, action: str, region: str, secrets: Sequence[str]) -> ProviderError:
         from darabonba.exceptions import RetryError

@@ -730,7 +730,18 @@ class EquinixProvider:
         if "connectionUuid" in changed:
             raise ProviderError("connectionUuid cannot change in place (Equinix has no API to move a BGP "
                                 "config); the plan must replace it", cloud=CLOUD)
-        self._put(ref.cloud_id, desired)
+        try:
+            self._put(ref.cloud_id, desired)
+        except ProviderError:
+            # Refused because the config is still PROVISIONING / PENDING_UPDATE (e.g. after an
+            # interrupted apply)? Then let it settle and PUT once more; otherwise the error stands.
+            live = self.get(ref)
+            if live is None or live.status != "pending":
+                raise
+            with contextlib.suppress(ProviderError):
+                wait_settled(self, [ref], timeout=BUSY_TIMEOUT, grace=self.options.create_grace,
+                             first_delay=0.1, max_delay=2.0)
+            self._put(ref.cloud_id, desired)
 
     def delete(self, ref: ObjectRef, token: str) -> None:
         """Equinix has no DELETE for BGP configs: succeed if it is gone, else explain."""

@@ -90,6 +90,7 @@ def change_to_dict(change: Change) -> dict[str, Any]:
         "depends_on": list(change.depends_on),
         "previous_address": change.previous_address,
         "outside_change": change.outside_change,
+        "settling": change.settling,
     }
 
 
@@ -152,6 +153,7 @@ def change_from_dict(data: Mapping[str, Any]) -> Change:
         depends_on=tuple(data.get("depends_on", ())),
         previous_address=data.get("previous_address"),
         outside_change=bool(data.get("outside_change", False)),
+        settling=bool(data.get("settling", False)),
         name=data.get("name", ""),
     )
 

@@ -289,6 +289,9 @@ def summary_line(plan: Plan) -> str:
     """`Plan: 1 to add, ... 0 to adopt. 3 unchanged.` (no-op resources are only counted)."""
     unchanged = plan.summary()[Action.NOOP.value]
     suffix = f" {unchanged} unchanged." if unchanged else ""
+    settling = sum(1 for c in plan.changes if c.settling)
+    if settling:
+        suffix += f" {settling} still provisioning: apply waits for them."
     return plan.summary_line() + suffix
 
 

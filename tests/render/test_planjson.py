@@ -90,7 +90,7 @@ def test_every_field_of_the_schema_is_described() -> None:
 
     walk(schema, "$")
     assert undescribed == []
-    assert len(schema["$defs"]["resourceChange"]["properties"]) == 21
+    assert len(schema["$defs"]["resourceChange"]["properties"]) == 22
 
 
 def test_top_level_shape() -> None:
