@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from reconciler.sandbox import Sandbox, SandboxConfig, Seed
 from tests.e2e.conftest import cli, write_documents
+from tests.manifest.builders import document
 
 CONNECTIONS = [f"0000000{i}-aaaa-4bbb-8ccc-00000000000{i}" for i in range(1, 5)]
 VBRS = [
@@ -57,7 +58,7 @@ def equinix_doc(draw: st.DrawFn, index: int) -> dict[str, Any]:
     key = draw(keys)
     if key:
         spec["authenticationKey"] = {"fromEnv": key}
-    return {"apiVersion": "reconciler/v1", "kind": "EquinixBgpPeering", "metadata": {"name": f"eq-{index}"}, "spec": spec}
+    return document("EquinixBgpPeering", f"eq-{index}", spec)
 
 
 @st.composite
@@ -77,7 +78,7 @@ def alibaba_docs(draw: st.DrawFn, vbr_index: int) -> list[dict[str, Any]]:
     key = draw(keys)
     if key:
         spec["authKey"] = {"fromEnv": key}
-    docs = [{"apiVersion": "reconciler/v1", "kind": "AlibabaBgpGroup", "metadata": {"name": name}, "spec": spec}]
+    docs = [document("AlibabaBgpGroup", name, spec)]
     hosts = draw(st.lists(st.integers(2, 60), min_size=0, max_size=3, unique=True))
     for i, host in enumerate(hosts):
         bfd = draw(st.booleans())
@@ -88,9 +89,7 @@ def alibaba_docs(draw: st.DrawFn, vbr_index: int) -> list[dict[str, Any]]:
         }
         if bfd:
             peer["bfdMultiHop"] = draw(st.integers(1, 255))
-        docs.append(
-            {"apiVersion": "reconciler/v1", "kind": "AlibabaBgpPeer", "metadata": {"name": f"{name}-p{i}"}, "spec": peer}
-        )
+        docs.append(document("AlibabaBgpPeer", f"{name}-p{i}", peer))
     return docs
 
 
