@@ -1,0 +1,47 @@
+"""Normalisation: spelling differences must never look like changes."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from reconciler.kinds import KINDS, as_bool, as_int, canonical_interface, canonical_ip, ip_version
+from reconciler.model import ALIBABA_GROUP, ALIBABA_PEER
+
+
+@given(st.integers(0, 2**32 - 1), st.integers(0, 32))
+def test_fast_path_agrees_with_ipaddress(address: int, prefix: int) -> None:
+    text = str(ipaddress.IPv4Address(address))
+    assert canonical_ip(text) == str(ipaddress.ip_address(text))
+    assert canonical_interface(f"{text}/{prefix}") == str(ipaddress.ip_interface(f"{text}/{prefix}"))
+
+
+def test_other_spellings_become_canonical() -> None:
+    assert canonical_ip("2001:DB8::0001") == "2001:db8::1"
+    assert canonical_ip(" 10.0.0.1 ") == "10.0.0.1"
+    assert canonical_interface("10.0.0.1/030") == "10.0.0.1/30"
+    assert canonical_interface("2001:DB8::1/126") == "2001:db8::1/126"
+    assert canonical_ip("not an ip") == "not an ip"  # left for validation to report
+
+
+def test_scalars() -> None:
+    assert as_int("65010") == 65010 and as_int(65010) == 65010 and as_int(True) is True
+    assert as_bool("false") is False and as_bool("True") is True
+    assert ip_version("ipv6") == "IPv6" and ip_version("IPV4") == "IPv4"
+
+
+def test_defaults_and_bfd_hop_count_while_bfd_is_off() -> None:
+    group = KINDS[ALIBABA_GROUP].normalise({"peerAsn": "65010", "isFakeAsn": "false"})
+    assert group == {
+        "description": "",
+        "ipVersion": "IPv4",
+        "routeQuota": 110,
+        "isFakeAsn": False,
+        "localAsn": 45104,
+        "peerAsn": 65010,
+    }
+    peer = KINDS[ALIBABA_PEER].normalise({"enableBfd": "False", "bfdMultiHop": 255})
+    assert "bfdMultiHop" not in peer
+    assert KINDS[ALIBABA_PEER].normalise({"enableBfd": True, "bfdMultiHop": "3"})["bfdMultiHop"] == 3
