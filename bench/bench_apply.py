@@ -23,7 +23,8 @@ def bench(size: int, latency_ms: float, delay: float) -> None:
         root = Path(tmp)
         project = generate(root / "bgp", equinix=size // 2, alibaba_peers=size // 2)
         with sandbox_process(root / "bgp-seed.yaml") as env:
-            configure(env, provision_delay=delay, equinix={"latency_ms": latency_ms}, alibaba={"latency_ms": latency_ms})
+            latency = {"latency_ms": latency_ms}
+            configure(env, provision_delay=delay, equinix=latency, alibaba=latency)
             reset_request_counts(env)
             t = run(["apply", "bgp", "--auto-approve"], root, env)
             calls = sum(request_counts(env).values())

@@ -185,6 +185,7 @@ def run(args: list[str], cwd: Path, env: Mapping[str, str]) -> Timing:
         env=clean_env({**env, **KEY_ENV}),
         capture_output=True,
         text=True,
+        check=False,
     )
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)

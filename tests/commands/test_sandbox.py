@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import BGP_BODY, SEED_YAML
-from .test_store import _read_exports
+from tests.sandbox.conftest import BGP_BODY, SEED_YAML
+from tests.sandbox.test_store import _read_exports
 
 
 def _serve(*args: str) -> subprocess.Popen[str]:
