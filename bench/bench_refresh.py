@@ -15,12 +15,9 @@ Reports the API calls made against the lower bound ceil(N / page size) per scope
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +26,7 @@ from typing import Any
 
 import httpx
 import yaml
+from common import sandbox_process
 
 from reconciler import log
 from reconciler.model import ALIBABA_GROUP, ALIBABA_PEER
@@ -40,15 +38,6 @@ EQUINIX_PAGE = 100  # what the client asks for (the sandbox's default cap is als
 ALIBABA_PAGE = 50
 DEVICE = "5f1e8a52-3c1d-4d6e-9a7b-0c2f4e6a8b10"
 
-# The sandbox runs in a child process, so its request handling does not share our GIL.
-CHILD = """
-import json, sys
-from reconciler.sandbox import Sandbox, SandboxConfig, load_seed
-box = Sandbox(load_seed(sys.argv[1]), config=SandboxConfig()).start()
-print(json.dumps(box.env()), flush=True)
-sys.stdin.read()
-box.stop()
-"""
 
 
 def region_name(r: int) -> str:
@@ -174,17 +163,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         seed_file = Path(tmp) / "seed.yaml"
         write_seed(seed_file, args.equinix, args.regions, vbrs_per_region)
-        child = subprocess.Popen(
-            [sys.executable, "-c", CHILD, str(seed_file)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-        )
-        try:
-            assert child.stdout is not None
-            env = json.loads(child.stdout.readline())
+        # The sandbox runs in a child process, so its request handling does not share our GIL.
+        with sandbox_process(seed_file) as env:
             run(env, args, vbrs_per_region)
-        finally:
-            assert child.stdin is not None
-            child.stdin.close()
-            child.wait(timeout=30)
 
 
 def run(env: dict[str, str], args: argparse.Namespace, vbrs_per_region: int) -> None:

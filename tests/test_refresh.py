@@ -15,8 +15,8 @@ from reconciler.model import ALIBABA_GROUP, ALIBABA_PEER, EQUINIX_PEERING, Secre
 from reconciler.providers import Desired, Provider, ProviderOptions, RefreshScope, make_provider
 from reconciler.refresh import refresh_all
 from reconciler.sandbox import Sandbox, SandboxConfig, Seed
+from tests.conftest import PROXY_VARIABLES
 
-PROXY_VARIABLES = ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")
 OPTIONS = ProviderOptions(backoff_base=0.005, backoff_max=0.05, create_grace=1.0)
 DEVICE = "5f1e8a52-3c1d-4d6e-9a7b-0c2f4e6a8b10"
 REGIONS = ("ap-southeast-1", "cn-hongkong")

@@ -22,7 +22,6 @@ from tests.state import fixtures
 from tests.state.fixtures import Holder, environment_without_proxies
 
 # Fixtures shared with tests/state (the PostgreSQL server, holder processes, no proxies).
-_no_proxies = fixtures._no_proxies
 pg_server = fixtures.pg_server
 pg_dbname = fixtures.pg_dbname
 pg_schema = fixtures.pg_schema

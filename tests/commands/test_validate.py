@@ -24,12 +24,6 @@ CORPUS = ROOT / "tests" / "manifest" / "corpus"
 LITERAL_SECRETS = ("hunter2LiteralKey", "S3cretLiteral99", "hunter2InAMapping")
 
 
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"):
-        monkeypatch.delenv(name, raising=False)
-
-
 def run_cli(*args: str) -> tuple[int, str]:
     result = CliRunner().invoke(cli, ["validate", *args])
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception

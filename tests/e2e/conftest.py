@@ -26,7 +26,6 @@ from reconciler.sandbox import Sandbox, SandboxConfig, load_seed
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
-PROXY_VARIABLES = ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")
 
 # The examples' key references (examples/README.md), with obviously fake values.
 EXAMPLE_KEYS = {
@@ -48,12 +47,6 @@ class Result:
     @property
     def both(self) -> str:
         return self.out + self.err
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in PROXY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture

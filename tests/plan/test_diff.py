@@ -7,66 +7,14 @@ from typing import Any
 import pytest
 
 from reconciler.errors import UsageError
-from reconciler.kinds import KINDS
 from reconciler.model import (
-    ALIBABA_GROUP,
-    ALIBABA_PEER,
     EQUINIX_PEERING,
-    LiveObject,
-    Resource,
-    SecretRef,
-    SecretValue,
     StateDoc,
     StateResource,
 )
 from reconciler.plan.model import Action, SecretChange
 from reconciler.plan.planner import make_plan
-
-CONN = "80afc8be-0ce3-4950-be27-3d3e678e6873"
-CONN2 = "11111111-0ce3-4950-be27-3d3e678e6873"
-
-
-def equinix(name: str = "sg", conn: str = CONN, key: str | None = None, **over: Any) -> Resource:
-    attrs = {
-        "connectionUuid": conn,
-        "localIpAddress": "10.0.0.1/30",
-        "localAsn": 65010,
-        "remoteIpAddress": "10.0.0.2",
-        "remoteAsn": 45104,
-        **over,
-    }
-    refs = {"authenticationKey": SecretRef("env", "SG_KEY")} if key else {}
-    secrets = {"authenticationKey": SecretValue(key)} if key else {}
-    return Resource(EQUINIX_PEERING, name, KINDS[EQUINIX_PEERING].normalise(attrs), refs, secrets)
-
-
-def group(name: str = "sg-vbr1", vbr: str = "vbr-1", **over: Any) -> Resource:
-    attrs = {"regionId": "ap-southeast-1", "virtualBorderRouterId": vbr, "name": name, "peerAsn": 65010, **over}
-    return Resource(ALIBABA_GROUP, name, KINDS[ALIBABA_GROUP].normalise(attrs))
-
-
-def peer(name: str = "sg-vbr1-p1", grp: str = "sg-vbr1", ip: str = "10.0.0.1", **over: Any) -> Resource:
-    attrs = {"peerIpAddress": ip, "enableBfd": True, "bfdMultiHop": 1, **over}
-    return Resource(
-        ALIBABA_PEER, name, KINDS[ALIBABA_PEER].normalise(attrs), refs={"bgpGroup": f"{ALIBABA_GROUP}/{grp}"}
-    )
-
-
-def live_of(resource: Resource, cloud_id: str, key: str | None = None, **attrs: Any) -> LiveObject:
-    info = KINDS[resource.kind]
-    merged = {**resource.attrs, **attrs}
-    secrets = {f: (SecretValue(key) if key else None) for f in info.secret_fields}
-    return LiveObject(resource.kind, cloud_id, info.region_of(merged), info.normalise(merged), secrets=secrets)
-
-
-def state_of(*entries: tuple[Resource, str, dict[str, Any]]) -> StateDoc:
-    resources = {}
-    for resource, cloud_id, attrs in entries:
-        merged = {**resource.attrs, **attrs}
-        resources[resource.address] = StateResource(
-            resource.address, resource.kind, cloud_id, KINDS[resource.kind].region_of(merged), merged
-        )
-    return StateDoc(lineage="lin", serial=3, resources=resources)
+from tests.builders import CONN_OTHER, equinix, group, live_of, peer, state_of
 
 
 def by_address(plan: Any) -> dict[str, Any]:
@@ -133,7 +81,7 @@ def test_removing_a_key_is_a_change() -> None:
 
 def test_connection_change_is_replace_that_forgets_the_old_equinix_config() -> None:
     old = equinix()
-    new = equinix(conn=CONN2)
+    new = equinix(conn=CONN_OTHER)
     plan = make_plan([new], state_of((old, "eq-1", {})), [live_of(old, "eq-1")])
     (change,) = plan.changes
     assert change.action is Action.REPLACE

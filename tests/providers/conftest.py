@@ -14,8 +14,6 @@ from reconciler.providers.base import ProviderOptions
 from reconciler.providers.equinix import EquinixProvider
 from reconciler.sandbox import Sandbox, SandboxConfig, Seed
 
-PROXY_VARIABLES = ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")
-
 DEVICE = "5f1e8a52-3c1d-4d6e-9a7b-0c2f4e6a8b10"
 REGION = "ap-southeast-1"
 OTHER_REGION = "cn-hongkong"
@@ -60,13 +58,6 @@ def make_seed(
                      for r, region in enumerate(regions) for i in range(vbrs_per_region)],
         },
     })
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The Alibaba SDK sends even loopback calls through an HTTP proxy when one is set.
-    for name in PROXY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture

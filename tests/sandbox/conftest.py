@@ -76,13 +76,6 @@ BGP_BODY = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The Alibaba SDK routes even loopback calls through these.
-    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-
-
 @pytest.fixture
 def seed() -> Seed:
     return parse_seed_text(SEED_YAML, "test-seed.yaml")

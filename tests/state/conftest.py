@@ -1,7 +1,6 @@
 """Fixtures for tests/state (defined in fixtures.py, shared with tests/commands/test_state.py)."""
 
 from tests.state.fixtures import (
-    _no_proxies,
     backend,
     backend_url,
     local,
@@ -14,7 +13,6 @@ from tests.state.fixtures import (
 )
 
 __all__ = [
-    "_no_proxies",
     "backend",
     "backend_url",
     "local",

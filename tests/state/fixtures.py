@@ -23,20 +23,14 @@ import pytest
 
 from reconciler.state import StateBackend, open_backend
 from reconciler.state.local import LocalBackend
+from tests.conftest import PROXY_VARIABLES
 from tests.state.pg_server import Server, temporary_server, why_unavailable
 
 HOLDER_SCRIPT = Path(__file__).with_name("holder.py")
-PROXY_VARIABLES = ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")
 
 
 def environment_without_proxies() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if key not in PROXY_VARIABLES}
-
-
-@pytest.fixture(autouse=True)
-def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in PROXY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture
