@@ -188,8 +188,9 @@ def _interrupts(stop: threading.Event) -> Iterator[None]:
     try:
         yield
     finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
+        if not stop.is_set():  # once interrupted, a second press must still exit at once
+            for sig, old in previous.items():
+                signal.signal(sig, old)
 
 
 def _summarise(results: Sequence[Any], state: StateDoc, ws: Any) -> int:

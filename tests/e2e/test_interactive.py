@@ -1,0 +1,106 @@
+"""Apply on a terminal (confirmation, live progress) and interrupted with Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from reconciler.sandbox import FaultConfig, Sandbox
+from tests.e2e.conftest import cli, spawn
+
+
+def run_on_terminal(args: list[str], answer: str, timeout: float = 60) -> tuple[int, str]:
+    """Run the CLI with a pseudo-terminal as stdin/stdout/stderr; type `answer` at the prompt."""
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reconciler", *args], stdin=follower, stdout=follower, stderr=follower, close_fds=True
+    )
+    os.close(follower)
+    output = b""
+    answered = False
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([leader], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            output += chunk
+            if not answered and b"Only 'yes' will be accepted" in output:
+                os.write(leader, answer.encode() + b"\n")
+                answered = True
+        elif proc.poll() is not None:
+            break
+    proc.wait(timeout=10)
+    os.close(leader)
+    return proc.returncode, output.decode(errors="replace")
+
+
+def test_apply_asks_on_a_terminal_and_only_yes_applies(project: Path, sandbox: Sandbox) -> None:
+    code, output = run_on_terminal(["apply", "bgp"], "no")
+    assert code == 1 and "Apply cancelled" in output
+    assert sandbox.objects().counts() == {"equinix_bgp": 0, "alibaba_groups": 0, "alibaba_peers": 0}
+
+    code, output = run_on_terminal(["apply", "bgp"], "yes")
+    assert code == 0, output
+    assert "15 done, 0 failed" in output
+    assert "apply" in output and "15/15" in output  # the live progress bar reached the end
+    assert cli("plan", "bgp", "--detailed-exitcode").code == 0
+
+
+def test_ctrl_c_lets_calls_in_flight_finish_saves_state_and_exits_1(project: Path, sandbox: Sandbox) -> None:
+    sandbox.configure(provision_delay=1.5)
+    proc = spawn("apply", "bgp", "--auto-approve", "--parallelism", "2")
+    time.sleep(2.0)  # some creates are done or waiting, most have not started
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert "Interrupted: finishing the calls in flight" in err
+    state = json.loads((project / "state" / "reconciler.json").read_text())
+    recorded = set(state["resources"])
+    assert 0 < len(recorded) < 15
+    assert not (project / "state" / "reconciler.json.journal").read_text().strip()  # folded into state
+    live = sandbox.objects()
+    live_ids = set(live.equinix_bgp) | set(live.alibaba_groups) | set(live.alibaba_peers)
+    assert {r["cloud_id"] for r in state["resources"].values()} == live_ids  # exactly what exists
+
+    sandbox.configure(provision_delay=0.0)
+    finished = cli("apply", "bgp", "--auto-approve")
+    assert finished.code == 0, finished.both
+    assert cli("plan", "bgp", "--detailed-exitcode").code == 0
+
+
+def test_second_ctrl_c_exits_at_once_and_the_next_apply_converges(project: Path, sandbox: Sandbox) -> None:
+    slow = FaultConfig(latency_ms=3000)  # every call hangs for 3 s: plenty of calls in flight
+    proc = spawn("apply", "bgp", "--auto-approve", "--parallelism", "3")
+    assert proc.stderr is not None
+    for line in proc.stderr:  # wait until applying has begun
+        if "creating" in line:
+            break
+    sandbox.configure(equinix=slow, alibaba=slow)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.3)
+    started = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=30)
+    assert proc.returncode == 1
+    assert time.monotonic() - started < 1.5  # did not wait for the calls in flight
+
+    sandbox.configure(equinix=FaultConfig(), alibaba=FaultConfig())
+    time.sleep(3.5)  # the abandoned calls still complete in the cloud
+    finished = cli("apply", "bgp", "--auto-approve")
+    assert finished.code == 0, finished.both
+    assert cli("plan", "bgp", "--detailed-exitcode").code == 0
+    counts = sandbox.objects().counts()
+    assert counts == {"equinix_bgp": 4, "alibaba_groups": 5, "alibaba_peers": 6}  # no duplicates
