@@ -15,14 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reconciler.errors import ReconcilerError
 from reconciler.kinds import KINDS
 from reconciler.log import get_logger
 from reconciler.model import (
     ALIBABA_GROUP,
     ALIBABA_PEER,
     EQUINIX_PEERING,
-    JournalEntry,
     LiveObject,
     Resource,
     StateDoc,
@@ -79,23 +77,17 @@ def open_workspace(
     """
     from reconciler.state import open_backend
 
-    backend = open_backend(app.state_url)
     env: dict[str, str] = dict(os.environ)
-    sandbox = None
+    sandbox = _start_sandbox(app, presupposed) if app.sandbox else None
+    if sandbox is not None:
+        env.update(sandbox.env())
+    ws = Workspace(app, open_backend(app.state_url), env, options or ProviderOptions(), sandbox)
     try:
-        if app.sandbox:
-            sandbox = _start_sandbox(app, presupposed)
-            env.update(sandbox.env())
-        ws = Workspace(app, backend, env, options or ProviderOptions(), sandbox)
-        try:
-            yield ws
-        finally:
-            for provider in ws._providers.values():
-                provider.close()
+        yield ws
     finally:
+        ws.close()
         if sandbox is not None:
             sandbox.stop()
-        backend.close()
 
 
 def _start_sandbox(app: AppContext, presupposed: Iterable[tuple[str, Mapping[str, Any]]]) -> Any:
@@ -104,10 +96,9 @@ def _start_sandbox(app: AppContext, presupposed: Iterable[tuple[str, Mapping[str
 
     data_file = sandbox_data_file(app)
     data_file.parent.mkdir(parents=True, exist_ok=True)
+    # Start merges the seed into the data of earlier runs: whatever the manifests now name exists.
     seed = load_seed(app.seed) if app.seed else derive_seed(presupposed)
     sandbox = Sandbox(seed, data_file=data_file).start()
-    if app.seed is None:
-        sandbox.add_seed(seed)  # data from earlier runs plus whatever the manifests now name
     log.debug("embedded sandbox started", equinix=sandbox.equinix_url, alibaba=sandbox.alibaba_endpoint)
     return sandbox
 
@@ -205,18 +196,6 @@ def recover_pending(ws: Workspace, state: StateDoc, operation: str, *, locked: b
         if ws.backend.journal_entries():
             state = ws.backend.write(ws.backend.read())
     return state
-
-
-def journal_writer(ws: Workspace) -> Any:
-    def write(entry: JournalEntry) -> None:
-        ws.backend.journal_append(entry)
-
-    return write
-
-
-def require(condition: bool, message: str, hint: str | None = None) -> None:
-    if not condition:
-        raise ReconcilerError(message, hint=hint)
 
 
 # ---------------------------------------------------------------- manifests -> plan

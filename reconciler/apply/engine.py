@@ -333,7 +333,7 @@ class Engine:
         if step.op is Op.ADOPT and not changed:
             self._record(step, "intent", token=None, cloud_id=change.cloud_id, region=region)
             self._record(step, "done", cloud_id=change.cloud_id, attributes=dict(desired.attrs), region=region)
-            return change.cloud_id, None
+            return change.cloud_id, watch(change.cloud_id, region, "ready") if change.settling else None
         self._record(
             step, "intent", token=token, cloud_id=change.cloud_id, attributes=dict(desired.attrs), region=region
         )

@@ -11,7 +11,7 @@ to learn what really happened, and record the outcome in the journal:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -65,7 +65,3 @@ def recover(
         )
         journal_append(outcome)
     return len(state.pending)
-
-
-def pending_summary(state: StateDoc) -> Mapping[str, str]:
-    return {i.address: i.action for i in state.pending}

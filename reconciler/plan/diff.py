@@ -334,6 +334,7 @@ def _change_new(
             replace_fields=replace_fields,
             previous_address=owner if owner and owner != resource.address else None,
             outside_change=recorded is not None,
+            settling=match.status == "pending",
         )
     gone = recorded is not None
     return Change(
