@@ -38,7 +38,7 @@ log = get_logger("reconciler")
 class Workspace:
     app: AppContext
     backend: StateBackend
-    env: Mapping[str, str]
+    env: dict[str, str]
     options: ProviderOptions = field(default_factory=ProviderOptions)
     sandbox: Any = None
     _providers: dict[str, Provider] = field(default_factory=dict)
@@ -77,17 +77,16 @@ def open_workspace(
     """
     from reconciler.state import open_backend
 
-    env: dict[str, str] = dict(os.environ)
-    sandbox = _start_sandbox(app, presupposed) if app.sandbox else None
-    if sandbox is not None:
-        env.update(sandbox.env())
-    ws = Workspace(app, open_backend(app.state_url), env, options or ProviderOptions(), sandbox)
+    ws = Workspace(app, open_backend(app.state_url), dict(os.environ), options or ProviderOptions())
     try:
+        if app.sandbox:
+            ws.sandbox = _start_sandbox(app, presupposed)
+            ws.env.update(ws.sandbox.env())
         yield ws
     finally:
         ws.close()
-        if sandbox is not None:
-            sandbox.stop()
+        if ws.sandbox is not None:
+            ws.sandbox.stop()
 
 
 def _start_sandbox(app: AppContext, presupposed: Iterable[tuple[str, Mapping[str, Any]]]) -> Any:
