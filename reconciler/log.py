@@ -24,6 +24,13 @@ def configure(log_format: str = "text", verbose: bool = False) -> None:
         processors += [structlog.processors.format_exc_info, structlog.processors.JSONRenderer()]
     else:
         processors.append(structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty()))
+    # Libraries log through the standard `logging` module (the Alibaba credential chain logs
+    # whole tracebacks): show them only with -v, never as a traceback in normal output.
+    root = logging.getLogger()
+    root.handlers[:] = [logging.StreamHandler(sys.stderr) if verbose else logging.NullHandler()]
+    root.setLevel(logging.DEBUG if verbose else logging.CRITICAL)
+    # Alibaba's credential chain attaches its own handler at import time: switch it off instead.
+    logging.getLogger("credentials").disabled = not verbose
     structlog.configure(
         processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(level),

@@ -35,6 +35,7 @@ from reconciler.log import get_logger
 from reconciler.model import ALIBABA_GROUP, ALIBABA_PEER, LiveObject, SecretValue, Status
 from reconciler.providers.base import Desired, ObjectRef, ProviderOptions, RefreshResult, RefreshScope
 from reconciler.providers.counters import CallCounter, map_bounded
+from reconciler.providers.masking import mask_secrets
 from reconciler.providers.retry import RetryPolicy, TransientError, call_with_retries
 
 CLOUD = "alibaba"
@@ -178,11 +179,7 @@ _QUERY = re.compile(r"\?[^\s'\")]*")
 def sanitise(text: str, secrets: Iterable[str]) -> str:
     """Text for a message: query strings dropped (the SDK puts every parameter, AuthKey
     included, in the URL that network errors quote) and any secret value masked."""
-    text = _QUERY.sub("?(parameters omitted)", text)
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "(sensitive)")
-    return text
+    return mask_secrets(_QUERY.sub("?(parameters omitted)", text), secrets)
 
 
 def _text(value: Any) -> str:
@@ -397,8 +394,13 @@ class AlibabaProvider:
         from Tea.exceptions import TeaException, UnretryableException
 
         hide = self._secrets(secrets)
+        inner = getattr(error, "inner_exception", None)
+        if "Credential" in type(error).__name__ or "Credential" in type(inner).__name__:
+            return ProviderError(
+                "no usable Alibaba Cloud credentials", cloud=CLOUD,
+                hint="set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, or configure "
+                "Alibaba's credential chain (profile, RAM role)")
         if isinstance(error, UnretryableException):
-            inner = getattr(error, "inner_exception", None)
             if isinstance(inner, RetryError) or type(inner).__name__ == "RetryError":
                 detail = sanitise(_text(getattr(inner, "message", inner)), hide)
                 return TransientError(f"Alibaba {action} ({region}): network error: {detail}", cloud=CLOUD)

@@ -31,6 +31,7 @@ from reconciler.log import get_logger
 from reconciler.model import EQUINIX_PEERING, LiveObject, SecretValue, Status
 from reconciler.providers.base import Desired, ObjectRef, ProviderOptions, RefreshResult, RefreshScope
 from reconciler.providers.counters import CallCounter, map_bounded
+from reconciler.providers.masking import mask_secrets
 from reconciler.providers.retry import RetryPolicy, TransientError, call_with_retries
 from reconciler.providers.wait import wait_settled
 
@@ -73,14 +74,6 @@ log = get_logger("reconciler.providers.equinix")
 
 # ---------------------------------------------------------------------------------------------
 # Plain helpers: parsing, normalising, scrubbing
-
-
-def scrub(text: str, secrets: Iterable[str]) -> str:
-    """`text` with every secret value replaced, for messages built from server replies."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "(sensitive)")
-    return text
 
 
 def _lower_keys(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -339,7 +332,7 @@ class EquinixProvider:
         if response.status_code >= 400:
             errors = parse_error(response)
             raise ProviderError(
-                scrub(f"Equinix refused the API login for client id '{self._client_id}' "
+                mask_secrets(f"Equinix refused the API login for client id '{self._client_id}' "
                       f"(HTTP {response.status_code}: {describe(errors)})", self._secrets()),
                 cloud=CLOUD,
                 status=response.status_code,
@@ -366,8 +359,8 @@ class EquinixProvider:
         errors = parse_error(response)
         codes = [e.code for e in errors if e.code]
         properties = [e.property for e in errors if e.property]
-        messages = [scrub(e.message, self._secrets(secrets)) for e in errors]
-        text = scrub(f"Equinix {op} failed: HTTP {response.status_code}: {describe(errors)}",
+        messages = [mask_secrets(e.message, self._secrets(secrets)) for e in errors]
+        text = mask_secrets(f"Equinix {op} failed: HTTP {response.status_code}: {describe(errors)}",
                      self._secrets(secrets))
         if properties:
             text += f" (property: {', '.join(properties)})"

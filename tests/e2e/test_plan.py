@@ -20,6 +20,7 @@ from tests.e2e.conftest import (
     edit_document,
     live_counts,
     remove_document,
+    run,
     spawn,
 )
 
@@ -238,3 +239,17 @@ def test_apply_without_terminal_refuses_without_auto_approve(project: Path) -> N
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 1
     assert "--auto-approve" in err
+
+
+def test_missing_cloud_credentials_are_one_clear_error(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for path in (project / "bgp").rglob("*.yaml"):
+        path.unlink()
+    from tests.e2e.conftest import write_documents
+    from tests.manifest.builders import equinix
+
+    write_documents(project / "bgp" / "eq.yaml", [equinix()])
+    monkeypatch.delenv("EQUINIX_CLIENT_SECRET")
+    result = run("plan", "bgp")
+    assert result.code == 1
+    assert "EQUINIX_CLIENT_SECRET" in result.err
+    assert "Traceback" not in result.both
