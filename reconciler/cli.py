@@ -108,6 +108,38 @@ def cli(
     ctx.obj = AppContext(state_url, sandbox, seed, log_format, verbose, lock_timeout)
 
 
+_GLOBAL_FLAGS = frozenset({"--sandbox", "-v", "--verbose"})
+_GLOBAL_VALUES = frozenset({"--state", "--seed", "--log-format", "--lock-timeout"})
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """Accept global options after the command too (`reconciler plan --sandbox`), as users type
+    them: they are moved in front of the command name. `sandbox serve` keeps its own options."""
+    names = [i for i, a in enumerate(args) if a in COMMANDS]
+    if not names or args[names[0]] == "sandbox":
+        return args
+    at = names[0]
+    head, tail, rest = list(args[:at]), [args[at]], args[at + 1 :]
+    i = 0
+    while i < len(rest):
+        arg = rest[i]
+        option = arg.split("=", 1)[0]
+        if arg == "--":
+            tail += rest[i:]
+            break
+        if arg in _GLOBAL_FLAGS:
+            head.append(arg)
+        elif option in _GLOBAL_VALUES:
+            head.append(arg)
+            if "=" not in arg and i + 1 < len(rest):
+                i += 1
+                head.append(rest[i])
+        else:
+            tail.append(arg)
+        i += 1
+    return head + tail
+
+
 def _terminate(signum: int, frame: object) -> None:
     # CI cancels jobs with SIGTERM: unwind like Ctrl-C so locks are released and state is saved.
     raise KeyboardInterrupt
@@ -118,9 +150,10 @@ def main(argv: list[str] | None = None) -> None:
     import signal
 
     signal.signal(signal.SIGTERM, _terminate)
-    verbose = "-v" in (argv or sys.argv[1:]) or "--verbose" in (argv or sys.argv[1:])
+    args = hoist_global_options(list(sys.argv[1:] if argv is None else argv))
+    verbose = "-v" in args or "--verbose" in args
     try:
-        code: Any = cli.main(args=argv, prog_name="reconciler", standalone_mode=False)
+        code: Any = cli.main(args=args, prog_name="reconciler", standalone_mode=False)
     except ReconcilerError as exc:
         _fail(str(exc), verbose, exc.exit_code)
     except click.exceptions.Abort:
