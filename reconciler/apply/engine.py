@@ -29,6 +29,7 @@ from reconciler.kinds import KINDS
 from reconciler.log import get_logger
 from reconciler.model import JournalEntry, SecretValue
 from reconciler.providers.base import Desired, ObjectRef, Provider
+from reconciler.providers.masking import mask_secrets
 
 log = get_logger("reconciler.apply")
 
@@ -115,6 +116,10 @@ class _Settler(threading.Thread):
             seen = self.provider.poll([w.ref for w in watches])
         except ReconcilerError as exc:  # a failed poll is retried on the next round
             log.warning("poll failed, will retry", provider=self.provider.name, error=str(exc))
+            seen = None
+        except Exception as exc:  # a bug must not kill the watcher: deadlines still apply
+            log.error("poll failed with an internal error", provider=self.provider.name, error=type(exc).__name__)
+            log.debug("traceback of the internal error", exc_info=True)
             seen = None
         now = time.monotonic()
         for w in watches:
@@ -273,8 +278,12 @@ class Engine:
         except ReconcilerError as exc:
             self._events.put(("call_failed", step, str(exc)))
         except Exception as exc:  # a bug: report it on this step, keep the others going
-            log.exception("internal error in apply step", step=step.key)
-            self._events.put(("call_failed", step, f"internal error: {type(exc).__name__}: {exc}"))
+            message = mask_secrets(
+                f"internal error: {type(exc).__name__}: {exc}", [v.reveal() for v in self.secrets.values()]
+            )
+            log.error("internal error in apply step", step=step.key, error=message)
+            log.debug("traceback of the internal error", step=step.key, exc_info=True)  # shown with -v
+            self._events.put(("call_failed", step, message))
 
     def _execute(self, step: Step) -> tuple[str | None, _Watch | None]:
         change = step.change

@@ -196,3 +196,24 @@ def test_no_key_in_any_output_log_plan_or_state_file(project: Path) -> None:
     for credential in ("sandbox-secret",):
         for text in texts:
             assert credential not in text
+
+
+def test_an_internal_error_in_a_provider_shows_no_key_and_no_traceback(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reconciler.providers.equinix import EquinixProvider
+
+    def broken_create(self: EquinixProvider, desired: object, token: str) -> str:
+        body = {"authenticationKey": EXAMPLE_KEYS["SG_BGP_KEY"]}  # a local a careless traceback would print
+        raise RuntimeError(f"unexpected reply while sending {len(body)} fields")
+
+    monkeypatch.setattr(EquinixProvider, "create", broken_create)
+    quiet = cli("apply", "bgp", "--auto-approve")
+    assert quiet.code == 1
+    assert "internal error: RuntimeError: unexpected reply" in quiet.out
+    assert "Traceback" not in quiet.both
+    verbose = cli("-v", "apply", "bgp", "--auto-approve")
+    assert verbose.code == 1 and "Traceback" in verbose.err  # -v shows it, still without locals
+    for result in (quiet, verbose):
+        for key in EXAMPLE_KEYS.values():
+            assert key not in result.both
