@@ -399,18 +399,22 @@ class Engine:
             dependencies=change.depends_on,
             error=error,
         )
+        moved = None
+        if step.op is Op.ADOPT and change.previous_address:
+            # The object moves to a new address and the old address lets go of it. The release is
+            # journaled before the takeover and settled after it: whatever the moment of a crash,
+            # no two addresses ever hold the same object (recovery settles a pending forget).
+            moved = JournalEntry(
+                id=f"{entry.id}:moved",
+                address=change.previous_address,
+                kind=change.kind,
+                action="forget",
+                phase=phase,
+                time=entry.time,
+            )
         with self._journal_lock:
+            if moved is not None and phase == "intent":
+                self.journal(moved)
             self.journal(entry)
-            if phase == "done" and step.op is Op.ADOPT and change.previous_address:
-                # The object moved to a new address: the old address lets go of it.
-                for moved_phase in ("intent", "done"):
-                    self.journal(
-                        JournalEntry(
-                            id=f"{entry.id}:moved",
-                            address=change.previous_address,
-                            kind=change.kind,
-                            action="forget",
-                            phase=moved_phase,
-                            time=entry.time,
-                        )
-                    )
+            if moved is not None and phase != "intent":
+                self.journal(moved)

@@ -204,10 +204,12 @@ def diff(
         keeps_id = change.action in (Action.NOOP, Action.UPDATE, Action.ADOPT)
         outcomes[resource.address] = _Outcome(change.cloud_id if keeps_id else None, resolved.attrs)
 
+    declared_owner = {r.cloud_id: a for a, r in state.resources.items() if a in desired_addresses}
     for address, recorded in sorted(state.resources.items()):
         if address in desired_addresses or address in renamed_from:
             continue
-        changes.append(_change_removed(recorded, live, refreshed_kinds))
+        owner = declared_owner.get(recorded.cloud_id)
+        changes.append(_change_removed(recorded, live, refreshed_kinds, managed_by=owner))
     return changes
 
 
@@ -348,9 +350,13 @@ def _change_new(
 
 
 def _change_removed(
-    recorded: StateResource, live: LiveIndex, refreshed_kinds: frozenset[str] | None
+    recorded: StateResource, live: LiveIndex, refreshed_kinds: frozenset[str] | None, managed_by: str | None = None
 ) -> Change:
-    """A state resource that the manifests no longer declare."""
+    """A state resource that the manifests no longer declare.
+
+    If a declared address records the same cloud object (a rename was interrupted), the old
+    entry is only forgotten: deleting it would delete the object the new address manages.
+    """
     info = KINDS[recorded.kind]
     live_obj = live.get(recorded.kind, recorded.cloud_id)
     refreshed = refreshed_kinds is None or recorded.kind in refreshed_kinds
@@ -364,6 +370,8 @@ def _change_removed(
         "depends_on": recorded.dependencies,
         "name": recorded.address.partition("/")[2],
     }
+    if managed_by is not None:
+        return Change(**common, action=Action.FORGET, reason=f"the object is managed as {managed_by} now")
     if not info.deletable:
         return Change(**common, action=Action.FORGET, reason=f"removed from the manifests; {info.no_delete_reason}")
     if live_obj is None and refreshed:

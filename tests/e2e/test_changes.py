@@ -98,3 +98,37 @@ def test_rotating_and_removing_keys(project: Path, sandbox: Sandbox, monkeypatch
     assert cli("apply", "bgp", "--auto-approve").code == 0
     assert sandbox.objects().alibaba_groups[ids["AlibabaBgpGroup/hk-office"]]["AuthKey"] == ""
     assert cli("plan", "bgp", "--detailed-exitcode").code == 0
+
+
+CRASH_AFTER_UPDATE = """
+import os, sys
+from reconciler.providers.alibaba import AlibabaProvider
+real = AlibabaProvider.update
+def update_then_die(self, *args, **kwargs):
+    real(self, *args, **kwargs)
+    os._exit(137)  # killed right after the cloud accepted the change, before it was journaled
+AlibabaProvider.update = update_then_die
+from reconciler.cli import main
+main(["apply", "bgp", "--auto-approve"])
+"""
+
+
+def test_a_rename_killed_mid_apply_never_deletes_the_object(project: Path, sandbox: Sandbox) -> None:
+    import subprocess
+    import sys
+
+    assert cli("apply", "bgp", "--auto-approve").code == 0
+    before = state_ids(project)["AlibabaBgpPeer/sg-colo-core-r2"]
+    rename(project / "bgp", "AlibabaBgpPeer", "sg-colo-core-r2", "sg-colo-core-router2")
+    edit_document(project / "bgp", "AlibabaBgpPeer", "sg-colo-core-router2", bfdMultiHop=3)
+    assert plan_actions() == {"AlibabaBgpPeer/sg-colo-core-router2": "adopt"}
+    crashed = subprocess.run([sys.executable, "-c", CRASH_AFTER_UPDATE], capture_output=True, text=True, check=False)
+    assert crashed.returncode == 137, crashed.stderr
+
+    assert plan_actions() == {}  # recovery settled both the takeover and the release
+    ids = state_ids(project)
+    assert ids["AlibabaBgpPeer/sg-colo-core-router2"] == before
+    assert "AlibabaBgpPeer/sg-colo-core-r2" not in ids
+    assert cli("apply", "bgp", "--auto-approve").code == 0
+    assert before in sandbox.objects().alibaba_peers
+    assert cli("plan", "bgp", "--detailed-exitcode").code == 0

@@ -204,3 +204,15 @@ def test_secret_digests_are_salted_and_hold_no_value() -> None:
     assert "topSecret1" not in digest.digest and len(digest.salt) == 32
     again = make_plan([equinix(key="topSecret1")], StateDoc(), [])
     assert next(iter(again.secret_digests.values())).digest != digest.digest  # fresh salt each plan
+
+
+def test_an_old_address_holding_a_declared_object_is_forgotten_not_deleted() -> None:
+    # After a rename interrupted at the wrong moment both addresses may record one object.
+    old, new, g = peer(name="old-name"), peer(name="new-name"), group()
+    on_group = {"bgpGroupId": "bgpg-1"}
+    state = state_of((g, "bgpg-1", {}), (old, "bgp-1", on_group), (new, "bgp-1", on_group))
+    live = [live_of(g, "bgpg-1"), live_of(old, "bgp-1", bgpGroupId="bgpg-1", regionId="ap-southeast-1")]
+    plan = make_plan([g, new], state, live)
+    change = by_address(plan)[old.address]
+    assert change.action is Action.FORGET
+    assert "managed as AlibabaBgpPeer/new-name" in change.reason
