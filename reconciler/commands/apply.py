@@ -102,12 +102,20 @@ def _apply_plan_file(app: AppContext, path: Path, settings: Any) -> int:
     from reconciler.plan.digest import changed_refs
     from reconciler.plan.planfile import load_plan
     from reconciler.secretref import resolve_ref_ids
-    from reconciler.workflow import open_workspace
+    from reconciler.workflow import open_workspace, recover_pending
 
     plan = load_plan(path)
     presupposed = [(c.kind, c.after) for c in plan.changes if c.after]
     with open_workspace(app, presupposed) as ws, ws.backend.lock("apply", timeout=app.lock_timeout):
         state = ws.backend.read()
+        if state.pending or ws.backend.journal_entries():
+            # An earlier apply stopped before it saved its results: whatever the plan was made
+            # against has moved. Record what that apply did, then refuse the plan.
+            recover_pending(ws, state, "apply", locked=True)
+            raise PlanError(
+                f"saved plan {path} is stale: an earlier apply was interrupted; what it did is now recorded",
+                hint="run `reconciler plan` again and review the new plan",
+            )
         _check_fresh(plan, state, path)
         ref_ids = {ref for c in plan.changes for ref in c.secret_refs.values()} | set(plan.secret_digests)
         secrets = resolve_ref_ids(sorted(ref_ids))
@@ -125,11 +133,6 @@ def _apply_plan_file(app: AppContext, path: Path, settings: Any) -> int:
 
 def _check_fresh(plan: Any, state: StateDoc, path: Path) -> None:
     """Terraform's rule: a saved plan applies only to the state it was made against."""
-    if state.pending:
-        raise PlanError(
-            f"saved plan {path} is stale: an earlier apply was interrupted and must be reconciled first",
-            hint="run `reconciler plan` again (it resolves the interrupted apply), then apply the new plan",
-        )
     if plan.lineage is not None and plan.lineage != state.lineage:
         raise PlanError(
             f"saved plan {path} does not match the state: it was created from a different state lineage "

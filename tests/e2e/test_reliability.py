@@ -217,3 +217,23 @@ def test_an_internal_error_in_a_provider_shows_no_key_and_no_traceback(
     for result in (quiet, verbose):
         for key in EXAMPLE_KEYS.values():
             assert key not in result.both
+
+
+def test_a_saved_plan_is_stale_after_an_interrupted_apply(project: Path, sandbox: Sandbox) -> None:
+    assert cli("apply", "bgp", "--auto-approve", "--target", "AlibabaBgpGroup/sg-vbr1").code == 0
+    assert cli("plan", "bgp", "--out", "first.plan").code == 0
+    assert cli("plan", "bgp", "--out", "second.plan").code == 0  # made against the same state
+    sandbox.configure(provision_delay=5.0)
+    proc = spawn("apply", "first.plan")
+    assert proc.stderr is not None
+    for line in proc.stderr:  # the first creates were accepted and journaled: kill while waiting
+        if "waiting for the cloud to settle" in line:
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=30)
+    refused = cli("apply", "second.plan")
+    assert refused.code == 1
+    assert "is stale: an earlier apply was interrupted" in refused.err
+    sandbox.configure(provision_delay=0.0)
+    assert cli("apply", "bgp", "--auto-approve").code == 0
+    assert_converged(project, sandbox, equinix_expected=4)
