@@ -387,7 +387,7 @@ def detect(
             )
         )
     warnings = [
-        f"{e.address}: an apply was interrupted during {e.action}; the next plan or apply resolves it"
+        f"{e.address}: an apply is running or was interrupted during {e.action}; the next apply resolves it"
         for e in state.pending
     ]
     warnings += _ignore_warnings(desired, today)

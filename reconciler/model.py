@@ -17,6 +17,13 @@ ALIBABA_PEER = "AlibabaBgpPeer"
 
 API_VERSION = "reconciler/v1"
 
+def utc_now() -> str:
+    """The time as journal entries record it: ISO-8601, UTC, milliseconds."""
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def address_of(kind: str, name: str) -> str:
     """The address of a resource: `Kind/name`, e.g. `AlibabaBgpPeer/sg-vbr1-peer1`."""
     return f"{kind}/{name}"

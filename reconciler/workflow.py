@@ -180,20 +180,32 @@ def recover_pending(ws: Workspace, state: StateDoc, operation: str, *, locked: b
 
     Takes the state lock unless the caller (`locked=True`) already holds it. A caller holding
     the lock (apply, import) also persists journal entries that are settled but not folded yet
-    (an apply killed after its last call), so the state file on disk is complete again.
+    (an apply killed after its last call), so the state file on disk is complete again. When
+    another process holds the lock (an apply is running: its calls in flight look unresolved),
+    a plan stays read-only and works from the last saved state instead of failing.
     """
     if not state.pending and not (locked and ws.backend.journal_entries()):
         return state
-    from contextlib import nullcontext
+    if locked:
+        return _resolve_and_fold(ws)
+    from reconciler.errors import LockError
 
+    try:
+        with ws.backend.lock(operation, timeout=ws.app.lock_timeout):
+            return _resolve_and_fold(ws)
+    except LockError as busy:
+        log.warning("the state is locked: planning against the last saved state", holder=str(busy).splitlines()[0])
+        return state
+
+
+def _resolve_and_fold(ws: Workspace) -> StateDoc:
     from reconciler.apply.recovery import recover
 
-    with nullcontext() if locked else ws.backend.lock(operation, timeout=ws.app.lock_timeout):
-        state = ws.backend.read()
-        if state.pending:
-            recover(state, ws.provider, ws.backend.journal_append)
-        if ws.backend.journal_entries():
-            state = ws.backend.write(ws.backend.read())
+    state = ws.backend.read()
+    if state.pending:
+        recover(state, ws.provider, ws.backend.journal_append)
+    if ws.backend.journal_entries():
+        state = ws.backend.write(ws.backend.read())
     return state
 
 

@@ -496,5 +496,5 @@ def test_interrupted_apply_is_a_warning() -> None:
     state = StateDoc(state.lineage, state.serial, state.resources, pending=(entry,))
     report = run(desired, state, live)
     assert report.warnings == (
-        "AlibabaBgpPeer/sg-vbr1-p1: an apply was interrupted during create; the next plan or apply resolves it",
+        "AlibabaBgpPeer/sg-vbr1-p1: an apply is running or was interrupted during create; the next apply resolves it",
     )

@@ -19,15 +19,14 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 from reconciler.apply.steps import Op, Step, client_token
-from reconciler.errors import ReconcilerError
+from reconciler.errors import ProviderError, ReconcilerError
 from reconciler.kinds import KINDS
 from reconciler.log import get_logger
-from reconciler.model import JournalEntry, SecretValue
+from reconciler.model import JournalEntry, SecretValue, utc_now
 from reconciler.providers.base import Desired, ObjectRef, Provider
 from reconciler.providers.masking import mask_secrets
 
@@ -178,6 +177,7 @@ class Engine:
         self._events: queue.Queue[tuple[Any, ...]] = queue.Queue()
         self._settlers: dict[str, _Settler] = {}
         self._journal_lock = threading.Lock()
+        self._open_intents: dict[str, list[JournalEntry]] = {}  # step key -> intents without outcome
         self._started: dict[str, float] = {}
 
     # ------------------------------------------------------------ scheduling
@@ -276,6 +276,11 @@ class Engine:
             cloud_id, watch = self._execute(step)
             self._events.put(("called", step, cloud_id, watch))
         except ReconcilerError as exc:
+            # A refusal (validation, quota...) certainly changed nothing: settle the intent as
+            # failed. After a timeout, a reset or a 5xx the outcome is unknown: the intent stays
+            # open and the next run looks at the cloud to learn what happened.
+            ambiguous = isinstance(exc, ProviderError) and exc.retryable
+            self._close_intent(step, None if ambiguous else str(exc))
             self._events.put(("call_failed", step, str(exc)))
         except Exception as exc:  # a bug: report it on this step, keep the others going
             message = mask_secrets(
@@ -283,7 +288,16 @@ class Engine:
             )
             log.error("internal error in apply step", step=step.key, error=message)
             log.debug("traceback of the internal error", step=step.key, exc_info=True)  # shown with -v
+            self._close_intent(step, None)
             self._events.put(("call_failed", step, message))
+
+    def _close_intent(self, step: Step, failure: str | None) -> None:
+        """Forget the step's open intent; journal it as failed when the failure is certain."""
+        with self._journal_lock:
+            opened = self._open_intents.pop(step.key, [])
+            if failure is not None:
+                for intent in opened:
+                    self.journal(replace(intent, phase="failed", time=utc_now(), error=failure))
 
     def _execute(self, step: Step) -> tuple[str | None, _Watch | None]:
         change = step.change
@@ -390,7 +404,7 @@ class Engine:
             kind=change.kind,
             action=action,
             phase=phase,
-            time=datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            time=utc_now(),
             token=token,
             cloud_id=cloud_id,
             region=region if region is not None else change.region,
@@ -418,3 +432,7 @@ class Engine:
             self.journal(entry)
             if moved is not None and phase != "intent":
                 self.journal(moved)
+            if phase == "intent":
+                self._open_intents[step.key] = [e for e in (moved, entry) if e is not None]
+            else:
+                self._open_intents.pop(step.key, None)

@@ -13,39 +13,34 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
 
 from reconciler.kinds import KINDS
 from reconciler.log import get_logger
-from reconciler.model import JournalEntry, StateDoc
+from reconciler.model import JournalEntry, StateDoc, utc_now
 from reconciler.providers.base import ObjectRef, Provider
 
 log = get_logger("reconciler.recovery")
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def resolve_intent(intent: JournalEntry, provider: Provider) -> JournalEntry:
     """The outcome entry (`done` or `failed`) for one unresolved intent, found by looking at the cloud."""
-    outcome = replace(intent, phase="done", time=_now())
+    outcome = replace(intent, phase="done", time=utc_now())
     if intent.action in ("create", "adopt"):
         if intent.cloud_id and intent.action == "adopt":
             return outcome
         found = provider.find(intent.kind, intent.attributes or {}) if intent.attributes else None
         if found is None:
-            return replace(intent, phase="failed", time=_now(), error="the call never took effect")
+            return replace(intent, phase="failed", time=utc_now(), error="the call never took effect")
         return replace(outcome, cloud_id=found.cloud_id, region=found.region or intent.region)
     if intent.action == "delete":
         assert intent.cloud_id is not None
         obj = provider.get(ObjectRef(intent.kind, intent.cloud_id, intent.region))
         if obj is None or obj.status == "deleting":
             return outcome
-        return replace(intent, phase="failed", time=_now(), error="the delete did not take effect")
+        return replace(intent, phase="failed", time=utc_now(), error="the delete did not take effect")
     if intent.action == "forget":
         return outcome
-    return replace(intent, phase="failed", time=_now(), error="outcome unknown after an interruption; re-planned")
+    return replace(intent, phase="failed", time=utc_now(), error="outcome unknown after an interruption; re-planned")
 
 
 def recover(

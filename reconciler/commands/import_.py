@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -12,7 +11,7 @@ import click
 from reconciler.cli import AppContext
 from reconciler.errors import ReconcilerError, UsageError
 from reconciler.kinds import KINDS
-from reconciler.model import JournalEntry, Resource, StateDoc
+from reconciler.model import JournalEntry, Resource, StateDoc, utc_now
 
 
 @click.command(name="import")
@@ -61,7 +60,7 @@ def command(app: AppContext, address: str, cloud_id: str, paths: tuple[str, ...]
             kind=resource.kind,
             action="adopt",
             phase="intent",
-            time=datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            time=utc_now(),
             cloud_id=cloud_id,
             region=live.region or region,
             attributes=dict(live.attrs),

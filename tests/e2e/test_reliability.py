@@ -23,6 +23,7 @@ from tests.e2e.conftest import (
     cli,
     edit_document,
     remove_document,
+    run,
     spawn,
 )
 
@@ -170,6 +171,7 @@ def test_partial_failure_skips_dependents_and_the_next_apply_finishes(
     state = json.loads((tmp_path / STATE).read_text())
     assert len(state["resources"]) == 13
     assert "AlibabaBgpGroup/hk-office" not in state["resources"]
+    assert state["pending"] == []  # a refused call is settled as failed, not left as interrupted
     full = load_seed(EXAMPLES / "sandbox-seed.yaml")
     sandbox_missing_a_vbr.add_seed(dataclasses.replace(full, devices=(), connections=()))
     second = cli("apply", "bgp", "--auto-approve")
@@ -237,4 +239,21 @@ def test_a_saved_plan_is_stale_after_an_interrupted_apply(project: Path, sandbox
     assert "is stale: an earlier apply was interrupted" in refused.err
     sandbox.configure(provision_delay=0.0)
     assert cli("apply", "bgp", "--auto-approve").code == 0
+    assert_converged(project, sandbox, equinix_expected=4)
+
+
+def test_plan_during_a_running_apply_is_read_only_and_does_not_fail(project: Path, sandbox: Sandbox) -> None:
+    slow = FaultConfig(latency_ms=1500)
+    proc = spawn("apply", "bgp", "--auto-approve")
+    assert proc.stderr is not None
+    for line in proc.stderr:  # wait until the apply holds the lock and has calls in flight
+        if "creating" in line:
+            break
+    sandbox.configure(equinix=slow, alibaba=slow)
+    planned = run("plan", "bgp", "--detailed-exitcode")
+    assert planned.code == 2, planned.both
+    assert "planning against the last saved state" in planned.err
+    sandbox.configure(equinix=FaultConfig(), alibaba=FaultConfig())
+    proc.communicate(timeout=120)
+    assert proc.returncode == 0
     assert_converged(project, sandbox, equinix_expected=4)

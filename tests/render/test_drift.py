@@ -155,7 +155,7 @@ def sample_report(**over: Any) -> DriftReport:
         "tool_version": "0.1.0",
         "api_calls": {"alibaba": {"DescribeBgpGroups": 1, "DescribeBgpPeers": 2}, "equinix": {"GET /ne/v1/bgp": 1}},
         "warnings": (
-            "AlibabaBgpPeer/sg-vbr1-peer5: an apply was interrupted during create; the next plan or apply resolves it",
+            "AlibabaBgpPeer/sg-vbr1-peer5: an apply is running or was interrupted during create; the next apply resolves it",
         ),
     }
     fields.update(over)
@@ -242,8 +242,8 @@ def test_text_lists_findings_health_and_summary(snapshot: Callable[[str, str], N
     assert "bgp-lab" not in text
     assert "2 accepted (metadata.driftIgnore) not shown; -v lists them." in lines
     assert (
-        "warning: AlibabaBgpPeer/sg-vbr1-peer5: an apply was interrupted during create; the next plan or apply "
-        "resolves it" in lines
+        "warning: AlibabaBgpPeer/sg-vbr1-peer5: an apply is running or was interrupted during create; the next "
+        "apply resolves it" in lines
     )
     assert lines[-4] == (
         "Drift found: 2 changed, 1 missing, 2 unmanaged, 2 unhealthy sessions, 2 ignored. "
@@ -500,7 +500,7 @@ def test_health_cells_from_the_cloud_are_escaped_in_markdown() -> None:
 
 
 def test_markdown_lists_the_warnings() -> None:
-    warning = "AlibabaBgpPeer/p: an apply was interrupted during create; the next plan or apply resolves it"
+    warning = "AlibabaBgpPeer/p: an apply is running or was interrupted during create; the next apply resolves it"
     md = render_drift(DriftReport((), (), managed_in_scope=0, total_in_scope=0, warnings=(warning,)), "markdown")
     assert f"> - {warning}" in md.splitlines()
 
