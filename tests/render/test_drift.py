@@ -155,7 +155,8 @@ def sample_report(**over: Any) -> DriftReport:
         "tool_version": "0.1.0",
         "api_calls": {"alibaba": {"DescribeBgpGroups": 1, "DescribeBgpPeers": 2}, "equinix": {"GET /ne/v1/bgp": 1}},
         "warnings": (
-            "AlibabaBgpPeer/sg-vbr1-peer5: an apply is running or was interrupted during create; the next apply resolves it",
+            "AlibabaBgpPeer/sg-vbr1-peer5: an apply is running or was interrupted during create; "
+            "the next apply resolves it",
         ),
     }
     fields.update(over)
