@@ -175,7 +175,9 @@ def observe(ws: Workspace, desired: Sequence[Resource], state: StateDoc) -> Obse
 # ---------------------------------------------------------------- interrupted applies
 
 
-def recover_pending(ws: Workspace, state: StateDoc, operation: str, *, locked: bool = False) -> StateDoc:
+def recover_pending(
+    ws: Workspace, state: StateDoc, operation: str, *, locked: bool = False, resend: Any = None
+) -> StateDoc:
     """Resolve intents left by a killed apply and fold them into state.
 
     Takes the state lock unless the caller (`locked=True`) already holds it. A caller holding
@@ -187,23 +189,23 @@ def recover_pending(ws: Workspace, state: StateDoc, operation: str, *, locked: b
     if not state.pending and not (locked and ws.backend.journal_entries()):
         return state
     if locked:
-        return _resolve_and_fold(ws)
+        return _resolve_and_fold(ws, resend)
     from reconciler.errors import LockError
 
     try:
         with ws.backend.lock(operation, timeout=ws.app.lock_timeout):
-            return _resolve_and_fold(ws)
+            return _resolve_and_fold(ws, resend)
     except LockError as busy:
         log.warning("the state is locked: planning against the last saved state", holder=str(busy).splitlines()[0])
         return state
 
 
-def _resolve_and_fold(ws: Workspace) -> StateDoc:
+def _resolve_and_fold(ws: Workspace, resend: Any) -> StateDoc:
     from reconciler.apply.recovery import recover
 
     state = ws.backend.read()
     if state.pending:
-        recover(state, ws.provider, ws.backend.journal_append)
+        recover(state, ws.provider, ws.backend.journal_append, resend)
     if ws.backend.journal_entries():
         state = ws.backend.write(ws.backend.read())
     return state
@@ -238,9 +240,13 @@ def build_plan(
     locked: bool = False,
 ) -> tuple[Any, StateDoc]:
     """Read state (resolving interrupted applies first), refresh, diff. Returns (plan, state)."""
+    from reconciler.apply.recovery import resend_from
     from reconciler.plan.planner import make_plan
 
-    state = recover_pending(ws, ws.backend.read(), operation, locked=locked)
+    # Only an apply (it holds the lock) may send an unconfirmed create again; a plan never calls
+    # a mutating API.
+    resend = resend_from(resources) if locked and operation == "apply" else None
+    state = recover_pending(ws, ws.backend.read(), operation, locked=locked, resend=resend)
     observed = observe(ws, resources, state)
     plan = make_plan(
         resources,

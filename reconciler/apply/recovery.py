@@ -2,56 +2,73 @@
 
 An intent without an outcome means the process died around a cloud call. We look at the cloud
 to learn what really happened, and record the outcome in the journal:
-- create / adopt: an object with the intent's natural key exists -> it was created: adopt it;
-  none -> the call never took effect;
+- create: an object with the intent's natural key exists -> it was created: record it. None
+  visible -> the call may not have happened, or may still be on its way. `apply` sends the create
+  again with the intent's own ClientToken (Equinix: after its connection lookup), so the cloud
+  makes it at most once; `plan` changes nothing in the clouds and leaves such an intent open;
+- adopt, forget: no object was made -> done;
 - delete: the object is gone or going -> done; still there -> it did not happen;
-- update: the outcome does not matter for identity; the next diff compares against live anyway;
-- forget: no cloud call was involved -> done.
+- update: the outcome does not matter for identity; the next diff compares against live anyway.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
+from reconciler.errors import ReconcilerError
 from reconciler.kinds import KINDS
 from reconciler.log import get_logger
-from reconciler.model import JournalEntry, StateDoc, utc_now
-from reconciler.providers.base import ObjectRef, Provider
+from reconciler.model import JournalEntry, Resource, StateDoc, utc_now
+from reconciler.providers.base import Desired, ObjectRef, Provider
 
 log = get_logger("reconciler.recovery")
 
+# For `apply`: the Desired object to send again for an unconfirmed create (None: not declared now).
+Resend = Callable[[JournalEntry], Desired | None]
 
-def resolve_intent(intent: JournalEntry, provider: Provider) -> JournalEntry:
-    """The outcome entry (`done` or `failed`) for one unresolved intent, found by looking at the cloud."""
-    outcome = replace(intent, phase="done", time=utc_now())
-    if intent.action in ("create", "adopt"):
-        if intent.cloud_id and intent.action == "adopt":
-            return outcome
-        found = provider.find(intent.kind, intent.attributes or {}) if intent.attributes else None
-        if found is None:
-            return replace(intent, phase="failed", time=utc_now(), error="the call never took effect")
-        return replace(outcome, cloud_id=found.cloud_id, region=found.region or intent.region)
+
+def resolve_intent(intent: JournalEntry, provider: Provider, resend: Resend | None = None) -> JournalEntry | None:
+    """The outcome entry (`done` or `failed`) for one open intent, or None to leave it open."""
+    done = replace(intent, phase="done", time=utc_now())
+    failed = replace(intent, phase="failed", time=utc_now())
+    if intent.action == "create":
+        found = provider.find(intent.kind, intent.attributes) if intent.attributes else None
+        if found is not None:
+            return replace(done, cloud_id=found.cloud_id, region=found.region or intent.region)
+        if resend is None:
+            return None
+        desired = resend(intent)
+        if desired is None or not intent.token:
+            return replace(failed, error="the create never took effect and the resource is no longer declared")
+        try:
+            return replace(done, cloud_id=provider.create(desired, intent.token))
+        except ReconcilerError as exc:
+            return replace(failed, error=f"sending the create again failed: {exc.message}")
+    if intent.action in ("adopt", "forget"):
+        return done
     if intent.action == "delete":
         assert intent.cloud_id is not None
         obj = provider.get(ObjectRef(intent.kind, intent.cloud_id, intent.region))
         if obj is None or obj.status == "deleting":
-            return outcome
-        return replace(intent, phase="failed", time=utc_now(), error="the delete did not take effect")
-    if intent.action == "forget":
-        return outcome
-    return replace(intent, phase="failed", time=utc_now(), error="outcome unknown after an interruption; re-planned")
+            return done
+        return replace(failed, error="the delete did not take effect")
+    return replace(failed, error="outcome unknown after an interruption; re-planned")
 
 
 def recover(
     state: StateDoc,
     providers: Callable[[str], Provider],
     journal_append: Callable[[JournalEntry], None],
+    resend: Resend | None = None,
 ) -> int:
-    """Record an outcome for every pending intent. Returns how many were resolved."""
+    """Record an outcome for every open intent that can be settled. Returns how many were."""
+    settled = 0
     for intent in state.pending:
-        provider = providers(KINDS[intent.kind].provider)
-        outcome = resolve_intent(intent, provider)
+        outcome = resolve_intent(intent, providers(KINDS[intent.kind].provider), resend)
+        if outcome is None:
+            log.warning("an interrupted create is not visible yet; apply will settle it", address=intent.address)
+            continue
         log.warning(
             "resolved an interrupted operation",
             address=intent.address,
@@ -59,4 +76,20 @@ def recover(
             outcome=outcome.phase if outcome.phase == "failed" else f"done ({outcome.cloud_id})",
         )
         journal_append(outcome)
-    return len(state.pending)
+        settled += 1
+    return settled
+
+
+def resend_from(resources: Sequence[Resource]) -> Resend:
+    """Send an unconfirmed create again as the intent recorded it, with today's keys."""
+    declared = {r.address: r for r in resources}
+
+    def desired(intent: JournalEntry) -> Desired | None:
+        resource = declared.get(intent.address)
+        if resource is None or resource.kind != intent.kind or not intent.attributes:
+            return None
+        info = KINDS[resource.kind]
+        secrets = {f: resource.secrets.get(f) for f in info.secret_fields}
+        return Desired(resource.kind, resource.name, info.normalise(intent.attributes), secrets)
+
+    return desired

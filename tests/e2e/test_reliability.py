@@ -257,3 +257,24 @@ def test_plan_during_a_running_apply_is_read_only_and_does_not_fail(project: Pat
     proc.communicate(timeout=120)
     assert proc.returncode == 0
     assert_converged(project, sandbox, equinix_expected=4)
+
+
+def test_a_create_still_in_flight_after_a_crash_is_made_only_once(project: Path, sandbox: Sandbox) -> None:
+    slow = FaultConfig(latency_ms=2500)
+    target = ("--target", "AlibabaBgpGroup/hk-office")
+    proc = spawn("apply", "bgp", "--auto-approve", *target)
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if "creating" in line:  # CreateBgpGroup is about to be sent: slow the cloud down now
+            sandbox.configure(alibaba=slow)
+            break
+    time.sleep(0.8)  # the create is on the wire, the cloud has not made the group yet
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=30)
+    sandbox.configure(alibaba=FaultConfig())
+    again = cli("apply", "bgp", "--auto-approve", *target)  # resends the create with its own token
+    assert again.code == 0, again.both
+    time.sleep(2.5)  # the abandoned request reaches the cloud too
+    groups = [g for g in sandbox.objects().alibaba_groups.values() if g["Name"] == "hk-office"]
+    assert len(groups) == 1, groups
+    assert cli("plan", "bgp", "--detailed-exitcode", *target).code == 0
