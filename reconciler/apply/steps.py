@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from reconciler.kinds import KINDS
+from reconciler.plan.diff import natural_key
 from reconciler.plan.model import Action, Change
 
 
@@ -64,7 +65,8 @@ def build_steps(changes: Sequence[Change], *, refresh_only: bool = False) -> lis
     - a create/update/adopt waits for the create/update/adopt of what it depends on;
     - a delete waits for the deletes of everything that depends on it (reverse order);
     - a replace deletes (or forgets) before it creates;
-    - creates wait for the provider's deletes, so a freed natural key or quota is free for them.
+    - creates and updates wait for the provider's deletes, so a freed natural key or quota is
+      free for them, and for updates that move another object off the key they move onto.
     """
     ops = {c.address: _ops_for(c, refresh_only) for c in changes}
     keys = {(c.address, op): f"{c.address}:{op}" for c in changes for op in ops[c.address]}
@@ -76,6 +78,12 @@ def build_steps(changes: Sequence[Change], *, refresh_only: bool = False) -> lis
     for c in changes:
         if Op.DELETE in ops[c.address]:
             deletes_by_provider.setdefault(KINDS[c.kind].provider, set()).add(keys[(c.address, Op.DELETE)])
+    # Updates that move an object off a natural key: whoever moves onto that key waits for them.
+    freed_by: dict[tuple[str, tuple[object, ...]], str] = {}
+    for c in changes:
+        old_key, new_key = natural_key(c, "before"), natural_key(c, "after")
+        if (c.address, Op.UPDATE) in keys and old_key is not None and old_key != new_key:
+            freed_by[(c.kind, old_key)] = keys[(c.address, Op.UPDATE)]
 
     steps: list[Step] = []
     for c in changes:
@@ -86,10 +94,15 @@ def build_steps(changes: Sequence[Change], *, refresh_only: bool = False) -> lis
                     after.update(
                         keys[(dep, o)] for o in (Op.CREATE, Op.UPDATE, Op.ADOPT, Op.WAIT) if (dep, o) in keys
                     )
-            if op is Op.CREATE:
+            if op in (Op.CREATE, Op.UPDATE):
+                # Deletes first: a freed natural key or quota is then free for creates and updates.
                 after.update(deletes_by_provider.get(KINDS[c.kind].provider, set()))
-                if (c.address, Op.FORGET) in keys:
-                    after.add(keys[(c.address, Op.FORGET)])
+                target = natural_key(c, "after")
+                freeing = freed_by.get((c.kind, target)) if target is not None else None
+                if freeing is not None and freeing != keys[(c.address, op)]:
+                    after.add(freeing)
+            if op is Op.CREATE and (c.address, Op.FORGET) in keys:
+                after.add(keys[(c.address, Op.FORGET)])
             if op is Op.DELETE:
                 for dependent in dependents.get(c.address, []):
                     if (dependent, Op.DELETE) in keys:

@@ -7,7 +7,7 @@ whether it can be deleted) comes from `reconciler.kinds`; nothing here knows a c
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from reconciler.kinds import KINDS, KindInfo
@@ -210,7 +210,57 @@ def diff(
             continue
         owner = declared_owner.get(recorded.cloud_id)
         changes.append(_change_removed(recorded, live, refreshed_kinds, managed_by=owner))
-    return changes
+    return _untangle_key_swaps(changes)
+
+
+def natural_key(change: Change, side: str) -> tuple[Any, ...] | None:
+    """The natural key of a change's `before` or `after` attributes (None when not fully known)."""
+    attrs = change.before if side == "before" else change.after
+    if not attrs:
+        return None
+    key = KINDS[change.kind].key_of(attrs)
+    return None if any(part is None for part in key) else key
+
+
+def _untangle_key_swaps(changes: list[Change]) -> list[Change]:
+    """Two in-place updates that trade natural keys (say two peers swapping IP addresses) would
+    collide whatever the order. The first of such a pair is replaced instead: its delete frees the
+    key, the other update waits for it, and its create waits for the other update (apply.steps)."""
+    holders = {(c.kind, key): c for c in changes if (key := natural_key(c, "before")) is not None}
+    has_dependents = {dep for c in changes for dep in c.depends_on}
+    replaced: set[str] = set()
+    out: list[Change] = []
+    for change in changes:
+        new_key = natural_key(change, "after")
+        holder = holders.get((change.kind, new_key)) if new_key is not None else None
+        if (
+            change.action is Action.UPDATE
+            and new_key != natural_key(change, "before")
+            and holder is not None
+            and holder.address != change.address
+            and holder.action is Action.UPDATE
+            and holder.address not in replaced
+            and change.address not in has_dependents
+        ):
+            out.append(_replace_to_untangle(change, holder.address))
+            replaced.add(change.address)
+        else:
+            out.append(change)
+    return out
+
+
+def _replace_to_untangle(change: Change, holder: str) -> Change:
+    before, after = change.before or {}, change.after or {}
+    moved = tuple(f for f in KINDS[change.kind].natural_key if before.get(f) != after.get(f))
+    fields = tuple(replace(f, forces_replacement=f.forces_replacement or f.name in moved) for f in change.fields)
+    return replace(
+        change,
+        action=Action.REPLACE,
+        replace_fields=moved,
+        fields=fields,
+        reason=f"{' + '.join(moved)} moves onto {holder}'s, which moves too: "
+        "replaced, so the two never hold the same address at once",
+    )
 
 
 def resolve(resource: Resource, outcomes: Mapping[str, _Outcome]) -> Resolved:

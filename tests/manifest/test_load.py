@@ -121,6 +121,19 @@ spec:
     assert doc.position("nothing.here[3]") == (1, 1)
 
 
+def test_documents_share_position_tuples_without_mixing_positions_up() -> None:
+    """Equal positions in different files are one shared tuple (fewer objects for the garbage
+    collector), and each document still reports its own."""
+    text = "apiVersion: reconciler/v1\nkind: AlibabaBgpGroup\nspec:\n  peerAsn: 65010\n"
+    [a], _ = load_text(text, "a.yaml")
+    [b], _ = load_text(text, "b.yaml")
+    [shifted], _ = load_text("# a comment\n" + text, "c.yaml")
+    assert a.position("spec.peerAsn") == (4, 12) and shifted.position("spec.peerAsn") == (5, 12)
+    assert a.position("spec.peerAsn") is b.position("spec.peerAsn")
+    assert [a.positions[path] for path in a.positions] == [(1, 1), (1, 13), (2, 7), (3, 1), (4, 12)]
+    assert [shifted.positions[path][0] for path in a.positions] == [2, 2, 3, 4, 5]
+
+
 def test_merge_keys_are_supported_and_explicit_keys_win() -> None:
     text = """\
 base: &base {regionId: ap-southeast-1, peerAsn: 1}

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators
+from referencing.jsonschema import DRAFT202012
 
 from reconciler.manifest.load import load_text
-from reconciler.manifest.schema import check_envelope, schema_problems
+from reconciler.manifest.schema import _evolve_once, _validators, check_envelope, schema_problems
 from reconciler.resources import load_schema, schema_path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,3 +94,62 @@ def test_the_editor_schema_agrees_with_the_validator_on_examples_and_corpus() ->
             checked += 1
             refused += not runtime_ok
     assert (checked, refused) >= (100, 30), (checked, refused)
+
+
+def _errors(validator: Any, data: Any) -> list[tuple[Any, ...]]:
+    def described(error: ValidationError) -> tuple[Any, ...]:
+        return (
+            error.validator,
+            list(error.absolute_path),
+            list(error.schema_path),
+            error.message,
+            [described(inner) for inner in error.context or ()],
+        )
+
+    return [described(error) for error in validator.iter_errors(data)]
+
+
+def test_reused_subschema_validators_find_exactly_what_fresh_ones_find() -> None:
+    """The compiled validators reuse one jsonschema validator object per subschema across
+    documents (`_evolve_once`). A validator class without that reuse must report the same
+    errors, in the same order, for every document of the examples and the corpus, even with
+    documents of all kinds interleaved and each checked twice."""
+    compiled = _validators()
+    fresh = {
+        kind: validators.extend(Draft202012Validator, type_checker=type(v).TYPE_CHECKER)(v.schema)  # type: ignore[no-untyped-call]
+        for kind, v in compiled.items()
+    }
+    docs = [doc for path in [*EXAMPLES, *CORPUS] for doc in documents(path)]
+    for _ in range(2):
+        for kind, data in docs:
+            assert _errors(compiled[kind], data) == _errors(fresh[kind], data), (kind, data)
+    invalid = [data for kind, data in docs if _errors(fresh[kind], data)]
+    assert len(invalid) >= 25
+    assert any(error[0] == "oneOf" for kind, data in docs for error in _errors(fresh[kind], data))
+
+
+def test_evolve_once_reuses_a_validator_only_for_the_same_subschema_and_resolver() -> None:
+    schema = {"properties": {"a": {"type": "string"}, "b": {"type": "integer"}}}
+    root: Any = Draft202012Validator(schema)
+    evolve = _evolve_once(Draft202012Validator.evolve)
+    a, b = schema["properties"]["a"], schema["properties"]["b"]
+
+    first = evolve(root, schema=a, _resolver=root._resolver)
+    assert evolve(root, schema=a, _resolver=root._resolver) is first
+    assert evolve(root, schema=a) is first  # the resolver defaults to the root's
+    assert first.schema is a and first.is_valid("x") and not first.is_valid(5)
+
+    other = evolve(root, schema=b, _resolver=root._resolver)
+    assert other is not first and other.schema is b and other.is_valid(5)
+
+    # A resolver moved by an $id (none in our schema) gets a validator of its own.
+    moved = root._resolver.in_subresource(DRAFT202012.create_resource({"$id": "https://example.com/x"}))
+    assert moved is not root._resolver
+    elsewhere = evolve(root, schema=a, _resolver=moved)
+    assert elsewhere is not first and elsewhere._resolver is moved
+    assert evolve(root, schema=a, _resolver=root._resolver) is first
+
+    # Any other change is passed through, never reused.
+    checker = FormatChecker()
+    formats = evolve(root, schema=a, format_checker=checker)
+    assert formats is not first and formats.format_checker is checker

@@ -216,3 +216,26 @@ def test_an_old_address_holding_a_declared_object_is_forgotten_not_deleted() -> 
     change = by_address(plan)[old.address]
     assert change.action is Action.FORGET
     assert "managed as AlibabaBgpPeer/new-name" in change.reason
+
+
+def test_two_peers_swapping_addresses_untangle_with_one_replace() -> None:
+    from reconciler.apply.steps import build_steps
+
+    g = group()
+    p0, p1 = peer(name="p0", ip="10.0.0.2"), peer(name="p1", ip="10.0.0.3")
+    on_group = {"bgpGroupId": "bgpg-1"}
+    state = state_of((g, "bgpg-1", {}), (p0, "bgp-0", on_group), (p1, "bgp-1", on_group))
+    live = [
+        live_of(g, "bgpg-1"),
+        live_of(p0, "bgp-0", bgpGroupId="bgpg-1", regionId="ap-southeast-1"),
+        live_of(p1, "bgp-1", bgpGroupId="bgpg-1", regionId="ap-southeast-1"),
+    ]
+    swapped = [g, peer(name="p0", ip="10.0.0.3"), peer(name="p1", ip="10.0.0.2")]
+    changes = by_address(make_plan(swapped, state, live))
+    assert changes["AlibabaBgpPeer/p0"].action is Action.REPLACE
+    assert changes["AlibabaBgpPeer/p0"].replace_fields == ("peerIpAddress",)
+    assert changes["AlibabaBgpPeer/p1"].action is Action.UPDATE
+    steps = {s.key: s.after for s in build_steps(list(changes.values()))}
+    # p0 is deleted first, p1 then moves onto its address, and p0 is created on p1's old one.
+    assert "AlibabaBgpPeer/p0:delete" in steps["AlibabaBgpPeer/p1:update"]
+    assert "AlibabaBgpPeer/p1:update" in steps["AlibabaBgpPeer/p0:create"]
