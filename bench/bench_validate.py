@@ -3,12 +3,17 @@
 Runs the real command as a whole process (start-up, imports, YAML, schema, rules, output), the
 way CI runs it. Targets: validate < 2 s, --help < 0.3 s on a 2-core machine.
 
+Then times `load_manifests` in this process, whole and phase by phase (the phases are the steps
+`load_manifests` takes, called one after the other), on this tree and on the tree the plan,
+apply and drift benchmarks use (`common.generate`: 10,625 resources in 100 files).
+
     /work/venv/bin/python bench/bench_validate.py [--files 200] [--per-file 50] [--runs 5]
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import resource
 import statistics
@@ -17,7 +22,11 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+from common import generate
 
 RECONCILER = [sys.executable, "-m", "reconciler"]
 
@@ -108,6 +117,93 @@ def report(label: str, measured: tuple[list[float], list[float]], target: float)
     print(f"  load average while measuring: {os.getloadavg()[0]:.2f}")
 
 
+def best_of(runs: int, work: Callable[[], Any]) -> tuple[float, float]:
+    """Fastest and median wall seconds of `work()` over `runs` runs (after one warm-up run)."""
+    work()
+    times = []
+    for _ in range(runs):
+        gc.collect()
+        start = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - start)
+    return min(times), statistics.median(times)
+
+
+def phases(root: Path) -> dict[str, float]:
+    """Seconds per step of `load_manifests`, each step run over every file or document."""
+    from reconciler.manifest import semantic
+    from reconciler.manifest.desired import to_resource
+    from reconciler.manifest.load import find_files, load_file
+    from reconciler.manifest.schema import check_envelope, schema_problems
+
+    took: dict[str, float] = {}
+    start = time.perf_counter()
+    files = find_files([root])
+    took["find files"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    documents = [doc for path, display in files for doc in load_file(path, display).documents]
+    took["parse YAML + build data with positions"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    kinds = []
+    for doc in documents:
+        kind, _ = check_envelope(doc)
+        assert kind is not None and not schema_problems(kind, doc.data)
+        kinds.append(kind)
+    took["envelope + JSON Schema"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    checked = [semantic.Checked.of(doc, kind, ()) for doc, kind in zip(documents, kinds, strict=True)]
+    assert not semantic.semantic_diagnostics(checked, True)
+    took["semantic rules"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    for item in checked:
+        to_resource(item)
+    took["build Resources (normalise)"] = time.perf_counter() - start
+    return took
+
+
+def gc_seconds(work: Callable[[], Any]) -> float:
+    """Seconds the garbage collector ran during `work()`."""
+    spent, started = [0.0], [0.0]
+
+    def track(phase: str, _info: dict[str, int]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            spent[0] += time.perf_counter() - started[0]
+
+    gc.callbacks.append(track)
+    try:
+        work()
+    finally:
+        gc.callbacks.remove(track)
+    return spent[0]
+
+
+def in_process(label: str, root: Path, expect: int, runs: int) -> None:
+    from reconciler.manifest import load_manifests
+
+    def load() -> None:
+        manifests = load_manifests([root])
+        if len(manifests.resources) != expect:
+            sys.exit(f"{label}: expected {expect} resources, got {len(manifests.resources)}")
+
+    fastest, median = best_of(runs, load)
+    print(f"load_manifests, {label}: median {median:.3f} s (min {fastest:.3f}), {runs} runs in this process")
+    print(f"  garbage collector during a load: {min(gc_seconds(load) for _ in range(3)):.3f} s (least of 3)")
+    print("  per phase (fastest of 3, garbage collector paused):")
+    gc.disable()
+    try:
+        runs_of_phases = [phases(root) for _ in range(3)]
+    finally:
+        gc.enable()
+    for phase in runs_of_phases[0]:
+        print(f"    {phase:<40} {min(run[phase] for run in runs_of_phases):.3f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--files", type=int, default=200)
@@ -120,6 +216,11 @@ def main() -> None:
         print(f"{count} resources in {args.files} files ({sum(p.stat().st_size for p in folder.iterdir())} bytes)")
         report("reconciler validate", timed([*RECONCILER, "validate", "."], folder, args.runs, 0), 2.0)
         report("reconciler --help", timed([*RECONCILER, "--help"], folder, args.runs, 0), 0.3)
+        in_process(f"{count} resources in {args.files} files", folder, count, args.runs)
+    with tempfile.TemporaryDirectory() as tmp:
+        project = generate(Path(tmp) / "manifests", equinix=5000, alibaba_peers=5000)
+        label = f"common.generate: {project.resources} resources in 100 files"
+        in_process(label, project.root, project.resources, args.runs)
 
 
 if __name__ == "__main__":

@@ -85,6 +85,9 @@ class KindInfo:
     ref_fields: Mapping[str, tuple[str, str]] | None = None  # spec field -> (kind, resolved attr)
     # Attributes that are derived from the referenced resource (copied at plan time).
     inherited: Mapping[str, str] | None = None  # attr -> attr of the referenced resource
+    # When the natural key includes the name (Alibaba groups: Name = metadata.name), a rename is
+    # recognised within this scope and done in place instead of recreating the object.
+    rename_scope: tuple[str, ...] = ()
 
     def normalise(self, attrs: Mapping[str, Any]) -> dict[str, Any]:
         """Canonical form of an attribute map, with defaults filled in."""
@@ -163,6 +166,7 @@ KINDS: dict[str, KindInfo] = {
         },
         region_field="regionId",
         deletable=True,
+        rename_scope=("regionId", "virtualBorderRouterId"),
     ),
     ALIBABA_PEER: KindInfo(
         kind=ALIBABA_PEER,

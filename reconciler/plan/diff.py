@@ -171,6 +171,7 @@ def diff(
     claimed_ids = {r.cloud_id: a for a, r in state.resources.items()}
     renamed_from: set[str] = set()
     desired_addresses = {r.address for r in desired}
+    renames = _renames(desired, state, live, desired_addresses)
 
     for resource in dependency_order(desired):
         info = KINDS[resource.kind]
@@ -197,7 +198,8 @@ def diff(
             else:
                 change = _change_existing(resource, resolved, recorded, live_obj, secrets)
         else:
-            change = _change_new(resource, resolved, recorded, live, claimed_ids, desired_addresses, secrets)
+            renamed = renames.get(resource.address)
+            change = _change_new(resource, resolved, recorded, live, claimed_ids, desired_addresses, secrets, renamed)
             if change.previous_address:
                 renamed_from.add(change.previous_address)
         changes.append(change)
@@ -286,6 +288,34 @@ def resolve(resource: Resource, outcomes: Mapping[str, _Outcome]) -> Resolved:
     return Resolved(resource, info.normalise(attrs), frozenset(unknown), tuple(sorted(set(depends_on))))
 
 
+def _renames(
+    desired: Sequence[Resource], state: StateDoc, live: LiveIndex, desired_addresses: set[str]
+) -> dict[str, StateResource]:
+    """New address -> the state entry it renames, for kinds whose name is part of the natural key.
+
+    Only unambiguous cases: within one scope (a group's region + VBR), exactly one recorded object
+    lost its address and exactly one declared resource has neither a state entry nor a live match.
+    """
+    lost: dict[tuple[str, tuple[Any, ...]], list[StateResource]] = {}
+    for address, recorded in state.resources.items():
+        scope = KINDS[recorded.kind].rename_scope
+        if scope and address not in desired_addresses and live.get(recorded.kind, recorded.cloud_id):
+            lost.setdefault((recorded.kind, tuple(recorded.attributes.get(f) for f in scope)), []).append(recorded)
+    new: dict[tuple[str, tuple[Any, ...]], list[Resource]] = {}
+    for resource in desired:
+        info = KINDS[resource.kind]
+        if not info.rename_scope or resource.address in state.resources or resource.refs:
+            continue
+        if (resource.kind, info.key_of(resource.attrs)) in live.by_key:
+            continue
+        new.setdefault((resource.kind, tuple(resource.attrs.get(f) for f in info.rename_scope)), []).append(resource)
+    return {
+        found[0].address: lost[scope][0]
+        for scope, found in new.items()
+        if len(found) == 1 and len(lost.get(scope, [])) == 1
+    }
+
+
 def _change_existing(
     resource: Resource,
     resolved: Resolved,
@@ -346,8 +376,10 @@ def _change_new(
     claimed_ids: Mapping[str, str],
     desired_addresses: set[str],
     secrets: Mapping[str, SecretValue | None],
+    renamed: StateResource | None = None,
 ) -> Change:
-    """Not in state, or in state but gone from the cloud: adopt a natural-key match, else create."""
+    """Not in state, or in state but gone from the cloud: adopt a natural-key match (or, for a
+    rename, the object the old name recorded), else create."""
     info = KINDS[resource.kind]
     common: dict[str, Any] = {
         "address": resource.address,
@@ -363,11 +395,22 @@ def _change_new(
     match = None
     if not resolved.unknown:
         match = live.by_key.get((resource.kind, info.key_of(resolved.attrs)))
+    if match is None and renamed is not None:
+        match = live.get(renamed.kind, renamed.cloud_id)
     owner = claimed_ids.get(match.cloud_id) if match is not None else None
-    if match is not None and (owner is None or owner == resource.address or owner not in desired_addresses):
+    fields: tuple[FieldChange, ...] = ()
+    replace_fields: tuple[str, ...] = ()
+    if match is not None:
         fields = field_changes(info, resolved.attrs, secrets, match, resolved.unknown)
         replace_fields = tuple(f.name for f in fields if f.forces_replacement)
-        if owner and owner != resource.address:
+        if replace_fields and owner not in (None, resource.address):
+            # Taking over another address's object only to replace it is no rename: the old
+            # address is deleted as removed, and this one is created.
+            match = owner = None
+    if match is not None and (owner is None or owner == resource.address or owner not in desired_addresses):
+        if renamed is not None and owner == renamed.address:
+            reason = f"renamed from {owner}: renamed in place, not recreated"
+        elif owner and owner != resource.address:
             reason = f"renamed from {owner}: the same {_key_words(info)} is taken over, not recreated"
         elif recorded is not None:
             reason = f"the recorded object is gone; an object with the same {_key_words(info)} exists"

@@ -132,3 +132,20 @@ def test_a_rename_killed_mid_apply_never_deletes_the_object(project: Path, sandb
     assert cli("apply", "bgp", "--auto-approve").code == 0
     assert before in sandbox.objects().alibaba_peers
     assert cli("plan", "bgp", "--detailed-exitcode").code == 0
+
+
+def test_renaming_a_group_renames_it_in_place_and_keeps_its_peers(project: Path, sandbox: Sandbox) -> None:
+    assert cli("apply", "bgp", "--auto-approve").code == 0
+    before = state_ids(project)
+    rename(project / "bgp", "AlibabaBgpGroup", "sg-colo-core", "sg-colo-main")
+    assert plan_actions() == {"AlibabaBgpGroup/sg-colo-main": "adopt"}
+    text = cli("plan", "bgp").out
+    assert "renamed from AlibabaBgpGroup/sg-colo-core" in text and 'name: "sg-colo-core" -> "sg-colo-main"' in text
+    applied = cli("apply", "bgp", "--auto-approve")
+    assert applied.code == 0, applied.both
+    after = state_ids(project)
+    assert after["AlibabaBgpGroup/sg-colo-main"] == before["AlibabaBgpGroup/sg-colo-core"]
+    assert after["AlibabaBgpPeer/sg-colo-core-r1"] == before["AlibabaBgpPeer/sg-colo-core-r1"]
+    assert sandbox.objects().alibaba_groups[after["AlibabaBgpGroup/sg-colo-main"]]["Name"] == "sg-colo-main"
+    assert live_counts(sandbox) == {"equinix_bgp": 4, "alibaba_groups": 5, "alibaba_peers": 6}
+    assert cli("plan", "bgp", "--detailed-exitcode").code == 0

@@ -116,7 +116,7 @@ def apply_and_check(root: Path, docs: list[dict[str, Any]]) -> None:
 
 
 @pytest.mark.slow
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(first=manifest_set(), second=manifest_set())
 def test_plan_apply_plan_is_empty_for_random_manifests(
     monkeypatch: pytest.MonkeyPatch, first: list[dict[str, Any]], second: list[dict[str, Any]]

@@ -239,3 +239,26 @@ def test_two_peers_swapping_addresses_untangle_with_one_replace() -> None:
     # p0 is deleted first, p1 then moves onto its address, and p0 is created on p1's old one.
     assert "AlibabaBgpPeer/p0:delete" in steps["AlibabaBgpPeer/p1:update"]
     assert "AlibabaBgpPeer/p1:update" in steps["AlibabaBgpPeer/p0:create"]
+
+
+def test_group_rename_is_in_place_only_when_unambiguous() -> None:
+    old = group(name="old-name")
+    state = state_of((old, "bgpg-1", {}))
+    live = [live_of(old, "bgpg-1")]
+    (change,) = [c for c in make_plan([group(name="new-name")], state, live).changes if c.action is not Action.NOOP]
+    assert change.action is Action.ADOPT and change.cloud_id == "bgpg-1"
+    assert change.previous_address == "AlibabaBgpGroup/old-name"
+    assert [(f.name, f.before, f.after) for f in change.fields] == [("name", "old-name", "new-name")]
+    # Two new groups on the same VBR: which one is the rename? Not guessed: create both, delete the old.
+    plan = make_plan([group(name="new-a"), group(name="new-b")], state, live)
+    assert sorted(c.action.value for c in plan.changes) == ["create", "create", "delete"]
+
+
+def test_a_rename_that_would_need_a_replace_is_a_delete_and_a_create() -> None:
+    old = group(name="old-name", ipVersion="IPv6")
+    state = state_of((old, "bgpg-1", {}))
+    plan = make_plan([group(name="new-name")], state, [live_of(old, "bgpg-1")])
+    assert {c.address: c.action for c in plan.changes} == {
+        "AlibabaBgpGroup/old-name": Action.DELETE,
+        "AlibabaBgpGroup/new-name": Action.CREATE,
+    }
