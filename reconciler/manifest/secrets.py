@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from reconciler.errors import ManifestError
+from reconciler.errors import ManifestError, SecretError
 from reconciler.manifest.diagnostics import Diagnostic, plural, sort_key
 from reconciler.model import (
     ALIBABA_GROUP,
@@ -40,31 +40,28 @@ def secret_ref(manifest_file: str, raw: Mapping[str, Any]) -> SecretRef:
     return SecretRef("file", Path(path).as_posix())
 
 
-class _Unresolved(Exception):
-    """A reference that cannot be read; the message names the reference only."""
-
-
 def read_secret(ref: SecretRef) -> SecretValue:
+    """The value a reference points at. SecretError (naming the reference only) when unreadable."""
     if ref.source == "env":
         value = os.environ.get(ref.name)
         if value is None:
-            raise _Unresolved(f"environment variable {ref.name} is not set")
+            raise SecretError(f"environment variable {ref.name} is not set")
     else:
         try:
             data = Path(ref.name).read_bytes()
         except FileNotFoundError:
-            raise _Unresolved(f"secret file {ref.name} does not exist") from None
+            raise SecretError(f"secret file {ref.name} does not exist") from None
         except IsADirectoryError:
-            raise _Unresolved(f"secret file {ref.name} is a folder, not a file") from None
+            raise SecretError(f"secret file {ref.name} is a folder, not a file") from None
         except OSError as exc:
-            raise _Unresolved(f"cannot read secret file {ref.name}: {exc.strerror}") from None
+            raise SecretError(f"cannot read secret file {ref.name}: {exc.strerror}") from None
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
-            raise _Unresolved(f"secret file {ref.name} is not UTF-8 text") from None
-        value = text.removesuffix("\n").removesuffix("\r")
+            raise SecretError(f"secret file {ref.name} is not UTF-8 text") from None
+        value = text.rstrip("\r\n")  # editors add a final newline; no BGP key ends in one
     if not value:
-        raise _Unresolved(f"{ref} resolves to an empty value")
+        raise SecretError(f"{ref} resolves to an empty value")
     return SecretValue(value)
 
 
@@ -95,7 +92,7 @@ def resolve_secrets(resources: Sequence[Resource]) -> tuple[Resource, ...]:
         for field_name, ref in resource.secret_refs.items():
             try:
                 value = read_secret(ref)
-            except _Unresolved as exc:
+            except SecretError as exc:
                 diags.append(_diag(resource, field_name, str(exc), "secret-unresolved"))
                 continue
             if resource.kind == EQUINIX_PEERING:

@@ -253,3 +253,14 @@ def test_missing_cloud_credentials_are_one_clear_error(project: Path, monkeypatc
     assert result.code == 1
     assert "EQUINIX_CLIENT_SECRET" in result.err
     assert "Traceback" not in result.both
+
+
+def test_a_saved_plan_reads_file_keys_exactly_as_planning_did(project: Path) -> None:
+    (project / "bgp" / "keys").mkdir()
+    (project / "bgp" / "keys" / "office.key").write_text("OfficeKeyFromFile1\n\n")  # trailing blank line
+    edit_document(project / "bgp", "AlibabaBgpGroup", "hk-office", authKey={"fromFile": "../keys/office.key"})
+    assert cli("plan", "bgp", "--out", "plan.json").code == 0
+    assert "file:bgp/keys/office.key" in (project / "plan.json").read_text()
+    applied = cli("apply", "plan.json")
+    assert applied.code == 0, applied.both
+    assert cli("plan", "bgp", "--detailed-exitcode").code == 0
