@@ -79,27 +79,49 @@ def open_workspace(
 
     ws = Workspace(app, open_backend(app.state_url), dict(os.environ), options or ProviderOptions())
     try:
-        if app.sandbox:
-            ws.sandbox = _start_sandbox(app, presupposed)
-            ws.env.update(ws.sandbox.env())
-        yield ws
+        with _embedded_sandbox(app, presupposed) as sandbox:
+            if sandbox is not None:
+                ws.sandbox = sandbox
+                ws.env.update(sandbox.env())
+            yield ws
     finally:
         ws.close()
-        if ws.sandbox is not None:
-            ws.sandbox.stop()
 
 
-def _start_sandbox(app: AppContext, presupposed: Iterable[tuple[str, Mapping[str, Any]]]) -> Any:
+@contextmanager
+def _embedded_sandbox(app: AppContext, presupposed: Iterable[tuple[str, Mapping[str, Any]]]) -> Iterator[Any]:
+    """With `--sandbox`: the emulators, on their data file, for one process at a time."""
+    if not app.sandbox:
+        yield None
+        return
+    from filelock import FileLock, Timeout
+
+    from reconciler.errors import ReconcilerError
     from reconciler.sandbox import Sandbox, load_seed
     from reconciler.sandbox_seed import derive_seed
 
     data_file = sandbox_data_file(app)
     data_file.parent.mkdir(parents=True, exist_ok=True)
-    # Start merges the seed into the data of earlier runs: whatever the manifests now name exists.
-    seed = load_seed(app.seed) if app.seed else derive_seed(presupposed)
-    sandbox = Sandbox(seed, data_file=data_file).start()
-    log.debug("embedded sandbox started", equinix=sandbox.equinix_url, alibaba=sandbox.alibaba_endpoint)
-    return sandbox
+    # Two processes each emulating the clouds from one data file would lose each other's objects.
+    in_use = FileLock(f"{data_file}.lock")
+    try:
+        in_use.acquire(timeout=app.lock_timeout)
+    except Timeout:
+        raise ReconcilerError(
+            f"the embedded sandbox ({data_file}) is in use by another `reconciler --sandbox` run",
+            hint="wait for it to finish, or pass --lock-timeout SECONDS to wait",
+        ) from None
+    try:
+        # Start merges the seed into the data of earlier runs: whatever the manifests now name exists.
+        seed = load_seed(app.seed) if app.seed else derive_seed(presupposed)
+        sandbox = Sandbox(seed, data_file=data_file).start()
+        log.debug("embedded sandbox started", equinix=sandbox.equinix_url, alibaba=sandbox.alibaba_endpoint)
+        try:
+            yield sandbox
+        finally:
+            sandbox.stop()
+    finally:
+        in_use.release()
 
 
 # ---------------------------------------------------------------- refresh

@@ -17,6 +17,7 @@ import click
 from reconciler.cli import AppContext
 from reconciler.errors import PlanError, ReconcilerError, UsageError
 from reconciler.model import SecretValue, StateDoc
+from reconciler.providers.base import ProviderOptions
 
 
 def _is_plan_file(paths: Sequence[str]) -> bool:
@@ -81,7 +82,11 @@ def _apply_manifests(
         for f, ref in r.secret_refs.items()
         if (value := r.secrets.get(f)) is not None
     }
-    with open_workspace(app, presupposed_by(resources)) as ws, ws.backend.lock("apply", timeout=app.lock_timeout):
+    options = ProviderOptions(max_in_flight=max(ProviderOptions().max_in_flight, settings.parallelism))
+    with (
+        open_workspace(app, presupposed_by(resources), options) as ws,
+        ws.backend.lock("apply", timeout=app.lock_timeout),
+    ):
         plan, state = build_plan(
             ws, resources, manifests.digest, operation="apply", targets=targets, refresh_only=refresh_only, locked=True
         )
@@ -90,11 +95,13 @@ def _apply_manifests(
             return 0
         if not plan.has_changes:  # nothing to change, but objects are still provisioning
             return _execute(ws, plan, state, secrets, settings)
-        if not auto_approve and not click.confirm(
-            "\nDo you want to perform these actions? Only 'yes' will be accepted", default=False, prompt_suffix=" "
-        ):
-            click.echo("Apply cancelled.")
-            return 1
+        if not auto_approve:
+            answer = click.prompt(
+                "\nDo you want to perform these actions? Only 'yes' will be accepted", default="", show_default=False
+            )
+            if answer.strip() != "yes":
+                click.echo("Apply cancelled.")
+                return 1
         return _execute(ws, plan, state, secrets, settings)
 
 
@@ -106,7 +113,8 @@ def _apply_plan_file(app: AppContext, path: Path, settings: Any) -> int:
 
     plan = load_plan(path)
     presupposed = [(c.kind, c.after) for c in plan.changes if c.after]
-    with open_workspace(app, presupposed) as ws, ws.backend.lock("apply", timeout=app.lock_timeout):
+    options = ProviderOptions(max_in_flight=max(ProviderOptions().max_in_flight, settings.parallelism))
+    with open_workspace(app, presupposed, options) as ws, ws.backend.lock("apply", timeout=app.lock_timeout):
         state = ws.backend.read()
         if state.pending or ws.backend.journal_entries():
             # An earlier apply stopped before it saved its results: whatever the plan was made

@@ -47,8 +47,9 @@ def run_on_terminal(args: list[str], answer: str, timeout: float = 60) -> tuple[
 
 
 def test_apply_asks_on_a_terminal_and_only_yes_applies(project: Path, sandbox: Sandbox) -> None:
-    code, output = run_on_terminal(["apply", "bgp"], "no")
-    assert code == 1 and "Apply cancelled" in output
+    for answer in ("no", "y"):  # like Terraform: anything but "yes" cancels
+        code, output = run_on_terminal(["apply", "bgp"], answer)
+        assert code == 1 and "Apply cancelled" in output
     assert sandbox.objects().counts() == {"equinix_bgp": 0, "alibaba_groups": 0, "alibaba_peers": 0}
 
     code, output = run_on_terminal(["apply", "bgp"], "yes")

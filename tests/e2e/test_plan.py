@@ -15,6 +15,7 @@ import pytest
 from reconciler.resources import load_schema
 from reconciler.sandbox import Sandbox, Seed
 from tests.e2e.conftest import (
+    EXAMPLE_KEYS,
     REPO,
     cli,
     edit_document,
@@ -228,9 +229,9 @@ def test_markdown_plan_matches_snapshot(project: Path) -> None:
     text = re.sub(r"planned `[^`]+`", "planned `TIME`", result.out)
     text = re.sub(r"reconciler `[^`]+`", "reconciler `VERSION`", text)
     snapshot = SNAPSHOTS / "examples-plan.md"
-    if not snapshot.exists() or os.environ.get("UPDATE_SNAPSHOTS"):
-        snapshot.parent.mkdir(exist_ok=True)
+    if os.environ.get("UPDATE_SNAPSHOTS"):  # regenerate: UPDATE_SNAPSHOTS=1 pytest tests/e2e
         snapshot.write_text(text)
+    assert snapshot.exists(), f"{snapshot} is missing; regenerate it with UPDATE_SNAPSHOTS=1"
     assert text == snapshot.read_text()
 
 
@@ -264,3 +265,29 @@ def test_a_saved_plan_reads_file_keys_exactly_as_planning_did(project: Path) -> 
     applied = cli("apply", "plan.json")
     assert applied.code == 0, applied.both
     assert cli("plan", "bgp", "--detailed-exitcode").code == 0
+
+
+def test_two_embedded_sandbox_runs_do_not_share_the_data_file_at_once(tmp_path: Path) -> None:
+    import shutil
+
+    from tests.e2e.conftest import EXAMPLES
+
+    shutil.copytree(EXAMPLES / "alibaba", tmp_path / "bgp" / "alibaba")
+    shutil.copytree(EXAMPLES / "equinix", tmp_path / "bgp" / "equinix")
+    env = {**EXAMPLE_KEYS, "RECONCILER_STATE": str(tmp_path / "state" / "reconciler.json")}
+    (tmp_path / "state").mkdir()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import filelock, sys, time; l = filelock.FileLock(sys.argv[1]); l.acquire(); "
+         "print('held', flush=True); time.sleep(30)", str(tmp_path / "state" / "sandbox.json.lock")],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        blocked = run("--sandbox", "plan", str(tmp_path / "bgp"), env=env)
+        assert blocked.code == 1
+        assert "in use by another `reconciler --sandbox` run" in blocked.err
+    finally:
+        holder.kill()
+        holder.wait()
+    assert run("--sandbox", "plan", str(tmp_path / "bgp"), env=env).code == 0
