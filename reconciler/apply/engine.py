@@ -27,7 +27,7 @@ from reconciler.errors import ProviderError, ReconcilerError
 from reconciler.kinds import KINDS
 from reconciler.log import get_logger
 from reconciler.model import JournalEntry, SecretValue, utc_now
-from reconciler.providers.base import Desired, ObjectRef, Provider
+from reconciler.providers.base import Desired, ObjectRef, Provider, ProviderOptions
 from reconciler.providers.masking import mask_secrets
 
 log = get_logger("reconciler.apply")
@@ -56,7 +56,7 @@ class Reporter(Protocol):
 class EngineSettings:
     parallelism: int = 10
     timeout: float = 600.0  # per resource, seconds: call plus settling
-    create_grace: float = 30.0  # a just-created object may be invisible to reads this long
+    create_grace: float = ProviderOptions().create_grace  # a just-created object may be invisible this long
     poll_min: float = 0.05  # first settle poll after this many seconds, then backoff
     poll_max: float = 2.0
 

@@ -8,10 +8,8 @@ a `PlanError` that names the file and says what is wrong.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import tempfile
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from typing import Any
 from jsonschema import Draft202012Validator, ValidationError  # type: ignore[import-untyped, unused-ignore]
 
 from reconciler.errors import PlanError
+from reconciler.files import write_atomically
 from reconciler.plan.model import PLAN_FORMAT_VERSION, Plan
 from reconciler.render.planjson import plan_from_dict, plan_to_json
 from reconciler.resources import load_schema
@@ -37,31 +36,9 @@ def save_plan(plan: Plan, path: str | os.PathLike[str]) -> None:
     if not directory.is_dir():
         raise PlanError(f"cannot write plan file {target}: directory {directory} does not exist")
     try:
-        fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".tmp")
+        write_atomically(target, text.encode("utf-8"))
     except OSError as exc:
         raise PlanError(f"cannot write plan file {target}: {exc.strerror or exc}") from None
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, target)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
-        raise PlanError(f"cannot write plan file {target}: {exc.strerror or exc}") from None
-    _fsync_directory(directory)
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename itself durable (best effort: not every filesystem allows it)."""
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def load_plan(path: str | os.PathLike[str]) -> Plan:

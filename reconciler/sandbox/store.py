@@ -22,6 +22,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from reconciler.files import write_atomically
 from reconciler.sandbox.config import SandboxError
 from reconciler.sandbox.records import AlibabaGroup, AlibabaPeer, ClientTokenUse, EquinixBgp
 from reconciler.sandbox.seed import SeedConnection, SeedDevice, SeedRegion, SeedVbr
@@ -171,16 +172,7 @@ class Store:
                 "format": FORMAT,
                 "tables": {name: [record_to_json(r) for r in rows.values()] for name, rows in self._tables.items()},
             }
-            data = json.dumps(snapshot, separators=(",", ":")).encode()
-            tmp = self.data_file.with_name(self.data_file.name + ".tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            try:
-                os.write(fd, data)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(tmp, self.data_file)
-            _fsync_dir(self.data_file.parent)
+            write_atomically(self.data_file, json.dumps(snapshot, separators=(",", ":")).encode())
             os.ftruncate(self._log_fd, 0)
             os.fsync(self._log_fd)
             self._synced = self._written
@@ -225,11 +217,3 @@ class Store:
             return record_from_json(table, row)
         except TypeError as exc:
             raise SandboxError(f"{path}: bad {table} record ({exc})") from None
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import threading
 import uuid
 from collections.abc import Iterator
@@ -28,6 +27,7 @@ from typing import Any, BinaryIO
 import filelock
 
 from reconciler.errors import LockError, StateError
+from reconciler.files import fsync_folder, write_atomically
 from reconciler.log import get_logger
 from reconciler.model import JournalEntry, StateDoc
 from reconciler.state.base import LockBusy, LockInfo, acquire_with_backoff, new_lock_info, waiting_logger
@@ -183,8 +183,8 @@ class LocalBackend:
         try:
             self._ensure_folder()
             if old_raw is not None:
-                atomic_write(self.backup_path, old_raw)
-            atomic_write(self.path, text.encode("utf-8"))
+                write_atomically(self.backup_path, old_raw)
+            write_atomically(self.path, text.encode("utf-8"))
         except OSError as exc:
             raise StateError(
                 f"cannot write the state file {self.path}: {exc.strerror}; the previous state is unchanged"
@@ -295,7 +295,7 @@ class LocalBackend:
                 )
             info = new_lock_info(operation, str(self.lock_path))
             try:
-                atomic_write(self.lock_info_path, json.dumps(info.to_json(), indent=2).encode("utf-8"))
+                write_atomically(self.lock_info_path, json.dumps(info.to_json(), indent=2).encode("utf-8"))
             except OSError as exc:
                 raise StateError(f"cannot record the lock holder in {self.lock_info_path}: {exc.strerror}") from None
             self._held = info
@@ -358,34 +358,7 @@ class LocalBackend:
         self.close()
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` so that a crash leaves either the old or the new content:
-    temporary file in the same folder, fsync, rename, fsync the folder. Mode 0600."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), FILE_MODE)
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with suppress(OSError):
-            os.unlink(tmp)
-        raise
-    fsync_folder(path.parent)
-
-
 def sync_data(fd: int) -> None:
     """fsync for appends: fdatasync where it exists (it also persists the new file size, which
     is all an append changes; about 3x cheaper than fsync on Linux ext4)."""
     getattr(os, "fdatasync", os.fsync)(fd)
-
-
-def fsync_folder(folder: Path) -> None:
-    """Make a rename or a new file in `folder` durable."""
-    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
