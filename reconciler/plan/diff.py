@@ -285,7 +285,10 @@ def resolve(resource: Resource, outcomes: Mapping[str, _Outcome]) -> Resolved:
         for mine, theirs in (info.inherited or {}).items():
             if theirs in outcome.attrs:
                 attrs[mine] = outcome.attrs[theirs]
-    return Resolved(resource, info.normalise(attrs), frozenset(unknown), tuple(sorted(set(depends_on))))
+    # Manifest attributes are normalised when loaded, and what a reference adds (an id, the
+    # group's normalised attributes) is too: only a resource with refs needs a new mapping.
+    resolved_attrs = attrs if resource.refs else resource.attrs
+    return Resolved(resource, resolved_attrs, frozenset(unknown), tuple(sorted(set(depends_on))))
 
 
 def _renames(
