@@ -28,10 +28,6 @@ class UsageError(ReconcilerError):
     """The command line asks for something impossible."""
 
 
-class NotImplementedYet(ReconcilerError):
-    """A command from the contract that this build does not provide yet."""
-
-
 class ManifestError(ReconcilerError):
     """Manifests failed to load or validate; `diagnostics` holds every problem found."""
 

@@ -188,7 +188,3 @@ KINDS: dict[str, KindInfo] = {
         inherited={"regionId": "regionId", "ipVersion": "ipVersion"},
     ),
 }
-
-
-def kind_info(kind: str) -> KindInfo:
-    return KINDS[kind]

@@ -29,11 +29,6 @@ def address_of(kind: str, name: str) -> str:
     return f"{kind}/{name}"
 
 
-def split_address(address: str) -> tuple[str, str]:
-    kind, _, name = address.partition("/")
-    return kind, name
-
-
 @dataclass(frozen=True, slots=True)
 class SourcePos:
     """Where something came from in the manifests (1-based line and column)."""

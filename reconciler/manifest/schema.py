@@ -20,7 +20,6 @@ from reconciler.manifest.load import Document
 from reconciler.model import API_VERSION
 
 KIND_NAMES = tuple(KINDS)
-ENVELOPE_FIELDS = ("apiVersion", "kind", "metadata", "spec")
 
 _TYPE_NAMES = {
     "integer": "an integer",
