@@ -39,7 +39,6 @@ ALIBABA_PAGE = 50
 DEVICE = "5f1e8a52-3c1d-4d6e-9a7b-0c2f4e6a8b10"
 
 
-
 def region_name(r: int) -> str:
     return f"bench-region-{r:02d}"
 

@@ -17,6 +17,7 @@ ALIBABA_PEER = "AlibabaBgpPeer"
 
 API_VERSION = "reconciler/v1"
 
+
 def utc_now() -> str:
     """The time as journal entries record it: ISO-8601, UTC, milliseconds."""
     from datetime import UTC, datetime

@@ -25,7 +25,6 @@ VBR = "vbr-t4nexample0000000001"
 VBR_OTHER = "vbr-t4nexample0000000009"
 
 
-
 def equinix(
     name: str = "sg-ne1", conn: str = CONN, key: str | None = None, ignore: tuple[DriftIgnore, ...] = (), **over: Any
 ) -> Resource:

@@ -29,14 +29,22 @@ def conn(i: int) -> str:
 
 
 def seed() -> Seed:
-    return Seed.from_mapping({
-        "equinix": {"devices": [{"uuid": DEVICE, "name": "sg-ne1", "status": "PROVISIONED",
-                                 "licenseStatus": "REGISTERED"}],
-                    "connections": [{"uuid": conn(i), "deviceUuid": DEVICE} for i in range(CONNECTIONS)]},
-        "alibaba": {"regions": list(REGIONS),
-                    "vbrs": [{"vbrId": f"vbr-{r}{v}", "regionId": region, "status": "active"}
-                             for r, region in enumerate(REGIONS) for v in range(VBRS)]},
-    })
+    return Seed.from_mapping(
+        {
+            "equinix": {
+                "devices": [{"uuid": DEVICE, "name": "sg-ne1", "status": "PROVISIONED", "licenseStatus": "REGISTERED"}],
+                "connections": [{"uuid": conn(i), "deviceUuid": DEVICE} for i in range(CONNECTIONS)],
+            },
+            "alibaba": {
+                "regions": list(REGIONS),
+                "vbrs": [
+                    {"vbrId": f"vbr-{r}{v}", "regionId": region, "status": "active"}
+                    for r, region in enumerate(REGIONS)
+                    for v in range(VBRS)
+                ],
+            },
+        }
+    )
 
 
 @pytest.fixture
@@ -70,20 +78,41 @@ def _populated() -> Iterator[tuple[Sandbox, dict[str, Provider]]]:
     box = Sandbox(seed(), config=SandboxConfig(equinix_list_limit_cap=5)).start()
     providers = {name: make_provider(name, box.env(), OPTIONS) for name in ("equinix", "alibaba")}
     for i in range(CONNECTIONS):
-        providers["equinix"].create(Desired(EQUINIX_PEERING, f"p{i}", {
-            "connectionUuid": conn(i), "localIpAddress": "10.0.0.1/30", "localAsn": 65010,
-            "remoteIpAddress": "10.0.0.2", "remoteAsn": 45104}, {"authenticationKey": SecretValue("Key12345")}),
-            "unused")
+        providers["equinix"].create(
+            Desired(
+                EQUINIX_PEERING,
+                f"p{i}",
+                {
+                    "connectionUuid": conn(i),
+                    "localIpAddress": "10.0.0.1/30",
+                    "localAsn": 65010,
+                    "remoteIpAddress": "10.0.0.2",
+                    "remoteAsn": 45104,
+                },
+                {"authenticationKey": SecretValue("Key12345")},
+            ),
+            "unused",
+        )
     for r, region in enumerate(REGIONS):
         for v in range(VBRS):
-            group_id = providers["alibaba"].create(Desired(ALIBABA_GROUP, f"g{v}", {
-                "regionId": region, "virtualBorderRouterId": f"vbr-{r}{v}", "name": f"g{v}", "peerAsn": 65010}),
-                f"tok-{region}-{v}")
+            group_id = providers["alibaba"].create(
+                Desired(
+                    ALIBABA_GROUP,
+                    f"g{v}",
+                    {"regionId": region, "virtualBorderRouterId": f"vbr-{r}{v}", "name": f"g{v}", "peerAsn": 65010},
+                ),
+                f"tok-{region}-{v}",
+            )
             if v == 0:
                 for i in range(8):
-                    providers["alibaba"].create(Desired(ALIBABA_PEER, f"x{i}", {
-                        "regionId": region, "bgpGroupId": group_id, "peerIpAddress": f"10.1.0.{i + 2}"}),
-                        f"tok-{region}-{v}-{i}")
+                    providers["alibaba"].create(
+                        Desired(
+                            ALIBABA_PEER,
+                            f"x{i}",
+                            {"regionId": region, "bgpGroupId": group_id, "peerIpAddress": f"10.1.0.{i + 2}"},
+                        ),
+                        f"tok-{region}-{v}-{i}",
+                    )
     yield box, providers
     for provider in providers.values():
         provider.close()
@@ -95,7 +124,8 @@ def scopes() -> dict[str, RefreshScope]:
 
 
 def test_refresh_all_reads_both_clouds_with_the_fewest_calls(
-        populated: tuple[Sandbox, dict[str, Provider]], debug_logs: list[MutableMapping[str, Any]]) -> None:
+    populated: tuple[Sandbox, dict[str, Provider]], debug_logs: list[MutableMapping[str, Any]]
+) -> None:
     box, providers = populated
     debug_logs.clear()
     logs = debug_logs
@@ -104,11 +134,16 @@ def test_refresh_all_reads_both_clouds_with_the_fewest_calls(
     assert kinds == [ALIBABA_GROUP] * 4 + [ALIBABA_PEER] * 16 + [EQUINIX_PEERING] * CONNECTIONS
     # Lower bounds: ceil(12 / 5) Equinix pages (server cap 5); per region one page of groups and
     # one of peers (PageSize 50).
-    expected = {"equinix": {"GET /ne/v1/bgp": math.ceil(CONNECTIONS / 5)},
-                "alibaba": {"DescribeBgpGroups": 2, "DescribeBgpPeers": 2}}
+    expected = {
+        "equinix": {"GET /ne/v1/bgp": math.ceil(CONNECTIONS / 5)},
+        "alibaba": {"DescribeBgpGroups": 2, "DescribeBgpPeers": 2},
+    }
     assert {name: dict(r.api_calls) for name, r in results.items()} == expected
-    assert box.request_counts() == {"equinix GET /ne/v1/bgp": 3, "alibaba DescribeBgpGroups": 2,
-                                    "alibaba DescribeBgpPeers": 2}
+    assert box.request_counts() == {
+        "equinix GET /ne/v1/bgp": 3,
+        "alibaba DescribeBgpGroups": 2,
+        "alibaba DescribeBgpPeers": 2,
+    }
     done = {e["provider"]: e for e in logs if e["event"] == "refresh.done"}
     assert {n: (e["log_level"], e["api_calls"], e["by_operation"]) for n, e in done.items()} == {
         "equinix": ("debug", 3, expected["equinix"]),
@@ -116,8 +151,7 @@ def test_refresh_all_reads_both_clouds_with_the_fewest_calls(
     }
 
 
-def test_one_cloud_failing_is_raised_after_the_other_finished(
-        populated: tuple[Sandbox, dict[str, Provider]]) -> None:
+def test_one_cloud_failing_is_raised_after_the_other_finished(populated: tuple[Sandbox, dict[str, Provider]]) -> None:
     box, providers = populated
     broken = make_provider("equinix", {**box.env(), "EQUINIX_CLIENT_ID": "nobody"}, OPTIONS)
     try:

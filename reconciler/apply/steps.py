@@ -91,9 +91,7 @@ def build_steps(changes: Sequence[Change], *, refresh_only: bool = False) -> lis
             after: set[str] = set()
             if op in (Op.CREATE, Op.UPDATE, Op.ADOPT, Op.WAIT):
                 for dep in c.depends_on:
-                    after.update(
-                        keys[(dep, o)] for o in (Op.CREATE, Op.UPDATE, Op.ADOPT, Op.WAIT) if (dep, o) in keys
-                    )
+                    after.update(keys[(dep, o)] for o in (Op.CREATE, Op.UPDATE, Op.ADOPT, Op.WAIT) if (dep, o) in keys)
             if op in (Op.CREATE, Op.UPDATE):
                 # Deletes first: a freed natural key or quota is then free for creates and updates.
                 after.update(deletes_by_provider.get(KINDS[c.kind].provider, set()))

@@ -77,10 +77,7 @@ def _apply_manifests(
         )
     manifests, resources = load_desired(paths, with_secrets=not refresh_only)
     secrets = {
-        ref.id: value
-        for r in resources
-        for f, ref in r.secret_refs.items()
-        if (value := r.secrets.get(f)) is not None
+        ref.id: value for r in resources for f, ref in r.secret_refs.items() if (value := r.secrets.get(f)) is not None
     }
     options = ProviderOptions(max_in_flight=max(ProviderOptions().max_in_flight, settings.parallelism))
     with (

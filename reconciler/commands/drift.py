@@ -9,9 +9,7 @@ from reconciler.cli import AppContext
 
 @click.command(name="drift")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True
-)
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
 @click.option(
     "--require-established", is_flag=True, help="Treat a BGP session that is not Established as drift (exit 2)."
 )

@@ -14,9 +14,7 @@ from reconciler.cli import AppContext
 @click.command(name="plan")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), help="Save the plan to this file.")
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True
-)
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when nothing changes, 2 when something does.")
 @click.option("--refresh-only", is_flag=True, help="Only show differences between the clouds and the state.")
 @click.option("--target", "targets", multiple=True, metavar="ADDRESS", help="Limit to ADDRESS and its dependencies.")

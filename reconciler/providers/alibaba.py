@@ -53,8 +53,15 @@ PEER_STATUS: Mapping[str, Status] = {
 }
 
 # Error codes that mean "the object is not there".
-NOT_FOUND_CODES = frozenset({"InvalidBgpGroup", "InvalidParams.NotFound", "InvalidBgpPeer",
-                             "InvalidBgpPeerId.NotFound", "InvalidBgpGroupId.NotFound"})
+NOT_FOUND_CODES = frozenset(
+    {
+        "InvalidBgpGroup",
+        "InvalidParams.NotFound",
+        "InvalidBgpPeer",
+        "InvalidBgpPeerId.NotFound",
+        "InvalidBgpGroupId.NotFound",
+    }
+)
 RETRYABLE_CODES = frozenset({"ServiceUnavailable", "InternalError", "OperationConflict"})
 BUSY_CODE = "InvalidStatus.CannotOperate"  # the object or its group is still changing
 
@@ -69,8 +76,7 @@ HINTS: Mapping[str, str] = {
     "InvalidAccessDeviceId.NotFound": "the access device behind the VBR's physical connection was not found: "
     "check the VBR in the Express Connect console",
     "InvalidPeerIpAddress": "the VBR uses several physical connections: set spec.peerIpAddress",
-    "InvalidVbrNetwork": "the VBR does not exist in this region: check spec.virtualBorderRouterId and "
-    "spec.regionId",
+    "InvalidVbrNetwork": "the VBR does not exist in this region: check spec.virtualBorderRouterId and spec.regionId",
     "InvalidBgpGroup": "the BGP group does not exist in this region: check spec.bgpGroup / spec.bgpGroupId "
     "and spec.regionId",
     "InvalidBgpName.Malformed": "the group's name (its metadata.name) must be 2-128 characters, start with a "
@@ -81,18 +87,15 @@ HINTS: Mapping[str, str] = {
     "not start with http:// or https://",
     "InvalidBgpAuthkey.Malformed": "Alibaba refused the BGP auth key: use another key of letters and digits",
     "InvalidIP.Malformed": "spec.peerIpAddress is not a valid IP address",
-    "InvalidPeerAsn.Malformed": "peer ASN cannot be 45104, Alibaba's own ASN: set spec.peerAsn to your side's "
-    "ASN",
+    "InvalidPeerAsn.Malformed": "peer ASN cannot be 45104, Alibaba's own ASN: set spec.peerAsn to your side's ASN",
     "InvalidParams.NotNull": "a required parameter was empty: check the spec of this resource",
     "InvalidBgpGroup.LocalAsnInvalid": "spec.localAsn must be 45104, 64512-65534 or 4200000000-4294967294, "
     "and not 65025",
     "InvalidParams.NotFound": "the object was not found; it may have been deleted outside reconciler",
-    "InvalidParams.AlreadyExists": "the object already exists: import it (reconciler import) instead of "
-    "creating it",
+    "InvalidParams.AlreadyExists": "the object already exists: import it (reconciler import) instead of creating it",
     "InvalidStatus.CannotOperate": "the object is busy (Pending, Modifying or Deleting): wait until it is "
     "Available and apply again",
-    "InvalidParams.PeerIpAddressMustPointOut": "the VBR has zero or several sub-interfaces: set "
-    "spec.peerIpAddress",
+    "InvalidParams.PeerIpAddressMustPointOut": "the VBR has zero or several sub-interfaces: set spec.peerIpAddress",
     "InvalidParams.PeerIpAddressInUse": "another BGP peer on this VBR already uses spec.peerIpAddress: pick "
     "another address or import that peer",
     "BgpPeer.Already.Exists": "a BGP peer with this address already exists in the group: import it "
@@ -188,20 +191,25 @@ def _text(value: Any) -> str:
 
 def group_object(item: Mapping[str, Any], region: str) -> LiveObject:
     """A `DescribeBgpGroups` item in manifest vocabulary (string fields normalised)."""
-    attrs = KINDS[ALIBABA_GROUP].normalise({
-        "regionId": item.get("RegionId") or region,
-        "virtualBorderRouterId": item.get("RouterId"),
-        "name": item.get("Name"),
-        "peerAsn": item.get("PeerAsn"),
-        "localAsn": item.get("LocalAsn") or None,
-        "description": item.get("Description") or "",
-        "ipVersion": item.get("IpVersion") or None,
-        "routeQuota": item.get("RouteLimit") or None,
-        "isFakeAsn": item.get("IsFake"),
-    })
+    attrs = KINDS[ALIBABA_GROUP].normalise(
+        {
+            "regionId": item.get("RegionId") or region,
+            "virtualBorderRouterId": item.get("RouterId"),
+            "name": item.get("Name"),
+            "peerAsn": item.get("PeerAsn"),
+            "localAsn": item.get("LocalAsn") or None,
+            "description": item.get("Description") or "",
+            "ipVersion": item.get("IpVersion") or None,
+            "routeQuota": item.get("RouteLimit") or None,
+            "isFakeAsn": item.get("IsFake"),
+        }
+    )
     raw_status = _text(item.get("Status"))
-    info = {name: item[key] for name, key in (("hold", "Hold"), ("keepalive", "Keepalive"))
-            if item.get(key) not in (None, "")}
+    info = {
+        name: item[key]
+        for name, key in (("hold", "Hold"), ("keepalive", "Keepalive"))
+        if item.get(key) not in (None, "")
+    }
     key = item.get("AuthKey")
     return LiveObject(
         kind=ALIBABA_GROUP,
@@ -217,18 +225,28 @@ def group_object(item: Mapping[str, Any], region: str) -> LiveObject:
 
 def peer_object(item: Mapping[str, Any], region: str) -> LiveObject:
     """A `DescribeBgpPeers` item in manifest vocabulary (empty `BgpStatus` allowed)."""
-    attrs = KINDS[ALIBABA_PEER].normalise({
-        "regionId": item.get("RegionId") or region,
-        "bgpGroupId": item.get("BgpGroupId"),
-        "peerIpAddress": item.get("PeerIpAddress"),
-        "ipVersion": item.get("IpVersion") or None,
-        "enableBfd": item.get("EnableBfd"),
-        "bfdMultiHop": item.get("BfdMultiHop"),
-    })
+    attrs = KINDS[ALIBABA_PEER].normalise(
+        {
+            "regionId": item.get("RegionId") or region,
+            "bgpGroupId": item.get("BgpGroupId"),
+            "peerIpAddress": item.get("PeerIpAddress"),
+            "ipVersion": item.get("IpVersion") or None,
+            "enableBfd": item.get("EnableBfd"),
+            "bfdMultiHop": item.get("BfdMultiHop"),
+        }
+    )
     raw_status = _text(item.get("Status"))
-    info_keys = (("advertisedRouteCount", "AdvertisedRouteCount"), ("receivedRouteCount", "ReceivedRouteCount"),
-                 ("hold", "Hold"), ("keepalive", "Keepalive"), ("name", "Name"), ("routerId", "RouterId"),
-                 ("peerAsn", "PeerAsn"), ("localAsn", "LocalAsn"), ("gmtModified", "GmtModified"))
+    info_keys = (
+        ("advertisedRouteCount", "AdvertisedRouteCount"),
+        ("receivedRouteCount", "ReceivedRouteCount"),
+        ("hold", "Hold"),
+        ("keepalive", "Keepalive"),
+        ("name", "Name"),
+        ("routerId", "RouterId"),
+        ("peerAsn", "PeerAsn"),
+        ("localAsn", "LocalAsn"),
+        ("gmtModified", "GmtModified"),
+    )
     info = {name: item[key] for name, key in info_keys if item.get(key) not in (None, "")}
     return LiveObject(
         kind=ALIBABA_PEER,
@@ -344,7 +362,8 @@ class AlibabaProvider:
                     config.credential = CredentialClient()
                 except Exception as error:
                     raise ProviderError(
-                        f"no Alibaba credentials found ({type(error).__name__})", cloud=CLOUD,
+                        f"no Alibaba credentials found ({type(error).__name__})",
+                        cloud=CLOUD,
                         hint="set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET "
                         "(or configure Alibaba's default credential chain, or run with --sandbox)",
                     ) from None
@@ -397,19 +416,24 @@ class AlibabaProvider:
         inner = getattr(error, "inner_exception", None)
         if "Credential" in type(error).__name__ or "Credential" in type(inner).__name__:
             return ProviderError(
-                "no usable Alibaba Cloud credentials", cloud=CLOUD,
+                "no usable Alibaba Cloud credentials",
+                cloud=CLOUD,
                 hint="set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET, or configure "
-                "Alibaba's credential chain (profile, RAM role)")
+                "Alibaba's credential chain (profile, RAM role)",
+            )
         if isinstance(error, UnretryableException):
             if isinstance(inner, RetryError) or type(inner).__name__ == "RetryError":
                 detail = sanitise(_text(getattr(inner, "message", inner)), hide)
                 return TransientError(f"Alibaba {action} ({region}): network error: {detail}", cloud=CLOUD)
             return ProviderError(
                 f"Alibaba {action} ({region}) returned a reply that could not be read: "
-                f"{sanitise(str(inner or error), hide)}", cloud=CLOUD)
+                f"{sanitise(str(inner or error), hide)}",
+                cloud=CLOUD,
+            )
         if not isinstance(error, TeaException):
-            return ProviderError(f"Alibaba {action} ({region}) failed: {type(error).__name__}: "
-                                 f"{sanitise(str(error), hide)}", cloud=CLOUD)
+            return ProviderError(
+                f"Alibaba {action} ({region}) failed: {type(error).__name__}: {sanitise(str(error), hide)}", cloud=CLOUD
+            )
         data = error.data if isinstance(error.data, dict) else {}
         code = _text(data.get("Code") or data.get("code"))
         if not code and error.code not in (None, "None"):
@@ -426,17 +450,32 @@ class AlibabaProvider:
         if throttled or code in RETRYABLE_CODES or (status is not None and status >= 500):
             # `x-acs-retry-after` is in milliseconds (darabonba reads it so).
             retry_after = retry_after_ms / 1000 if isinstance(retry_after_ms, int | float) else None
-            return TransientError(text, cloud=CLOUD, status=status, codes=[code] if code else [],
-                                  messages=[message], request_id=request_id, retry_after=retry_after,
-                                  hint=HINTS.get(code))
+            return TransientError(
+                text,
+                cloud=CLOUD,
+                status=status,
+                codes=[code] if code else [],
+                messages=[message],
+                request_id=request_id,
+                retry_after=retry_after,
+                hint=HINTS.get(code),
+            )
         cls = ResourceNotFound if code in NOT_FOUND_CODES else ProviderError
-        return cls(text, cloud=CLOUD, status=status, codes=[code] if code else [], messages=[message],
-                   request_id=request_id, hint=HINTS.get(code))
+        return cls(
+            text,
+            cloud=CLOUD,
+            status=status,
+            codes=[code] if code else [],
+            messages=[message],
+            request_id=request_id,
+            hint=HINTS.get(code),
+        )
 
     # -- listing -------------------------------------------------------------------------------
 
-    def _page(self, region: str, kind: str, filters: Mapping[str, Any], number: int,
-              size: int) -> tuple[list[dict[str, Any]], int, int]:
+    def _page(
+        self, region: str, kind: str, filters: Mapping[str, Any], number: int, size: int
+    ) -> tuple[list[dict[str, Any]], int, int]:
         """(items, TotalCount, PageSize the server used) of one Describe page."""
         api = KIND_API[kind]
         body = self._call(region, api.describe, {**filters, "page_number": number, "page_size": size})
@@ -444,8 +483,7 @@ class AlibabaProvider:
         items = [i for i in (wrapper.get(api.item) or []) if isinstance(i, dict)]
         total = body.get("TotalCount")
         used = body.get("PageSize")
-        return (items, int(total) if total is not None else len(items),
-                int(used) if used else size)
+        return (items, int(total) if total is not None else len(items), int(used) if used else size)
 
     def _list(self, region: str, kind: str, filters: Mapping[str, Any] | None = None) -> list[LiveObject]:
         """Every object of `kind` in `region` (matching `filters`). The first page gives
@@ -457,8 +495,11 @@ class AlibabaProvider:
         if items and len(items) < total:
             step = len(items)  # a full first page: the server's real page size (it may cap ours)
             last = math.ceil(total / step)
-            pages = map_bounded(lambda n: self._page(region, kind, filters, n, step)[0],
-                                list(range(2, last + 1)), self.options.max_in_flight)
+            pages = map_bounded(
+                lambda n: self._page(region, kind, filters, n, step)[0],
+                list(range(2, last + 1)),
+                self.options.max_in_flight,
+            )
             for page in pages:
                 found.update((_text(i.get(id_field)), i) for i in page)
             # Objects created meanwhile push others to later pages: read on while pages are full.
@@ -482,8 +523,11 @@ class AlibabaProvider:
     @staticmethod
     def _region(ref: ObjectRef) -> str:
         if not ref.region:
-            raise ProviderError(f"{ref.kind} {ref.cloud_id} has no region recorded; Alibaba needs one",
-                                cloud=CLOUD, hint="re-import it with its region")
+            raise ProviderError(
+                f"{ref.kind} {ref.cloud_id} has no region recorded; Alibaba needs one",
+                cloud=CLOUD,
+                hint="re-import it with its region",
+            )
         return ref.region
 
     # -- reads -----------------------------------------------------------------------------
@@ -584,13 +628,21 @@ class AlibabaProvider:
         info = KINDS[ref.kind]
         fixed = sorted(set(changed) & info.replace_only)
         if fixed:
-            raise ProviderError(f"{', '.join(fixed)} of {ref.kind} {ref.cloud_id} cannot change in place; "
-                                "the plan must replace it", cloud=CLOUD)
+            raise ProviderError(
+                f"{', '.join(fixed)} of {ref.kind} {ref.cloud_id} cannot change in place; the plan must replace it",
+                cloud=CLOUD,
+            )
         attrs = info.normalise(desired.attrs)
         changes: dict[str, Any] = {}
         if ref.kind == ALIBABA_GROUP:
-            names = {"name": "name", "description": "description", "peerAsn": "peer_asn",
-                     "localAsn": "local_asn", "isFakeAsn": "is_fake_asn", "routeQuota": "route_quota"}
+            names = {
+                "name": "name",
+                "description": "description",
+                "peerAsn": "peer_asn",
+                "localAsn": "local_asn",
+                "isFakeAsn": "is_fake_asn",
+                "routeQuota": "route_quota",
+            }
             changes.update({names[f]: attrs.get(f) for f in changed if f in names})
             if "authKey" in changed:
                 key = desired.secrets.get("authKey")
@@ -640,17 +692,18 @@ class AlibabaProvider:
             attempt_token = token if attempt == 0 else f"{token[:56]}-del{attempt}"
             attempt += 1
             try:
-                self._call(region, "DeleteBgpGroup", {"bgp_group_id": ref.cloud_id,
-                                                      "client_token": attempt_token})
+                self._call(region, "DeleteBgpGroup", {"bgp_group_id": ref.cloud_id, "client_token": attempt_token})
             except ProviderError as error:
                 if error.code == "DependencyViolation.BgpPeer":
                     peers = self._list(region, ALIBABA_PEER, {"bgp_group_id": ref.cloud_id})
                     blocking = sorted(p.cloud_id for p in peers if p.status != "deleting")
                     if blocking:
                         raise ProviderError(
-                            f"BGP group {ref.cloud_id} still has peers {', '.join(blocking)}", cloud=CLOUD,
-                            codes=error.codes, hint="delete its peers first (remove them from the "
-                            "manifests too)") from None
+                            f"BGP group {ref.cloud_id} still has peers {', '.join(blocking)}",
+                            cloud=CLOUD,
+                            codes=error.codes,
+                            hint="delete its peers first (remove them from the manifests too)",
+                        ) from None
                     raise _PeersStillDeleting(error.message) from None
                 if self._gone_or_deleting(ref):
                     return
@@ -658,8 +711,7 @@ class AlibabaProvider:
 
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_delay(self.dependency_timeout),
-            wait=tenacity.wait_random_exponential(multiplier=self.options.backoff_base,
-                                                  max=self.options.backoff_max),
+            wait=tenacity.wait_random_exponential(multiplier=self.options.backoff_base, max=self.options.backoff_max),
             retry=tenacity.retry_if_exception_type(_PeersStillDeleting),
             reraise=True,
         )
@@ -668,8 +720,12 @@ class AlibabaProvider:
         except _PeersStillDeleting:
             raise ProviderError(
                 f"BGP group {ref.cloud_id} could not be deleted: its peers were still deleting after "
-                f"{self.dependency_timeout:g}s", cloud=CLOUD, codes=["DependencyViolation.BgpPeer"],
-                retryable=True, hint="apply again once the peers are gone") from None
+                f"{self.dependency_timeout:g}s",
+                cloud=CLOUD,
+                codes=["DependencyViolation.BgpPeer"],
+                retryable=True,
+                hint="apply again once the peers are gone",
+            ) from None
 
     def api_calls(self) -> Mapping[str, int]:
         return self._counter.snapshot()
@@ -677,4 +733,3 @@ class AlibabaProvider:
     def close(self) -> None:
         with self._clients_lock:
             self._clients.clear()
-

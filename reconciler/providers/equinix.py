@@ -71,7 +71,6 @@ KEY_FIELD = "authenticationKey"
 log = get_logger("reconciler.providers.equinix")
 
 
-
 # ---------------------------------------------------------------------------------------------
 # Plain helpers: parsing, normalising, scrubbing
 
@@ -134,8 +133,16 @@ def parse_error(response: httpx.Response) -> list[ApiError]:
     errors = [
         ApiError(
             code=_first(entry, "errorCode", "error_code", "code"),
-            message=_first(entry, "errorMessage", "error_message", "message", "developerMessage",
-                           "developer_message", "error_description", "error"),
+            message=_first(
+                entry,
+                "errorMessage",
+                "error_message",
+                "message",
+                "developerMessage",
+                "developer_message",
+                "error_description",
+                "error",
+            ),
             property=_first(entry, "property"),
         )
         for entry in entries
@@ -327,13 +334,22 @@ class EquinixProvider:
         except TransientError as outage:
             # Still retryable, but not a TransientError: the API call that needed the token must
             # not retry the whole login sequence again on top.
-            raise ProviderError(outage.message, cloud=CLOUD, status=outage.status, codes=outage.codes,
-                                messages=outage.messages, retryable=True) from None
+            raise ProviderError(
+                outage.message,
+                cloud=CLOUD,
+                status=outage.status,
+                codes=outage.codes,
+                messages=outage.messages,
+                retryable=True,
+            ) from None
         if response.status_code >= 400:
             errors = parse_error(response)
             raise ProviderError(
-                mask_secrets(f"Equinix refused the API login for client id '{self._client_id}' "
-                      f"(HTTP {response.status_code}: {describe(errors)})", self._secrets()),
+                mask_secrets(
+                    f"Equinix refused the API login for client id '{self._client_id}' "
+                    f"(HTTP {response.status_code}: {describe(errors)})",
+                    self._secrets(),
+                ),
                 cloud=CLOUD,
                 status=response.status_code,
                 codes=[e.code for e in errors if e.code],
@@ -344,8 +360,9 @@ class EquinixProvider:
             payload = response.json()
             token = str(payload["access_token"])
         except (ValueError, KeyError, TypeError):
-            raise ProviderError(f"Equinix {op} returned no access_token", cloud=CLOUD,
-                                status=response.status_code) from None
+            raise ProviderError(
+                f"Equinix {op} returned no access_token", cloud=CLOUD, status=response.status_code
+            ) from None
         try:
             lifetime = float(payload.get("token_timeout"))
         except (TypeError, ValueError):
@@ -354,27 +371,42 @@ class EquinixProvider:
             lifetime = DEFAULT_TOKEN_TIMEOUT
         return token, lifetime
 
-    def _error(self, response: httpx.Response, op: str, *, transient: bool = False,
-               secrets: Iterable[str] = ()) -> ProviderError:
+    def _error(
+        self, response: httpx.Response, op: str, *, transient: bool = False, secrets: Iterable[str] = ()
+    ) -> ProviderError:
         errors = parse_error(response)
         codes = [e.code for e in errors if e.code]
         properties = [e.property for e in errors if e.property]
         messages = [mask_secrets(e.message, self._secrets(secrets)) for e in errors]
-        text = mask_secrets(f"Equinix {op} failed: HTTP {response.status_code}: {describe(errors)}",
-                     self._secrets(secrets))
+        text = mask_secrets(
+            f"Equinix {op} failed: HTTP {response.status_code}: {describe(errors)}", self._secrets(secrets)
+        )
         if properties:
             text += f" (property: {', '.join(properties)})"
         if transient:
-            return TransientError(text, cloud=CLOUD, status=response.status_code, codes=codes,
-                                  messages=messages, retry_after=retry_after_seconds(response))
+            return TransientError(
+                text,
+                cloud=CLOUD,
+                status=response.status_code,
+                codes=codes,
+                messages=messages,
+                retry_after=retry_after_seconds(response),
+            )
         cls = ResourceNotFound if response.status_code == 404 else ProviderError
         hint = None
         if response.status_code == 401:
             hint = "the API token was refused twice; check EQUINIX_CLIENT_ID / EQUINIX_CLIENT_SECRET"
         elif response.status_code == 403:
             hint = "the Equinix API user lacks the permission for this operation"
-        return cls(text, cloud=CLOUD, status=response.status_code, codes=codes, messages=messages,
-                   properties=properties, hint=hint)
+        return cls(
+            text,
+            cloud=CLOUD,
+            status=response.status_code,
+            codes=codes,
+            messages=messages,
+            properties=properties,
+            hint=hint,
+        )
 
     def _send(
         self,
@@ -394,11 +426,11 @@ class EquinixProvider:
             with self._in_flight:
                 self._counter.add(op)
                 try:
-                    response = self._http.request(method, path, params=params, json=body,
-                                                  headers={"Authorization": f"Bearer {token}"})
+                    response = self._http.request(
+                        method, path, params=params, json=body, headers={"Authorization": f"Bearer {token}"}
+                    )
                 except httpx.TransportError as error:
-                    raise TransientError(f"Equinix {op}: {type(error).__name__}: {error}",
-                                         cloud=CLOUD) from error
+                    raise TransientError(f"Equinix {op}: {type(error).__name__}: {error}", cloud=CLOUD) from error
             if response.status_code == 401 and not reauthenticated:
                 self._tokens.invalidate(token)
                 token = self._tokens.get()
@@ -419,8 +451,9 @@ class EquinixProvider:
         try:
             return response.json()
         except ValueError:
-            raise ProviderError(f"Equinix {op} returned a reply that is not JSON", cloud=CLOUD,
-                                status=response.status_code) from None
+            raise ProviderError(
+                f"Equinix {op} returned a reply that is not JSON", cloud=CLOUD, status=response.status_code
+            ) from None
 
     # -- listing -------------------------------------------------------------------------------
 
@@ -490,8 +523,9 @@ class EquinixProvider:
         objects = tuple(obj for item in items if (obj := live_object(item)) is not None)
         return RefreshResult(objects=objects, api_calls=self._counter.since(before))
 
-    def _list_by_connections(self, connections: Sequence[str], ids: Sequence[str],
-                             first: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _list_by_connections(
+        self, connections: Sequence[str], ids: Sequence[str], first: Sequence[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
         limit = self.options.max_in_flight
         per_connection = map_bounded(lambda c: self._list({"connectionUuid": c}), connections, limit)
         items = [item for group in per_connection for item in group]
@@ -547,9 +581,11 @@ class EquinixProvider:
                 obj = live_object(body) if isinstance(body, dict) else None
                 if obj is not None:
                     return obj
-        candidates = [o for i in self._list({"connectionUuid": connection_uuid})
-                      if (o := live_object(i)) is not None
-                      and o.attrs.get("connectionUuid") == connection_uuid.lower()]
+        candidates = [
+            o
+            for i in self._list({"connectionUuid": connection_uuid})
+            if (o := live_object(i)) is not None and o.attrs.get("connectionUuid") == connection_uuid.lower()
+        ]
         return candidates[0] if candidates else None
 
     # -- writes --------------------------------------------------------------------------------
@@ -561,11 +597,16 @@ class EquinixProvider:
             if connection_uuid in self._ready_connections:
                 return
         try:
-            connection = self._get_json(f"/fabric/v4/connections/{connection_uuid}",
-                                        "GET /fabric/v4/connections/{uuid}")
+            connection = self._get_json(
+                f"/fabric/v4/connections/{connection_uuid}", "GET /fabric/v4/connections/{uuid}"
+            )
         except ResourceNotFound:
-            raise ProviderError(f"Fabric connection {connection_uuid} was not found", cloud=CLOUD,
-                                status=404, hint="check spec.connectionUuid") from None
+            raise ProviderError(
+                f"Fabric connection {connection_uuid} was not found",
+                cloud=CLOUD,
+                status=404,
+                hint="check spec.connectionUuid",
+            ) from None
         state = str(connection.get("state") or "")
         operation = connection.get("operation") or {}
         equinix_status = str(operation.get("equinixStatus") or "") if isinstance(operation, dict) else ""
@@ -573,11 +614,14 @@ class EquinixProvider:
             raise ProviderError(
                 f"Fabric connection {connection_uuid} is {state or equinix_status or 'in an unknown state'}; "
                 "BGP can be configured only on a PROVISIONED connection",
-                cloud=CLOUD, hint="wait until the connection is provisioned, then apply again")
+                cloud=CLOUD,
+                hint="wait until the connection is provisioned, then apply again",
+            )
         device_uuid = _device_of(connection)
         if not device_uuid:
-            raise ProviderError(f"Fabric connection {connection_uuid} has no Network Edge virtual device "
-                                "on its A side", cloud=CLOUD)
+            raise ProviderError(
+                f"Fabric connection {connection_uuid} has no Network Edge virtual device on its A side", cloud=CLOUD
+            )
         self._check_device(device_uuid)
         with self._prereq_lock:
             self._ready_connections.add(connection_uuid)
@@ -593,16 +637,23 @@ class EquinixProvider:
         label = f"virtual device {device.get('name') or device_uuid} ({device_uuid})"
         status = str(device.get("status") or "")
         if status != "PROVISIONED":
-            raise ProviderError(f"{label} is {status or 'in an unknown state'}; it must be PROVISIONED",
-                                cloud=CLOUD, hint="wait until the device is provisioned, then apply again")
+            raise ProviderError(
+                f"{label} is {status or 'in an unknown state'}; it must be PROVISIONED",
+                cloud=CLOUD,
+                hint="wait until the device is provisioned, then apply again",
+            )
         license_status = str(device.get("licenseStatus") or "")
         if license_status not in READY_LICENSES:
             raise ProviderError(
                 f"{label} has license status {license_status or 'unknown'}; it must be "
-                f"{', '.join(sorted(READY_LICENSES))}", cloud=CLOUD)
+                f"{', '.join(sorted(READY_LICENSES))}",
+                cloud=CLOUD,
+            )
         if str(device.get("deviceManagementType") or "").upper() == "SELF-CONFIGURED":
-            raise ProviderError(f"{label} is SELF-CONFIGURED; BGP peering through the API needs an "
-                                "Equinix-configured device", cloud=CLOUD)
+            raise ProviderError(
+                f"{label} is SELF-CONFIGURED; BGP peering through the API needs an Equinix-configured device",
+                cloud=CLOUD,
+            )
         with self._prereq_lock:
             self._ready_devices.add(device_uuid)
 
@@ -644,8 +695,8 @@ class EquinixProvider:
         except (ValueError, KeyError, TypeError):
             # Accepted, but no id in the reply: find what was made instead of guessing.
             return self._adopt_after_ambiguous_post(
-                desired, ProviderError(f"Equinix {op} returned no uuid", cloud=CLOUD,
-                                       status=response.status_code))
+                desired, ProviderError(f"Equinix {op} returned no uuid", cloud=CLOUD, status=response.status_code)
+            )
 
     def _post_once(self, body: Mapping[str, Any], secrets: Sequence[str]) -> httpx.Response:
         """POST, re-sent only when the server certainly did not act (429, connection refused);
@@ -654,8 +705,9 @@ class EquinixProvider:
 
         def attempt() -> httpx.Response:
             try:
-                return self._send("POST", BGP_PATH, op, body=body, secrets=secrets,
-                                  transient_statuses=POST_SAFE_TO_RESEND)
+                return self._send(
+                    "POST", BGP_PATH, op, body=body, secrets=secrets, transient_statuses=POST_SAFE_TO_RESEND
+                )
             except TransientError as error:
                 cause = error.__cause__
                 if error.status is None and not isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout):
@@ -683,8 +735,12 @@ class EquinixProvider:
                     raise
                 found = None
             if found is not None:
-                log.warning("equinix.adopted_after_ambiguous_create", connection=connection_uuid,
-                            uuid=found.cloud_id, error=str(error))
+                log.warning(
+                    "equinix.adopted_after_ambiguous_create",
+                    connection=connection_uuid,
+                    uuid=found.cloud_id,
+                    error=str(error),
+                )
                 self._converge(found, desired)
                 return found.cloud_id
             if time.monotonic() + delay > deadline:
@@ -694,9 +750,13 @@ class EquinixProvider:
         raise ProviderError(
             f"creating the BGP config on connection {connection_uuid} may have failed ({error.message}) "
             f"and no config appeared on the connection within {self.options.create_grace:g}s",
-            cloud=CLOUD, status=error.status, codes=error.codes, messages=error.messages, retryable=True,
-            hint="run apply again: reconciler looks the connection up before creating, so it never "
-            "creates a duplicate")
+            cloud=CLOUD,
+            status=error.status,
+            codes=error.codes,
+            messages=error.messages,
+            retryable=True,
+            hint="run apply again: reconciler looks the connection up before creating, so it never creates a duplicate",
+        )
 
     def _converge(self, live: LiveObject, desired: Desired) -> None:
         """After adopting `live`: PUT when its fields or key differ from `desired` (or it FAILED)."""
@@ -710,8 +770,9 @@ class EquinixProvider:
             # A PUT is refused while the config is PROVISIONING / PENDING_UPDATE: let it settle.
             ref = ObjectRef(EQUINIX_PEERING, live.cloud_id, None)
             with contextlib.suppress(ProviderError):  # FAILED is fine: the PUT retries it
-                wait_settled(self, [ref], timeout=BUSY_TIMEOUT, grace=self.options.create_grace,
-                             first_delay=0.1, max_delay=2.0)
+                wait_settled(
+                    self, [ref], timeout=BUSY_TIMEOUT, grace=self.options.create_grace, first_delay=0.1, max_delay=2.0
+                )
         self._put(live.cloud_id, desired)
 
     def _put(self, cloud_id: str, desired: Desired) -> None:
@@ -721,8 +782,11 @@ class EquinixProvider:
     def update(self, ref: ObjectRef, desired: Desired, changed: Sequence[str], token: str) -> None:
         """PUT all five fields plus the key (the API replaces the config as a whole)."""
         if "connectionUuid" in changed:
-            raise ProviderError("connectionUuid cannot change in place (Equinix has no API to move a BGP "
-                                "config); the plan must replace it", cloud=CLOUD)
+            raise ProviderError(
+                "connectionUuid cannot change in place (Equinix has no API to move a BGP "
+                "config); the plan must replace it",
+                cloud=CLOUD,
+            )
         try:
             self._put(ref.cloud_id, desired)
         except ProviderError:
@@ -732,16 +796,18 @@ class EquinixProvider:
             if live is None or live.status != "pending":
                 raise
             with contextlib.suppress(ProviderError):
-                wait_settled(self, [ref], timeout=BUSY_TIMEOUT, grace=self.options.create_grace,
-                             first_delay=0.1, max_delay=2.0)
+                wait_settled(
+                    self, [ref], timeout=BUSY_TIMEOUT, grace=self.options.create_grace, first_delay=0.1, max_delay=2.0
+                )
             self._put(ref.cloud_id, desired)
 
     def delete(self, ref: ObjectRef, token: str) -> None:
         """Equinix has no DELETE for BGP configs: succeed if it is gone, else explain."""
         if self.get(ref) is None:
             return
-        raise ProviderError(f"cannot delete Equinix BGP config {ref.cloud_id}: "
-                            f"{KINDS[EQUINIX_PEERING].no_delete_reason}", cloud=CLOUD)
+        raise ProviderError(
+            f"cannot delete Equinix BGP config {ref.cloud_id}: {KINDS[EQUINIX_PEERING].no_delete_reason}", cloud=CLOUD
+        )
 
     def api_calls(self) -> Mapping[str, int]:
         return self._counter.snapshot()

@@ -41,8 +41,16 @@ class TransientError(ProviderError):
         retry_after: float | None = None,
         hint: str | None = None,
     ) -> None:
-        super().__init__(message, cloud=cloud, status=status, codes=codes, messages=messages,
-                         request_id=request_id, retryable=True, hint=hint)
+        super().__init__(
+            message,
+            cloud=cloud,
+            status=status,
+            codes=codes,
+            messages=messages,
+            request_id=request_id,
+            retryable=True,
+            hint=hint,
+        )
         self.retry_after = retry_after
 
 
@@ -75,8 +83,7 @@ def call_with_retries(attempt: Callable[[], T], policy: RetryPolicy, operation: 
     def before_sleep(state: tenacity.RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
         wait = state.next_action.sleep if state.next_action else 0.0
-        log.debug("api.retry", operation=operation, attempt=state.attempt_number, wait=round(wait, 3),
-                  error=str(error))
+        log.debug("api.retry", operation=operation, attempt=state.attempt_number, wait=round(wait, 3), error=str(error))
 
     retrying = tenacity.Retrying(
         stop=tenacity.stop_after_attempt(policy.max_retries + 1),

@@ -50,24 +50,32 @@ def wait_settled(
                 if elapsed >= grace:
                     raise ResourceNotFound(
                         f"{ref.kind} {cloud_id} does not exist: it was still not visible {grace:g}s after "
-                        "it was created", cloud=provider.name)
+                        "it was created",
+                        cloud=provider.name,
+                    )
             elif live.status == "failed":
                 raise ProviderError(
                     f"{ref.kind} {cloud_id} failed to provision (status {live.raw_status or 'failed'})",
-                    cloud=provider.name, hint="look at the object in the cloud console, fix the cause, then "
-                    "apply again (an update retries the provisioning)")
+                    cloud=provider.name,
+                    hint="look at the object in the cloud console, fix the cause, then "
+                    "apply again (an update retries the provisioning)",
+                )
             elif live.status == "ready":
                 settled[cloud_id] = live
                 del pending[cloud_id]
         if not pending:
             break
         if elapsed + delay > timeout:
-            waiting = ", ".join(f"{ref.kind} {cid} ({_status(observed.get(cid))})"
-                                for cid, ref in sorted(pending.items()))
+            waiting = ", ".join(
+                f"{ref.kind} {cid} ({_status(observed.get(cid))})" for cid, ref in sorted(pending.items())
+            )
             what = "deleted" if deleting else "ready"
-            raise ProviderError(f"timed out after {timeout:g}s waiting for objects to be {what}: {waiting}",
-                                cloud=provider.name, retryable=True,
-                                hint="apply again later: the cloud may still be working on them")
+            raise ProviderError(
+                f"timed out after {timeout:g}s waiting for objects to be {what}: {waiting}",
+                cloud=provider.name,
+                retryable=True,
+                hint="apply again later: the cloud may still be working on them",
+            )
         time.sleep(delay)
         delay = min(delay * 2, max_delay)
     return settled

@@ -35,9 +35,7 @@ def rename(root: Path, kind: str, old: str, new: str) -> None:
 def test_moving_a_group_to_another_vbr_replaces_it_and_its_peers(project: Path, sandbox: Sandbox) -> None:
     assert cli("apply", "bgp", "--auto-approve").code == 0
     sandbox.add_seed(
-        Seed.from_mapping(
-            {"alibaba": {"vbrs": [{"vbrId": NEW_VBR, "regionId": "ap-southeast-1", "status": "active"}]}}
-        )
+        Seed.from_mapping({"alibaba": {"vbrs": [{"vbrId": NEW_VBR, "regionId": "ap-southeast-1", "status": "active"}]}})
     )
     edit_document(project / "bgp", "AlibabaBgpGroup", "sg-colo-core", virtualBorderRouterId=NEW_VBR)
     assert plan_actions() == {

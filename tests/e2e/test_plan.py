@@ -277,8 +277,13 @@ def test_two_embedded_sandbox_runs_do_not_share_the_data_file_at_once(tmp_path: 
     env = {**EXAMPLE_KEYS, "RECONCILER_STATE": str(tmp_path / "state" / "reconciler.json")}
     (tmp_path / "state").mkdir()
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import filelock, sys, time; l = filelock.FileLock(sys.argv[1]); l.acquire(); "
-         "print('held', flush=True); time.sleep(30)", str(tmp_path / "state" / "sandbox.json.lock")],
+        [
+            sys.executable,
+            "-c",
+            "import filelock, sys, time; l = filelock.FileLock(sys.argv[1]); l.acquire(); "
+            "print('held', flush=True); time.sleep(30)",
+            str(tmp_path / "state" / "sandbox.json.lock"),
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )

@@ -43,21 +43,41 @@ def make_seed(
     regions: tuple[str, ...] = (REGION,),
     vbrs_per_region: int = 1,
 ) -> Seed:
-    return Seed.from_mapping({
-        "equinix": {
-            "devices": [{"uuid": DEVICE, "name": "sg-ne1", "status": device_status,
-                         "licenseStatus": license_status, "asn": 65010}],
-            "connections": [{"uuid": connection_uuid(i), "deviceUuid": DEVICE, "state": connection_state}
-                            for i in range(connections)],
-        },
-        "alibaba": {
-            "regions": list(regions),
-            "vbrs": [{"vbrId": vbr_id(r, i), "regionId": region, "status": "active", "enableIpv6": False,
-                      "localGatewayIp": "10.0.0.1", "peerGatewayIp": "10.0.0.2",
-                      "peeringSubnetMask": "255.255.255.0"}
-                     for r, region in enumerate(regions) for i in range(vbrs_per_region)],
-        },
-    })
+    return Seed.from_mapping(
+        {
+            "equinix": {
+                "devices": [
+                    {
+                        "uuid": DEVICE,
+                        "name": "sg-ne1",
+                        "status": device_status,
+                        "licenseStatus": license_status,
+                        "asn": 65010,
+                    }
+                ],
+                "connections": [
+                    {"uuid": connection_uuid(i), "deviceUuid": DEVICE, "state": connection_state}
+                    for i in range(connections)
+                ],
+            },
+            "alibaba": {
+                "regions": list(regions),
+                "vbrs": [
+                    {
+                        "vbrId": vbr_id(r, i),
+                        "regionId": region,
+                        "status": "active",
+                        "enableIpv6": False,
+                        "localGatewayIp": "10.0.0.1",
+                        "peerGatewayIp": "10.0.0.2",
+                        "peeringSubnetMask": "255.255.255.0",
+                    }
+                    for r, region in enumerate(regions)
+                    for i in range(vbrs_per_region)
+                ],
+            },
+        }
+    )
 
 
 @pytest.fixture

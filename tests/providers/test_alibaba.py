@@ -19,21 +19,36 @@ from tests.providers.conftest import FAST, OTHER_REGION, REGION, Logs, make_seed
 AUTH_KEY = "AliKey9secret"
 
 
-def group(name: str = "sg-vbr1", *, vbr: str | None = None, region: str = REGION, key: str | None = AUTH_KEY,
-          **attrs: object) -> Desired:
+def group(
+    name: str = "sg-vbr1", *, vbr: str | None = None, region: str = REGION, key: str | None = AUTH_KEY, **attrs: object
+) -> Desired:
     return Desired(
         kind=ALIBABA_GROUP,
         name=name,
-        attrs={"regionId": region, "virtualBorderRouterId": vbr or vbr_id(0, 0), "name": name,
-               "peerAsn": 65010, **attrs},
+        attrs={
+            "regionId": region,
+            "virtualBorderRouterId": vbr or vbr_id(0, 0),
+            "name": name,
+            "peerAsn": 65010,
+            **attrs,
+        },
         secrets={"authKey": SecretValue(key) if key else None},
     )
 
 
 def peer(group_id: str, ip: str = "10.0.0.2", *, region: str = REGION, **attrs: object) -> Desired:
-    return Desired(kind=ALIBABA_PEER, name=f"peer-{ip}",
-                   attrs={"regionId": region, "bgpGroupId": group_id, "peerIpAddress": ip,
-                          "enableBfd": True, "bfdMultiHop": 1, **attrs})
+    return Desired(
+        kind=ALIBABA_PEER,
+        name=f"peer-{ip}",
+        attrs={
+            "regionId": region,
+            "bgpGroupId": group_id,
+            "peerIpAddress": ip,
+            "enableBfd": True,
+            "bfdMultiHop": 1,
+            **attrs,
+        },
+    )
 
 
 def gref(cloud_id: str, region: str = REGION) -> ObjectRef:
@@ -48,7 +63,8 @@ def pref(cloud_id: str, region: str = REGION) -> ObjectRef:
 
 
 def test_a_dropped_create_rerun_with_the_same_token_gives_the_same_group(
-        sandbox: Callable[..., Sandbox], alibaba: Callable[..., AlibabaProvider]) -> None:
+    sandbox: Callable[..., Sandbox], alibaba: Callable[..., AlibabaProvider]
+) -> None:
     box = sandbox(alibaba={"drop_rate": 1.0})
     provider = alibaba(box, max_retries=1)
     with pytest.raises(ProviderError) as caught:
@@ -64,7 +80,8 @@ def test_a_dropped_create_rerun_with_the_same_token_gives_the_same_group(
 
 
 def test_retries_after_dropped_replies_resend_the_same_token(
-        sandbox: Callable[..., Sandbox], alibaba: Callable[..., AlibabaProvider]) -> None:
+    sandbox: Callable[..., Sandbox], alibaba: Callable[..., AlibabaProvider]
+) -> None:
     box = sandbox(random_seed=3, alibaba={"drop_rate": 0.6})
     provider = alibaba(box)
     group_id = provider.create(group(), "token-group")
@@ -76,7 +93,8 @@ def test_retries_after_dropped_replies_resend_the_same_token(
 
 
 def test_the_same_token_with_other_parameters_is_explained(
-        sandbox: Callable[..., Sandbox], alibaba: Callable[..., AlibabaProvider]) -> None:
+    sandbox: Callable[..., Sandbox], alibaba: Callable[..., AlibabaProvider]
+) -> None:
     box = sandbox()
     provider = alibaba(box)
     provider.create(group(), "token-1")
@@ -91,7 +109,8 @@ def test_the_same_token_with_other_parameters_is_explained(
 
 
 def test_errors_carry_the_raw_code_and_message_and_a_sentence_to_act_on(
-        sandbox: Callable[..., Sandbox], alibaba: Callable[..., AlibabaProvider]) -> None:
+    sandbox: Callable[..., Sandbox], alibaba: Callable[..., AlibabaProvider]
+) -> None:
     box = sandbox()
     with pytest.raises(ProviderError) as caught:
         alibaba(box).create(group(peerAsn=45104), "token-asn")
@@ -104,7 +123,8 @@ def test_errors_carry_the_raw_code_and_message_and_a_sentence_to_act_on(
 
 
 def test_local_asn_is_sent_only_when_it_is_not_alibabas(
-        sandbox: Callable[..., Sandbox], alibaba: Callable[..., AlibabaProvider]) -> None:
+    sandbox: Callable[..., Sandbox], alibaba: Callable[..., AlibabaProvider]
+) -> None:
     box = sandbox(alibaba_custom_local_asn=False)  # like a public account
     provider = alibaba(box)
     group_id = provider.create(group(localAsn=45104), "token-a")
@@ -119,8 +139,11 @@ def test_network_errors_are_retryable_and_never_show_the_key(debug_logs: Logs) -
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {"ALIBABA_CLOUD_ACCESS_KEY_ID": "ak", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "sandbox-secret",
-           "ALIBABA_CLOUD_VPC_ENDPOINT": f"127.0.0.1:{port}"}
+    env = {
+        "ALIBABA_CLOUD_ACCESS_KEY_ID": "ak",
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "sandbox-secret",
+        "ALIBABA_CLOUD_VPC_ENDPOINT": f"127.0.0.1:{port}",
+    }
     provider = AlibabaProvider.from_env(env, FAST)
     debug_logs.clear()
     logs = debug_logs
@@ -133,7 +156,8 @@ def test_network_errors_are_retryable_and_never_show_the_key(debug_logs: Logs) -
 
 
 def test_server_errors_and_throttling_are_retried(
-        sandbox: Callable[..., Sandbox], alibaba: Callable[..., AlibabaProvider], debug_logs: Logs) -> None:
+    sandbox: Callable[..., Sandbox], alibaba: Callable[..., AlibabaProvider], debug_logs: Logs
+) -> None:
     box = sandbox(random_seed=5, alibaba={"error_rate": 0.5})
     provider = alibaba(box)
     group_id = provider.create(group(), "token-5xx")
@@ -152,26 +176,69 @@ def test_server_errors_and_throttling_are_retried(
 
 
 def test_describe_fields_are_normalised_whatever_their_type() -> None:
-    as_strings = group_object({"BgpGroupId": "bgpg-1", "RegionId": REGION, "RouterId": "vbr-1", "Name": "g",
-                               "PeerAsn": "65010", "LocalAsn": "45104", "IsFake": "true", "IpVersion": "ipv4",
-                               "RouteLimit": "110", "AuthKey": "", "Status": "Pending"}, REGION)
-    as_values = group_object({"BgpGroupId": "bgpg-1", "RegionId": REGION, "RouterId": "vbr-1", "Name": "g",
-                              "PeerAsn": 65010, "LocalAsn": 45104, "IsFake": True, "IpVersion": "IPv4",
-                              "RouteLimit": 110, "AuthKey": "", "Status": "Pending"}, REGION)
+    as_strings = group_object(
+        {
+            "BgpGroupId": "bgpg-1",
+            "RegionId": REGION,
+            "RouterId": "vbr-1",
+            "Name": "g",
+            "PeerAsn": "65010",
+            "LocalAsn": "45104",
+            "IsFake": "true",
+            "IpVersion": "ipv4",
+            "RouteLimit": "110",
+            "AuthKey": "",
+            "Status": "Pending",
+        },
+        REGION,
+    )
+    as_values = group_object(
+        {
+            "BgpGroupId": "bgpg-1",
+            "RegionId": REGION,
+            "RouterId": "vbr-1",
+            "Name": "g",
+            "PeerAsn": 65010,
+            "LocalAsn": 45104,
+            "IsFake": True,
+            "IpVersion": "IPv4",
+            "RouteLimit": 110,
+            "AuthKey": "",
+            "Status": "Pending",
+        },
+        REGION,
+    )
     assert as_strings.attrs == as_values.attrs
     assert as_strings.attrs["peerAsn"] == 65010 and as_strings.attrs["isFakeAsn"] is True
     assert as_strings.secrets == {"authKey": None} and as_strings.status == "pending"
-    live_peer = peer_object({"BgpPeerId": "bgp-1", "BgpGroupId": "bgpg-1", "PeerIpAddress": "10.0.0.2",
-                             "EnableBfd": "false", "BfdMultiHop": 255, "BgpStatus": "", "Status": "Deleted",
-                             "IpVersion": "IPv4", "ReceivedRouteCount": 3}, REGION)
-    assert live_peer.attrs == {"regionId": REGION, "bgpGroupId": "bgpg-1", "peerIpAddress": "10.0.0.2",
-                               "enableBfd": False, "ipVersion": "IPv4"}
+    live_peer = peer_object(
+        {
+            "BgpPeerId": "bgp-1",
+            "BgpGroupId": "bgpg-1",
+            "PeerIpAddress": "10.0.0.2",
+            "EnableBfd": "false",
+            "BfdMultiHop": 255,
+            "BgpStatus": "",
+            "Status": "Deleted",
+            "IpVersion": "IPv4",
+            "ReceivedRouteCount": 3,
+        },
+        REGION,
+    )
+    assert live_peer.attrs == {
+        "regionId": REGION,
+        "bgpGroupId": "bgpg-1",
+        "peerIpAddress": "10.0.0.2",
+        "enableBfd": False,
+        "ipVersion": "IPv4",
+    }
     assert live_peer.session is None and live_peer.status == "deleting"
     assert live_peer.info["receivedRouteCount"] == 3
 
 
 def test_refresh_reads_every_region_in_the_fewest_pages(
-        sandbox: Callable[..., Sandbox], alibaba: Callable[..., AlibabaProvider]) -> None:
+    sandbox: Callable[..., Sandbox], alibaba: Callable[..., AlibabaProvider]
+) -> None:
     box = sandbox(make_seed(regions=(REGION, OTHER_REGION), vbrs_per_region=3))
     provider = alibaba(box)
     groups = {REGION: [], OTHER_REGION: []}  # type: dict[str, list[str]]
@@ -188,8 +255,7 @@ def test_refresh_reads_every_region_in_the_fewest_pages(
     result = provider.refresh(RefreshScope(regions=frozenset({REGION, OTHER_REGION})))
     found = sorted(o.cloud_id for o in result.objects)
     assert found == sorted(groups[REGION] + groups[OTHER_REGION] + peers[REGION] + peers[OTHER_REGION])
-    lower_bound = {"DescribeBgpGroups": 2 * math.ceil(3 / 5),
-                   "DescribeBgpPeers": math.ceil(23 / 5) + math.ceil(4 / 5)}
+    lower_bound = {"DescribeBgpGroups": 2 * math.ceil(3 / 5), "DescribeBgpPeers": math.ceil(23 / 5) + math.ceil(4 / 5)}
     assert result.api_calls == lower_bound
     assert box.request_counts() == {f"alibaba {op}": n for op, n in lower_bound.items()}
     only_groups = provider.refresh(RefreshScope(regions=frozenset({REGION}), kinds=frozenset({ALIBABA_GROUP})))
@@ -197,8 +263,7 @@ def test_refresh_reads_every_region_in_the_fewest_pages(
     assert only_groups.api_calls == {"DescribeBgpGroups": 1}
 
 
-def test_find_by_natural_key_and_poll(sandbox: Callable[..., Sandbox],
-                                      alibaba: Callable[..., AlibabaProvider]) -> None:
+def test_find_by_natural_key_and_poll(sandbox: Callable[..., Sandbox], alibaba: Callable[..., AlibabaProvider]) -> None:
     box = sandbox(make_seed(vbrs_per_region=2))
     provider = alibaba(box)
     g1 = provider.create(group("one"), "t1")
@@ -222,8 +287,9 @@ def test_find_by_natural_key_and_poll(sandbox: Callable[..., Sandbox],
 # -- updates and deletes ----------------------------------------------------------------------
 
 
-def test_update_sends_only_the_changed_fields(sandbox: Callable[..., Sandbox],
-                                              alibaba: Callable[..., AlibabaProvider]) -> None:
+def test_update_sends_only_the_changed_fields(
+    sandbox: Callable[..., Sandbox], alibaba: Callable[..., AlibabaProvider]
+) -> None:
     box = sandbox()
     provider = alibaba(box)
     group_id = provider.create(group(description="Before"), "t-create")
@@ -241,8 +307,9 @@ def test_update_sends_only_the_changed_fields(sandbox: Callable[..., Sandbox],
         provider.update(gref(group_id), wanted, ["virtualBorderRouterId"], "t-bad")
 
 
-def test_delete_of_a_gone_object_succeeds(sandbox: Callable[..., Sandbox],
-                                          alibaba: Callable[..., AlibabaProvider]) -> None:
+def test_delete_of_a_gone_object_succeeds(
+    sandbox: Callable[..., Sandbox], alibaba: Callable[..., AlibabaProvider]
+) -> None:
     box = sandbox()
     provider = alibaba(box)
     provider.delete(gref("bgpg-t4gone00000000000000000"), "t-1")
@@ -253,8 +320,9 @@ def test_delete_of_a_gone_object_succeeds(sandbox: Callable[..., Sandbox],
     assert wait_settled(provider, [gref(group_id)], deleting=True, first_delay=0.02) == {group_id: None}
 
 
-def test_a_group_delete_waits_for_its_deleting_peers(sandbox: Callable[..., Sandbox],
-                                                     alibaba: Callable[..., AlibabaProvider]) -> None:
+def test_a_group_delete_waits_for_its_deleting_peers(
+    sandbox: Callable[..., Sandbox], alibaba: Callable[..., AlibabaProvider]
+) -> None:
     box = sandbox(provision_delay=0.3)
     provider = alibaba(box)
     group_id = provider.create(group(), "t-g")
@@ -271,8 +339,9 @@ def test_a_group_delete_waits_for_its_deleting_peers(sandbox: Callable[..., Sand
     assert box.objects().alibaba_groups == {}
 
 
-def test_wait_settled_times_out_with_the_status(sandbox: Callable[..., Sandbox],
-                                                alibaba: Callable[..., AlibabaProvider]) -> None:
+def test_wait_settled_times_out_with_the_status(
+    sandbox: Callable[..., Sandbox], alibaba: Callable[..., AlibabaProvider]
+) -> None:
     box = sandbox(provision_delay=5.0)
     provider = alibaba(box)
     group_id = provider.create(group(), "t-slow")
@@ -301,9 +370,11 @@ def test_the_sdk_is_imported_only_when_a_call_needs_it() -> None:
     import subprocess
     import sys
 
-    code = ("import sys; from reconciler.providers.alibaba import AlibabaProvider;"
-            "from reconciler.providers.base import ProviderOptions;"
-            "AlibabaProvider.from_env({}, ProviderOptions());"
-            "print(any(m.startswith('alibabacloud') for m in sys.modules))")
+    code = (
+        "import sys; from reconciler.providers.alibaba import AlibabaProvider;"
+        "from reconciler.providers.base import ProviderOptions;"
+        "AlibabaProvider.from_env({}, ProviderOptions());"
+        "print(any(m.startswith('alibabacloud') for m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"

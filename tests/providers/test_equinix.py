@@ -28,8 +28,13 @@ def peering(i: int = 0, *, remote_asn: int = 45104, key: str | None = KEY) -> De
     return Desired(
         kind=EQUINIX_PEERING,
         name=f"peering-{i}",
-        attrs={"connectionUuid": connection_uuid(i), "localIpAddress": "10.0.0.1/30", "localAsn": 65010,
-               "remoteIpAddress": "10.0.0.2", "remoteAsn": remote_asn},
+        attrs={
+            "connectionUuid": connection_uuid(i),
+            "localIpAddress": "10.0.0.1/30",
+            "localAsn": 65010,
+            "remoteIpAddress": "10.0.0.2",
+            "remoteAsn": remote_asn,
+        },
         secrets={"authenticationKey": SecretValue(key) if key else None},
     )
 
@@ -41,8 +46,9 @@ def configs_on(box: Sandbox, connection: str) -> list[dict[str, Any]]:
 # -- OAuth2 ---------------------------------------------------------------------------------------
 
 
-def test_token_is_renewed_before_it_expires(sandbox: Callable[..., Sandbox],
-                                            equinix: Callable[..., EquinixProvider]) -> None:
+def test_token_is_renewed_before_it_expires(
+    sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider]
+) -> None:
     box = sandbox(equinix_token_timeout=2)  # the client renews 1 s before (half of a short lifetime)
     provider = equinix(box)
     provider.refresh(RefreshScope())
@@ -54,8 +60,9 @@ def test_token_is_renewed_before_it_expires(sandbox: Callable[..., Sandbox],
     assert counts["equinix GET /ne/v1/bgp"] == 3  # never a 401 and a second try
 
 
-def test_a_401_reauthenticates_once_and_retries(sandbox: Callable[..., Sandbox],
-                                                equinix: Callable[..., EquinixProvider]) -> None:
+def test_a_401_reauthenticates_once_and_retries(
+    sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider]
+) -> None:
     """The server forgets the cached token (as a restart does): a 401, one new login, one retry."""
     box = sandbox()
     provider = equinix(box)
@@ -70,8 +77,7 @@ def test_a_401_reauthenticates_once_and_retries(sandbox: Callable[..., Sandbox],
     assert counts == {"equinix GET /ne/v1/bgp": 2, "equinix POST /oauth2/v1/token": 1}
 
 
-def test_a_refused_login_is_not_retried_and_names_the_variables(
-        sandbox: Callable[..., Sandbox]) -> None:
+def test_a_refused_login_is_not_retried_and_names_the_variables(sandbox: Callable[..., Sandbox]) -> None:
     box = sandbox()
     env = {**box.env(), "EQUINIX_CLIENT_SECRET": "wrong-secret-value"}
     provider = EquinixProvider.from_env(env, FAST)
@@ -107,7 +113,8 @@ def populate(box: Sandbox, provider: EquinixProvider, n: int) -> list[str]:
 
 
 def test_paging_with_a_capped_limit_sees_every_config_once(
-        sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider]) -> None:
+    sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider]
+) -> None:
     box = sandbox(make_seed(connections=23), equinix_list_limit_cap=7)
     provider = equinix(box)
     created = populate(box, provider, 23)
@@ -121,14 +128,16 @@ def test_paging_with_a_capped_limit_sees_every_config_once(
 
 
 def test_refresh_lists_by_connection_when_that_is_cheaper(
-        sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider]) -> None:
+    sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider]
+) -> None:
     box = sandbox(make_seed(connections=30), equinix_list_limit_cap=5)
     provider = equinix(box)
     created = populate(box, provider, 30)
     box.reset_request_counts()
     # State ids are shared by both clouds: the Alibaba one is not Equinix's business.
-    scope = RefreshScope(connections=frozenset({connection_uuid(20)}),
-                         ids=frozenset({created[25], "bgpg-t4nexample0000000000001"}))
+    scope = RefreshScope(
+        connections=frozenset({connection_uuid(20)}), ids=frozenset({created[25], "bgpg-t4nexample0000000000001"})
+    )
     result = provider.refresh(scope)
     # First page (5 of 30) + the connection's list + one GET for the id from state = 3 calls,
     # instead of 6 unfiltered pages.
@@ -137,7 +146,8 @@ def test_refresh_lists_by_connection_when_that_is_cheaper(
 
 
 def test_poll_reads_few_objects_by_id_and_many_by_list(
-        sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider]) -> None:
+    sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider]
+) -> None:
     box = sandbox(make_seed(connections=12))
     provider = equinix(box)
     created = populate(box, provider, 12)
@@ -158,12 +168,12 @@ def test_poll_reads_few_objects_by_id_and_many_by_list(
 
 @pytest.mark.parametrize("shape", ["object", "array"])
 def test_both_error_shapes_become_a_provider_error(
-        shape: str, sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider]) -> None:
+    shape: str, sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider]
+) -> None:
     box = sandbox(equinix_error_shape=shape)
     provider = equinix(box)
     cloud_id = provider.create(peering(), "unused")
-    bad = Desired(EQUINIX_PEERING, "peering-0",
-                  {**peering().attrs, "remoteIpAddress": "10.9.9.9"}, peering().secrets)
+    bad = Desired(EQUINIX_PEERING, "peering-0", {**peering().attrs, "remoteIpAddress": "10.9.9.9"}, peering().secrets)
     with pytest.raises(ProviderError) as caught:
         provider.update(ObjectRef(EQUINIX_PEERING, cloud_id, None), bad, ["remoteIpAddress"], "unused")
     error = caught.value
@@ -205,9 +215,18 @@ def hiccup_server() -> Iterator[tuple[str, list[int]]]:
     """A real HTTP server holding 20 configs that caps `limit` at 7 and, once, answers the page at
     offset 7 short (3 items): what the sandbox cannot be made to do on purpose."""
     offsets: list[int] = []
-    items = [{"uuid": f"cfg-{i:02d}", "connectionUuid": connection_uuid(i), "localIpAddress": "10.0.0.1/30",
-              "localAsn": 65010, "remoteIpAddress": "10.0.0.2", "remoteAsn": 45104,
-              "provisioningStatus": "PROVISIONED"} for i in range(20)]
+    items = [
+        {
+            "uuid": f"cfg-{i:02d}",
+            "connectionUuid": connection_uuid(i),
+            "localIpAddress": "10.0.0.1/30",
+            "localAsn": 65010,
+            "remoteIpAddress": "10.0.0.2",
+            "remoteAsn": 45104,
+            "provisioningStatus": "PROVISIONED",
+        }
+        for i in range(20)
+    ]
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def reply(self, body: object) -> None:
@@ -227,8 +246,12 @@ def hiccup_server() -> Iterator[tuple[str, list[int]]]:
             offset, limit = int(query["offset"][0]), min(int(query["limit"][0]), 7)
             offsets.append(offset)
             size = 3 if offset == 7 and offsets.count(7) == 1 else limit
-            self.reply({"pagination": {"offset": offset, "limit": limit, "total": len(items)},
-                        "data": items[offset:offset + size]})
+            self.reply(
+                {
+                    "pagination": {"offset": offset, "limit": limit, "total": len(items)},
+                    "data": items[offset : offset + size],
+                }
+            )
 
         def log_message(self, *args: Any) -> None:
             pass
@@ -266,7 +289,8 @@ def test_a_non_json_error_body_is_reported_readably(html_gateway: tuple[str, lis
 
 
 def test_server_errors_are_retried_until_they_succeed(
-        sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider], debug_logs: Logs) -> None:
+    sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider], debug_logs: Logs
+) -> None:
     box = sandbox(make_seed(connections=9), equinix_list_limit_cap=3)
     provider = equinix(box)
     created = populate(box, provider, 9)
@@ -283,7 +307,8 @@ def test_server_errors_are_retried_until_they_succeed(
 
 
 def test_throttling_waits_what_retry_after_says(
-        sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider], debug_logs: Logs) -> None:
+    sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider], debug_logs: Logs
+) -> None:
     box = sandbox()
     provider = equinix(box)
     provider.refresh(RefreshScope())
@@ -301,7 +326,8 @@ def test_throttling_waits_what_retry_after_says(
 
 
 def test_a_dropped_post_is_adopted_not_repeated(
-        sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider], debug_logs: Logs) -> None:
+    sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider], debug_logs: Logs
+) -> None:
     box = sandbox(equinix={"drop_rate": 1.0}, equinix_read_lag=0.3)
     provider = equinix(box)
     debug_logs.clear()
@@ -314,7 +340,8 @@ def test_a_dropped_post_is_adopted_not_repeated(
 
 
 def test_create_adopts_an_existing_config_and_updates_it(
-        sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider]) -> None:
+    sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider]
+) -> None:
     box = sandbox()
     first = equinix(box).create(peering(remote_asn=45104), "unused")
     box.reset_request_counts()
@@ -327,7 +354,8 @@ def test_create_adopts_an_existing_config_and_updates_it(
 
 
 def test_create_waits_for_a_busy_config_before_updating_it(
-        sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider]) -> None:
+    sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider]
+) -> None:
     box = sandbox(provision_delay=0.3)
     first = equinix(box).create(peering(remote_asn=45104), "unused")  # PROVISIONING for 0.3 s
     assert equinix(box).create(peering(remote_asn=64998), "unused") == first
@@ -344,8 +372,8 @@ def test_create_waits_for_a_busy_config_before_updating_it(
     ],
 )
 def test_prerequisite_failures_name_the_object_and_its_status(
-        seed_change: dict[str, str], expected: str, sandbox: Callable[..., Sandbox],
-        equinix: Callable[..., EquinixProvider]) -> None:
+    seed_change: dict[str, str], expected: str, sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider]
+) -> None:
     box = sandbox(make_seed(**seed_change))  # type: ignore[arg-type]
     with pytest.raises(ProviderError) as caught:
         equinix(box).create(peering(), "unused")
@@ -354,7 +382,8 @@ def test_prerequisite_failures_name_the_object_and_its_status(
 
 
 def test_prerequisite_lookups_are_cached_per_provider(
-        sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider]) -> None:
+    sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider]
+) -> None:
     box = sandbox(make_seed(connections=3))
     populate(box, equinix(box), 3)
     counts = box.request_counts()
@@ -363,7 +392,8 @@ def test_prerequisite_lookups_are_cached_per_provider(
 
 
 def test_delete_of_a_gone_config_succeeds_and_of_a_live_one_explains(
-        sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider]) -> None:
+    sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider]
+) -> None:
     box = sandbox()
     provider = equinix(box)
     provider.delete(ObjectRef(EQUINIX_PEERING, "00000000-dead-4000-8000-000000000000", None), "unused")
@@ -374,7 +404,8 @@ def test_delete_of_a_gone_config_succeeds_and_of_a_live_one_explains(
 
 
 def test_wait_settled_follows_provisioning_and_reports_failure(
-        sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider]) -> None:
+    sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider]
+) -> None:
     box = sandbox(make_seed(connections=2), provision_delay=0.2)
     provider = equinix(box)
     cloud_id = provider.create(peering(0), "unused")
@@ -391,23 +422,35 @@ def test_wait_settled_follows_provisioning_and_reports_failure(
 
 
 def test_string_typed_and_legacy_fields_are_normalised() -> None:
-    live = live_object({
-        "uuid": "u-1", "connectionUUID": "80AFC8BE-0CE3-4950-BE27-3D3E678E6873",
-        "localIpAddress": "10.0.0.1/30", "localAsn": "65010", "remoteAsn": "45104",
-        "remoteIpAddress": "10.0.0.2", "authenticationKey": "", "provisioningStatus": "PENDING_UPDATE",
-        "state": "Active",
-    })
+    live = live_object(
+        {
+            "uuid": "u-1",
+            "connectionUUID": "80AFC8BE-0CE3-4950-BE27-3D3E678E6873",
+            "localIpAddress": "10.0.0.1/30",
+            "localAsn": "65010",
+            "remoteAsn": "45104",
+            "remoteIpAddress": "10.0.0.2",
+            "authenticationKey": "",
+            "provisioningStatus": "PENDING_UPDATE",
+            "state": "Active",
+        }
+    )
     assert live is not None
-    assert live.attrs == {"connectionUuid": "80afc8be-0ce3-4950-be27-3d3e678e6873",
-                          "localIpAddress": "10.0.0.1/30", "localAsn": 65010,
-                          "remoteIpAddress": "10.0.0.2", "remoteAsn": 45104}
+    assert live.attrs == {
+        "connectionUuid": "80afc8be-0ce3-4950-be27-3d3e678e6873",
+        "localIpAddress": "10.0.0.1/30",
+        "localAsn": 65010,
+        "remoteIpAddress": "10.0.0.2",
+        "remoteAsn": 45104,
+    }
     assert live.status == "pending" and live.session == "Active"
     assert live.secrets == {"authenticationKey": None}
     assert live_object({"uuid": "u-2", "provisioningStatus": "DEPROVISIONED"}) is None
 
 
 def test_no_secret_reaches_logs_or_error_text(
-        sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider], debug_logs: Logs) -> None:
+    sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider], debug_logs: Logs
+) -> None:
     box = sandbox(make_seed(connections=2), equinix={"drop_rate": 1.0})
     provider = equinix(box)
     errors: list[str] = []
@@ -416,11 +459,15 @@ def test_no_secret_reaches_logs_or_error_text(
     cloud_id = provider.create(peering(0), "unused")
     box.configure(equinix={"drop_rate": 0.0}, equinix_duplicate_post="reject")
     for attempt in (
-        lambda: provider.update(ObjectRef(EQUINIX_PEERING, cloud_id, None),
-                                Desired(EQUINIX_PEERING, "p", {**peering().attrs, "remoteIpAddress": "1.2.3.4"},
-                                        peering().secrets), ["remoteIpAddress"], "unused"),
-        lambda: provider.create(Desired(EQUINIX_PEERING, "p", {**peering(1).attrs, "localAsn": 0},
-                                        peering(1).secrets), "unused"),
+        lambda: provider.update(
+            ObjectRef(EQUINIX_PEERING, cloud_id, None),
+            Desired(EQUINIX_PEERING, "p", {**peering().attrs, "remoteIpAddress": "1.2.3.4"}, peering().secrets),
+            ["remoteIpAddress"],
+            "unused",
+        ),
+        lambda: provider.create(
+            Desired(EQUINIX_PEERING, "p", {**peering(1).attrs, "localAsn": 0}, peering(1).secrets), "unused"
+        ),
     ):
         with pytest.raises(ProviderError) as caught:
             attempt()
@@ -441,7 +488,8 @@ def test_sandbox_config_defaults_this_suite_relies_on() -> None:
 
 
 def test_wait_tolerates_a_404_right_after_the_post_for_the_grace_period(
-        sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider]) -> None:
+    sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider]
+) -> None:
     box = sandbox(make_seed(connections=2), equinix_read_lag=0.3)  # new configs stay invisible 0.3 s
     provider = equinix(box)
     cloud_id = provider.create(peering(0), "unused")

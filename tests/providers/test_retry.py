@@ -48,8 +48,7 @@ def test_the_servers_wait_wins_over_backoff_and_is_capped(debug_logs: Logs) -> N
     policy = RetryPolicy(max_retries=1, backoff_base=5.0, backoff_max=5.0)
     debug_logs.clear()
     logs = debug_logs
-    call_with_retries(failing(1, TransientError("slow down", cloud="x", retry_after=0.01), calls),
-                      policy, "GET /x")
+    call_with_retries(failing(1, TransientError("slow down", cloud="x", retry_after=0.01), calls), policy, "GET /x")
     assert [(e["operation"], e["wait"], e["attempt"]) for e in logs] == [("GET /x", 0.01, 1)]
 
 
