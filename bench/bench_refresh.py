@@ -29,8 +29,10 @@ import yaml
 from common import sandbox_process
 
 from reconciler import log
-from reconciler.model import ALIBABA_GROUP, ALIBABA_PEER
-from reconciler.providers import Desired, Provider, ProviderOptions, RefreshScope, make_provider
+from reconciler.clouds import make_provider
+from reconciler.clouds.alibaba.kinds import ALIBABA_GROUP, ALIBABA_PEER
+from reconciler.clouds.alibaba.scope import AlibabaScope
+from reconciler.clouds.base import Desired, Provider, ProviderOptions, RefreshScope
 from reconciler.refresh import refresh_all
 
 PEERS_PER_VBR = 8
@@ -186,7 +188,7 @@ def run(env: dict[str, str], args: argparse.Namespace, vbrs_per_region: int) -> 
         {"equinix": {"latency_ms": args.latency_ms}, "alibaba": {"latency_ms": args.latency_ms}},
     )
     regions = frozenset(region_name(r) for r in range(args.regions))
-    scopes = {"equinix": RefreshScope(), "alibaba": RefreshScope(regions=regions)}
+    scopes = {"equinix": RefreshScope(), "alibaba": AlibabaScope(regions=regions)}
     per_region_groups = math.ceil(n_groups / args.regions)
     per_region_peers = math.ceil(args.peers / args.regions)
     bound = {

@@ -19,7 +19,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from reconciler.model import ALIBABA_GROUP, ALIBABA_PEER, EQUINIX_PEERING
+from reconciler.clouds.alibaba.kinds import ALIBABA_GROUP, ALIBABA_PEER
+from reconciler.clouds.equinix.kinds import EQUINIX_PEERING
 from reconciler.plan.model import Action, Change, FieldChange, Plan, SecretChange
 from reconciler.plan.planfile import load_plan, parse_plan, save_plan
 from reconciler.render import render_plan

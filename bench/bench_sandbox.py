@@ -1,7 +1,7 @@
 """Sandbox throughput, latency overlap and persistence cost.
 
-    /work/venv/bin/python bench/bench_sandbox.py [--seconds 3] [--clients 2] [--threads 4] [--creates 5000]
-                                                 [--in-process]
+    .venv/bin/python bench/bench_sandbox.py [--seconds 3] [--clients 2] [--threads 4] [--creates 5000]
+                                            [--in-process]
 
 Prints:
   - Equinix: concurrent httpx GETs of one BGP config and of list pages (100 items), in requests/s;
@@ -169,7 +169,7 @@ def equinix_load(env: dict[str, str], paths: list[str], threads: int, seconds: f
 
 
 def alibaba_load(env: dict[str, str], pages: int, threads: int, seconds: float) -> int:
-    client = alibaba_client(env)  # one client shared by threads, as alibaba-vpc-bgp.md §3.7 allows
+    client = alibaba_client(env)  # one client shared by threads, as docs/cloud-apis.md (Alibaba §1) allows
     counts = [0] * threads
     deadline = time.perf_counter() + seconds
 

@@ -1,3 +1,3 @@
-"""reconciler: declarative BGP peering for Equinix Network Edge and Alibaba Cloud Express Connect."""
+"""reconciler: declarative BGP peering across clouds (Terraform-style plan, apply and drift)."""
 
 __version__ = "0.1.0"

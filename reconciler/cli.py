@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import importlib
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
 from reconciler import __version__
+from reconciler.context import AppContext
 from reconciler.errors import ReconcilerError
 
 # command name -> (module, one-line help). The module defines `command` (a click.Command).
@@ -26,20 +26,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "show": ("reconciler.commands.show", "Render a saved plan file."),
     "import": ("reconciler.commands.import_", "Take an existing cloud object under management."),
     "state": ("reconciler.commands.state", "Inspect or edit the state: list, show, rm, unlock."),
-    "sandbox": ("reconciler.commands.sandbox", "Run the local emulator of both cloud APIs."),
+    "sandbox": ("reconciler.sandbox.command", "Run the local emulators of the cloud APIs."),
 }
-
-
-@dataclass(frozen=True)
-class AppContext:
-    """Global options, passed to every command."""
-
-    state_url: str
-    sandbox: bool
-    seed: Path | None
-    log_format: str
-    verbose: bool
-    lock_timeout: float
 
 
 class LazyGroup(click.Group):
@@ -70,7 +58,7 @@ class LazyGroup(click.Group):
     show_default=True,
     help="State backend: a file path or a postgresql:// URL (env RECONCILER_STATE).",
 )
-@click.option("--sandbox", is_flag=True, help="Use an embedded sandbox of both clouds (data in state/sandbox.json).")
+@click.option("--sandbox", is_flag=True, help="Use an embedded sandbox of the clouds (data in state/sandbox.json).")
 @click.option(
     "--seed",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -97,7 +85,7 @@ def cli(
     verbose: bool,
     lock_timeout: float,
 ) -> None:
-    """Declarative BGP peering for Equinix Network Edge and Alibaba Cloud Express Connect.
+    """Declarative BGP peering across clouds: plan, apply and drift, Terraform style.
 
     Exit codes: 0 success / no changes, 1 error, 2 changes present (plan --detailed-exitcode)
     or drift found (drift).

@@ -4,11 +4,12 @@ Three categories, driftctl style, plus session health, which no peer tool report
 - changed: a managed object whose live configuration differs from what reconciler last applied
   (field by field, with the manifests' value beside it; secrets only as "(sensitive)");
 - missing: in state, gone from the cloud (deleted outside reconciler);
-- unmanaged: an object in scope that nothing manages. Scope is what the manifests mention: the
-  VBRs of their Alibaba groups, the Alibaba groups their peers name by id, and the Equinix
-  connections of their peerings;
-- health: the live BGP session state of every managed peering; anything but Established is a
-  finding, kept apart from configuration drift (exit 2 only with `require_established`).
+- unmanaged: an object in scope that nothing manages. Scope is what the manifests mention, as each
+  cloud defines it (`Cloud.unmanaged_scope`: the VBRs of the groups, the connections of the
+  peerings...);
+- health: the live BGP session state of every managed object that has a session; anything but
+  Established is a finding, kept apart from configuration drift (exit 2 only with
+  `require_established`).
 Accepted drift (`metadata.driftIgnore`) is still listed, marked ignored: nothing is dropped silently.
 An ignore entry holds through its `expires` date; from the day after, the drift is reported again
 and a warning says the entry expired.
@@ -22,17 +23,8 @@ from datetime import UTC, date, datetime
 from typing import Any, Literal, NamedTuple
 
 from reconciler import __version__
-from reconciler.kinds import KINDS
-from reconciler.model import (
-    ALIBABA_GROUP,
-    ALIBABA_PEER,
-    EQUINIX_PEERING,
-    DriftIgnore,
-    LiveObject,
-    Resource,
-    SecretValue,
-    StateDoc,
-)
+from reconciler.clouds import CLOUDS, KINDS
+from reconciler.model import DriftIgnore, LiveObject, Resource, SecretValue, StateDoc
 from reconciler.plan.diff import compare_secret, dependency_order, desired_secrets, resolve_against_state
 from reconciler.plan.model import SecretChange
 
@@ -203,9 +195,9 @@ def _ignore_warnings(desired: Sequence[Resource], today: date) -> list[str]:
 def _drift_fields_of(kind: str, spec_field: str) -> set[str]:
     """The drift fields a `driftIgnore` spec field covers (`bgpGroup` covers `bgpGroupId`)."""
     names = {spec_field}
-    for ref_field, (_, resolved) in (KINDS[kind].ref_fields or {}).items():
+    for ref_field, ref in KINDS[kind].ref_fields.items():
         if ref_field == spec_field:
-            names.add(resolved)
+            names.add(ref.id_attr)
     return names
 
 
@@ -352,19 +344,19 @@ def detect(
                     declared=declared,
                 )
             )
-        if recorded.kind != ALIBABA_GROUP:
+        if KINDS[recorded.kind].has_session:
             health.append(_health(address, obj, now))
 
     # Unmanaged: objects in the scope of what the manifests mention that no state entry owns.
     live_now = {cid: o for cid, o in live_by_id.items() if o.status != "deleting"}  # on its way out: ignored
-    scope = _Scope.of(desired, live_now)
+    scopes = {name: cloud.unmanaged_scope(desired, live_now.values()) for name, cloud in CLOUDS.items()}
     declared_keys = _declared_keys(desired, state, resolved_attrs, live_now)
     managed_in_scope = 0
     total_in_scope = 0
     for obj in sorted(live_now.values(), key=lambda o: (o.kind, o.cloud_id)):
         if refreshed_kinds is not None and obj.kind not in refreshed_kinds:
             continue
-        where = scope.where(obj)
+        where = scopes[KINDS[obj.kind].cloud](obj)
         if where is None:
             continue
         total_in_scope += 1
@@ -407,45 +399,6 @@ def detect(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class _Scope:
-    """What the manifests mention: VBRs (groups), groups named by id (peers), connections."""
-
-    vbrs: frozenset[str]
-    groups: frozenset[str]  # groups named by id in a peer's `bgpGroupId`: only their peers are in scope
-    connections: frozenset[str]
-    vbr_of_group: Mapping[str, str]
-
-    @classmethod
-    def of(cls, desired: Sequence[Resource], live: Mapping[str, LiveObject]) -> _Scope:
-        return cls(
-            vbrs=frozenset(str(r.attrs["virtualBorderRouterId"]) for r in desired if r.kind == ALIBABA_GROUP),
-            groups=frozenset(
-                str(r.attrs["bgpGroupId"]) for r in desired if r.kind == ALIBABA_PEER and r.attrs.get("bgpGroupId")
-            ),
-            connections=frozenset(str(r.attrs["connectionUuid"]) for r in desired if r.kind == EQUINIX_PEERING),
-            vbr_of_group={
-                o.cloud_id: str(o.attrs.get("virtualBorderRouterId")) for o in live.values() if o.kind == ALIBABA_GROUP
-            },
-        )
-
-    def where(self, obj: LiveObject) -> str | None:
-        """`connection <uuid>`, `VBR <id>` or `BGP group <id>` when `obj` is in scope, else None."""
-        if obj.kind == EQUINIX_PEERING:
-            conn = str(obj.attrs.get("connectionUuid"))
-            return f"connection {conn}" if conn in self.connections else None
-        if obj.kind == ALIBABA_GROUP:
-            vbr = str(obj.attrs.get("virtualBorderRouterId"))
-            return f"VBR {vbr}" if vbr in self.vbrs else None
-        if obj.kind == ALIBABA_PEER:
-            group_id = str(obj.attrs.get("bgpGroupId"))
-            vbr = self.vbr_of_group.get(group_id, "")
-            if vbr in self.vbrs:
-                return f"VBR {vbr}"
-            return f"BGP group {group_id}" if group_id in self.groups else None
-        return None
-
-
 def _declared_keys(
     desired: Sequence[Resource],
     state: StateDoc,
@@ -463,10 +416,10 @@ def _declared_keys(
     for resource in dependency_order(desired):
         info = KINDS[resource.kind]
         attrs = dict(resolved_attrs[resource.address])
-        for ref_field, (_, id_attr) in (info.ref_fields or {}).items():
+        for ref_field, ref in info.ref_fields.items():
             target = resource.refs.get(ref_field)
             if target in cloud_ids:
-                attrs[id_attr] = cloud_ids[target]
+                attrs[ref.id_attr] = cloud_ids[target]
         key = (resource.kind, info.key_of(attrs))
         out.setdefault(key, resource.address)
         recorded = state.resources.get(resource.address)
@@ -482,7 +435,7 @@ def _unmanaged_detail(obj: LiveObject, declared_as: str | None, state: StateDoc,
         return "not declared in any manifest"
     recorded = state.resources.get(declared_as)
     if recorded is not None and recorded.cloud_id in live:
-        key = " + ".join(KINDS[obj.kind].natural_key)
+        key = KINDS[obj.kind].key_words
         return (
             f"same {key} as {declared_as}, which reconciler manages as {recorded.cloud_id}: "
             "a duplicate made outside reconciler"

@@ -1,8 +1,10 @@
-"""What the planner and the apply engine need to know about each resource kind.
+"""What the planner and the apply engine need to know about a resource kind, and the normalisers
+kinds share.
 
-This is the only place that knows, per kind: which provider serves it, which fields are managed,
-which are secret, which can only change by replacement, its natural key, its defaults and how to
-normalise values so that spelling differences never show up as changes.
+Each cloud package declares its kinds as `KindInfo` values (see `reconciler.clouds`): which cloud
+serves them, which fields are managed, which are secret, which can only change by replacement,
+the natural key, the defaults, and how to normalise values so that spelling differences never
+show up as changes. Nothing here names a cloud.
 """
 
 from __future__ import annotations
@@ -10,13 +12,8 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
-
-from reconciler.model import ALIBABA_GROUP, ALIBABA_PEER, EQUINIX_PEERING
-
-ALIBABA_ASN = 45104
-
 
 # Dotted-quad IPv4 with no leading zeros (and an optional /0-32) is already canonical: most
 # addresses take this fast path, which matters when a plan compares tens of thousands of them.
@@ -46,7 +43,7 @@ def canonical_interface(value: Any) -> Any:
 
 
 def as_int(value: Any) -> Any:
-    """String ASNs ("65010") become ints; anything else is returned as is."""
+    """String numbers ("65010") become ints; anything else is returned as is."""
     if isinstance(value, bool):
         return value
     if isinstance(value, str) and value.strip().isdigit():
@@ -66,13 +63,26 @@ def ip_version(value: Any) -> Any:
     return value
 
 
+def lower_text(value: Any) -> str:
+    return str(value).lower()
+
+
 Normaliser = Callable[[Any], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class RefField:
+    """A spec field that names another declared resource (`bgpGroup: sg-vbr1`): once that resource
+    exists, its cloud id fills `id_attr` (and its attributes fill the kind's `inherited` ones)."""
+
+    kind: str  # the referenced kind
+    id_attr: str  # the attribute that takes the referenced object's cloud id
 
 
 @dataclass(frozen=True, slots=True)
 class KindInfo:
     kind: str
-    provider: str
+    cloud: str  # the name of the cloud package that serves it (its provider's name)
     fields: tuple[str, ...]  # managed non-secret attributes, compared by the diff
     secret_fields: tuple[str, ...]
     replace_only: frozenset[str]
@@ -82,12 +92,20 @@ class KindInfo:
     region_field: str | None
     deletable: bool  # False: the API has no delete, removal means `forget`
     no_delete_reason: str = ""
-    ref_fields: Mapping[str, tuple[str, str]] | None = None  # spec field -> (kind, resolved attr)
+    ref_fields: Mapping[str, RefField] = field(default_factory=dict)  # spec field -> what it references
     # Attributes that are derived from the referenced resource (copied at plan time).
-    inherited: Mapping[str, str] | None = None  # attr -> attr of the referenced resource
-    # When the natural key includes the name (Alibaba groups: Name = metadata.name), a rename is
-    # recognised within this scope and done in place instead of recreating the object.
+    inherited: Mapping[str, str] = field(default_factory=dict)  # attr -> attr of the referenced resource
+    # When the natural key includes the name (Name = metadata.name), a rename is recognised within
+    # this scope and done in place instead of recreating the object.
     rename_scope: tuple[str, ...] = ()
+    name_attr: str | None = None  # the attribute that takes `metadata.name`, if the cloud stores it
+    # Attributes the cloud derives from others (an IP version from an address), filled in from a spec.
+    derive: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None
+    # Drops attributes that mean nothing in context (a BFD hop count while BFD is off), so an
+    # arbitrary value the cloud reports for them is never a difference.
+    tidy: Callable[[dict[str, Any]], None] | None = None
+    has_session: bool = False  # the object carries a BGP session (drift reports its health)
+    title: str = ""  # one line for people: what an object of this kind is
 
     def normalise(self, attrs: Mapping[str, Any]) -> dict[str, Any]:
         """Canonical form of an attribute map, with defaults filled in."""
@@ -97,9 +115,8 @@ class KindInfo:
                 continue
             fn = self.normalisers.get(key)
             out[key] = fn(value) if fn else value
-        if self.kind == ALIBABA_PEER and not out.get("enableBfd"):
-            # The hop count means nothing while BFD is off; Alibaba reports 0 or 255 then.
-            out.pop("bfdMultiHop", None)
+        if self.tidy is not None:
+            self.tidy(out)
         return out
 
     def key_of(self, attrs: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -108,83 +125,7 @@ class KindInfo:
     def region_of(self, attrs: Mapping[str, Any]) -> str | None:
         return attrs.get(self.region_field) if self.region_field else None
 
-
-KINDS: dict[str, KindInfo] = {
-    EQUINIX_PEERING: KindInfo(
-        kind=EQUINIX_PEERING,
-        provider="equinix",
-        fields=("connectionUuid", "localIpAddress", "localAsn", "remoteIpAddress", "remoteAsn"),
-        secret_fields=("authenticationKey",),
-        replace_only=frozenset({"connectionUuid"}),
-        natural_key=("connectionUuid",),
-        defaults={},
-        normalisers={
-            "connectionUuid": lambda v: str(v).lower(),
-            "localIpAddress": canonical_interface,
-            "remoteIpAddress": canonical_ip,
-            "localAsn": as_int,
-            "remoteAsn": as_int,
-        },
-        region_field=None,
-        deletable=False,
-        no_delete_reason=(
-            "the Equinix Network Edge API has no delete for BGP configs: reconciler stops managing "
-            "it and the config stays on the connection"
-        ),
-    ),
-    ALIBABA_GROUP: KindInfo(
-        kind=ALIBABA_GROUP,
-        provider="alibaba",
-        fields=(
-            "regionId",
-            "virtualBorderRouterId",
-            "name",
-            "peerAsn",
-            "localAsn",
-            "description",
-            "ipVersion",
-            "routeQuota",
-            "isFakeAsn",
-        ),
-        secret_fields=("authKey",),
-        replace_only=frozenset({"regionId", "virtualBorderRouterId", "ipVersion"}),
-        natural_key=("regionId", "virtualBorderRouterId", "name"),
-        defaults={
-            "description": "",
-            "ipVersion": "IPv4",
-            "routeQuota": 110,
-            "isFakeAsn": False,
-            "localAsn": ALIBABA_ASN,
-        },
-        normalisers={
-            "peerAsn": as_int,
-            "localAsn": as_int,
-            "routeQuota": as_int,
-            "isFakeAsn": as_bool,
-            "ipVersion": ip_version,
-            "description": str,
-        },
-        region_field="regionId",
-        deletable=True,
-        rename_scope=("regionId", "virtualBorderRouterId"),
-    ),
-    ALIBABA_PEER: KindInfo(
-        kind=ALIBABA_PEER,
-        provider="alibaba",
-        fields=("regionId", "bgpGroupId", "peerIpAddress", "ipVersion", "enableBfd", "bfdMultiHop"),
-        secret_fields=(),
-        replace_only=frozenset({"regionId", "bgpGroupId", "ipVersion"}),
-        natural_key=("bgpGroupId", "peerIpAddress"),
-        defaults={"enableBfd": False, "ipVersion": "IPv4"},
-        normalisers={
-            "peerIpAddress": canonical_ip,
-            "enableBfd": as_bool,
-            "bfdMultiHop": as_int,
-            "ipVersion": ip_version,
-        },
-        region_field="regionId",
-        deletable=True,
-        ref_fields={"bgpGroup": (ALIBABA_GROUP, "bgpGroupId")},
-        inherited={"regionId": "regionId", "ipVersion": "ipVersion"},
-    ),
-}
+    @property
+    def key_words(self) -> str:
+        """The natural key for people: `connectionUuid`, `bgpGroupId + peerIpAddress`."""
+        return " + ".join(self.natural_key)

@@ -2,7 +2,8 @@
 
 manifests -> `Resource` (desired) ; state -> `StateResource` ; providers -> `LiveObject`.
 The planner compares the three and never knows which cloud it is talking to; what it needs to
-know about a kind (its provider, natural key, replace-only fields...) is in `reconciler.kinds`.
+know about a kind (its cloud, natural key, replace-only fields...) is its `reconciler.kinds.KindInfo`,
+registered by its cloud package in `reconciler.clouds`.
 """
 
 from __future__ import annotations
@@ -10,10 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
-
-EQUINIX_PEERING = "EquinixBgpPeering"
-ALIBABA_GROUP = "AlibabaBgpGroup"
-ALIBABA_PEER = "AlibabaBgpPeer"
 
 API_VERSION = "reconciler/v1"
 
@@ -26,7 +23,7 @@ def utc_now() -> str:
 
 
 def address_of(kind: str, name: str) -> str:
-    """The address of a resource: `Kind/name`, e.g. `AlibabaBgpPeer/sg-vbr1-peer1`."""
+    """The address of a resource: `Kind/name`, e.g. `BgpPeer/sg-vbr1-peer1`."""
     return f"{kind}/{name}"
 
 
@@ -110,7 +107,7 @@ class Resource:
     (ints for ASNs, canonical IP spelling, defaults filled in). `secret_refs` names the secret
     fields; `secrets` holds their resolved values (empty until secrets are resolved, e.g. during
     `validate`). `refs` maps a spec field to the address it references
-    (`bgpGroup` -> `AlibabaBgpGroup/sg-vbr1`).
+    (`bgpGroup` -> `BgpGroup/sg-vbr1`).
     """
 
     kind: str
@@ -192,7 +189,7 @@ class JournalEntry:
 
 @dataclass(frozen=True, slots=True)
 class StateDoc:
-    """The whole state document (DESIGN section 7)."""
+    """The whole state document (docs/architecture.md, "State and the journal")."""
 
     lineage: str | None = None  # None until the first write
     serial: int = 0

@@ -11,8 +11,8 @@ import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 
+from reconciler.clouds.base import Provider, RefreshResult, RefreshScope
 from reconciler.log import get_logger
-from reconciler.providers.base import Provider, RefreshResult, RefreshScope
 
 log = get_logger("reconciler.refresh")
 

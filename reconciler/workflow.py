@@ -13,22 +13,19 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from reconciler.kinds import KINDS
+from reconciler.clouds import make_provider, refresh_scopes
+from reconciler.clouds.base import Presupposed, Provider, ProviderOptions
+from reconciler.context import AppContext
 from reconciler.log import get_logger
-from reconciler.model import (
-    ALIBABA_GROUP,
-    ALIBABA_PEER,
-    EQUINIX_PEERING,
-    LiveObject,
-    Resource,
-    StateDoc,
-)
-from reconciler.providers import Provider, ProviderOptions, RefreshScope, make_provider
+from reconciler.model import LiveObject, Resource, StateDoc
 
 if TYPE_CHECKING:
-    from reconciler.cli import AppContext
+    from reconciler.apply.recovery import Resend
+    from reconciler.manifest import Manifests
+    from reconciler.plan.model import Plan
+    from reconciler.sandbox import Sandbox
     from reconciler.state import StateBackend
 
 log = get_logger("reconciler")
@@ -40,7 +37,7 @@ class Workspace:
     backend: StateBackend
     env: dict[str, str]
     options: ProviderOptions = field(default_factory=ProviderOptions)
-    sandbox: Any = None
+    sandbox: Sandbox | None = None
     _providers: dict[str, Provider] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -68,12 +65,12 @@ def sandbox_data_file(app: AppContext) -> Path:
 
 @contextmanager
 def open_workspace(
-    app: AppContext, presupposed: Iterable[tuple[str, Mapping[str, Any]]] = (), options: ProviderOptions | None = None
+    app: AppContext, presupposed: Iterable[Presupposed] = (), options: ProviderOptions | None = None
 ) -> Iterator[Workspace]:
     """Open the state backend and, with `--sandbox`, start the embedded sandbox.
 
-    `presupposed` lists (kind, attributes) pairs whose connections, devices, regions and VBRs
-    the sandbox should make exist (unless `--seed` says exactly what exists).
+    `presupposed` lists the resources whose surroundings (the devices, regions... that each
+    cloud needs) the sandbox should make exist, unless `--seed` says exactly what exists.
     """
     from reconciler.state import open_backend
 
@@ -89,16 +86,16 @@ def open_workspace(
 
 
 @contextmanager
-def _embedded_sandbox(app: AppContext, presupposed: Iterable[tuple[str, Mapping[str, Any]]]) -> Iterator[Any]:
+def _embedded_sandbox(app: AppContext, presupposed: Iterable[Presupposed]) -> Iterator[Sandbox | None]:
     """With `--sandbox`: the emulators, on their data file, for one process at a time."""
     if not app.sandbox:
         yield None
         return
     from filelock import FileLock, Timeout
 
+    from reconciler.clouds import sandbox_seed
     from reconciler.errors import ReconcilerError
-    from reconciler.sandbox import Sandbox, load_seed
-    from reconciler.sandbox_seed import derive_seed
+    from reconciler.sandbox import Sandbox, Seed, load_seed
 
     data_file = sandbox_data_file(app)
     data_file.parent.mkdir(parents=True, exist_ok=True)
@@ -113,9 +110,12 @@ def _embedded_sandbox(app: AppContext, presupposed: Iterable[tuple[str, Mapping[
         ) from None
     try:
         # Start merges the seed into the data of earlier runs: whatever the manifests now name exists.
-        seed = load_seed(app.seed) if app.seed else derive_seed(presupposed)
+        if app.seed:
+            seed = load_seed(app.seed)
+        else:
+            seed = Seed.from_mapping(sandbox_seed(presupposed), "seed derived from the manifests")
         sandbox = Sandbox(seed, data_file=data_file).start()
-        log.debug("embedded sandbox started", equinix=sandbox.equinix_url, alibaba=sandbox.alibaba_endpoint)
+        log.debug("embedded sandbox started", data=str(data_file))
         try:
             yield sandbox
         finally:
@@ -125,52 +125,6 @@ def _embedded_sandbox(app: AppContext, presupposed: Iterable[tuple[str, Mapping[
 
 
 # ---------------------------------------------------------------- refresh
-
-
-def providers_needed(desired: Sequence[Resource], state: StateDoc) -> set[str]:
-    kinds = {r.kind for r in desired} | {r.kind for r in state.resources.values()}
-    kinds |= {e.kind for e in state.pending}
-    return {KINDS[k].provider for k in kinds}
-
-
-def scopes_for(desired: Sequence[Resource], state: StateDoc) -> dict[str, RefreshScope]:
-    """What each provider must list: Alibaba regions, Equinix connections, plus ids from state."""
-    regions: set[str] = set()
-    vbrs: set[str] = set()
-    connections: set[str] = set()
-    ids: dict[str, set[str]] = {"equinix": set(), "alibaba": set()}
-    for r in desired:
-        if r.kind == EQUINIX_PEERING:
-            connections.add(str(r.attrs["connectionUuid"]))
-        elif r.kind == ALIBABA_GROUP:
-            regions.add(str(r.attrs["regionId"]))
-            vbrs.add(str(r.attrs["virtualBorderRouterId"]))
-        elif r.kind == ALIBABA_PEER and "regionId" in r.attrs:
-            regions.add(str(r.attrs["regionId"]))
-    for s in state.resources.values():
-        ids.setdefault(KINDS[s.kind].provider, set()).add(s.cloud_id)
-        if s.kind == EQUINIX_PEERING and "connectionUuid" in s.attributes:
-            connections.add(str(s.attributes["connectionUuid"]))
-        elif s.region:
-            regions.add(s.region)
-        if s.kind == ALIBABA_GROUP and "virtualBorderRouterId" in s.attributes:
-            vbrs.add(str(s.attributes["virtualBorderRouterId"]))
-    for e in state.pending:
-        if e.region:
-            regions.add(e.region)
-    needed = providers_needed(desired, state)
-    scopes = {
-        "equinix": RefreshScope(
-            connections=frozenset(connections), ids=frozenset(ids["equinix"]), kinds=frozenset({EQUINIX_PEERING})
-        ),
-        "alibaba": RefreshScope(
-            regions=frozenset(regions),
-            vbrs=frozenset(vbrs),
-            ids=frozenset(ids["alibaba"]),
-            kinds=frozenset({ALIBABA_GROUP, ALIBABA_PEER}),
-        ),
-    }
-    return {name: scope for name, scope in scopes.items() if name in needed}
 
 
 @dataclass(frozen=True)
@@ -184,7 +138,7 @@ def observe(ws: Workspace, desired: Sequence[Resource], state: StateDoc) -> Obse
     """Refresh every provider the manifests or the state involve, concurrently, with list APIs."""
     from reconciler.refresh import refresh_all
 
-    scopes = scopes_for(desired, state)
+    scopes = refresh_scopes(desired, state)
     providers = {name: ws.provider(name) for name in scopes}
     results = refresh_all(providers, scopes)
     objects = tuple(obj for result in results.values() for obj in result.objects)
@@ -198,7 +152,7 @@ def observe(ws: Workspace, desired: Sequence[Resource], state: StateDoc) -> Obse
 
 
 def recover_pending(
-    ws: Workspace, state: StateDoc, operation: str, *, locked: bool = False, resend: Any = None
+    ws: Workspace, state: StateDoc, operation: str, *, locked: bool = False, resend: Resend | None = None
 ) -> StateDoc:
     """Resolve intents left by a killed apply and fold them into state.
 
@@ -222,7 +176,7 @@ def recover_pending(
         return state
 
 
-def _resolve_and_fold(ws: Workspace, resend: Any) -> StateDoc:
+def _resolve_and_fold(ws: Workspace, resend: Resend | None) -> StateDoc:
     from reconciler.apply.recovery import recover
 
     state = ws.backend.read()
@@ -236,7 +190,7 @@ def _resolve_and_fold(ws: Workspace, resend: Any) -> StateDoc:
 # ---------------------------------------------------------------- manifests -> plan
 
 
-def load_desired(paths: Sequence[str], *, with_secrets: bool = True) -> tuple[Any, tuple[Resource, ...]]:
+def load_desired(paths: Sequence[str], *, with_secrets: bool = True) -> tuple[Manifests, tuple[Resource, ...]]:
     """Load and validate manifests (no API call is made when they are invalid), then resolve secrets."""
     from reconciler.errors import ManifestError
     from reconciler.manifest import load_manifests, resolve_secrets
@@ -260,7 +214,7 @@ def build_plan(
     targets: Sequence[str] = (),
     refresh_only: bool = False,
     locked: bool = False,
-) -> tuple[Any, StateDoc]:
+) -> tuple[Plan, StateDoc]:
     """Read state (resolving interrupted applies first), refresh, diff. Returns (plan, state)."""
     from reconciler.apply.recovery import resend_from
     from reconciler.plan.planner import make_plan
@@ -283,5 +237,5 @@ def build_plan(
     return plan, state
 
 
-def presupposed_by(resources: Iterable[Resource]) -> list[tuple[str, Mapping[str, Any]]]:
-    return [(r.kind, r.attrs) for r in resources]
+def presupposed_by(resources: Iterable[Resource]) -> list[Presupposed]:
+    return [Presupposed(r.kind, r.attrs) for r in resources]

@@ -5,19 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.kinds import KINDS
-from reconciler.model import (
-    ALIBABA_GROUP,
-    ALIBABA_PEER,
-    EQUINIX_PEERING,
-    DriftIgnore,
-    LiveObject,
-    Resource,
-    SecretRef,
-    SecretValue,
-    StateDoc,
-    StateResource,
-)
+from reconciler.clouds import KINDS
+from reconciler.clouds.alibaba.kinds import ALIBABA_GROUP, ALIBABA_PEER
+from reconciler.clouds.equinix.kinds import EQUINIX_PEERING
+from reconciler.model import DriftIgnore, LiveObject, Resource, SecretRef, SecretValue, StateDoc, StateResource
 
 CONN = "80afc8be-0ce3-4950-be27-3d3e678e6873"
 CONN_OTHER = "11111111-0ce3-4950-be27-3d3e678e6873"

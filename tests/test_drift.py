@@ -5,17 +5,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+from reconciler.clouds.alibaba.kinds import ALIBABA_GROUP, ALIBABA_PEER
+from reconciler.clouds.equinix.kinds import EQUINIX_PEERING
 from reconciler.drift import DriftReport, IgnoredEntry, detect
-from reconciler.model import (
-    ALIBABA_GROUP,
-    ALIBABA_PEER,
-    EQUINIX_PEERING,
-    DriftIgnore,
-    JournalEntry,
-    LiveObject,
-    Resource,
-    StateDoc,
-)
+from reconciler.model import DriftIgnore, JournalEntry, LiveObject, Resource, StateDoc
 from reconciler.plan.model import SecretChange
 from tests.builders import CONN, CONN_OTHER, VBR, VBR_OTHER, equinix, group, live_of, live_peer, peer, state_of
 

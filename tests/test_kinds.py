@@ -7,8 +7,9 @@ import ipaddress
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reconciler.kinds import KINDS, as_bool, as_int, canonical_interface, canonical_ip, ip_version
-from reconciler.model import ALIBABA_GROUP, ALIBABA_PEER
+from reconciler.clouds import KINDS
+from reconciler.clouds.alibaba.kinds import ALIBABA_GROUP, ALIBABA_PEER
+from reconciler.kinds import as_bool, as_int, canonical_interface, canonical_ip, ip_version
 
 
 @given(st.integers(0, 2**32 - 1), st.integers(0, 32))

@@ -10,9 +10,13 @@ from typing import Any
 import pytest
 import structlog
 
+from reconciler.clouds import make_provider
+from reconciler.clouds.alibaba.kinds import ALIBABA_GROUP, ALIBABA_PEER
+from reconciler.clouds.alibaba.scope import AlibabaScope
+from reconciler.clouds.base import Desired, Provider, ProviderOptions, RefreshScope
+from reconciler.clouds.equinix.kinds import EQUINIX_PEERING
 from reconciler.errors import ProviderError
-from reconciler.model import ALIBABA_GROUP, ALIBABA_PEER, EQUINIX_PEERING, SecretValue
-from reconciler.providers import Desired, Provider, ProviderOptions, RefreshScope, make_provider
+from reconciler.model import SecretValue
 from reconciler.refresh import refresh_all
 from reconciler.sandbox import Sandbox, SandboxConfig, Seed
 from tests.conftest import PROXY_VARIABLES
@@ -120,7 +124,7 @@ def _populated() -> Iterator[tuple[Sandbox, dict[str, Provider]]]:
 
 
 def scopes() -> dict[str, RefreshScope]:
-    return {"equinix": RefreshScope(), "alibaba": RefreshScope(regions=frozenset(REGIONS))}
+    return {"equinix": RefreshScope(), "alibaba": AlibabaScope(regions=frozenset(REGIONS))}
 
 
 def test_refresh_all_reads_both_clouds_with_the_fewest_calls(

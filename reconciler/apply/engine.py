@@ -23,12 +23,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 from reconciler.apply.steps import Op, Step, client_token
+from reconciler.clouds import KINDS
+from reconciler.clouds.base import Desired, ObjectRef, Provider, ProviderOptions
 from reconciler.errors import ProviderError, ReconcilerError
-from reconciler.kinds import KINDS
 from reconciler.log import get_logger
+from reconciler.masking import mask_secrets
 from reconciler.model import JournalEntry, SecretValue, utc_now
-from reconciler.providers.base import Desired, ObjectRef, Provider, ProviderOptions
-from reconciler.providers.masking import mask_secrets
 
 log = get_logger("reconciler.apply")
 
@@ -331,7 +331,7 @@ class Engine:
             self._record(step, "done", cloud_id=change.cloud_id, attributes=dict(change.after or {}))
             return change.cloud_id, None
 
-        provider = self.providers[info.provider]
+        provider = self.providers[info.cloud]
         if step.op is Op.DELETE:
             assert change.cloud_id is not None
             ref = ObjectRef(change.kind, change.cloud_id, change.region)
@@ -370,12 +370,12 @@ class Engine:
         info = KINDS[change.kind]
         attrs = dict(change.after or {})
         for ref_field, target in change.refs.items():
-            ref_spec = (info.ref_fields or {}).get(ref_field)
-            if ref_spec and ref_spec[1] in change.after_unknown:
+            ref_spec = info.ref_fields.get(ref_field)
+            if ref_spec and ref_spec.id_attr in change.after_unknown:
                 cloud_id = self.known_ids.get(target)
                 if cloud_id is None:
                     raise ReconcilerError(f"{step.address}: the id of {target} is not known (was it applied?)")
-                attrs[ref_spec[1]] = cloud_id
+                attrs[ref_spec.id_attr] = cloud_id
         secrets: dict[str, SecretValue | None] = {}
         for secret_field in info.secret_fields:
             ref_id = change.secret_refs.get(secret_field)

@@ -16,11 +16,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
+from reconciler.clouds import KINDS
+from reconciler.clouds.base import Desired, ObjectRef, Provider
 from reconciler.errors import ReconcilerError
-from reconciler.kinds import KINDS
 from reconciler.log import get_logger
 from reconciler.model import JournalEntry, Resource, StateDoc, utc_now
-from reconciler.providers.base import Desired, ObjectRef, Provider
 
 log = get_logger("reconciler.recovery")
 
@@ -65,7 +65,7 @@ def recover(
     """Record an outcome for every open intent that can be settled. Returns how many were."""
     settled = 0
     for intent in state.pending:
-        outcome = resolve_intent(intent, providers(KINDS[intent.kind].provider), resend)
+        outcome = resolve_intent(intent, providers(KINDS[intent.kind].cloud), resend)
         if outcome is None:
             log.warning("an interrupted create is not visible yet; apply will settle it", address=intent.address)
             continue

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from reconciler.kinds import KINDS
+from reconciler.clouds import KINDS
 from reconciler.plan.diff import natural_key
 from reconciler.plan.model import Action, Change
 
@@ -32,7 +32,7 @@ class Step:
 
     @property
     def provider(self) -> str:
-        return KINDS[self.change.kind].provider
+        return KINDS[self.change.kind].cloud
 
 
 def client_token(lineage: str, address: str, op: str, serial: int) -> str:
@@ -77,7 +77,7 @@ def build_steps(changes: Sequence[Change], *, refresh_only: bool = False) -> lis
     deletes_by_provider: dict[str, set[str]] = {}
     for c in changes:
         if Op.DELETE in ops[c.address]:
-            deletes_by_provider.setdefault(KINDS[c.kind].provider, set()).add(keys[(c.address, Op.DELETE)])
+            deletes_by_provider.setdefault(KINDS[c.kind].cloud, set()).add(keys[(c.address, Op.DELETE)])
     # Updates that move an object off a natural key: whoever moves onto that key waits for them.
     freed_by: dict[tuple[str, tuple[object, ...]], str] = {}
     for c in changes:
@@ -94,7 +94,7 @@ def build_steps(changes: Sequence[Change], *, refresh_only: bool = False) -> lis
                     after.update(keys[(dep, o)] for o in (Op.CREATE, Op.UPDATE, Op.ADOPT, Op.WAIT) if (dep, o) in keys)
             if op in (Op.CREATE, Op.UPDATE):
                 # Deletes first: a freed natural key or quota is then free for creates and updates.
-                after.update(deletes_by_provider.get(KINDS[c.kind].provider, set()))
+                after.update(deletes_by_provider.get(KINDS[c.kind].cloud, set()))
                 target = natural_key(c, "after")
                 freeing = freed_by.get((c.kind, target)) if target is not None else None
                 if freeing is not None and freeing != keys[(c.address, op)]:

@@ -14,10 +14,10 @@ from typing import Any
 
 import click
 
-from reconciler.cli import AppContext
+from reconciler.clouds.base import Presupposed, ProviderOptions
+from reconciler.context import AppContext
 from reconciler.errors import PlanError, ReconcilerError, UsageError
 from reconciler.model import SecretValue, StateDoc
-from reconciler.providers.base import ProviderOptions
 
 
 def _is_plan_file(paths: Sequence[str]) -> bool:
@@ -103,13 +103,13 @@ def _apply_manifests(
 
 
 def _apply_plan_file(app: AppContext, path: Path, settings: Any) -> int:
+    from reconciler.manifest.secrets import resolve_ref_ids
     from reconciler.plan.digest import changed_refs
     from reconciler.plan.planfile import load_plan
-    from reconciler.secretref import resolve_ref_ids
     from reconciler.workflow import open_workspace, recover_pending
 
     plan = load_plan(path)
-    presupposed = [(c.kind, c.after) for c in plan.changes if c.after]
+    presupposed = [Presupposed(c.kind, c.after) for c in plan.changes if c.after]
     options = ProviderOptions(max_in_flight=max(ProviderOptions().max_in_flight, settings.parallelism))
     with open_workspace(app, presupposed, options) as ws, ws.backend.lock("apply", timeout=app.lock_timeout):
         state = ws.backend.read()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from reconciler.cli import AppContext
+from reconciler.context import AppContext
 
 
 @click.command(name="drift")

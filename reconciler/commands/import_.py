@@ -8,9 +8,9 @@ from typing import Any
 
 import click
 
-from reconciler.cli import AppContext
+from reconciler.clouds import KINDS
+from reconciler.context import AppContext
 from reconciler.errors import ReconcilerError, UsageError
-from reconciler.kinds import KINDS
 from reconciler.model import JournalEntry, Resource, StateDoc, utc_now
 
 
@@ -21,8 +21,8 @@ from reconciler.model import JournalEntry, Resource, StateDoc, utc_now
 @click.pass_obj
 def command(app: AppContext, address: str, cloud_id: str, paths: tuple[str, ...]) -> int:
     """Read CLOUD_ID, check it matches the natural key of ADDRESS in the manifests, record it in state."""
+    from reconciler.clouds.base import ObjectRef
     from reconciler.plan.diff import resolve_against_state
-    from reconciler.providers import ObjectRef
     from reconciler.workflow import load_desired, open_workspace, presupposed_by, recover_pending
 
     _, resources = load_desired(paths, with_secrets=False)
@@ -49,7 +49,7 @@ def command(app: AppContext, address: str, cloud_id: str, paths: tuple[str, ...]
                 hint="import or apply that first",
             )
         region = info.region_of(resolved.attrs)
-        live = ws.provider(info.provider).get(ObjectRef(resource.kind, cloud_id, region))
+        live = ws.provider(info.cloud).get(ObjectRef(resource.kind, cloud_id, region))
         if live is None:
             where = f" in {region}" if region else ""
             raise ReconcilerError(f"no {resource.kind} with id {cloud_id} exists{where}")
@@ -87,5 +87,5 @@ def _check_natural_key(resource: Resource, wanted: Mapping[str, Any], live: Mapp
     if mismatched:
         raise ReconcilerError(
             f"{resource.address} does not match the object: " + "; ".join(mismatched),
-            hint="import the object that this resource describes (same " + " + ".join(info.natural_key) + ")",
+            hint=f"import the object that this resource describes (same {info.key_words})",
         )

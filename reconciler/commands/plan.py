@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from reconciler.cli import AppContext
+from reconciler.context import AppContext
 
 
 @click.command(name="plan")

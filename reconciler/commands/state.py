@@ -16,9 +16,9 @@ from typing import Any
 
 import click
 
-from reconciler.cli import AppContext
+from reconciler.clouds import KINDS
+from reconciler.context import AppContext
 from reconciler.errors import UsageError
-from reconciler.kinds import KINDS
 from reconciler.model import JournalEntry, StateDoc
 from reconciler.state import StateBackend, open_backend
 from reconciler.state.codec import SECRET_FIELD_NAMES

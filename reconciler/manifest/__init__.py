@@ -79,9 +79,10 @@ class Manifests:
 
 def load_manifests(paths: Sequence[Path | str] = (".",)) -> Manifests:
     """Read and check every manifest below `paths` (default: the current folder)."""
+    from reconciler.manifest.checked import Checked
     from reconciler.manifest.desired import to_resource
+    from reconciler.manifest.rules import semantic_diagnostics
     from reconciler.manifest.schema import check_envelope, schema_problems
-    from reconciler.manifest.semantic import Checked, semantic_diagnostics
 
     roots = list(paths) or ["."]
     files = find_files(roots)

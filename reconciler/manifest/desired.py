@@ -4,18 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.kinds import KINDS
+from reconciler.clouds import KINDS
+from reconciler.manifest.checked import Checked
 from reconciler.manifest.secrets import secret_ref
-from reconciler.manifest.semantic import Checked, parse_ip
-from reconciler.model import (
-    ALIBABA_GROUP,
-    ALIBABA_PEER,
-    DriftIgnore,
-    Resource,
-    SecretRef,
-    SourcePos,
-    address_of,
-)
+from reconciler.model import DriftIgnore, Resource, SecretRef, SourcePos, address_of
 
 
 def to_resource(checked: Checked) -> Resource:
@@ -27,16 +19,16 @@ def to_resource(checked: Checked) -> Resource:
     secret_refs: dict[str, SecretRef] = {
         field: secret_ref(checked.doc.file, spec.pop(field)) for field in info.secret_fields if field in spec
     }
+    if info.name_attr is not None:
+        spec[info.name_attr] = name
     refs: dict[str, str] = {}
-    if kind == ALIBABA_GROUP:
-        spec["name"] = name  # the group's Name in Alibaba Cloud, part of its natural key
-    elif kind == ALIBABA_PEER:
-        group = spec.pop("bgpGroup", None)
-        if group is not None:
-            # The planner fills bgpGroupId and regionId in from the group once it exists.
-            refs["bgpGroup"] = address_of(ALIBABA_GROUP, str(group))
-        address = parse_ip(spec.get("peerIpAddress"))
-        spec["ipVersion"] = f"IPv{address.version}" if address else "IPv4"  # validated: same as the group's
+    for ref_field, target in info.ref_fields.items():
+        value = spec.pop(ref_field, None)
+        if value is not None:
+            # The planner fills the id (and inherited attributes) in once the target exists.
+            refs[ref_field] = address_of(target.kind, str(value))
+    if info.derive is not None:
+        spec.update(info.derive(spec))
     metadata = data["metadata"]
     return Resource(
         kind=kind,

@@ -1,8 +1,12 @@
 """JSON Schema validation of documents, with errors turned into positioned, helpful diagnostics.
 
-The schema (`schemas/manifest.schema.json`) serves editors too, so it carries descriptions and
-examples; the `x-hint` (what a valid value looks like), `x-message` (what to say when a rule
-fails) and `x-secret` (a secret-reference field) keywords are ours and ignored by other tools.
+The manifest schema is assembled from the envelope (`envelope.schema.json`, next to this module)
+and each cloud's per-kind spec schemas (`Cloud.schema_defs`), so a registered cloud's kinds are
+validated with no other change. `schemas/manifest.schema.json`, for editors, is the same schema
+written out (`python -m reconciler.manifest.schema > schemas/manifest.schema.json`; a test checks
+that it is current). It carries descriptions and examples; the `x-hint` (what a valid value looks
+like), `x-message` (what to say when a rule fails) and `x-secret` (a secret-reference field)
+keywords are ours and ignored by other tools.
 """
 
 from __future__ import annotations
@@ -13,13 +17,11 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from reconciler.kinds import KINDS
+from reconciler.clouds import CLOUDS, KINDS
 from reconciler.manifest import jsonpath
 from reconciler.manifest.diagnostics import Diagnostic, plural
 from reconciler.manifest.load import Document
 from reconciler.model import API_VERSION
-
-KIND_NAMES = tuple(KINDS)
 
 _TYPE_NAMES = {
     "integer": "an integer",
@@ -89,7 +91,7 @@ def check_envelope(doc: Document) -> tuple[str | None, list[Diagnostic]]:
             "not-a-mapping",
         )
     api_version, kind = data.get("apiVersion"), data.get("kind")
-    kinds = ", ".join(KIND_NAMES)
+    kinds = ", ".join(KINDS)
     if api_version is None and kind is None:
         return problem(
             "",
@@ -108,20 +110,75 @@ def check_envelope(doc: Document) -> tuple[str | None, list[Diagnostic]]:
     if kind not in KINDS:
         if kind is None:
             return problem("kind", f"kind is missing: expected one of {kinds}", "unknown-kind")
-        guess = difflib.get_close_matches(str(kind), KIND_NAMES, n=1, cutoff=0.5)
+        guess = difflib.get_close_matches(str(kind), list(KINDS), n=1, cutoff=0.5)
         hint = f"; did you mean {guess[0]}?" if guess else ""
         return problem("kind", f"unknown kind {show(kind)}: expected one of {kinds}{hint}", "unknown-kind")
     return str(kind), []
 
 
+def manifest_schema() -> dict[str, Any]:
+    """The whole manifest schema for the registered clouds: envelope, kinds, per-kind specs."""
+    return _assembled(tuple(CLOUDS))
+
+
 @cache
+def _assembled(clouds: tuple[str, ...]) -> dict[str, Any]:
+    import json
+    from pathlib import Path
+
+    envelope: dict[str, Any] = json.loads((Path(__file__).parent / "envelope.schema.json").read_text(encoding="utf-8"))
+    kinds = [info for name in clouds for info in CLOUDS[name].kinds]
+    described = [f"{info.kind} ({CLOUDS[info.cloud].title}: {info.title})" for info in kinds]
+    envelope["description"] = (
+        f"One reconciler document: {'; '.join(described)}. `reconciler validate` checks this schema plus "
+        "the rules that need more than one document (unique names, references, both ends of one session...)."
+    )
+    envelope["markdownDescription"] = (
+        "One **reconciler** document, of one of these kinds:\n\n"
+        + "\n".join(f"- `{info.kind}`: {info.title} ({CLOUDS[info.cloud].title})" for info in kinds)
+        + "\n\nRun `reconciler validate` for the full checks (unique names, references, the two ends of one session)."
+    )
+    kind = envelope["properties"]["kind"]
+    kind["description"] = f"What this document declares: {', '.join(info.kind for info in kinds)}."
+    kind["markdownDescription"] = "What this document declares:\n\n" + "\n".join(
+        f"- `{info.kind}`: {info.title}" for info in kinds
+    )
+    kind["enum"] = [info.kind for info in kinds]
+    envelope["allOf"] = [
+        {
+            "if": {"properties": {"kind": {"const": info.kind}}, "required": ["kind"]},
+            "then": {"properties": {"spec": {"$ref": f"#/$defs/{info.kind}Spec"}}},
+        }
+        for info in kinds
+    ]
+    defs = dict(envelope.pop("$defs"))
+    for name in clouds:
+        for key, value in CLOUDS[name].schema_defs().items():
+            if key in defs and defs[key] != value:
+                raise ValueError(f"schema definition {key} of cloud {name} differs from another one")
+            defs[key] = value
+    missing = [info.kind for info in kinds if f"{info.kind}Spec" not in defs]
+    if missing:
+        raise ValueError(f"no spec schema for {', '.join(missing)}: each kind needs a <Kind>Spec definition")
+    envelope["$defs"] = defs
+    return envelope
+
+
+def spec_fields(kind: str) -> tuple[str, ...]:
+    """The spec field names of a kind, from its schema (the one list of them)."""
+    return tuple(manifest_schema()["$defs"][f"{kind}Spec"]["properties"])
+
+
 def _validators() -> dict[str, Any]:
     """One compiled validator per kind: the envelope plus that kind's spec schema."""
+    return _compiled(tuple(CLOUDS))
+
+
+@cache
+def _compiled(clouds: tuple[str, ...]) -> dict[str, Any]:
     from jsonschema import Draft202012Validator, validators
 
-    from reconciler.resources import load_schema
-
-    root = load_schema("manifest.schema.json")
+    root = _assembled(clouds)
     # YAML `65010.0` is a float: do not let it pass as an integer (JSON Schema allows that).
     type_checker = Draft202012Validator.TYPE_CHECKER.redefine(
         "integer", lambda _checker, value: isinstance(value, int) and not isinstance(value, bool)
@@ -129,7 +186,7 @@ def _validators() -> dict[str, Any]:
     strict = validators.extend(Draft202012Validator, type_checker=type_checker)  # type: ignore[no-untyped-call]
     strict.evolve = _evolve_once(strict.evolve)  # one validator object per subschema, not per document
     out: dict[str, Any] = {}
-    for kind in KINDS:
+    for kind in root["properties"]["kind"]["enum"]:
         schema = {key: value for key, value in root.items() if key not in ("allOf", "$defs")}
         # apiVersion and kind were checked by check_envelope: `True` skips them.
         schema["properties"] = {
@@ -307,3 +364,9 @@ def _unknown_field(key: str, allowed: list[str], path: str, schema: Mapping[str,
         )
     where = "top-level field" if not path else "field"
     return f"unknown {where} {show(key)}{did_you_mean} (valid: {', '.join(allowed)})"
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(manifest_schema(), indent=2, ensure_ascii=False))

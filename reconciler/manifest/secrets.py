@@ -7,26 +7,14 @@ reference (`env:SG_BGP_KEY`, `file:secrets/sg.key`), never what it resolves to.
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from reconciler.errors import ManifestError, SecretError
 from reconciler.manifest.diagnostics import Diagnostic, plural, sort_key
-from reconciler.model import (
-    ALIBABA_GROUP,
-    ALIBABA_PEER,
-    EQUINIX_PEERING,
-    Resource,
-    SecretRef,
-    SecretValue,
-)
-
-# Equinix's rule for a BGP key: 6-60 letters or digits, not starting with a digit.
-EQUINIX_KEY = re.compile(r"[A-Za-z][A-Za-z0-9]{5,59}\Z")
-LINK_LABEL = "link"
+from reconciler.model import Resource, SecretRef, SecretValue
 
 
 def secret_ref(manifest_file: str, raw: Mapping[str, Any]) -> SecretRef:
@@ -65,26 +53,15 @@ def read_secret(ref: SecretRef) -> SecretValue:
     return SecretValue(value)
 
 
-def _equinix_key_problem(value: str) -> str | None:
-    if EQUINIX_KEY.match(value):
-        return None
-    if len(value) < 6:
-        reason = "it is shorter than 6 characters"
-    elif len(value) > 60:
-        reason = "it is longer than 60 characters"
-    elif value[0].isdigit():
-        reason = "it starts with a digit"
-    else:
-        reason = "it contains a character that is not a letter or digit"
-    return f"Equinix needs 6-60 letters or digits, not starting with a digit; {reason}"
-
-
 def resolve_secrets(resources: Sequence[Resource]) -> tuple[Resource, ...]:
     """Fill `Resource.secrets` from `Resource.secret_refs`.
 
-    Collects every problem (unset variable, unreadable file, a key Equinix would refuse, the two
+    Collects every problem (unset variable, unreadable file, a key the cloud would refuse, the two
     ends of a linked session with different keys) and raises one ManifestError listing them all.
     """
+    from reconciler.clouds import cloud_of
+    from reconciler.manifest.links import key_mismatches
+
     diags: list[Diagnostic] = []
     resolved: list[Resource] = []
     for resource in resources:
@@ -95,50 +72,18 @@ def resolve_secrets(resources: Sequence[Resource]) -> tuple[Resource, ...]:
             except SecretError as exc:
                 diags.append(_diag(resource, field_name, str(exc), "secret-unresolved"))
                 continue
-            if resource.kind == EQUINIX_PEERING:
-                problem = _equinix_key_problem(value.reveal())
-                if problem:
-                    message = f"the key from {ref} is not valid: {problem}"
-                    diags.append(_diag(resource, field_name, message, "secret-format"))
+            problem = cloud_of(resource.kind).secret_problem(resource.kind, field_name, value)
+            if problem:
+                message = f"the key from {ref} is not valid: {problem}"
+                diags.append(_diag(resource, field_name, message, "secret-format"))
             values[field_name] = value
         resolved.append(replace(resource, secrets=values) if values else resource)
-    diags.extend(_mirror_key_problems(resolved))
+    diags.extend(_diag(m.resource, m.field, m.message, "mirror-key") for m in key_mismatches(resolved))
     if diags:
         diags.sort(key=sort_key)
         lines = "\n".join(f"  {d}" for d in diags)
         raise ManifestError(f"{plural(len(diags), 'secret problem')}:\n{lines}", diags)
     return tuple(resolved)
-
-
-def _mirror_key_problems(resources: Sequence[Resource]) -> list[Diagnostic]:
-    """Both ends of a linked session must use the same key (compared, never shown)."""
-    by_address = {r.address: r for r in resources}
-    ends: dict[str, dict[str, list[Resource]]] = {}
-    for resource in resources:
-        link = resource.labels.get(LINK_LABEL)
-        if link and resource.kind in (EQUINIX_PEERING, ALIBABA_PEER):
-            ends.setdefault(link, {}).setdefault(resource.kind, []).append(resource)
-    diags: list[Diagnostic] = []
-    for link, kinds in sorted(ends.items()):
-        equinix, peers = kinds.get(EQUINIX_PEERING, []), kinds.get(ALIBABA_PEER, [])
-        if len(equinix) != 1 or len(peers) != 1:
-            continue  # validation reports that already
-        group = by_address.get(peers[0].refs.get("bgpGroup", ""))
-        if group is None or group.kind != ALIBABA_GROUP:
-            continue
-        eq_key, group_key = equinix[0].secrets.get("authenticationKey"), group.secrets.get("authKey")
-        if eq_key is not None and group_key is not None and eq_key != group_key:
-            eq_ref, group_ref = equinix[0].secret_refs["authenticationKey"], group.secret_refs["authKey"]
-            diags.append(
-                _diag(
-                    equinix[0],
-                    "authenticationKey",
-                    f"the two ends of link {link!r} use different keys: {eq_ref} here and {group_ref} "
-                    f"on {group.address} (values not shown); both ends of one session need the same key",
-                    "mirror-key",
-                )
-            )
-    return diags
 
 
 def _diag(resource: Resource, field_name: str, message: str, code: str) -> Diagnostic:
@@ -161,3 +106,26 @@ def _locate(resource: Resource, path: str) -> tuple[str, int, int]:
             line, col = doc.position(path)
             return (source.file, line, col)
     return (source.file, source.line, source.col)
+
+
+def resolve_ref_ids(ref_ids: Iterable[str]) -> dict[str, SecretValue]:
+    """Every reference's value, by id (`env:NAME`, `file:PATH`), e.g. for `apply PLANFILE`: a saved
+    plan stores only reference ids, and the values are read again at apply time (by the same
+    function as planning uses) and checked against the plan's salted digests. File paths in ids
+    are relative to the working directory, as the manifests' references are recorded.
+
+    One error names every reference that cannot be resolved."""
+    values: dict[str, SecretValue] = {}
+    problems: list[str] = []
+    for ref_id in ref_ids:
+        source, _, name = ref_id.partition(":")
+        if source not in ("env", "file") or not name:
+            problems.append(f"unknown secret reference {ref_id!r}: expected env:NAME or file:PATH")
+            continue
+        try:
+            values[ref_id] = read_secret(SecretRef("env" if source == "env" else "file", name))
+        except SecretError as exc:
+            problems.append(f"secret {ref_id}: {exc.message}")
+    if problems:
+        raise SecretError("cannot resolve secrets:\n  " + "\n  ".join(problems))
+    return values

@@ -10,7 +10,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from reconciler.kinds import KINDS, KindInfo
+from reconciler.clouds import KINDS
+from reconciler.kinds import KindInfo
 from reconciler.model import LiveObject, Resource, SecretValue, StateDoc, StateResource
 from reconciler.plan.model import Action, Change, FieldChange, SecretChange
 
@@ -45,7 +46,7 @@ class Resolved:
     """A desired resource with its references resolved as far as the plan can know them."""
 
     resource: Resource
-    attrs: Mapping[str, Any]  # normalised, with bgpGroupId / inherited attributes filled in
+    attrs: Mapping[str, Any]  # normalised, with referenced ids and inherited attributes filled in
     unknown: frozenset[str]  # fields known only after a dependency is applied
     depends_on: tuple[str, ...]
 
@@ -187,7 +188,7 @@ def diff(
                     address=resource.address,
                     kind=resource.kind,
                     action=Action.NOOP,
-                    provider=info.provider,
+                    provider=info.cloud,
                     cloud_id=recorded.cloud_id,
                     region=recorded.region,
                     before=recorded.attributes,
@@ -273,16 +274,16 @@ def resolve(resource: Resource, outcomes: Mapping[str, _Outcome]) -> Resolved:
     depends_on: list[str] = []
     for ref_field, target in resource.refs.items():
         depends_on.append(target)
-        ref_spec = (info.ref_fields or {}).get(ref_field)
+        ref_spec = info.ref_fields.get(ref_field)
         outcome = outcomes.get(target)
         if ref_spec is None or outcome is None:
             continue
-        _, id_attr = ref_spec
+        id_attr = ref_spec.id_attr
         if outcome.cloud_id is None:
             unknown.add(id_attr)
         else:
             attrs[id_attr] = outcome.cloud_id
-        for mine, theirs in (info.inherited or {}).items():
+        for mine, theirs in info.inherited.items():
             if theirs in outcome.attrs:
                 attrs[mine] = outcome.attrs[theirs]
     # Manifest attributes are normalised when loaded, and what a reference adds (an id, the
@@ -353,7 +354,7 @@ def _change_existing(
         address=resource.address,
         kind=resource.kind,
         action=action,
-        provider=info.provider,
+        provider=info.cloud,
         reason=reason,
         cloud_id=recorded.cloud_id,
         region=live_obj.region or recorded.region,
@@ -387,7 +388,7 @@ def _change_new(
     common: dict[str, Any] = {
         "address": resource.address,
         "kind": resource.kind,
-        "provider": info.provider,
+        "provider": info.cloud,
         "after": resolved.attrs,
         "after_unknown": tuple(sorted(resolved.unknown)),
         "refs": resource.refs,
@@ -414,11 +415,11 @@ def _change_new(
         if renamed is not None and owner == renamed.address:
             reason = f"renamed from {owner}: renamed in place, not recreated"
         elif owner and owner != resource.address:
-            reason = f"renamed from {owner}: the same {_key_words(info)} is taken over, not recreated"
+            reason = f"renamed from {owner}: the same {info.key_words} is taken over, not recreated"
         elif recorded is not None:
-            reason = f"the recorded object is gone; an object with the same {_key_words(info)} exists"
+            reason = f"the recorded object is gone; an object with the same {info.key_words} exists"
         else:
-            reason = f"exists in the cloud with the same {_key_words(info)} but is not in state"
+            reason = f"exists in the cloud with the same {info.key_words} but is not in state"
         if fields:
             reason += "; it will be updated to match the manifests"
         return Change(
@@ -459,7 +460,7 @@ def _change_removed(
     common: dict[str, Any] = {
         "address": recorded.address,
         "kind": recorded.kind,
-        "provider": info.provider,
+        "provider": info.cloud,
         "cloud_id": recorded.cloud_id,
         "region": recorded.region,
         "before": dict(live_obj.attrs) if live_obj else recorded.attributes,
@@ -484,10 +485,6 @@ def _changed_outside(info: KindInfo, recorded: StateResource, live_obj: LiveObje
     """Whether live differs from what reconciler last applied (someone changed it by hand)."""
     last = info.normalise(recorded.attributes)
     return bool(_diff_keys({f: last.get(f) for f in info.fields}, {f: live_obj.attrs.get(f) for f in info.fields}))
-
-
-def _key_words(info: KindInfo) -> str:
-    return " + ".join(info.natural_key)
 
 
 def resolve_against_state(desired: Sequence[Resource], state: StateDoc) -> dict[str, Resolved]:
@@ -515,7 +512,7 @@ def refresh_only_changes(state: StateDoc, live: LiveIndex, refreshed_kinds: froz
         common: dict[str, Any] = {
             "address": address,
             "kind": recorded.kind,
-            "provider": info.provider,
+            "provider": info.cloud,
             "cloud_id": recorded.cloud_id,
             "region": recorded.region,
             "before": recorded.attributes,

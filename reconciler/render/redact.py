@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.kinds import KINDS
+from reconciler.clouds import KINDS
 from reconciler.model import SecretValue
 from reconciler.plan.model import Change, FieldChange, SecretChange
 

@@ -26,7 +26,7 @@ from rich.color import ColorSystem
 from rich.style import Style
 from rich.text import Text
 
-from reconciler.kinds import KINDS
+from reconciler.clouds import KINDS
 from reconciler.model import SecretValue
 from reconciler.plan.model import MARKERS, Action, Change, FieldChange, Plan, SecretChange
 from reconciler.render.redact import redact_change, redact_field, secret_fields_of
@@ -214,8 +214,8 @@ def _ref_for(change: Change, field_name: str) -> str | None:
     if field_name in change.refs:
         return change.refs[field_name]
     info = KINDS.get(change.kind)
-    for spec_field, (_, resolved) in ((info.ref_fields or {}) if info else {}).items():
-        if resolved == field_name and spec_field in change.refs:
+    for spec_field, ref in (info.ref_fields if info else {}).items():
+        if ref.id_attr == field_name and spec_field in change.refs:
             return change.refs[spec_field]
     return None
 

@@ -1,4 +1,4 @@
-"""Alibaba Cloud request signatures, checked the way the server does (alibaba-vpc-bgp.md §3.4).
+"""Alibaba Cloud request signatures, checked the way the server does (docs/cloud-apis.md, Alibaba §2).
 
 ACS3-HMAC-SHA256 (the SDK's default):
 

@@ -1,4 +1,5 @@
-"""Alibaba Cloud VPC (2016-04-28) BGP API emulator, driven by the real SDK (alibaba-vpc-bgp.md §1, §3).
+"""Alibaba Cloud VPC (2016-04-28) BGP API emulator, driven by the real SDK; it follows docs/cloud-apis.md
+(Alibaba §1-§14).
 
 `POST /` with the action in `x-acs-action` (or an `Action` parameter), parameters in the query
 and/or a form body, ACS3-HMAC-SHA256 (or legacy HMAC-SHA1) signatures verified, JSON answers with
@@ -36,7 +37,7 @@ DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 50
 SESSION_UP_STATUSES = ("Available", "Modifying")
 
-# code -> (HTTP status, message). Messages are verbatim from the reference where it has them.
+# code -> (HTTP status, message). Messages are Alibaba's own where a public source gives them (Alibaba §13).
 ERRORS: dict[str, tuple[int, str]] = {
     "MissingParameter": (
         400,
@@ -790,7 +791,7 @@ ACTIONS: dict[str, ActionHandler] = {
 }
 
 
-# -- response items (§1.4, §1.5, §1.10) -------------------------------------------------------------
+# -- response items (Alibaba §5, §14) ------------------------------------------------------------
 
 
 def group_item(group: AlibabaGroup) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""The sandbox's knobs: fault injection per API, timing, and a choice for every reference [unknown].
+"""The sandbox's knobs: fault injection per API, timing, and a choice for every unconfirmed cloud
+behaviour (docs/cloud-apis.md, Unconfirmed facts).
 
 `SandboxConfig` and `FaultConfig` are plain dataclasses. At runtime they are changed only through
 `apply_changes` (used by `Sandbox.configure` and `POST /_sandbox/config`), which validates every
@@ -45,13 +46,14 @@ class SandboxConfig:
     alibaba: FaultConfig = field(default_factory=FaultConfig)
     random_seed: int | None = None  # deterministic faults and ids when set
 
-    # Credentials (DESIGN §8 defaults).
+    # Credentials (the defaults docs/sandbox.md documents).
     equinix_client_id: str = "sandbox"
     equinix_client_secret: str = "sandbox-secret"
     alibaba_access_key_id: str = "sandbox-ak"
     alibaba_access_key_secret: str = "sandbox-secret"
 
-    # Equinix choices for the reference's [unknown]s (docs/sandbox.md explains each).
+    # Equinix choices where the real API is unconfirmed (docs/cloud-apis.md, Unconfirmed facts;
+    # docs/sandbox.md explains each).
     equinix_error_shape: Literal["object", "array"] = "array"
     equinix_duplicate_post: Literal["reject", "duplicate", "return-existing"] = "reject"
     equinix_put_response: Literal["uuid", "empty"] = "uuid"

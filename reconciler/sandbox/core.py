@@ -21,7 +21,7 @@ from reconciler.sandbox.faults import FaultInjector
 from reconciler.sandbox.store import Store
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
-# The first two characters of a real Alibaba id hint at the region (alibaba-vpc-bgp.md §1.1).
+# The first two characters of a real Alibaba id hint at the region (docs/cloud-apis.md, Alibaba §3).
 _REGION_ID_PREFIX = {"cn-hangzhou": "bp", "cn-beijing": "2z", "ap-southeast-1": "t4", "cn-hongkong": "j6"}
 
 

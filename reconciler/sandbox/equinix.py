@@ -1,9 +1,9 @@
-"""Equinix Network Edge BGP API emulator (equinix-ne-bgp.md §1-§6, checklist §10).
+"""Equinix Network Edge BGP API emulator, following docs/cloud-apis.md (Equinix §1-§10).
 
 Routes: `POST /oauth2/v1/token`; `POST|GET /ne/v1/bgp`; `GET|PUT /ne/v1/bgp/{uuid}` (no DELETE:
 405); `GET /ne/v1/bgp/connection/{connectionUuid}`; `GET /ne/v1/devices/{uuid}`;
 `GET /fabric/v4/connections/{connectionId}`. Error codes marked "invented" below are not from
-any source (the reference lists none for BGP); docs/sandbox.md has the table.
+any source (no public source lists a BGP error code: Equinix §8); docs/sandbox.md has the table.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ class EquinixError(Exception):
 
 
 class OAuthError(Exception):
-    """Token endpoint errors, in oauth2-go's camelCase shape (§4.3)."""
+    """Token endpoint errors, in oauth2-go's camelCase shape (Equinix §1)."""
 
     def __init__(self, status: int, code: str, title: str, message: str, developer: str | None = None) -> None:
         super().__init__(message)
@@ -174,7 +174,7 @@ def build_app(core: Core) -> web.Application:
     return app
 
 
-# -- OAuth2 (§4) -------------------------------------------------------------------------------
+# -- OAuth2 (Equinix §1) -----------------------------------------------------------------------
 
 
 async def token(request: web.Request) -> web.Response:
@@ -361,7 +361,7 @@ async def get_bgp(request: web.Request) -> web.Response:
 
 
 async def bgp_for_connection(request: web.Request) -> web.Response:
-    """Undocumented ne-go endpoint: the connection's configuration, or 404 (§1 row 5)."""
+    """Undocumented ne-go endpoint: the connection's configuration, or 404 (Equinix §2, §3)."""
     core = request.app[CORE]
     _authenticate(request)
     connection_uuid = request.match_info["connectionUuid"]
@@ -414,7 +414,7 @@ async def list_bgp(request: web.Request) -> web.Response:
 
 
 def bgp_info(core: Core, record: EquinixBgp) -> dict[str, Any]:
-    """The `BgpInfo` object (§2.3): the key in clear, like the real API."""
+    """The `BgpInfo` object (Equinix §2): the key in clear, like the real API."""
     info: dict[str, Any] = {
         "uuid": record.uuid,
         "connectionUuid": record.connection_uuid,
@@ -466,7 +466,7 @@ def _bgp_not_found(uuid: str) -> EquinixError:
 
 
 def _ready_device(core: Core, connection_uuid: str, local_asn: int, *, updating: bool = False) -> SeedDevice:
-    """The connection's device, after the prerequisite checks of §6 (404 / 400 otherwise)."""
+    """The connection's device, after the prerequisite checks of Equinix §9 (404 / 400 otherwise)."""
     connection: SeedConnection | None = core.store.get("connections", connection_uuid)
     if connection is None:
         raise EquinixError(
@@ -532,7 +532,7 @@ def _ready_device(core: Core, connection_uuid: str, local_asn: int, *, updating:
     return device
 
 
-# -- field validation (§2.1, §2.2) ---------------------------------------------------------------
+# -- field validation (Equinix §2, §5, §10) ----------------------------------------------------
 
 
 def _bgp_fields(body: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
@@ -651,7 +651,7 @@ async def _json_object(request: web.Request, *, oauth: bool = False) -> dict[str
     return body
 
 
-# -- prerequisites (§6) ------------------------------------------------------------------------
+# -- prerequisites (Equinix §9) ----------------------------------------------------------------
 
 
 async def get_device(request: web.Request) -> web.Response:
@@ -686,7 +686,7 @@ async def get_connection(request: web.Request) -> web.Response:
     with core.store.lock:
         connection: SeedConnection | None = core.store.get("connections", connection_id)
     if connection is None:
-        # Fabric v4 errors are a list of a different shape (§5.1).
+        # Fabric v4 errors are a list of a different shape (Equinix §8).
         body = [
             {
                 "errorCode": "EQ-3045811",

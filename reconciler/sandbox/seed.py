@@ -1,4 +1,4 @@
-"""The sandbox seed: what exists before any BGP peering (DESIGN §8).
+"""The sandbox seed: what exists before any BGP peering (docs/sandbox.md, Seed).
 
 ```yaml
 equinix:
@@ -106,7 +106,7 @@ class Seed:
 
     @classmethod
     def from_mapping(cls, data: Any, source: str = "seed", *, node: yaml.Node | None = None) -> Seed:
-        """Parse the DESIGN §8 seed format; errors name the source, line (from `node`) and path."""
+        """Parse the seed format (docs/sandbox.md, Seed); errors name the source, line (from `node`) and path."""
         return _Parser(source, node).seed(data)
 
     def to_mapping(self) -> dict[str, Any]:

@@ -70,7 +70,7 @@ def default_seed() -> Seed:
 
 
 class Sandbox:
-    """Faithful local emulators of the Equinix NE and Alibaba VPC BGP APIs (DESIGN §8).
+    """Faithful local emulators of the Equinix NE and Alibaba VPC BGP APIs (docs/sandbox.md).
 
     >>> with Sandbox(seed) as sandbox:
     ...     os.environ.update(sandbox.env())

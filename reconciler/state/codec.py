@@ -15,8 +15,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from reconciler.clouds import KINDS
 from reconciler.errors import StateError
-from reconciler.kinds import KINDS
 from reconciler.model import JournalEntry, StateDoc, StateResource
 
 FORMAT_VERSION = 1

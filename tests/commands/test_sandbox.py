@@ -25,7 +25,7 @@ def _serve(*args: str) -> subprocess.Popen[str]:
 
 @pytest.mark.parametrize("global_seed", [False, True])
 def test_serve_prints_exports_and_stops_cleanly_on_sigterm(tmp_path: Path, global_seed: bool) -> None:
-    """DESIGN §8 / task: endpoints, credentials and export lines; SIGTERM stops and flushes --data."""
+    """docs/sandbox.md (Running it): endpoints, credentials and export lines; SIGTERM stops and flushes --data."""
     seed = tmp_path / "seed.yaml"
     seed.write_text(SEED_YAML)
     data = tmp_path / "sandbox.json"
@@ -82,7 +82,7 @@ def test_serve_prints_exports_and_stops_cleanly_on_sigterm(tmp_path: Path, globa
     ],
 )
 def test_bad_input_exits_1_without_traceback(args: list[str], message: str) -> None:
-    """DESIGN §4 (exit codes): bad options exit 1 with a message, no traceback."""
+    """docs/architecture.md, CLI (exit codes): bad options exit 1 with a message, no traceback."""
     process = _serve(*args)
     _, err = process.communicate(timeout=20)
     assert process.returncode == 1
@@ -91,7 +91,7 @@ def test_bad_input_exits_1_without_traceback(args: list[str], message: str) -> N
 
 
 def test_bad_seed_content_names_the_line(tmp_path: Path) -> None:
-    """DESIGN §8 (--seed): a bad seed names file:line:col and exits 1."""
+    """docs/sandbox.md (Seed): a bad seed names file:line:col and exits 1."""
     seed = tmp_path / "seed.yaml"
     seed.write_text("equinix:\n  devices:\n    - {name: no-uuid}\n")
     process = _serve("sandbox", "serve", "--seed", str(seed))

@@ -100,7 +100,7 @@ def test_rotating_and_removing_keys(project: Path, sandbox: Sandbox, monkeypatch
 
 CRASH_AFTER_UPDATE = """
 import os, sys
-from reconciler.providers.alibaba import AlibabaProvider
+from reconciler.clouds.alibaba.provider import AlibabaProvider
 real = AlibabaProvider.update
 def update_then_die(self, *args, **kwargs):
     real(self, *args, **kwargs)

@@ -203,7 +203,7 @@ def test_no_key_in_any_output_log_plan_or_state_file(project: Path) -> None:
 def test_an_internal_error_in_a_provider_shows_no_key_and_no_traceback(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from reconciler.providers.equinix import EquinixProvider
+    from reconciler.clouds.equinix.provider import EquinixProvider
 
     def broken_create(self: EquinixProvider, desired: object, token: str) -> str:
         body = {"authenticationKey": EXAMPLE_KEYS["SG_BGP_KEY"]}  # a local a careless traceback would print

@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 import yaml
 
+from reconciler.clouds.alibaba.kinds import ALIBABA_GROUP, ALIBABA_PEER
+from reconciler.clouds.equinix.kinds import EQUINIX_PEERING
 from reconciler.manifest import load_manifests, resolve_secrets
-from reconciler.model import ALIBABA_GROUP, ALIBABA_PEER, EQUINIX_PEERING, Resource
+from reconciler.model import Resource
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

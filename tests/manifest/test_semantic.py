@@ -1,4 +1,4 @@
-"""Semantic rules across documents and files (`reconciler.manifest.semantic`).
+"""Semantic rules across documents and files (`reconciler.manifest.rules`, `manifest.links` and the clouds' rules).
 
 Single-document cases live in the corpus (`test_corpus.py`); these need several files or
 check the boundaries of a rule."""
@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
+from reconciler.clouds.alibaba.rules import local_asn_allowed
 from reconciler.manifest import load_manifests
-from reconciler.manifest.semantic import local_asn_allowed
 from tests.manifest.builders import equinix, group, peer
 from tests.manifest.conftest import WriteDocs
 

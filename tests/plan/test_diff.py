@@ -6,12 +6,9 @@ from typing import Any
 
 import pytest
 
+from reconciler.clouds.equinix.kinds import EQUINIX_PEERING
 from reconciler.errors import UsageError
-from reconciler.model import (
-    EQUINIX_PEERING,
-    StateDoc,
-    StateResource,
-)
+from reconciler.model import StateDoc, StateResource
 from reconciler.plan.model import Action, SecretChange
 from reconciler.plan.planner import make_plan
 from tests.builders import CONN_OTHER, equinix, group, live_of, peer, state_of

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 import structlog
 
-from reconciler.providers.alibaba import AlibabaProvider
-from reconciler.providers.base import ProviderOptions
-from reconciler.providers.equinix import EquinixProvider
+from reconciler.clouds.alibaba.provider import AlibabaProvider
+from reconciler.clouds.base import ProviderOptions
+from reconciler.clouds.equinix.provider import EquinixProvider
 from reconciler.sandbox import Sandbox, SandboxConfig, Seed
 
 DEVICE = "5f1e8a52-3c1d-4d6e-9a7b-0c2f4e6a8b10"

@@ -8,11 +8,13 @@ from collections.abc import Callable
 
 import pytest
 
+from reconciler.clouds.alibaba.kinds import ALIBABA_GROUP, ALIBABA_PEER
+from reconciler.clouds.alibaba.provider import AlibabaProvider, endpoint_and_protocol, group_object, peer_object
+from reconciler.clouds.alibaba.scope import AlibabaScope
+from reconciler.clouds.base import Desired, ObjectRef
+from reconciler.clouds.wait import wait_settled
 from reconciler.errors import ProviderError
-from reconciler.model import ALIBABA_GROUP, ALIBABA_PEER, SecretValue
-from reconciler.providers.alibaba import AlibabaProvider, endpoint_and_protocol, group_object, peer_object
-from reconciler.providers.base import Desired, ObjectRef, RefreshScope
-from reconciler.providers.wait import wait_settled
+from reconciler.model import SecretValue
 from reconciler.sandbox import Sandbox
 from tests.providers.conftest import FAST, OTHER_REGION, REGION, Logs, make_seed, vbr_id
 
@@ -252,13 +254,13 @@ def test_refresh_reads_every_region_in_the_fewest_pages(
             peers[region].append(provider.create(peer(gid, f"10.0.{i}.2", region=region), f"p-{region}-{i}"))
     provider.page_size = 5
     box.reset_request_counts()
-    result = provider.refresh(RefreshScope(regions=frozenset({REGION, OTHER_REGION})))
+    result = provider.refresh(AlibabaScope(regions=frozenset({REGION, OTHER_REGION})))
     found = sorted(o.cloud_id for o in result.objects)
     assert found == sorted(groups[REGION] + groups[OTHER_REGION] + peers[REGION] + peers[OTHER_REGION])
     lower_bound = {"DescribeBgpGroups": 2 * math.ceil(3 / 5), "DescribeBgpPeers": math.ceil(23 / 5) + math.ceil(4 / 5)}
     assert result.api_calls == lower_bound
     assert box.request_counts() == {f"alibaba {op}": n for op, n in lower_bound.items()}
-    only_groups = provider.refresh(RefreshScope(regions=frozenset({REGION}), kinds=frozenset({ALIBABA_GROUP})))
+    only_groups = provider.refresh(AlibabaScope(regions=frozenset({REGION}), kinds=frozenset({ALIBABA_GROUP})))
     assert {o.kind for o in only_groups.objects} == {ALIBABA_GROUP}
     assert only_groups.api_calls == {"DescribeBgpGroups": 1}
 
@@ -371,8 +373,8 @@ def test_the_sdk_is_imported_only_when_a_call_needs_it() -> None:
     import sys
 
     code = (
-        "import sys; from reconciler.providers.alibaba import AlibabaProvider;"
-        "from reconciler.providers.base import ProviderOptions;"
+        "import sys; from reconciler.clouds.alibaba.provider import AlibabaProvider;"
+        "from reconciler.clouds.base import ProviderOptions;"
         "AlibabaProvider.from_env({}, ProviderOptions());"
         "print(any(m.startswith('alibabacloud') for m in sys.modules))"
     )

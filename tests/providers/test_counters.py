@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from reconciler.providers.counters import CallCounter, map_bounded
+from reconciler.clouds.counters import CallCounter, map_bounded
 
 
 def test_counts_from_many_threads_add_up() -> None:

@@ -13,11 +13,13 @@ from typing import Any
 
 import pytest
 
+from reconciler.clouds.base import Desired, ObjectRef, ProviderOptions, RefreshScope
+from reconciler.clouds.equinix.kinds import EQUINIX_PEERING
+from reconciler.clouds.equinix.provider import EquinixProvider, live_object
+from reconciler.clouds.equinix.scope import EquinixScope
+from reconciler.clouds.wait import wait_settled
 from reconciler.errors import ProviderError
-from reconciler.model import EQUINIX_PEERING, SecretValue
-from reconciler.providers.base import Desired, ObjectRef, ProviderOptions, RefreshScope
-from reconciler.providers.equinix import EquinixProvider, live_object
-from reconciler.providers.wait import wait_settled
+from reconciler.model import SecretValue
 from reconciler.sandbox import Sandbox, SandboxConfig
 from tests.providers.conftest import DEVICE, EQUINIX_SECRET, FAST, Logs, connection_uuid, make_seed
 
@@ -135,7 +137,7 @@ def test_refresh_lists_by_connection_when_that_is_cheaper(
     created = populate(box, provider, 30)
     box.reset_request_counts()
     # State ids are shared by both clouds: the Alibaba one is not Equinix's business.
-    scope = RefreshScope(
+    scope = EquinixScope(
         connections=frozenset({connection_uuid(20)}), ids=frozenset({created[25], "bgpg-t4nexample0000000000001"})
     )
     result = provider.refresh(scope)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reconciler.providers.masking import mask_secrets
+from reconciler.masking import mask_secrets
 
 
 def test_long_secrets_are_masked_anywhere() -> None:

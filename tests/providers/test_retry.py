@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
+from reconciler.clouds.retry import RetryPolicy, TransientError, call_with_retries
 from reconciler.errors import ProviderError
-from reconciler.providers.retry import RetryPolicy, TransientError, call_with_retries
 from tests.providers.conftest import Logs
 
 QUICK = RetryPolicy(max_retries=3, backoff_base=0.001, backoff_max=0.004)

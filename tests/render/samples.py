@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from reconciler.kinds import KINDS
-from reconciler.model import ALIBABA_GROUP, ALIBABA_PEER, EQUINIX_PEERING, SecretValue
+from reconciler.clouds import KINDS
+from reconciler.clouds.alibaba.kinds import ALIBABA_GROUP, ALIBABA_PEER
+from reconciler.clouds.equinix.kinds import EQUINIX_PEERING
+from reconciler.model import SecretValue
 from reconciler.plan.model import Action, Change, FieldChange, Plan, SecretChange, SecretDigest
 
 LINEAGE = "6f1c2a9e-3b7d-4c55-9a2e-1d2f3a4b5c6d"

@@ -11,8 +11,10 @@ import pytest
 from jsonschema import Draft202012Validator
 from markdown_it import MarkdownIt
 
+from reconciler.clouds.alibaba.kinds import ALIBABA_GROUP, ALIBABA_PEER
+from reconciler.clouds.equinix.kinds import EQUINIX_PEERING
 from reconciler.drift import DriftField, DriftItem, DriftReport, HealthItem
-from reconciler.model import ALIBABA_GROUP, ALIBABA_PEER, EQUINIX_PEERING, DriftIgnore
+from reconciler.model import DriftIgnore
 from reconciler.plan.model import SecretChange
 from reconciler.render.drift import MARKDOWN_MARKER, drift_to_dict, duration, render_drift
 from reconciler.resources import load_schema

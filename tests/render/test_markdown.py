@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from markdown_it import MarkdownIt
 
-from reconciler.model import ALIBABA_GROUP
+from reconciler.clouds.alibaba.kinds import ALIBABA_GROUP
 from reconciler.plan.model import Action, Change, FieldChange
 from reconciler.render import render_plan
 from reconciler.render.markdown import GITHUB_COMMENT_LIMIT, md_code, md_escape, render_markdown

@@ -10,8 +10,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler.kinds import KINDS
-from reconciler.model import ALIBABA_GROUP, ALIBABA_PEER, EQUINIX_PEERING
+from reconciler.clouds import KINDS
+from reconciler.clouds.alibaba.kinds import ALIBABA_GROUP, ALIBABA_PEER
+from reconciler.clouds.equinix.kinds import EQUINIX_PEERING
 from reconciler.plan.model import Action, Change, FieldChange, Plan, SecretChange, SecretDigest
 from reconciler.render import render_plan
 from reconciler.render.planjson import change_to_dict, plan_from_dict, plan_to_dict, plan_to_json
@@ -259,7 +260,7 @@ def _changes(draw: st.DrawFn) -> Change:
         kind=kind,
         name=name,
         action=draw(st.sampled_from(Action)),
-        provider=KINDS[kind].provider,
+        provider=KINDS[kind].cloud,
         reason=draw(st.text(max_size=30)),
         cloud_id=draw(optional_text),
         region=draw(optional_text),

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.kinds import KINDS
-from reconciler.model import EQUINIX_PEERING, LiveObject, Resource, SecretRef, SecretValue, StateDoc
+from reconciler.clouds import KINDS
+from reconciler.clouds.equinix.kinds import EQUINIX_PEERING
+from reconciler.model import LiveObject, Resource, SecretRef, SecretValue, StateDoc
 from reconciler.plan.model import Change, FieldChange, SecretChange
 from reconciler.plan.planfile import load_plan, save_plan
 from reconciler.plan.planner import make_plan

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from reconciler.model import ALIBABA_GROUP, EQUINIX_PEERING
+from reconciler.clouds.alibaba.kinds import ALIBABA_GROUP
+from reconciler.clouds.equinix.kinds import EQUINIX_PEERING
 from reconciler.plan.model import Action, Change, FieldChange, Plan, SecretChange
 from reconciler.render.text import (
     change_view,

@@ -65,7 +65,7 @@ alibaba:
 """
 )
 
-# The reference's create example (equinix-ne-bgp.md §2.1), on our seeded connection.
+# Equinix's documented create example (docs/cloud-apis.md, Equinix §2), on our seeded connection.
 BGP_BODY = {
     "authenticationKey": "testkey1",
     "connectionUuid": CONNECTION,
@@ -87,7 +87,7 @@ def sandbox(seed: Seed) -> Iterator[Sandbox]:
         yield running
 
 
-# -- Equinix: raw httpx, shaped like the reference's examples -------------------------------------
+# -- Equinix: raw httpx, shaped like Equinix's documented examples ---------------------------------
 
 
 class Equinix:
@@ -204,7 +204,7 @@ def signed_request(
     body: bytes = b"",
     content_type: str | None = None,
 ) -> tuple[str, dict[str, str], bytes]:
-    """(url, headers, body) of a request signed by hand, like the SDK would (alibaba-vpc-bgp.md §3.3)."""
+    """(url, headers, body) of a request signed by hand, like the SDK would (docs/cloud-apis.md, Alibaba §2)."""
     headers = {
         "host": sandbox.alibaba_endpoint,
         "x-acs-action": action,

@@ -1,4 +1,7 @@
-"""ACS3-HMAC-SHA256 verification: our signer agrees with the SDK's; tampering, replay and clock checks."""
+"""ACS3-HMAC-SHA256 verification: our signer agrees with the SDK's; tampering, replay and clock checks.
+
+Each test names the section of docs/cloud-apis.md ("Alibaba §n") whose facts it checks.
+"""
 
 from __future__ import annotations
 
@@ -38,7 +41,7 @@ QUERY = {
 
 
 def test_our_signer_matches_the_sdk() -> None:
-    """alibaba-vpc-bgp.md §3.4: same canonical request and signature as alibabacloud_tea_openapi."""
+    """Alibaba §2: same canonical request and signature as alibabacloud_tea_openapi."""
     ours = sign_acs3("POST", "/", QUERY, HEADERS, b"", "AKID", "SECRET")
     sdk_request = SimpleNamespace(
         pathname="/", query=QUERY, method="POST", headers={**HEADERS, "x-acs-content-sha256": EMPTY_SHA256}
@@ -48,12 +51,12 @@ def test_our_signer_matches_the_sdk() -> None:
 
 
 def test_canonical_query_is_rfc3986() -> None:
-    """alibaba-vpc-bgp.md §3.4: space -> %20, * -> %2A, ~ kept, sorted by name, empty value `key=`."""
+    """Alibaba §2: space -> %20, * -> %2A, ~ kept, sorted by name, empty value `key=`."""
     assert canonical_query([("b", "x y"), ("a", "*~"), ("c", "")]) == "a=%2A~&b=x%20y&c="
 
 
 def test_verify_accepts_and_rejects() -> None:
-    """alibaba-vpc-bgp.md §3.4 (server-side verification): valid, wrong key, tampered, unsigned header."""
+    """Alibaba §2 (server-side verification): valid, wrong key, tampered, unsigned header."""
     headers = sign_acs3("POST", "/", QUERY, HEADERS, b"", "AKID", "SECRET")
 
     def secrets(ak: str) -> str | None:
@@ -87,7 +90,7 @@ def test_verify_accepts_and_rejects() -> None:
 
 
 def test_query_tampered_after_signing_is_rejected(sandbox: Sandbox) -> None:
-    """alibaba-vpc-bgp.md §3.4 / §3.8 item 3: a query changed after signing -> SignatureDoesNotMatch."""
+    """Alibaba §2: a query changed after signing -> SignatureDoesNotMatch."""
     params = {"RegionId": SG, "RouterId": VBR_SG1, "PeerAsn": "65010"}
     url, headers, _ = signed_request(sandbox, "CreateBgpGroup", params)
     tampered = url.replace("PeerAsn=65010", "PeerAsn=65011")
@@ -102,7 +105,7 @@ def test_query_tampered_after_signing_is_rejected(sandbox: Sandbox) -> None:
 
 
 def test_nonce_replay_is_rejected(sandbox: Sandbox) -> None:
-    """alibaba-vpc-bgp.md §3.4 (optional realism): the same nonce twice -> SignatureNonceUsed."""
+    """Alibaba §2 (U-A14): the same nonce twice -> SignatureNonceUsed."""
     url, headers, _ = signed_request(sandbox, "DescribeBgpGroups", {"RegionId": SG})
     assert send(url, headers).status_code == 200
     replay = send(url, headers)
@@ -115,7 +118,7 @@ def test_nonce_replay_is_rejected(sandbox: Sandbox) -> None:
     [(-16 * 60, "InvalidTimeStamp.Expired"), (16 * 60, "InvalidTimeStamp.Expired"), (-14 * 60, None)],
 )
 def test_clock_window_is_15_minutes(sandbox: Sandbox, offset: int, code: str | None) -> None:
-    """alibaba-vpc-bgp.md §3.4 and §1.12: x-acs-date more than 15 minutes off -> InvalidTimeStamp.Expired."""
+    """Alibaba §2 and §13 (U-A14): x-acs-date more than 15 minutes off -> InvalidTimeStamp.Expired."""
     response = send(*signed_request(sandbox, "DescribeBgpGroups", {"RegionId": SG}, date=acs_date(offset)))
     if code is None:
         assert response.status_code == 200
@@ -125,13 +128,13 @@ def test_clock_window_is_15_minutes(sandbox: Sandbox, offset: int, code: str | N
 
 
 def test_malformed_date(sandbox: Sandbox) -> None:
-    """alibaba-vpc-bgp.md §3.3: x-acs-date is %Y-%m-%dT%H:%M:%SZ."""
+    """Alibaba §2: x-acs-date is %Y-%m-%dT%H:%M:%SZ."""
     response = send(*signed_request(sandbox, "DescribeBgpGroups", {"RegionId": SG}, date="27/11/2026"))
     assert response.json()["Code"] == "InvalidTimeStamp.Format"
 
 
 def test_unsigned_request(sandbox: Sandbox) -> None:
-    """alibaba-vpc-bgp.md §3.4: no Authorization header -> IncompleteSignature."""
+    """Alibaba §2: no Authorization header -> IncompleteSignature."""
     response = httpx.post(
         f"http://{sandbox.alibaba_endpoint}/?{urlencode({'RegionId': SG})}",
         headers={"x-acs-action": "DescribeBgpGroups", "x-acs-version": "2016-04-28"},
@@ -141,7 +144,7 @@ def test_unsigned_request(sandbox: Sandbox) -> None:
 
 
 def test_action_and_version_checks(sandbox: Sandbox) -> None:
-    """alibaba-vpc-bgp.md §3.4 (require x-acs-action and x-acs-version == 2016-04-28)."""
+    """Alibaba §2 (the sandbox requires x-acs-action and x-acs-version == 2016-04-28)."""
     unknown = send(*signed_request(sandbox, "CreateVpc", {"RegionId": SG}))
     assert (unknown.status_code, unknown.json()["Code"]) == (404, "InvalidAction.NotFound")
     url, headers, _ = signed_request(sandbox, "DescribeBgpGroups", {"RegionId": SG})
@@ -151,7 +154,7 @@ def test_action_and_version_checks(sandbox: Sandbox) -> None:
 
 
 def test_sdk_with_wrong_secret_or_unknown_key(sandbox: Sandbox) -> None:
-    """alibaba-vpc-bgp.md §1.12 (gateway codes): SignatureDoesNotMatch 400, InvalidAccessKeyId.NotFound 404."""
+    """Alibaba §13 (gateway codes): SignatureDoesNotMatch 400, InvalidAccessKeyId.NotFound 404."""
     expect_error(lambda: describe_groups(alibaba_client(sandbox, secret="not-the-secret")), "SignatureDoesNotMatch")
     expect_error(
         lambda: describe_groups(alibaba_client(sandbox, access_key_id="LTAI-unknown")),

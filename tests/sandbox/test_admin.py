@@ -17,7 +17,7 @@ def admin(request: pytest.FixtureRequest, sandbox: Sandbox) -> httpx.Client:
 
 
 def test_request_counts_and_reset(sandbox: Sandbox, eq: Equinix, admin: httpx.Client) -> None:
-    """DESIGN §8 / docs/sandbox.md (control routes): request counts per route, reset."""
+    """docs/sandbox.md (Control routes): request counts per route, reset."""
     eq.get("/ne/v1/bgp")
     eq.get(f"/ne/v1/bgp/connection/{CONNECTION}")
     counts = admin.get("/_sandbox/requests").json()
@@ -45,7 +45,7 @@ def test_config_get_and_change(sandbox: Sandbox, admin: httpx.Client) -> None:
 
 
 def test_session_state_route(sandbox: Sandbox, eq: Equinix, admin: httpx.Client) -> None:
-    """equinix-ne-bgp.md §3.2 (state knob) via POST /_sandbox/session-state."""
+    """docs/cloud-apis.md, Equinix §7 (the session `state`), overridden via POST /_sandbox/session-state."""
     uuid = eq.create()
     response = admin.post("/_sandbox/session-state", json={"cloudId": uuid, "state": "Connect"})
     assert response.status_code == 200
@@ -56,7 +56,7 @@ def test_session_state_route(sandbox: Sandbox, eq: Equinix, admin: httpx.Client)
 
 
 def test_seed_merge_route(sandbox: Sandbox, eq: Equinix, admin: httpx.Client) -> None:
-    """DESIGN §8 (seed format) merged at runtime via POST /_sandbox/seed, JSON or YAML."""
+    """docs/sandbox.md (Seed): a seed merged at runtime via POST /_sandbox/seed, JSON or YAML."""
     seed = {
         "equinix": {
             "devices": [{"uuid": "dev-new", "status": "PROVISIONED", "licenseStatus": "APPLIED"}],
@@ -87,7 +87,7 @@ def test_state_dump_and_info(sandbox: Sandbox, eq: Equinix, admin: httpx.Client)
 
 
 def test_unlock_route(sandbox: Sandbox, eq: Equinix, admin: httpx.Client) -> None:
-    """equinix-ne-bgp.md §4.1 (lockout) cleared via POST /_sandbox/equinix/unlock."""
+    """docs/cloud-apis.md, Equinix §1 (lockout), cleared via POST /_sandbox/equinix/unlock."""
     sandbox.configure(equinix_lockout_after=1)
     eq.token_request(client_secret="bad")
     assert eq.token_request().json()["errorCode"] == "S1007"

@@ -1,4 +1,7 @@
-"""Alibaba VPC emulator conformance, driven by the real SDK (alibabacloud-vpc20160428)."""
+"""Alibaba VPC emulator conformance, driven by the real SDK (alibabacloud-vpc20160428).
+
+Each test names the section of docs/cloud-apis.md ("Alibaba §n") whose facts it checks.
+"""
 
 from __future__ import annotations
 
@@ -55,7 +58,7 @@ def peer_status(ali: Client, peer_id: str) -> str | None:
 
 
 def test_create_and_describe_group_with_string_fields(ali: Client) -> None:
-    """alibaba-vpc-bgp.md §1.2 and §1.4: every BgpGroup field is a string, IsFake included."""
+    """Alibaba §5: every BgpGroup field is a string, IsFake included."""
     created = ali.create_bgp_group(
         vpc.CreateBgpGroupRequest(
             region_id=SG,
@@ -98,7 +101,7 @@ def test_create_and_describe_group_with_string_fields(ali: Client) -> None:
 
 
 def test_create_and_describe_peer_with_mixed_types(ali: Client) -> None:
-    """alibaba-vpc-bgp.md §1.3 and §1.5: IsFake/EnableBfd booleans, BfdMultiHop and counters ints, rest strings."""
+    """Alibaba §5: IsFake/EnableBfd booleans, BfdMultiHop and counters ints, rest strings."""
     group_id = create_group(ali, is_fake_asn=True, auth_key="k3y")
     peer_id = create_peer(ali, group_id, enable_bfd=True, bfd_multi_hop=3)
     assert PEER_ID.fullmatch(peer_id)
@@ -114,7 +117,7 @@ def test_create_and_describe_peer_with_mixed_types(ali: Client) -> None:
 
 
 def test_bfd_defaults(ali: Client) -> None:
-    """alibaba-vpc-bgp.md §1.3 (BfdMultiHop server default 255 with BFD on) and §2.2 (0 when BFD is off)."""
+    """Alibaba §11: BfdMultiHop defaults to 255 with BFD on, and is 0 when BFD is off."""
     group_id = create_group(ali)
     with_bfd = create_peer(ali, group_id, ip="10.0.0.1", enable_bfd=True)
     without = create_peer(ali, group_id, ip="10.0.0.5")
@@ -123,14 +126,14 @@ def test_bfd_defaults(ali: Client) -> None:
 
 
 def test_peer_ip_defaults_to_the_vbr_peer_gateway(ali: Client, sandbox: Sandbox) -> None:
-    """alibaba-vpc-bgp.md §1.3: PeerIpAddress may be omitted when the VBR has one sub-interface."""
+    """Alibaba §14 (U-A18): PeerIpAddress may be omitted when the VBR has one sub-interface."""
     group_id = create_group(ali, vbr=VBR_SG2)
     peer_id = ali.create_bgp_peer(vpc.CreateBgpPeerRequest(region_id=SG, bgp_group_id=group_id)).body.bgp_peer_id
     assert sandbox.objects().alibaba_peers[peer_id]["PeerIpAddress"] == "10.0.1.1"
 
 
 def test_unknown_id_filter_gives_empty_list(ali: Client) -> None:
-    """alibaba-vpc-bgp.md §1.5: an unknown BgpPeerId/BgpGroupId filter -> TotalCount 0, empty list."""
+    """Alibaba §5: an unknown BgpPeerId/BgpGroupId filter -> TotalCount 0, empty list."""
     create_group(ali)
     peers = describe_peers(ali, bgp_peer_id="bgp-doesnotexist0000000000").to_map()
     assert peers["TotalCount"] == 0 and peers["BgpPeers"] == {"BgpPeer": []}
@@ -142,7 +145,7 @@ def test_unknown_id_filter_gives_empty_list(ali: Client) -> None:
 
 
 def test_describe_virtual_border_routers(ali: Client) -> None:
-    """alibaba-vpc-bgp.md §1.10: Filter.N.Key / Filter.N.Value.M (values ORed), VirtualBorderRouterSet."""
+    """Alibaba §14: Filter.N.Key / Filter.N.Value.M (values ORed), VirtualBorderRouterSet."""
     request = vpc.DescribeVirtualBorderRoutersRequest(
         region_id=SG,
         filter=[
@@ -181,7 +184,7 @@ def test_describe_virtual_border_routers(ali: Client) -> None:
 
 
 def test_async_sdk_path_verifies(sandbox: Sandbox) -> None:
-    """alibaba-vpc-bgp.md §3.7: the async (aiohttp) methods sign the same way; unsigned extra headers are fine."""
+    """Alibaba §1 and §2: the async (aiohttp) methods sign the same way; unsigned extra headers are fine."""
     client = alibaba_client(sandbox)
     request = vpc.DescribeBgpGroupsRequest(region_id=SG)
     response = asyncio.run(client.describe_bgp_groups_async(request))
@@ -189,7 +192,7 @@ def test_async_sdk_path_verifies(sandbox: Sandbox) -> None:
 
 
 def test_legacy_v2_signature(sandbox: Sandbox) -> None:
-    """alibaba-vpc-bgp.md §3.4 (legacy HMAC-SHA1; Action/Version as query parameters)."""
+    """Alibaba §2 (legacy HMAC-SHA1; Action/Version as query parameters)."""
     client = alibaba_client(sandbox, signature_algorithm="v2")
     group_id = create_group(client)
     assert describe_groups(client).bgp_groups.bgp_group[0].bgp_group_id == group_id
@@ -201,7 +204,7 @@ def test_legacy_v2_signature(sandbox: Sandbox) -> None:
 
 
 def test_status_transitions(sandbox: Sandbox, ali: Client) -> None:
-    """alibaba-vpc-bgp.md §1.11: Pending -> Available, Modifying -> Available, Deleting -> gone;
+    """Alibaba §7: Pending -> Available, Modifying -> Available, Deleting -> gone;
     a transitional object gives InvalidStatus.CannotOperate."""
     sandbox.configure(provision_delay=0.25)
     group_id = create_group(ali)
@@ -234,7 +237,7 @@ def test_status_transitions(sandbox: Sandbox, ali: Client) -> None:
 
 
 def test_delete_group_with_peers_is_a_dependency_violation(sandbox: Sandbox, ali: Client) -> None:
-    """alibaba-vpc-bgp.md §1.8: DependencyViolation.BgpPeer while peers exist, even Deleting ones."""
+    """Alibaba §7: DependencyViolation.BgpPeer while peers exist, even Deleting ones."""
     group_id = create_group(ali)
     peer_id = create_peer(ali, group_id)
     delete = vpc.DeleteBgpGroupRequest(region_id=SG, bgp_group_id=group_id)
@@ -249,7 +252,7 @@ def test_delete_group_with_peers_is_a_dependency_violation(sandbox: Sandbox, ali
 
 
 def test_group_modify_changes_fields(ali: Client) -> None:
-    """alibaba-vpc-bgp.md §1.6: ModifyBgpGroupAttribute, ClearAuthKey clears the key."""
+    """Alibaba §3: ModifyBgpGroupAttribute, ClearAuthKey clears the key."""
     group_id = create_group(ali, auth_key="old-key", name="before")
     ali.modify_bgp_group_attribute(
         vpc.ModifyBgpGroupAttributeRequest(
@@ -282,7 +285,7 @@ def test_group_modify_changes_fields(ali: Client) -> None:
 
 
 def test_client_token_replay_and_mismatch(ali: Client) -> None:
-    """alibaba-vpc-bgp.md §1.1 and §3.6: same token + same parameters -> the first result, nothing changes;
+    """Alibaba §4: same token + same parameters -> the first result, nothing changes;
     same token + different parameters -> IdempotentParameterMismatch."""
     first = create_group(ali, client_token="tok-1", name="g1")
     again = create_group(ali, client_token="tok-1", name="g1")
@@ -303,7 +306,7 @@ def test_client_token_replay_and_mismatch(ali: Client) -> None:
 
 
 def test_pagination_default_10_max_50(sandbox: Sandbox, ali: Client) -> None:
-    """alibaba-vpc-bgp.md §1.4 / §3.8 item 4: PageSize default 10, max 50 (clamped by default), TotalCount."""
+    """Alibaba §6: PageSize default 10, max 50 (clamped by default, U-A6), TotalCount."""
     sandbox.configure(alibaba_max_groups_per_vbr=60)
     created = [create_group(ali, name=f"g{i:02d}") for i in range(55)]
     first = describe_groups(ali)
@@ -321,7 +324,7 @@ def test_pagination_default_10_max_50(sandbox: Sandbox, ali: Client) -> None:
 
 
 def test_peer_pagination(ali: Client) -> None:
-    """alibaba-vpc-bgp.md §1.5: DescribeBgpPeers pages the same way (PageSize, PageNumber, TotalCount)."""
+    """Alibaba §6: DescribeBgpPeers pages the same way (PageSize, PageNumber, TotalCount)."""
     group_1, group_2 = create_group(ali, vbr=VBR_SG1), create_group(ali, vbr=VBR_SG2)
     created = [create_peer(ali, group_1, ip=f"192.168.0.{i}") for i in range(1, 9)]
     created += [create_peer(ali, group_2, ip=f"192.168.1.{i}") for i in range(1, 5)]
@@ -366,7 +369,7 @@ GROUP_ERRORS: list[tuple[dict[str, Any], str, int]] = [
     ("fields", "code", "status"), GROUP_ERRORS, ids=[f"{c}-{i}" for i, (_, c, _) in enumerate(GROUP_ERRORS)]
 )
 def test_create_group_errors(ali: Client, fields: dict[str, Any], code: str, status: int) -> None:
-    """alibaba-vpc-bgp.md §1.2 (parameter rules) and §1.12 (error table): each code from its real condition."""
+    """Alibaba §9, §10 (parameter rules) and §13 (error table): each code from its real condition."""
     error = expect_error(lambda: ali.create_bgp_group(_group_request(**fields)), code, status)
     assert set(error.data) == {"RequestId", "HostId", "Code", "Message", "Recommend", "statusCode"}
     assert error.data["HostId"] == "vpc.aliyuncs.com"
@@ -375,7 +378,7 @@ def test_create_group_errors(ali: Client, fields: dict[str, Any], code: str, sta
 
 
 def test_missing_parameter_names_it(ali: Client) -> None:
-    """alibaba-vpc-bgp.md §3.3 (no client-side validation) and §3.8 item 2 (MissingParameter)."""
+    """Alibaba §1 (no client-side validation) and §13 (MissingParameter)."""
     error = expect_error(lambda: ali.create_bgp_peer(vpc.CreateBgpPeerRequest()), "MissingParameter")
     assert '"RegionId"' in error.data["Message"]
     error = expect_error(lambda: ali.create_bgp_group(_group_request(router_id=None)), "MissingParameter")
@@ -383,14 +386,14 @@ def test_missing_parameter_names_it(ali: Client) -> None:
 
 
 def test_custom_local_asn_whitelist(sandbox: Sandbox, ali: Client) -> None:
-    """alibaba-vpc-bgp.md §1.2: LocalAsn off the allow-list -> OperationUnsupport."""
+    """Alibaba §9: LocalAsn off the allow-list -> OperationUnsupport."""
     sandbox.configure(alibaba_custom_local_asn=False)
     expect_error(lambda: create_group(ali, local_asn=64600), "OperationUnsupport")
     assert GROUP_ID.fullmatch(create_group(ali, local_asn=45104))
 
 
 def test_create_peer_errors(sandbox: Sandbox, ali: Client) -> None:
-    """alibaba-vpc-bgp.md §1.3 and §1.12: peer codes, each from its real condition."""
+    """Alibaba §11, §12 and §13: peer codes, each from its real condition."""
     group_id = create_group(ali)
     other_group = create_group(ali, name="other")
     ipv6_group = create_group(ali, ip_version="IPv6", name="v6")
@@ -420,7 +423,7 @@ def test_create_peer_errors(sandbox: Sandbox, ali: Client) -> None:
 
 
 def test_peer_ip_must_be_given_without_a_gateway(sandbox: Sandbox, ali: Client) -> None:
-    """alibaba-vpc-bgp.md §1.3: no PeerIpAddress and no gateway to default to -> PeerIpAddressMustPointOut."""
+    """Alibaba §14: no PeerIpAddress and no gateway to default to -> PeerIpAddressMustPointOut."""
     sandbox.add_seed(
         parse_seed_text(
             f"""
@@ -437,7 +440,7 @@ alibaba:
 
 
 def test_quota_is_per_vbr_across_groups(ali: Client) -> None:
-    """alibaba-vpc-bgp.md §0.6 and §1.1: at most 8 BGP peers per VBR -> QuotaExceeded.Bgp."""
+    """Alibaba §8: at most 8 BGP peers per VBR -> QuotaExceeded.Bgp."""
     group_1, group_2 = create_group(ali, name="one"), create_group(ali, name="two")
     for i in range(1, 5):
         create_peer(ali, group_1, ip=f"192.168.0.{i}")
@@ -448,7 +451,7 @@ def test_quota_is_per_vbr_across_groups(ali: Client) -> None:
 
 
 def test_modify_peer_errors(ali: Client) -> None:
-    """alibaba-vpc-bgp.md §1.7 and §1.12: DuplicatedParam.PeerIpAddress, InvalidParams.NotFound."""
+    """Alibaba §13: DuplicatedParam.PeerIpAddress, InvalidParams.NotFound."""
     group_id, other = create_group(ali), create_group(ali, name="other")
     peer_a = create_peer(ali, group_id, ip="10.0.0.1")
     create_peer(ali, group_id, ip="10.0.0.5")
@@ -469,7 +472,7 @@ def test_modify_peer_errors(ali: Client) -> None:
 
 
 def test_delete_errors(ali: Client) -> None:
-    """alibaba-vpc-bgp.md §1.8-§1.9: unknown ids -> InvalidBgpGroup / InvalidParams.NotFound."""
+    """Alibaba §13: unknown ids -> InvalidBgpGroup / InvalidParams.NotFound."""
     expect_error(
         lambda: ali.delete_bgp_group(vpc.DeleteBgpGroupRequest(region_id=SG, bgp_group_id="bgpg-x")), "InvalidBgpGroup"
     )
@@ -480,7 +483,7 @@ def test_delete_errors(ali: Client) -> None:
 
 
 def test_exception_classes_by_status(sandbox: Sandbox, ali: Client) -> None:
-    """alibaba-vpc-bgp.md §3.5: 4xx -> ClientException, 5xx -> ServerException (from real statuses)."""
+    """Alibaba §1: 4xx -> ClientException, 5xx -> ServerException (from real statuses)."""
     with pytest.raises(ClientException):
         describe_groups(ali, region="xx-nowhere-1")
     sandbox.configure(alibaba={"error_rate": 1.0})
@@ -493,7 +496,7 @@ def test_exception_classes_by_status(sandbox: Sandbox, ali: Client) -> None:
 
 
 def test_booleans_are_case_insensitive(sandbox: Sandbox, ali: Client) -> None:
-    """alibaba-vpc-bgp.md §3.3 (booleans sent as `True`) and §3.8 item 2 (parse case-insensitively)."""
+    """Alibaba §1 (booleans sent as `True`); the sandbox reads them in any case (docs/sandbox.md)."""
     group_id = create_group(ali)
     for value, ip in (("true", "10.0.0.1"), ("TRUE", "10.0.0.5"), ("True", "10.0.0.9")):
         params = {"RegionId": SG, "BgpGroupId": group_id, "PeerIpAddress": ip, "EnableBfd": value, "BfdMultiHop": "4"}
@@ -506,7 +509,7 @@ def test_booleans_are_case_insensitive(sandbox: Sandbox, ali: Client) -> None:
 
 
 def test_form_body_parameters_are_merged(sandbox: Sandbox, ali: Client) -> None:
-    """alibaba-vpc-bgp.md §3.4 (merge query and form-body parameters, as non-Python SDKs send them)."""
+    """Alibaba §2 (merge query and form-body parameters, as non-Python SDKs send them)."""
     body = b"RegionId=ap-southeast-1&RouterId=" + VBR_SG1.encode() + b"&PeerAsn=65010&Name=from-body"
     url, headers, body = signed_request(
         sandbox, "CreateBgpGroup", {}, body=body, content_type="application/x-www-form-urlencoded"
@@ -518,7 +521,7 @@ def test_form_body_parameters_are_merged(sandbox: Sandbox, ali: Client) -> None:
 
 
 def test_action_parameter_fallback_with_a_v2_signature(sandbox: Sandbox) -> None:
-    """alibaba-vpc-bgp.md §3.8 item 1 (fall back to an `Action` parameter) and §3.4 (legacy HMAC-SHA1),
+    """Alibaba §2 (an `Action` parameter instead of x-acs-action, legacy HMAC-SHA1),
     signed with the SDK's own v2 helper and sent as a form body, without any x-acs-* header."""
     from alibabacloud_tea_openapi.utils import Utils
 
@@ -549,7 +552,7 @@ def test_action_parameter_fallback_with_a_v2_signature(sandbox: Sandbox) -> None
 
 
 def test_bgp_status_may_be_empty(sandbox: Sandbox, ali: Client) -> None:
-    """alibaba-vpc-bgp.md §1.5: BgpStatus may be an empty string; session states are set per peer."""
+    """Alibaba §5: BgpStatus may be an empty string; session states are set per peer."""
     peer_id = create_peer(ali, create_group(ali))
     sandbox.set_session_state(peer_id, "")
     assert describe_peers(ali).to_map()["BgpPeers"]["BgpPeer"][0]["BgpStatus"] == ""

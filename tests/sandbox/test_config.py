@@ -9,7 +9,7 @@ from reconciler.sandbox.config import apply_changes, validated
 
 
 def test_defaults_match_the_contract() -> None:
-    """DESIGN §8 and the sandbox brief: every knob's default and the default credentials."""
+    """docs/sandbox.md (Knobs; Running it): every knob's default and the default credentials."""
     config = SandboxConfig()
     assert (config.provision_delay, config.random_seed) == (0.0, None)
     assert config.equinix == FaultConfig() and config.alibaba == FaultConfig()
@@ -26,7 +26,7 @@ def test_defaults_match_the_contract() -> None:
 
 
 def test_apply_changes_returns_a_new_config() -> None:
-    """DESIGN §8 (runtime-adjustable faults): changes make a new config, nested dicts or FaultConfig."""
+    """docs/sandbox.md (Knobs, changed at runtime): changes make a new config, nested dicts or FaultConfig."""
     config = SandboxConfig()
     changed = apply_changes(
         config, {"provision_delay": 1, "equinix": {"latency_ms": 5}, "alibaba": FaultConfig(error_rate=0.5)}
@@ -72,7 +72,7 @@ def test_constructor_config_is_validated() -> None:
 
 
 def test_configure_before_start_and_while_running() -> None:
-    """DESIGN §8: configure() works before start, while running, and sticks after stop."""
+    """docs/sandbox.md (Running it): configure() works before start, while running, and sticks after stop."""
     sandbox = Sandbox(Seed())
     sandbox.configure(provision_delay=2)
     with sandbox:

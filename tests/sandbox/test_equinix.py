@@ -1,4 +1,7 @@
-"""Equinix NE emulator conformance: raw httpx requests shaped like the reference's examples."""
+"""Equinix NE emulator conformance: raw httpx requests shaped like Equinix's documented examples.
+
+Each test names the section of docs/cloud-apis.md ("Equinix §n") whose facts it checks.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ def status_of(eq: Equinix, uuid: str) -> str:
 
 
 def test_token_response_shape(eq: Equinix) -> None:
-    """equinix-ne-bgp.md §4.1-§4.2: JSON client_credentials; token_timeout is a string; no refresh token."""
+    """Equinix §1: JSON client_credentials; token_timeout is a string; no refresh token."""
     response = eq.token_request()
     assert response.status_code == 200
     body = response.json()
@@ -35,13 +38,13 @@ def test_token_response_shape(eq: Equinix) -> None:
 
 
 def test_token_timeout_knob_is_returned_as_string(sandbox: Sandbox, eq: Equinix) -> None:
-    """equinix-ne-bgp.md §4.2: token_timeout is a string of seconds."""
+    """Equinix §1: token_timeout is a string of seconds."""
     sandbox.configure(equinix_token_timeout=120)
     assert eq.token_request().json()["token_timeout"] == "120"
 
 
 def test_form_encoded_token_request_is_rejected(eq: Equinix) -> None:
-    """equinix-ne-bgp.md §4.1: the body is JSON, not form-encoded."""
+    """Equinix §1: the body is JSON, not form-encoded."""
     form = {"grant_type": "client_credentials", "client_id": "sandbox", "client_secret": "sandbox-secret"}
     response = eq.http.post("/oauth2/v1/token", data=form)
     assert response.status_code == 415
@@ -50,7 +53,7 @@ def test_form_encoded_token_request_is_rejected(eq: Equinix) -> None:
 
 
 def test_bad_credentials_give_camelcase_error(eq: Equinix) -> None:
-    """equinix-ne-bgp.md §4.3: 400 with oauth2-go's camelCase body."""
+    """Equinix §1: 400 with oauth2-go's camelCase body."""
     response = eq.token_request(client_secret="wrong")
     assert response.status_code == 400
     assert response.json() == {
@@ -63,14 +66,14 @@ def test_bad_credentials_give_camelcase_error(eq: Equinix) -> None:
 
 
 def test_grant_type_must_be_client_credentials(eq: Equinix) -> None:
-    """equinix-ne-bgp.md §4.1: a missing grant_type means the deprecated password grant."""
+    """Equinix §1: a missing grant_type means the deprecated password grant."""
     response = eq.http.post("/oauth2/v1/token", json={"client_id": "sandbox", "client_secret": "sandbox-secret"})
     assert response.status_code == 400
     assert response.json()["errorCode"] == "S1002"
 
 
 def test_lockout_after_successive_bad_attempts(sandbox: Sandbox, eq: Equinix) -> None:
-    """equinix-ne-bgp.md §4.1: the account locks after N successive invalid attempts."""
+    """Equinix §1: the account locks after N successive invalid attempts."""
     sandbox.configure(equinix_lockout_after=3)
     assert eq.token_request(client_secret="bad").status_code == 400  # 1
     assert eq.token_request().status_code == 200  # success resets the count
@@ -85,7 +88,7 @@ def test_lockout_after_successive_bad_attempts(sandbox: Sandbox, eq: Equinix) ->
 
 
 def test_missing_unknown_and_expired_tokens_get_401(sandbox: Sandbox, eq: Equinix) -> None:
-    """equinix-ne-bgp.md §10 (bearer check) and §5.3: 401 for a missing, unknown or expired token."""
+    """Equinix §1 (bearer token) and §8: 401 for a missing, unknown or expired token."""
     missing = eq.http.get("/ne/v1/bgp")
     assert missing.status_code == 401
     assert missing.json()[0]["errorCode"] == "IC-NE-ERR-401"
@@ -105,7 +108,7 @@ def test_missing_unknown_and_expired_tokens_get_401(sandbox: Sandbox, eq: Equini
 
 
 def test_create_returns_202_uuid_then_provisions(sandbox: Sandbox, eq: Equinix) -> None:
-    """equinix-ne-bgp.md §2.1 (POST example, 202 {"uuid"}) and §3.3 (PROVISIONING -> PROVISIONED, state)."""
+    """Equinix §3 (POST, 202 {"uuid"}) and §7 (PROVISIONING -> PROVISIONED, state)."""
     sandbox.configure(provision_delay=0.3)
     response = eq.post("/ne/v1/bgp", BGP_BODY)
     assert response.status_code == 202
@@ -119,7 +122,7 @@ def test_create_returns_202_uuid_then_provisions(sandbox: Sandbox, eq: Equinix) 
 
 
 def test_get_returns_full_bgp_info_with_key_in_clear(eq: Equinix) -> None:
-    """equinix-ne-bgp.md §2.3: BgpInfo, authenticationKey in clear, virtualDeviceUuid from the connection."""
+    """Equinix §2: BgpInfo, authenticationKey in clear, virtualDeviceUuid from the connection."""
     uuid = eq.create()
     info = eq.get(f"/ne/v1/bgp/{uuid}").json()
     assert info["uuid"] == uuid
@@ -137,7 +140,7 @@ def test_get_returns_full_bgp_info_with_key_in_clear(eq: Equinix) -> None:
 
 
 def test_get_unknown_uuid_is_404_error_array(eq: Equinix) -> None:
-    """equinix-ne-bgp.md §10 (404 with an error array) and §5.1 (field names)."""
+    """Equinix §8: a 404 with an error array, and the error field names."""
     response = eq.get("/ne/v1/bgp/7ab1bdca-0d56-457a-bbfe-4583082c721c")
     assert response.status_code == 404
     body = response.json()
@@ -148,7 +151,7 @@ def test_get_unknown_uuid_is_404_error_array(eq: Equinix) -> None:
 
 
 def test_error_shape_object_knob(sandbox: Sandbox, eq: Equinix) -> None:
-    """equinix-ne-bgp.md §5.1: errors are a single object or an array; the knob picks."""
+    """Equinix §8: errors are a single object or an array; the knob picks."""
     sandbox.configure(equinix_error_shape="object")
     body = eq.get("/ne/v1/bgp/7ab1bdca-0d56-457a-bbfe-4583082c721c").json()
     assert isinstance(body, dict)
@@ -156,7 +159,7 @@ def test_error_shape_object_knob(sandbox: Sandbox, eq: Equinix) -> None:
 
 
 def test_field_validation_names_each_property(eq: Equinix) -> None:
-    """equinix-ne-bgp.md §2.1: CIDR local IP, plain remote IP, ASN range, key rules; each error names property."""
+    """Equinix §2 and §10: CIDR local IP, plain remote IP, ASN range, key rules; each error names property."""
     cases = [
         ({"localIpAddress": "10.0.0.1"}, "localIpAddress", "CIDR"),
         ({"localIpAddress": "10.0.0.0/30", "remoteIpAddress": "10.0.0.1"}, "localIpAddress", "network"),
@@ -185,7 +188,7 @@ def test_field_validation_names_each_property(eq: Equinix) -> None:
 
 
 def test_missing_fields_are_all_reported(eq: Equinix) -> None:
-    """equinix-ne-bgp.md §2.1 (required fields) and §5.1 (an array lists every problem)."""
+    """Equinix §2 (required fields) and §8 (an array lists every problem)."""
     response = eq.post("/ne/v1/bgp", {})
     assert response.status_code == 400
     props = sorted(e["property"] for e in response.json())
@@ -193,14 +196,14 @@ def test_missing_fields_are_all_reported(eq: Equinix) -> None:
 
 
 def test_body_must_be_a_json_object(eq: Equinix) -> None:
-    """equinix-ne-bgp.md §1: Content-Type application/json bodies."""
+    """Equinix §1: Content-Type application/json bodies."""
     response = eq.http.post("/ne/v1/bgp", content=b"[1,2", headers={**eq.headers, "Content-Type": "application/json"})
     assert response.status_code == 400
     assert response.json()[0]["errorCode"] == "IC-NE-ERR-400"
 
 
 def test_legacy_connection_uuid_casing_is_accepted(eq: Equinix) -> None:
-    """equinix-ne-bgp.md §10 (field-name casing) and §0.11: accept connectionUUID, emit connectionUuid."""
+    """Equinix §2 (field-name casing): accept connectionUUID, emit connectionUuid."""
     body = {k: v for k, v in BGP_BODY.items() if k != "connectionUuid"} | {"connectionUUID": CONNECTION}
     response = eq.post("/ne/v1/bgp", body)
     assert response.status_code == 202
@@ -210,7 +213,7 @@ def test_legacy_connection_uuid_casing_is_accepted(eq: Equinix) -> None:
 
 
 def test_unknown_connection_is_404(eq: Equinix) -> None:
-    """equinix-ne-bgp.md §10: POST for an unknown connection -> 404."""
+    """Equinix §3: POST for an unknown connection -> 404."""
     response = eq.post("/ne/v1/bgp", {**BGP_BODY, "connectionUuid": "fbb0667d-0323-4734-855f-695cf543c2d7"})
     assert response.status_code == 404
     assert response.json()[0]["errorCode"] == "IC-NE-BGP-0002"
@@ -227,7 +230,7 @@ def test_unknown_connection_is_404(eq: Equinix) -> None:
     ],
 )
 def test_device_and_connection_prerequisites(eq: Equinix, connection: str, words: str) -> None:
-    """equinix-ne-bgp.md §6: provisioned connection, provisioned Equinix-configured device, registered license."""
+    """Equinix §9: provisioned connection, provisioned Equinix-configured device, registered license."""
     response = eq.post("/ne/v1/bgp", {**BGP_BODY, "connectionUuid": connection})
     assert response.status_code == 400
     error = response.json()[0]
@@ -237,12 +240,12 @@ def test_device_and_connection_prerequisites(eq: Equinix, connection: str, words
 
 
 def test_active_connection_is_ready(eq: Equinix) -> None:
-    """equinix-ne-bgp.md §6.2: state PROVISIONED or ACTIVE is ready for BGP."""
+    """Equinix §9: state PROVISIONED or ACTIVE is ready for BGP."""
     assert eq.post("/ne/v1/bgp", {**BGP_BODY, "connectionUuid": "conn-active"}).status_code == 202
 
 
 def test_local_asn_must_match_device_when_asked(sandbox: Sandbox, eq: Equinix) -> None:
-    """equinix-ne-bgp.md §11.8 ([unknown]; knob equinix_require_device_asn)."""
+    """Equinix §9 (unconfirmed, U-E9; knob equinix_require_device_asn)."""
     sandbox.configure(equinix_require_device_asn=True)
     response = eq.post("/ne/v1/bgp", BGP_BODY)  # localAsn 10012, device asn 65010
     assert response.status_code == 400
@@ -251,7 +254,7 @@ def test_local_asn_must_match_device_when_asked(sandbox: Sandbox, eq: Equinix) -
 
 
 def test_duplicate_post_modes(sandbox: Sandbox, eq: Equinix) -> None:
-    """equinix-ne-bgp.md §8 and §10: a second POST for a connection: reject / duplicate / return-existing."""
+    """Equinix §3 (unconfirmed, U-E1): a second POST for a connection: reject / duplicate / return-existing."""
     first = eq.create()
     rejected = eq.post("/ne/v1/bgp", BGP_BODY)
     assert rejected.status_code == 400
@@ -270,7 +273,7 @@ def test_duplicate_post_modes(sandbox: Sandbox, eq: Equinix) -> None:
 
 
 def test_put_partial_update_goes_through_pending_update(sandbox: Sandbox, eq: Equinix) -> None:
-    """equinix-ne-bgp.md §2.2 (partial fields), §3.3 (PENDING_UPDATE -> PROVISIONED), §2.3 (lastUpdated*)."""
+    """Equinix §5 (partial fields), §7 (PENDING_UPDATE -> PROVISIONED), §2 (lastUpdated*)."""
     uuid = eq.create()
     sandbox.configure(provision_delay=0.3)
     response = eq.put(f"/ne/v1/bgp/{uuid}", {"remoteAsn": 65100})
@@ -287,7 +290,7 @@ def test_put_partial_update_goes_through_pending_update(sandbox: Sandbox, eq: Eq
 
 
 def test_put_empty_response_knob(sandbox: Sandbox, eq: Equinix) -> None:
-    """equinix-ne-bgp.md §1 row 3: 202 with {"uuid"} or an empty body."""
+    """Equinix §5 (unconfirmed, U-E4): 202 with {"uuid"} or an empty body."""
     uuid = eq.create()
     sandbox.configure(equinix_put_response="empty")
     response = eq.put(f"/ne/v1/bgp/{uuid}", {"localAsn": 65010})
@@ -296,7 +299,7 @@ def test_put_empty_response_knob(sandbox: Sandbox, eq: Equinix) -> None:
 
 
 def test_put_cannot_change_connection(eq: Equinix) -> None:
-    """equinix-ne-bgp.md §2.2: connectionUuid is not updatable."""
+    """Equinix §5: connectionUuid is not updatable."""
     uuid = eq.create()
     for key in ("connectionUuid", "connectionUUID"):
         response = eq.put(f"/ne/v1/bgp/{uuid}", {key: "conn-active"})
@@ -307,7 +310,7 @@ def test_put_cannot_change_connection(eq: Equinix) -> None:
 
 
 def test_put_while_busy_reject_or_accept(sandbox: Sandbox, eq: Equinix) -> None:
-    """equinix-ne-bgp.md §3.3 / §11.2 ([unknown] PUT while PROVISIONING; knob equinix_put_while_busy)."""
+    """Equinix §5 (unconfirmed, U-E4: PUT while PROVISIONING; knob equinix_put_while_busy)."""
     sandbox.configure(provision_delay=5)
     uuid = eq.create()
     busy = eq.put(f"/ne/v1/bgp/{uuid}", {"remoteAsn": 65100})
@@ -320,7 +323,7 @@ def test_put_while_busy_reject_or_accept(sandbox: Sandbox, eq: Equinix) -> None:
 
 
 def test_put_empty_key_clears_or_keeps(sandbox: Sandbox, eq: Equinix) -> None:
-    """equinix-ne-bgp.md §2.2 ([unknown] what "authenticationKey": "" does; knob equinix_empty_key_on_put)."""
+    """Equinix §5 (unconfirmed, U-E5: what "authenticationKey": "" does; knob equinix_empty_key_on_put)."""
     uuid = eq.create()
     sandbox.configure(equinix_empty_key_on_put="keep")
     eq.put(f"/ne/v1/bgp/{uuid}", {"authenticationKey": ""})
@@ -331,7 +334,7 @@ def test_put_empty_key_clears_or_keeps(sandbox: Sandbox, eq: Equinix) -> None:
 
 
 def test_put_is_validated_against_the_merged_config(eq: Equinix) -> None:
-    """equinix-ne-bgp.md §2.2 (same field rules as create): the remote IP must stay in the local subnet."""
+    """Equinix §5 (same field rules as create): the remote IP must stay in the local subnet."""
     uuid = eq.create()
     response = eq.put(f"/ne/v1/bgp/{uuid}", {"localIpAddress": "192.168.1.1/30"})
     assert response.status_code == 400
@@ -347,7 +350,7 @@ def test_put_is_validated_against_the_merged_config(eq: Equinix) -> None:
 
 
 def test_list_pages_with_a_capped_limit(sandbox: Sandbox, eq: Equinix) -> None:
-    """equinix-ne-bgp.md §2.4: {pagination:{offset,limit,total},data}; the server caps limit; page by items."""
+    """Equinix §4: {pagination:{offset,limit,total},data}; the server caps limit; page by items."""
     created = [eq.create(connectionUuid=c) for c in PAGE_CONNECTIONS[:25]]
     default = eq.get("/ne/v1/bgp").json()
     assert default["pagination"] == {"offset": 0, "limit": 20, "total": 25}
@@ -367,7 +370,7 @@ def test_list_pages_with_a_capped_limit(sandbox: Sandbox, eq: Equinix) -> None:
 
 
 def test_list_filters(sandbox: Sandbox, eq: Equinix) -> None:
-    """equinix-ne-bgp.md §1 (list parameters connectionUuid, virtualDeviceUuid, status)."""
+    """Equinix §4 (list parameters connectionUuid, virtualDeviceUuid, status)."""
     done = eq.create()
     sandbox.configure(provision_delay=5)
     busy = eq.create(connectionUuid=PAGE_CONNECTIONS[0])
@@ -387,14 +390,14 @@ def test_list_filters(sandbox: Sandbox, eq: Equinix) -> None:
 
 @pytest.mark.parametrize(("param", "value"), [("limit", "0"), ("limit", "ten"), ("offset", "-1")])
 def test_list_rejects_bad_paging(eq: Equinix, param: str, value: str) -> None:
-    """equinix-ne-bgp.md §1 (offset/limit are integers written as strings)."""
+    """Equinix §4 (offset/limit are integers written as strings)."""
     response = eq.get("/ne/v1/bgp", params={param: value})
     assert response.status_code == 400
     assert response.json()[0]["property"] == param
 
 
 def test_connection_lookup(eq: Equinix) -> None:
-    """equinix-ne-bgp.md §1 row 5: GET /ne/v1/bgp/connection/{uuid} -> the config, or 404 when none."""
+    """Equinix §3: GET /ne/v1/bgp/connection/{uuid} -> the config, or 404 when none."""
     none = eq.get(f"/ne/v1/bgp/connection/{CONNECTION}")
     assert none.status_code == 404
     assert none.json()[0]["errorCode"] == "IC-NE-BGP-0003"
@@ -406,7 +409,7 @@ def test_connection_lookup(eq: Equinix) -> None:
 
 
 def test_there_is_no_delete(eq: Equinix) -> None:
-    """equinix-ne-bgp.md §0.1 and §10: no DELETE route (405 here) and the config stays."""
+    """Equinix §6: no DELETE route (405 here) and the config stays."""
     uuid = eq.create()
     response = eq.http.delete(f"/ne/v1/bgp/{uuid}", headers=eq.headers)
     assert response.status_code == 405
@@ -420,7 +423,7 @@ def test_there_is_no_delete(eq: Equinix) -> None:
 
 
 def test_device_lookup(eq: Equinix) -> None:
-    """equinix-ne-bgp.md §6.1: status, licenseStatus, deviceManagementType, asn (+ seeded extras)."""
+    """Equinix §9: status, licenseStatus, deviceManagementType, asn (+ seeded extras)."""
     device = eq.get(f"/ne/v1/devices/{DEVICE}").json()
     assert device["status"] == "PROVISIONED"
     assert device["licenseStatus"] == "REGISTERED"
@@ -433,7 +436,7 @@ def test_device_lookup(eq: Equinix) -> None:
 
 
 def test_fabric_connection_lookup(eq: Equinix) -> None:
-    """equinix-ne-bgp.md §6.2: Fabric v4 connection shape; 404 is a Fabric error list (EQ-3045811)."""
+    """Equinix §9 and §8: Fabric v4 connection shape; 404 is a Fabric error list (EQ-3045811)."""
     connection = eq.get(f"/fabric/v4/connections/{CONNECTION}").json()
     assert connection["state"] == "PROVISIONED"
     assert connection["operation"]["equinixStatus"] == "PROVISIONED"
@@ -450,7 +453,7 @@ def test_fabric_connection_lookup(eq: Equinix) -> None:
 
 
 def test_provision_failure_ends_failed(sandbox: Sandbox, eq: Equinix) -> None:
-    """equinix-ne-bgp.md §3.1 (FAILED) and §3.3 (fault injection to FAILED)."""
+    """Equinix §7 (FAILED, reached by fault injection)."""
     sandbox.configure(equinix={"provision_failure_rate": 1.0})
     uuid = eq.create()
     info = eq.get(f"/ne/v1/bgp/{uuid}").json()
@@ -461,7 +464,7 @@ def test_provision_failure_ends_failed(sandbox: Sandbox, eq: Equinix) -> None:
 
 
 def test_session_state_target_and_override(sandbox: Sandbox, eq: Equinix) -> None:
-    """equinix-ne-bgp.md §3.2: `state` is independent of provisioningStatus; admin override per object."""
+    """Equinix §7: `state` is independent of provisioningStatus; admin override per object."""
     uuid = eq.create()
     assert eq.get(f"/ne/v1/bgp/{uuid}").json()["state"] == "Established"
     sandbox.set_session_state(uuid, "OpenSent")
@@ -478,7 +481,7 @@ def test_session_state_target_and_override(sandbox: Sandbox, eq: Equinix) -> Non
 
 
 def test_read_lag_gives_a_transient_404(sandbox: Sandbox, eq: Equinix) -> None:
-    """equinix-ne-bgp.md §8 step 5 and §10 (a transient 404 just after POST)."""
+    """Equinix §3 (unconfirmed, U-E12: a transient 404 just after POST)."""
     sandbox.configure(equinix_read_lag=0.3)
     uuid = eq.create()
     assert eq.get(f"/ne/v1/bgp/{uuid}").status_code == 404
@@ -489,7 +492,7 @@ def test_read_lag_gives_a_transient_404(sandbox: Sandbox, eq: Equinix) -> None:
 
 
 def test_http_errors_carry_no_request_body(eq: Equinix) -> None:
-    """equinix-ne-bgp.md §5.1: error bodies name the property, never echo the (secret) value."""
+    """Equinix §8 and §10: error bodies name the property, never echo the (secret) value."""
     uuid = eq.create()
     response = eq.put(f"/ne/v1/bgp/{uuid}", {"authenticationKey": "#bad-secret-value"})
     assert response.status_code == 400

@@ -28,7 +28,7 @@ from .conftest import (
 
 
 def test_latency_is_added_to_every_request(sandbox: Sandbox, eq: Equinix) -> None:
-    """alibaba-vpc-bgp.md §3.8 item 8 (delays) / DESIGN §8: fixed latency on every API request."""
+    """docs/sandbox.md (Knobs: latency_ms): fixed latency on every API request."""
     eq.headers  # noqa: B018 (fetch the token before measuring)
     sandbox.configure(equinix={"latency_ms": 150.0})
     started = time.perf_counter()
@@ -39,7 +39,7 @@ def test_latency_is_added_to_every_request(sandbox: Sandbox, eq: Equinix) -> Non
 
 
 def test_latency_trips_the_sdk_read_timeout(sandbox: Sandbox) -> None:
-    """alibaba-vpc-bgp.md §3.6: a delay longer than read_timeout -> UnretryableException."""
+    """docs/cloud-apis.md, Alibaba §1: a delay longer than read_timeout -> UnretryableException."""
     sandbox.configure(alibaba=FaultConfig(latency_ms=600.0))
     client = alibaba_client(sandbox, read_timeout=200)
     with pytest.raises(UnretryableException):
@@ -47,7 +47,8 @@ def test_latency_trips_the_sdk_read_timeout(sandbox: Sandbox) -> None:
 
 
 def test_concurrent_slow_requests_all_complete(sandbox: Sandbox) -> None:
-    """DESIGN §8: 10 concurrent clients with 50 ms latency are all served (bench/ measures the overlap)."""
+    """docs/sandbox.md (Knobs: latency is an asyncio sleep): 10 concurrent clients with 50 ms latency
+    are all served (bench/ measures the overlap)."""
     sandbox.configure(equinix={"latency_ms": 50.0})
 
     def one(_: int) -> int:
@@ -59,7 +60,7 @@ def test_concurrent_slow_requests_all_complete(sandbox: Sandbox) -> None:
 
 
 def test_server_errors_change_nothing(sandbox: Sandbox, eq: Equinix) -> None:
-    """equinix-ne-bgp.md §5.3 (500/502/503): an injected 5xx is answered before anything happens."""
+    """docs/cloud-apis.md, Equinix §8 (500/502/503): an injected 5xx is answered before anything happens."""
     eq.headers  # noqa: B018
     sandbox.configure(equinix={"error_rate": 1.0})
     statuses = {eq.post("/ne/v1/bgp", BGP_BODY).status_code for _ in range(30)}
@@ -71,7 +72,7 @@ def test_server_errors_change_nothing(sandbox: Sandbox, eq: Equinix) -> None:
 
 
 def test_alibaba_server_errors(sandbox: Sandbox, ali: Client) -> None:
-    """alibaba-vpc-bgp.md §1.12: ServiceUnavailable (503) and InternalError (500)."""
+    """docs/cloud-apis.md, Alibaba §13: ServiceUnavailable (503) and InternalError (500)."""
     sandbox.configure(alibaba={"error_rate": 1.0})
     seen = set()
     for _ in range(20):
@@ -83,7 +84,7 @@ def test_alibaba_server_errors(sandbox: Sandbox, ali: Client) -> None:
 
 
 def test_faults_are_deterministic_with_a_random_seed(seed: Seed) -> None:
-    """DESIGN §8: deterministic fault injection when random_seed is set."""
+    """docs/sandbox.md (Knobs): deterministic fault injection when random_seed is set."""
 
     def run() -> list[int]:
         config = SandboxConfig(random_seed=42, equinix=FaultConfig(error_rate=0.5))
@@ -96,7 +97,7 @@ def test_faults_are_deterministic_with_a_random_seed(seed: Seed) -> None:
 
 
 def test_equinix_throttling_429_with_retry_after(sandbox: Sandbox, eq: Equinix) -> None:
-    """equinix-ne-bgp.md §5.3 and §10: 429 above the rate, with Retry-After (knob)."""
+    """docs/cloud-apis.md, Equinix §8: 429 above the rate, with Retry-After (knob)."""
     eq.headers  # noqa: B018
     sandbox.configure(equinix={"throttle_rps": 2.0})
     statuses = [eq.get("/ne/v1/bgp") for _ in range(5)]
@@ -110,7 +111,8 @@ def test_equinix_throttling_429_with_retry_after(sandbox: Sandbox, eq: Equinix) 
 
 
 def test_alibaba_throttling_user(sandbox: Sandbox, ali: Client) -> None:
-    """alibaba-vpc-bgp.md §1.12 / §3.5: Throttling.User as HTTP 400; with x-acs-retry-after -> ThrottlingException."""
+    """docs/cloud-apis.md, Alibaba §13 and §1: Throttling.User as HTTP 400; with x-acs-retry-after ->
+    ThrottlingException."""
     sandbox.configure(alibaba={"throttle_rps": 1.0})
     describe_groups(ali)
     error = expect_error(lambda: describe_groups(ali), "Throttling.User")
@@ -122,7 +124,8 @@ def test_alibaba_throttling_user(sandbox: Sandbox, ali: Client) -> None:
 
 
 def test_commit_then_drop_really_commits_equinix(sandbox: Sandbox, eq: Equinix) -> None:
-    """DESIGN §6/§8: a dropped POST was carried out; the client must look before re-POSTing."""
+    """docs/cloud-apis.md, Equinix §3, and docs/sandbox.md (Knobs: drop_rate): a dropped POST was
+    carried out; the client must look before re-POSTing."""
     eq.headers  # noqa: B018
     sandbox.configure(equinix={"drop_rate": 1.0})
     with pytest.raises(httpx.RemoteProtocolError):
@@ -133,7 +136,8 @@ def test_commit_then_drop_really_commits_equinix(sandbox: Sandbox, eq: Equinix) 
 
 
 def test_commit_then_drop_really_commits_alibaba(sandbox: Sandbox, ali: Client) -> None:
-    """alibaba-vpc-bgp.md §3.6: after a dropped create, a retry with the same ClientToken gets the same id."""
+    """docs/cloud-apis.md, Alibaba §4: after a dropped create, a retry with the same ClientToken gets the
+    same id."""
     sandbox.configure(alibaba={"drop_rate": 1.0})
     with pytest.raises(UnretryableException):
         create_group(ali, client_token="create-once")
@@ -164,7 +168,7 @@ def test_alibaba_provisioning_failures_roll_back(sandbox: Sandbox, ali: Client) 
 
 
 def test_fault_config_is_validated(sandbox: Sandbox) -> None:
-    """DESIGN §8 knobs: bad values are refused with the field named and nothing changes."""
+    """docs/sandbox.md (Knobs): bad values are refused with the field named and nothing changes."""
     from reconciler.sandbox import SandboxError
 
     with pytest.raises(SandboxError, match=r"equinix\.error_rate: 1\.5 is outside 0\.\.1"):

@@ -1,4 +1,4 @@
-"""The seed file (DESIGN §8): parsing, defaults, errors that name file:line:col and the path."""
+"""The seed file (docs/sandbox.md, Seed): parsing, defaults, errors that name file:line:col and the path."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ alibaba:
 
 
 def test_design_example_parses(tmp_path: Path) -> None:
-    """DESIGN §8: the seed format as written there."""
+    """docs/sandbox.md (Seed): the documented seed format, optional fields left out."""
     path = tmp_path / "seed.yaml"
     path.write_text(DESIGN_EXAMPLE)
     seed = load_seed(path)
@@ -37,7 +37,7 @@ def test_design_example_parses(tmp_path: Path) -> None:
 
 
 def test_empty_seed_and_sections() -> None:
-    """DESIGN §8 (seed format): an empty file or empty sections are an empty seed."""
+    """docs/sandbox.md (Seed): an empty file or empty sections are an empty seed."""
     assert parse_seed_text("", "empty.yaml") == Seed()
     assert parse_seed_text("equinix:\nalibaba: {vbrs: []}\n", "s.yaml") == Seed()
 
@@ -64,20 +64,21 @@ def test_empty_seed_and_sections() -> None:
     ],
 )
 def test_seed_errors_name_where(text: str, message: str) -> None:
-    """DESIGN §8 (seed format): bad input names file:line:col, the path and what would be valid."""
+    """docs/sandbox.md (Seed): bad input names file:line:col, the path and what would be valid."""
     with pytest.raises(SandboxError) as info:
         parse_seed_text(text, "s.yaml")
     assert message in str(info.value)
 
 
 def test_missing_file(tmp_path: Path) -> None:
-    """DESIGN §8 (--seed FILE): an unreadable file is a clear error."""
+    """docs/sandbox.md (Running it: --seed FILE): an unreadable file is a clear error."""
     with pytest.raises(SandboxError, match="cannot read the seed file"):
         load_seed(tmp_path / "nope.yaml")
 
 
 def test_extra_fields_reach_the_api_shapes() -> None:
-    """equinix-ne-bgp.md §6 / alibaba-vpc-bgp.md §1.10: unnamed seed fields are shown by the API (vlanId -> VlanId)."""
+    """docs/sandbox.md (Seed); docs/cloud-apis.md, Equinix §9 and Alibaba §14: other seed fields are shown
+    by the API (vlanId -> VlanId)."""
     seed = parse_seed_text(
         "equinix:\n  devices: [{uuid: d, metroCode: SG}]\n  connections: [{uuid: c, deviceUuid: d, bandwidth: 50}]\n"
         "alibaba:\n  vbrs: [{vbrId: v, regionId: r, vlanId: 100, physicalConnectionId: pc-1}]\n",
@@ -92,14 +93,14 @@ def test_extra_fields_reach_the_api_shapes() -> None:
 
 
 def test_connection_must_name_a_known_device() -> None:
-    """equinix-ne-bgp.md §2.3 (virtualDeviceUuid comes from the connection): connections need a device."""
+    """docs/cloud-apis.md, Equinix §2 (virtualDeviceUuid comes from the connection): connections need a device."""
     seed = parse_seed_text("equinix:\n  connections: [{uuid: c, deviceUuid: ghost}]\n", "s.yaml")
     with pytest.raises(SandboxError, match="connection c names device ghost"):
         Sandbox(seed).start()
 
 
 def test_default_seed_falls_back_to_empty(monkeypatch: pytest.MonkeyPatch) -> None:
-    """DESIGN §8: without a seed the examples' seed is used; without that file, an empty one."""
+    """docs/sandbox.md (Running it): without a seed the examples' seed is used; without that file, an empty one."""
 
     def missing(name: str) -> Path:
         raise FileNotFoundError(name)
@@ -110,7 +111,7 @@ def test_default_seed_falls_back_to_empty(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_default_seed_is_the_examples_seed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """DESIGN §8: without a seed, examples/sandbox-seed.yaml is used."""
+    """docs/sandbox.md (Running it): without a seed, examples/sandbox-seed.yaml is used."""
     path = tmp_path / "sandbox-seed.yaml"
     path.write_text(DESIGN_EXAMPLE)
     monkeypatch.setattr(sandbox_server, "example_path", lambda name: path)

@@ -10,7 +10,7 @@ from reconciler.sandbox import Sandbox, SandboxError, Seed
 
 
 def test_each_sandbox_gets_fresh_ports(seed: Seed) -> None:
-    """alibaba-vpc-bgp.md §3.7 (the SDK's pool outlives a server): each sandbox gets fresh ports."""
+    """docs/cloud-apis.md, Alibaba §1 (the SDK's pool outlives a server): each sandbox gets fresh ports."""
     with Sandbox(seed) as first, Sandbox(seed) as second:
         ports = {first.equinix_url, second.equinix_url, first.alibaba_endpoint, second.alibaba_endpoint}
         assert len(ports) == 4
@@ -19,7 +19,7 @@ def test_each_sandbox_gets_fresh_ports(seed: Seed) -> None:
 
 
 def test_env_points_both_providers_here(sandbox: Sandbox) -> None:
-    """DESIGN §9 (environment) and §8 (default credentials)."""
+    """docs/architecture.md, Environment, and docs/sandbox.md (Running it: the default credentials)."""
     assert sandbox.env() == {
         "EQUINIX_API_ENDPOINT": sandbox.equinix_url,
         "EQUINIX_CLIENT_ID": "sandbox",
@@ -31,7 +31,7 @@ def test_env_points_both_providers_here(sandbox: Sandbox) -> None:
 
 
 def test_lifecycle_errors(seed: Seed) -> None:
-    """DESIGN §8: start/stop misuse is a clear error; stop is idempotent."""
+    """docs/sandbox.md (Running it): start/stop misuse is a clear error; stop is idempotent."""
     sandbox = Sandbox(seed)
     with pytest.raises(SandboxError, match="not running"):
         sandbox.request_counts()
@@ -43,7 +43,7 @@ def test_lifecycle_errors(seed: Seed) -> None:
 
 
 def test_port_in_use_is_a_clear_error(seed: Seed) -> None:
-    """DESIGN §4 (reconciler sandbox serve --alibaba-port): a busy port is named."""
+    """docs/sandbox.md (Running it: `reconciler sandbox serve --alibaba-port N`): a busy port is named."""
     busy = socket.socket()
     busy.bind(("127.0.0.1", 0))
     busy.listen()
@@ -56,7 +56,7 @@ def test_port_in_use_is_a_clear_error(seed: Seed) -> None:
 
 
 def test_fixed_ports_are_honoured(seed: Seed) -> None:
-    """DESIGN §4 (reconciler sandbox serve --equinix-port N)."""
+    """docs/sandbox.md (Running it: `reconciler sandbox serve --equinix-port N`)."""
     probe = socket.socket()
     probe.bind(("127.0.0.1", 0))
     port = probe.getsockname()[1]

@@ -31,7 +31,8 @@ from .conftest import (
 
 
 def test_everything_survives_a_restart(tmp_path: Path, seed: Seed) -> None:
-    """DESIGN §8 (--data): objects, ids, keys, creation times, statuses, overrides and ClientTokens persist."""
+    """docs/sandbox.md (Persistence): objects, ids, keys, creation times, statuses, overrides and
+    ClientTokens persist."""
     data = tmp_path / "sandbox.json"
     with Sandbox(seed, data_file=data) as sandbox:
         eq = Equinix(sandbox)
@@ -55,7 +56,8 @@ def test_everything_survives_a_restart(tmp_path: Path, seed: Seed) -> None:
 
 
 def test_status_is_derived_from_timestamps_across_restart(tmp_path: Path, seed: Seed) -> None:
-    """DESIGN §8: statuses come from created_at + delay, so a stopped sandbox still "provisions"."""
+    """docs/sandbox.md (Persistence): statuses come from created_at + delay, so a stopped sandbox still
+    "provisions"."""
     data = tmp_path / "sandbox.json"
     with Sandbox(seed, config=SandboxConfig(provision_delay=0.3), data_file=data) as sandbox:
         uuid = Equinix(sandbox).create()
@@ -66,7 +68,8 @@ def test_status_is_derived_from_timestamps_across_restart(tmp_path: Path, seed: 
 
 
 def test_log_is_append_only_and_compacted_at_stop(tmp_path: Path, seed: Seed) -> None:
-    """DESIGN §8: one log line per change (no snapshot rewrite per request); snapshot + empty log after stop."""
+    """docs/sandbox.md (Persistence): one log line per change (no snapshot rewrite per request);
+    snapshot + empty log after stop."""
     data = tmp_path / "sandbox.json"
     log = tmp_path / "sandbox.json.log"
     with Sandbox(seed, data_file=data) as sandbox:
@@ -87,7 +90,8 @@ def test_log_is_append_only_and_compacted_at_stop(tmp_path: Path, seed: Seed) ->
 
 
 def test_kill_minus_nine_loses_no_acknowledged_change(tmp_path: Path) -> None:
-    """DESIGN §8: every mutation is durable before its response; `kill -9` loses nothing acknowledged."""
+    """docs/sandbox.md (Persistence): every mutation is durable before its response; `kill -9` loses
+    nothing acknowledged."""
     seed_file = tmp_path / "seed.yaml"
     seed_file.write_text(SEED_YAML)
     data = tmp_path / "sandbox.json"
@@ -141,7 +145,8 @@ def _read_exports(process: subprocess.Popen[str]) -> dict[str, str]:
 
 
 def test_torn_last_log_line_is_ignored(tmp_path: Path) -> None:
-    """DESIGN §8 (--data): a torn last log line (a crash mid-write, never acknowledged) is dropped."""
+    """docs/sandbox.md (Persistence): a torn last log line (a crash mid-write, never acknowledged) is
+    dropped."""
     data = tmp_path / "d.json"
     log = tmp_path / "d.json.log"
     record = EquinixBgp(status="PROVISIONED", created_at=1.0, uuid="u-1", connection_uuid="c-1")
@@ -157,7 +162,8 @@ def test_torn_last_log_line_is_ignored(tmp_path: Path) -> None:
 
 
 def test_corrupt_files_are_reported(tmp_path: Path) -> None:
-    """DESIGN §8 (--data): bad data files are refused with the file (and line) named, not half-loaded."""
+    """docs/sandbox.md (Persistence): bad data files are refused with the file (and line) named, not
+    half-loaded."""
     data = tmp_path / "d.json"
     data.write_text("not json")
     with pytest.raises(SandboxError, match=r"d\.json: not a sandbox data file"):
@@ -172,7 +178,7 @@ def test_corrupt_files_are_reported(tmp_path: Path) -> None:
 
 
 def test_store_without_data_file_is_memory_only() -> None:
-    """DESIGN §8: without --data nothing touches the disk and sync is a no-op."""
+    """docs/sandbox.md (Persistence): without --data nothing touches the disk and sync is a no-op."""
     store = Store(None)
     store.open()
     with store.lock:

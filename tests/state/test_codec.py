@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from jsonschema import Draft202012Validator
 
+from reconciler.clouds import KINDS
 from reconciler.errors import StateError
-from reconciler.kinds import KINDS
 from reconciler.model import JournalEntry, SecretValue, StateDoc, StateResource
 from reconciler.resources import load_schema
 from reconciler.state.codec import (

@@ -14,16 +14,16 @@ from typing import TypeVar
 
 import tenacity
 
+from reconciler.clouds.base import ProviderOptions
 from reconciler.errors import ProviderError
 from reconciler.log import get_logger
-from reconciler.providers.base import ProviderOptions
 
 T = TypeVar("T")
 
 # A server may ask for a long pause; beyond this we would rather fail than hang a CI job.
 RETRY_AFTER_CAP = 60.0
 
-log = get_logger("reconciler.providers.retry")
+log = get_logger("reconciler.clouds.retry")
 
 
 class TransientError(ProviderError):

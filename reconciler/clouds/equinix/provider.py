@@ -25,15 +25,16 @@ from typing import Any
 import httpx
 
 from reconciler import __version__
+from reconciler.clouds.base import Desired, ObjectRef, ProviderOptions, RefreshResult, RefreshScope
+from reconciler.clouds.counters import CallCounter, map_bounded
+from reconciler.clouds.equinix.kinds import EQUINIX_PEERING, PEERING
+from reconciler.clouds.equinix.scope import EquinixScope
+from reconciler.clouds.retry import RetryPolicy, TransientError, call_with_retries
+from reconciler.clouds.wait import wait_settled
 from reconciler.errors import ProviderError, ResourceNotFound
-from reconciler.kinds import KINDS
 from reconciler.log import get_logger
-from reconciler.model import EQUINIX_PEERING, LiveObject, SecretValue, Status
-from reconciler.providers.base import Desired, ObjectRef, ProviderOptions, RefreshResult, RefreshScope
-from reconciler.providers.counters import CallCounter, map_bounded
-from reconciler.providers.masking import mask_secrets
-from reconciler.providers.retry import RetryPolicy, TransientError, call_with_retries
-from reconciler.providers.wait import wait_settled
+from reconciler.masking import mask_secrets
+from reconciler.model import LiveObject, SecretValue, Status
 
 CLOUD = "equinix"
 DEFAULT_ENDPOINT = "https://api.equinix.com"
@@ -68,7 +69,7 @@ GONE_STATUS = "DEPROVISIONED"  # treated as absent
 FIELDS = ("connectionUuid", "localIpAddress", "localAsn", "remoteIpAddress", "remoteAsn")
 KEY_FIELD = "authenticationKey"
 
-log = get_logger("reconciler.providers.equinix")
+log = get_logger("reconciler.clouds.equinix")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -86,7 +87,7 @@ def live_object(item: Mapping[str, Any]) -> LiveObject | None:
     raw_status = str(fields.get("provisioningstatus") or "")
     if raw_status == GONE_STATUS:
         return None
-    attrs = KINDS[EQUINIX_PEERING].normalise({name: fields.get(name.lower()) for name in FIELDS})
+    attrs = PEERING.normalise({name: fields.get(name.lower()) for name in FIELDS})
     key = fields.get(KEY_FIELD.lower())
     info_names = ("virtualDeviceUuid", "provisioningStatus", "createdDate", "lastUpdatedDate")
     info = {name: fields[name.lower()] for name in info_names if fields.get(name.lower()) is not None}
@@ -515,7 +516,7 @@ class EquinixProvider:
             self._pages_hint = math.ceil(first.total / step)
         seen = {str(_lower_keys(i).get("uuid")) for i in first.items}
         unseen_ids = sorted(i for i in scope.ids - seen if _is_uuid(i))  # ids of other clouds: not ours
-        connections = sorted(scope.connections)
+        connections = sorted(scope.connections) if isinstance(scope, EquinixScope) else []
         if connections and len(connections) + len(unseen_ids) < remaining_pages:
             items = self._list_by_connections(connections, unseen_ids, first.items)
         else:
@@ -659,7 +660,7 @@ class EquinixProvider:
 
     def _payload(self, desired: Desired, *, with_connection: bool) -> tuple[dict[str, Any], list[str]]:
         """The request body and the secret values it carries (to keep them out of messages)."""
-        attrs = KINDS[EQUINIX_PEERING].normalise(desired.attrs)
+        attrs = PEERING.normalise(desired.attrs)
         body: dict[str, Any] = {name: attrs[name] for name in FIELDS[1:]}
         if with_connection:
             body["connectionUuid"] = attrs["connectionUuid"]
@@ -678,7 +679,7 @@ class EquinixProvider:
 
         `token` is unused: Equinix has no idempotency key; the connection is the natural key.
         """
-        connection_uuid = KINDS[EQUINIX_PEERING].normalise(desired.attrs)["connectionUuid"]
+        connection_uuid = PEERING.normalise(desired.attrs)["connectionUuid"]
         self._check_prerequisites(connection_uuid)
         existing = self._lookup_connection(connection_uuid)
         if existing is not None:
@@ -724,7 +725,7 @@ class EquinixProvider:
     def _adopt_after_ambiguous_post(self, desired: Desired, error: ProviderError) -> str:
         """The POST may have worked: look the connection up for `create_grace` seconds and adopt
         what appears. Never re-POST blindly; if nothing appears, the error surfaces."""
-        connection_uuid = KINDS[EQUINIX_PEERING].normalise(desired.attrs)["connectionUuid"]
+        connection_uuid = PEERING.normalise(desired.attrs)["connectionUuid"]
         deadline = time.monotonic() + self.options.create_grace
         delay = 0.1
         while True:
@@ -760,7 +761,7 @@ class EquinixProvider:
 
     def _converge(self, live: LiveObject, desired: Desired) -> None:
         """After adopting `live`: PUT when its fields or key differ from `desired` (or it FAILED)."""
-        wanted = KINDS[EQUINIX_PEERING].normalise(desired.attrs)
+        wanted = PEERING.normalise(desired.attrs)
         differs = any(live.attrs.get(f) != wanted.get(f) for f in FIELDS[1:])
         if KEY_FIELD in desired.secrets and live.secrets.get(KEY_FIELD) != desired.secrets[KEY_FIELD]:
             differs = True
@@ -805,9 +806,7 @@ class EquinixProvider:
         """Equinix has no DELETE for BGP configs: succeed if it is gone, else explain."""
         if self.get(ref) is None:
             return
-        raise ProviderError(
-            f"cannot delete Equinix BGP config {ref.cloud_id}: {KINDS[EQUINIX_PEERING].no_delete_reason}", cloud=CLOUD
-        )
+        raise ProviderError(f"cannot delete Equinix BGP config {ref.cloud_id}: {PEERING.no_delete_reason}", cloud=CLOUD)
 
     def api_calls(self) -> Mapping[str, int]:
         return self._counter.snapshot()

@@ -29,16 +29,19 @@ from typing import Any
 import tenacity
 
 from reconciler import __version__
+from reconciler.clouds.alibaba.kinds import ALIBABA_ASN, ALIBABA_GROUP, ALIBABA_PEER, GROUP, PEER
+from reconciler.clouds.alibaba.scope import AlibabaScope
+from reconciler.clouds.base import Desired, ObjectRef, ProviderOptions, RefreshResult, RefreshScope
+from reconciler.clouds.counters import CallCounter, map_bounded
+from reconciler.clouds.retry import RetryPolicy, TransientError, call_with_retries
 from reconciler.errors import ProviderError, ResourceNotFound
-from reconciler.kinds import ALIBABA_ASN, KINDS, canonical_ip
+from reconciler.kinds import KindInfo, canonical_ip
 from reconciler.log import get_logger
-from reconciler.model import ALIBABA_GROUP, ALIBABA_PEER, LiveObject, SecretValue, Status
-from reconciler.providers.base import Desired, ObjectRef, ProviderOptions, RefreshResult, RefreshScope
-from reconciler.providers.counters import CallCounter, map_bounded
-from reconciler.providers.masking import mask_secrets
-from reconciler.providers.retry import RetryPolicy, TransientError, call_with_retries
+from reconciler.masking import mask_secrets
+from reconciler.model import LiveObject, SecretValue, Status
 
 CLOUD = "alibaba"
+KIND_INFO: Mapping[str, KindInfo] = {ALIBABA_GROUP: GROUP, ALIBABA_PEER: PEER}
 PAGE_SIZE = 50  # the documented maximum
 FEW_REFS = 5  # poll() describes objects one by one up to this many per region and kind
 DEPENDENCY_TIMEOUT = 120.0  # seconds a group delete waits for its deleting peers
@@ -136,7 +139,7 @@ HINTS: Mapping[str, str] = {
     "InvalidParameter": "a parameter is not valid: check the spec of this resource",
 }
 
-log = get_logger("reconciler.providers.alibaba")
+log = get_logger("reconciler.clouds.alibaba")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -191,7 +194,7 @@ def _text(value: Any) -> str:
 
 def group_object(item: Mapping[str, Any], region: str) -> LiveObject:
     """A `DescribeBgpGroups` item in manifest vocabulary (string fields normalised)."""
-    attrs = KINDS[ALIBABA_GROUP].normalise(
+    attrs = GROUP.normalise(
         {
             "regionId": item.get("RegionId") or region,
             "virtualBorderRouterId": item.get("RouterId"),
@@ -225,7 +228,7 @@ def group_object(item: Mapping[str, Any], region: str) -> LiveObject:
 
 def peer_object(item: Mapping[str, Any], region: str) -> LiveObject:
     """A `DescribeBgpPeers` item in manifest vocabulary (empty `BgpStatus` allowed)."""
-    attrs = KINDS[ALIBABA_PEER].normalise(
+    attrs = PEER.normalise(
         {
             "regionId": item.get("RegionId") or region,
             "bgpGroupId": item.get("BgpGroupId"),
@@ -537,7 +540,8 @@ class AlibabaProvider:
         regions and kinds concurrently (at most `max_in_flight` requests at a time)."""
         before = self._counter.snapshot()
         kinds = [k for k in (ALIBABA_GROUP, ALIBABA_PEER) if not scope.kinds or k in scope.kinds]
-        tasks = [(region, kind) for region in sorted(scope.regions) for kind in kinds]
+        regions = scope.regions if isinstance(scope, AlibabaScope) else frozenset()
+        tasks = [(region, kind) for region in sorted(regions) for kind in kinds]
         lists = map_bounded(lambda task: self._list(*task), tasks, max(1, len(tasks)))
         objects = tuple(obj for found in lists for obj in found)
         return RefreshResult(objects=objects, api_calls=self._counter.since(before))
@@ -568,7 +572,7 @@ class AlibabaProvider:
     def find(self, kind: str, attrs: Mapping[str, Any]) -> LiveObject | None:
         """A group by region + VBR + Name; a peer by group + peer IP. Objects being deleted do
         not count."""
-        info = KINDS[kind]
+        info = KIND_INFO[kind]
         wanted = info.normalise(attrs)
         region = str(wanted["regionId"])
         if kind == ALIBABA_GROUP:
@@ -588,7 +592,7 @@ class AlibabaProvider:
     def create(self, desired: Desired, token: str) -> str:
         """CreateBgpGroup / CreateBgpPeer with `token` as ClientToken: a retry or a re-run with
         the same token returns the same id instead of a duplicate."""
-        attrs = KINDS[desired.kind].normalise(desired.attrs)
+        attrs = KIND_INFO[desired.kind].normalise(desired.attrs)
         region = str(attrs["regionId"])
         if desired.kind == ALIBABA_GROUP:
             params: dict[str, Any] = {
@@ -625,7 +629,7 @@ class AlibabaProvider:
 
     def update(self, ref: ObjectRef, desired: Desired, changed: Sequence[str], token: str) -> None:
         """ModifyBgpGroupAttribute / ModifyBgpPeerAttribute with only the `changed` fields."""
-        info = KINDS[ref.kind]
+        info = KIND_INFO[ref.kind]
         fixed = sorted(set(changed) & info.replace_only)
         if fixed:
             raise ProviderError(

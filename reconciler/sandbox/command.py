@@ -11,7 +11,7 @@ from types import FrameType
 
 import click
 
-from reconciler.cli import AppContext
+from reconciler.context import AppContext
 from reconciler.resources import example_path
 from reconciler.sandbox import Sandbox, SandboxConfig, load_seed
 from reconciler.sandbox.config import apply_changes
@@ -19,7 +19,7 @@ from reconciler.sandbox.config import apply_changes
 
 @click.group(name="sandbox")
 def command() -> None:
-    """Run the local emulator of both cloud APIs (DESIGN §8)."""
+    """Run the local emulators of the Equinix and Alibaba APIs (docs/sandbox.md, "Running it")."""
 
 
 @command.command("serve")

@@ -10,9 +10,9 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from reconciler.clouds.base import ObjectRef, Provider
 from reconciler.errors import ProviderError, ResourceNotFound
 from reconciler.model import LiveObject
-from reconciler.providers.base import ObjectRef, Provider
 
 
 def wait_settled(

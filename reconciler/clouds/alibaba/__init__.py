@@ -1,0 +1,87 @@
+"""Alibaba Cloud Express Connect: BGP groups and peers on virtual border routers (VBRs).
+
+The package owns its kinds (`kinds`), its manifest rules (`rules`), its refresh and unmanaged
+scopes and sandbox seed (`scope`) and its API client on the official VPC SDK (`provider`,
+imported only when a provider is made: the SDK is slow to import).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from reconciler.clouds.alibaba import kinds, scope
+from reconciler.clouds.base import (
+    DocumentRule,
+    KeyHolder,
+    ManifestRule,
+    Presupposed,
+    Provider,
+    ProviderOptions,
+    RefreshScope,
+    UnmanagedScope,
+)
+from reconciler.kinds import KindInfo
+from reconciler.model import LiveObject, Resource, SecretValue, StateDoc
+
+if TYPE_CHECKING:  # the manifest reader is imported only by the rules, when they run
+    from reconciler.manifest.checked import Checked
+    from reconciler.manifest.links import LinkEnd
+
+
+class AlibabaCloud:
+    name = kinds.CLOUD_NAME
+    title = "Alibaba Cloud Express Connect"
+    kinds: tuple[KindInfo, ...] = (kinds.GROUP, kinds.PEER)
+
+    def make_provider(self, env: Mapping[str, str], options: ProviderOptions) -> Provider:
+        from reconciler.clouds.alibaba.provider import AlibabaProvider
+
+        return AlibabaProvider.from_env(env, options)
+
+    def refresh_scope(self, desired: Sequence[Resource], state: StateDoc) -> RefreshScope:
+        return scope.refresh_scope(desired, state)
+
+    def unmanaged_scope(self, desired: Sequence[Resource], live: Iterable[LiveObject]) -> UnmanagedScope:
+        return scope.unmanaged_scope(desired, live)
+
+    def schema_defs(self) -> Mapping[str, Any]:
+        return _schema_defs()
+
+    def document_rules(self, kind: str) -> Sequence[DocumentRule]:
+        from reconciler.clouds.alibaba import rules
+
+        return {kinds.ALIBABA_GROUP: (rules.group_rules,), kinds.ALIBABA_PEER: (rules.peer_rules,)}.get(kind, ())
+
+    def manifest_rules(self) -> Sequence[ManifestRule]:
+        from reconciler.clouds.alibaba import rules
+
+        return (rules.peer_groups, rules.one_peer_per_address, rules.peers_per_vbr)
+
+    def link_end(self, doc: Checked, by_name: Mapping[tuple[str, str], Checked]) -> LinkEnd | None:
+        from reconciler.clouds.alibaba import rules
+
+        return rules.link_end(doc, by_name) if doc.kind == kinds.ALIBABA_PEER else None
+
+    def key_holder(self, resource: Resource, by_address: Mapping[str, Resource]) -> KeyHolder | None:
+        from reconciler.clouds.alibaba import rules
+
+        return rules.key_holder(resource, by_address)
+
+    def secret_problem(self, kind: str, field: str, value: SecretValue) -> str | None:
+        return None  # Alibaba documents no format for a BGP group's AuthKey
+
+    def sandbox_seed(self, presupposed: Iterable[Presupposed]) -> Mapping[str, Any]:
+        return scope.sandbox_seed(presupposed)
+
+
+@cache
+def _schema_defs() -> Mapping[str, Any]:
+    defs: Mapping[str, Any] = json.loads((Path(__file__).parent / "schema.json").read_text(encoding="utf-8"))["$defs"]
+    return defs
+
+
+CLOUD = AlibabaCloud()

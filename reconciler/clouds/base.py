@@ -1,0 +1,197 @@
+"""What a cloud package provides, and the plain values that cross the provider interface.
+
+A cloud is one package under `reconciler.clouds` that exposes one `Cloud` object. The core
+(manifests, plan, apply, drift, state, render) only ever talks to these two protocols:
+
+- `Cloud`: the cloud's kinds and the knowledge that goes with them: how to derive what to refresh,
+  what counts as "in scope" for unmanaged-object reports, its own manifest and secret rules, what
+  one end of a cross-cloud BGP session exposes, and what the embedded sandbox must presuppose.
+- `Provider`: observe / create / update / delete against the cloud's API (compare Crossplane's
+  `ExternalClient`), plus batched polling for waits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
+
+from reconciler.kinds import KindInfo
+from reconciler.model import LiveObject, Resource, SecretValue, StateDoc
+
+if TYPE_CHECKING:
+    from reconciler.manifest.checked import Checked, Diagnostic
+    from reconciler.manifest.links import LinkEnd
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderOptions:
+    """Knobs shared by every provider."""
+
+    max_in_flight: int = 10  # concurrent API requests during refresh
+    request_timeout: float = 30.0  # seconds, per HTTP request
+    max_retries: int = 5  # for retryable errors (throttling, 5xx, network)
+    backoff_base: float = 0.2  # seconds; jittered exponential
+    backoff_max: float = 10.0
+    create_grace: float = 30.0  # how long a just-created object may be invisible to reads
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshScope:
+    """What one provider must observe. Opaque to the core: each cloud subclasses it with what its
+    list APIs need (regions, connections...) and derives it in `Cloud.refresh_scope`.
+
+    `kinds` are the kinds the refresh covers completely within the scope: for those, an object
+    that is not seen is gone.
+    """
+
+    kinds: frozenset[str] = frozenset()
+    ids: frozenset[str] = frozenset()  # cloud ids known from state
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshResult:
+    objects: tuple[LiveObject, ...]
+    api_calls: Mapping[str, int] = field(default_factory=dict)  # e.g. {"GET /v1/things": 12}
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectRef:
+    kind: str
+    cloud_id: str
+    region: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Desired:
+    """What a create or update should make true. Attributes are fully resolved (ids known).
+
+    `secrets` maps each secret field to its value, or to None for "no key".
+    """
+
+    kind: str
+    name: str
+    attrs: Mapping[str, Any]
+    secrets: Mapping[str, SecretValue | None] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """Observe / create / update / delete, plus batched polling for waits.
+
+    Every call is idempotent in effect: `create` adopts an object that already matches the
+    natural key or resends the same idempotency token; `delete` treats "already gone" as
+    success. Mutations return as soon as the cloud accepted them; the engine waits for all
+    in-flight objects together with `poll`, so waits overlap.
+    """
+
+    name: str
+
+    def refresh(self, scope: RefreshScope) -> RefreshResult:
+        """All live objects of this provider's kinds in scope, using list APIs in pages."""
+        ...
+
+    def get(self, ref: ObjectRef) -> LiveObject | None:
+        """One object by id, or None when it does not exist."""
+        ...
+
+    def find(self, kind: str, attrs: Mapping[str, Any]) -> LiveObject | None:
+        """The live object with the natural key of `attrs` (resolved attributes), if any.
+        Objects being deleted do not count."""
+        ...
+
+    def create(self, desired: Desired, token: str) -> str:
+        """Start creating; returns the cloud id."""
+        ...
+
+    def update(self, ref: ObjectRef, desired: Desired, changed: Sequence[str], token: str) -> None:
+        """Start an in-place update of the `changed` fields (secret fields included by name)."""
+        ...
+
+    def delete(self, ref: ObjectRef, token: str) -> None:
+        """Start deleting; an object that is already gone is a success."""
+        ...
+
+    def poll(self, refs: Sequence[ObjectRef]) -> dict[str, LiveObject | None]:
+        """Current state of many objects at once (cloud id -> object, None when gone)."""
+        ...
+
+    def api_calls(self) -> Mapping[str, int]:
+        """Requests made so far, by operation."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class Presupposed(NamedTuple):
+    """A resource's kind and (resolved) attributes, as far as the sandbox needs to know them."""
+
+    kind: str
+    attrs: Mapping[str, Any]
+
+
+# A manifest rule of one document, and a rule across all documents (`complete` is False when
+# some documents could not be read: rules that report something *missing* stay quiet then).
+DocumentRule = Callable[["Checked"], Iterator["Diagnostic"]]
+ManifestRule = Callable[[Sequence["Checked"], bool], Iterator["Diagnostic"]]
+# Where a live object is for unmanaged-object reports (`VBR vbr-1`), or None when out of scope.
+UnmanagedScope = Callable[[LiveObject], str | None]
+
+
+class KeyHolder(NamedTuple):
+    """Where one end of a linked session keeps its BGP key: the resource and its secret field.
+    `follows`: when the two ends' keys differ, the problem is reported at this end."""
+
+    resource: Resource
+    field: str
+    follows: bool
+
+
+class Cloud(Protocol):
+    """One cloud: its kinds, its provider and everything the core must not know about it."""
+
+    name: str  # also its provider's name and `Change.provider`
+    title: str  # for people: "Example Cloud Interconnect"
+    kinds: tuple[KindInfo, ...]
+
+    def make_provider(self, env: Mapping[str, str], options: ProviderOptions) -> Provider:
+        """The API client, from environment variables (credentials, endpoint)."""
+        ...
+
+    def refresh_scope(self, desired: Sequence[Resource], state: StateDoc) -> RefreshScope:
+        """What to list so that every object the manifests or the state involve is seen."""
+        ...
+
+    def unmanaged_scope(self, desired: Sequence[Resource], live: Iterable[LiveObject]) -> UnmanagedScope:
+        """Which live objects count as "in scope" of the manifests for unmanaged-object reports."""
+        ...
+
+    def schema_defs(self) -> Mapping[str, Any]:
+        """JSON Schema definitions: `<Kind>Spec` for each kind, plus any they share."""
+        ...
+
+    def document_rules(self, kind: str) -> Sequence[DocumentRule]:
+        """Rules on one document of `kind` that JSON Schema cannot express."""
+        ...
+
+    def manifest_rules(self) -> Sequence[ManifestRule]:
+        """Rules across documents (unique natural keys, references, quotas)."""
+        ...
+
+    def link_end(self, doc: Checked, by_name: Mapping[tuple[str, str], Checked]) -> LinkEnd | None:
+        """What this session document exposes as one end of a linked cross-cloud session
+        (None when its kind has no session). `by_name` finds other documents by (kind, name)."""
+        ...
+
+    def key_holder(self, resource: Resource, by_address: Mapping[str, Resource]) -> KeyHolder | None:
+        """Where the BGP key of the session `resource` is kept (None when unknown)."""
+        ...
+
+    def secret_problem(self, kind: str, field: str, value: SecretValue) -> str | None:
+        """Why the cloud would refuse this secret value (never quoting it), or None."""
+        ...
+
+    def sandbox_seed(self, presupposed: Iterable[Presupposed]) -> Mapping[str, Any]:
+        """This cloud's part of an embedded-sandbox seed: the objects the manifests presuppose
+        (devices, regions...). Empty for a cloud the sandbox does not emulate."""
+        ...

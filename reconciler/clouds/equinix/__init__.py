@@ -1,0 +1,87 @@
+"""Equinix Network Edge: BGP configs of virtual devices on Fabric connections.
+
+The package owns its kind (`kinds`), its manifest rules (`rules`), its refresh and unmanaged
+scopes and sandbox seed (`scope`) and its httpx API client (`provider`, imported only when a
+provider is made).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from reconciler.clouds.base import (
+    DocumentRule,
+    KeyHolder,
+    ManifestRule,
+    Presupposed,
+    Provider,
+    ProviderOptions,
+    RefreshScope,
+    UnmanagedScope,
+)
+from reconciler.clouds.equinix import kinds, scope
+from reconciler.kinds import KindInfo
+from reconciler.model import LiveObject, Resource, SecretValue, StateDoc
+
+if TYPE_CHECKING:  # the manifest reader is imported only by the rules, when they run
+    from reconciler.manifest.checked import Checked
+    from reconciler.manifest.links import LinkEnd
+
+
+class EquinixCloud:
+    name = kinds.CLOUD_NAME
+    title = "Equinix Network Edge"
+    kinds: tuple[KindInfo, ...] = (kinds.PEERING,)
+
+    def make_provider(self, env: Mapping[str, str], options: ProviderOptions) -> Provider:
+        from reconciler.clouds.equinix.provider import EquinixProvider
+
+        return EquinixProvider.from_env(env, options)
+
+    def refresh_scope(self, desired: Sequence[Resource], state: StateDoc) -> RefreshScope:
+        return scope.refresh_scope(desired, state)
+
+    def unmanaged_scope(self, desired: Sequence[Resource], live: Iterable[LiveObject]) -> UnmanagedScope:
+        return scope.unmanaged_scope(desired, live)
+
+    def schema_defs(self) -> Mapping[str, Any]:
+        return _schema_defs()
+
+    def document_rules(self, kind: str) -> Sequence[DocumentRule]:
+        from reconciler.clouds.equinix import rules
+
+        return (rules.addresses,)
+
+    def manifest_rules(self) -> Sequence[ManifestRule]:
+        from reconciler.clouds.equinix import rules
+
+        return (rules.one_peering_per_connection,)
+
+    def link_end(self, doc: Checked, by_name: Mapping[tuple[str, str], Checked]) -> LinkEnd | None:
+        from reconciler.clouds.equinix import rules
+
+        return rules.link_end(doc)
+
+    def key_holder(self, resource: Resource, by_address: Mapping[str, Resource]) -> KeyHolder | None:
+        return KeyHolder(resource, kinds.KEY_FIELD, follows=True)
+
+    def secret_problem(self, kind: str, field: str, value: SecretValue) -> str | None:
+        from reconciler.clouds.equinix import rules
+
+        return rules.key_problem(value.reveal())
+
+    def sandbox_seed(self, presupposed: Iterable[Presupposed]) -> Mapping[str, Any]:
+        return scope.sandbox_seed(presupposed)
+
+
+@cache
+def _schema_defs() -> Mapping[str, Any]:
+    defs: Mapping[str, Any] = json.loads((Path(__file__).parent / "schema.json").read_text(encoding="utf-8"))["$defs"]
+    return defs
+
+
+CLOUD = EquinixCloud()
