@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Any, Literal, NamedTuple
 
 API_VERSION = "reconciler/v1"
 
@@ -22,9 +23,47 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+class Address(NamedTuple):
+    """Where a resource lives in the manifests and the state: `Kind/name`."""
+
+    kind: str
+    name: str
+
+    @classmethod
+    def parse(cls, text: str) -> Address:
+        """`BgpPeer/sg-vbr1-peer1` -> Address("BgpPeer", "sg-vbr1-peer1"); ValueError otherwise."""
+        kind, slash, name = text.partition("/")
+        if not slash or not kind or not name:
+            raise ValueError(f"{text!r} is not an address: expected Kind/name")
+        return cls(kind, name)
+
+    def __str__(self) -> str:
+        return f"{self.kind}/{self.name}"
+
+
 def address_of(kind: str, name: str) -> str:
-    """The address of a resource: `Kind/name`, e.g. `BgpPeer/sg-vbr1-peer1`."""
+    """The address of a resource as text: `Kind/name`, e.g. `BgpPeer/sg-vbr1-peer1`."""
     return f"{kind}/{name}"
+
+
+class JournalAction(StrEnum):
+    """What a journal entry records (the value is what the journal file holds)."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    FORGET = "forget"  # drop from state, no API call
+    ADOPT = "adopt"  # take an existing object under management
+
+    @property
+    def records(self) -> bool:
+        """A `done` entry of this action records the resource in state."""
+        return self in (JournalAction.CREATE, JournalAction.UPDATE, JournalAction.ADOPT)
+
+    @property
+    def removes(self) -> bool:
+        """A `done` entry of this action removes the resource from state."""
+        return self in (JournalAction.DELETE, JournalAction.FORGET)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +214,7 @@ class JournalEntry:
     id: str
     address: str
     kind: str
-    action: str  # create | update | delete | forget | adopt
+    action: JournalAction
     phase: Literal["intent", "done", "failed"]
     time: str
     token: str | None = None

@@ -24,11 +24,11 @@ from typing import Any, Literal, Protocol
 
 from reconciler.apply.steps import Op, Step, client_token
 from reconciler.clouds import KINDS
-from reconciler.clouds.base import Desired, ObjectRef, Provider, ProviderOptions
+from reconciler.clouds.base import Busy, Desired, ObjectRef, Provider, ProviderOptions
 from reconciler.errors import ProviderError, ReconcilerError
 from reconciler.log import get_logger
 from reconciler.masking import mask_secrets
-from reconciler.model import JournalEntry, SecretValue, utc_now
+from reconciler.model import Address, JournalAction, JournalEntry, SecretValue, utc_now
 
 log = get_logger("reconciler.apply")
 
@@ -344,7 +344,10 @@ class Engine:
         region = info.region_of(desired.attrs) or change.region
         if step.op is Op.CREATE:
             self._record(step, "intent", token=token, attributes=dict(desired.attrs), region=region)
-            cloud_id = provider.create(desired, token)
+            created = provider.create(desired, token)
+            if isinstance(created, Busy):
+                raise ReconcilerError(f"{step.address}: {created.reason}")
+            cloud_id = created
             self.known_ids[step.address] = cloud_id
             self._record(step, "done", cloud_id=cloud_id, attributes=dict(desired.attrs), region=region)
             return cloud_id, watch(cloud_id, region, "ready", desired.attrs)
@@ -382,7 +385,7 @@ class Engine:
             secrets[secret_field] = self.secrets.get(ref_id) if ref_id else None
             if ref_id and secrets[secret_field] is None:
                 raise ReconcilerError(f"{step.address}: secret {ref_id} is not available")
-        return Desired(change.kind, change.name or step.address.partition("/")[2], info.normalise(attrs), secrets)
+        return Desired(change.kind, change.name or Address.parse(step.address).name, info.normalise(attrs), secrets)
 
     def _record(
         self,
@@ -397,7 +400,7 @@ class Engine:
     ) -> None:
         change = step.change
         info = KINDS[change.kind]
-        action = {Op.RECORD: "update", Op.ADOPT: "adopt"}.get(step.op, step.op.value)
+        action = {Op.RECORD: JournalAction.UPDATE}.get(step.op) or JournalAction(step.op.value)
         entry = JournalEntry(
             id=f"{self.lineage}:{self.serial}:{step.key}",
             address=step.address,
@@ -422,7 +425,7 @@ class Engine:
                 id=f"{entry.id}:moved",
                 address=change.previous_address,
                 kind=change.kind,
-                action="forget",
+                action=JournalAction.FORGET,
                 phase=phase,
                 time=entry.time,
             )

@@ -17,10 +17,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from reconciler.clouds import KINDS
-from reconciler.clouds.base import Desired, ObjectRef, Provider
+from reconciler.clouds.base import Busy, Desired, ObjectRef, Provider
 from reconciler.errors import ReconcilerError
 from reconciler.log import get_logger
-from reconciler.model import JournalEntry, Resource, StateDoc, utc_now
+from reconciler.model import JournalAction, JournalEntry, Resource, StateDoc, utc_now
 
 log = get_logger("reconciler.recovery")
 
@@ -32,7 +32,7 @@ def resolve_intent(intent: JournalEntry, provider: Provider, resend: Resend | No
     """The outcome entry (`done` or `failed`) for one open intent, or None to leave it open."""
     done = replace(intent, phase="done", time=utc_now())
     failed = replace(intent, phase="failed", time=utc_now())
-    if intent.action == "create":
+    if intent.action == JournalAction.CREATE:
         found = provider.find(intent.kind, intent.attributes) if intent.attributes else None
         if found is not None:
             return replace(done, cloud_id=found.cloud_id, region=found.region or intent.region)
@@ -42,12 +42,15 @@ def resolve_intent(intent: JournalEntry, provider: Provider, resend: Resend | No
         if desired is None or not intent.token:
             return replace(failed, error="the create never took effect and the resource is no longer declared")
         try:
-            return replace(done, cloud_id=provider.create(desired, intent.token))
+            created = provider.create(desired, intent.token)
         except ReconcilerError as exc:
             return replace(failed, error=f"sending the create again failed: {exc.message}")
-    if intent.action in ("adopt", "forget"):
+        if isinstance(created, Busy):
+            return None  # the cloud cannot take it yet: apply sends it again with its steps
+        return replace(done, cloud_id=created)
+    if intent.action in (JournalAction.ADOPT, JournalAction.FORGET):
         return done
-    if intent.action == "delete":
+    if intent.action == JournalAction.DELETE:
         assert intent.cloud_id is not None
         obj = provider.get(ObjectRef(intent.kind, intent.cloud_id, intent.region))
         if obj is None or obj.status == "deleting":

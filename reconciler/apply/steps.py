@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from reconciler.clouds import KINDS
-from reconciler.plan.diff import natural_key
+from reconciler.plan.keys import key_after, key_before
 from reconciler.plan.model import Action, Change
 
 
@@ -81,7 +81,7 @@ def build_steps(changes: Sequence[Change], *, refresh_only: bool = False) -> lis
     # Updates that move an object off a natural key: whoever moves onto that key waits for them.
     freed_by: dict[tuple[str, tuple[object, ...]], str] = {}
     for c in changes:
-        old_key, new_key = natural_key(c, "before"), natural_key(c, "after")
+        old_key, new_key = key_before(c), key_after(c)
         if (c.address, Op.UPDATE) in keys and old_key is not None and old_key != new_key:
             freed_by[(c.kind, old_key)] = keys[(c.address, Op.UPDATE)]
 
@@ -95,7 +95,7 @@ def build_steps(changes: Sequence[Change], *, refresh_only: bool = False) -> lis
             if op in (Op.CREATE, Op.UPDATE):
                 # Deletes first: a freed natural key or quota is then free for creates and updates.
                 after.update(deletes_by_provider.get(KINDS[c.kind].cloud, set()))
-                target = natural_key(c, "after")
+                target = key_after(c)
                 freeing = freed_by.get((c.kind, target)) if target is not None else None
                 if freeing is not None and freeing != keys[(c.address, op)]:
                     after.add(freeing)

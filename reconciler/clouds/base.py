@@ -75,6 +75,19 @@ class Desired:
     secrets: Mapping[str, SecretValue | None] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class Busy:
+    """A mutation the cloud cannot take yet because the object, or something it depends on, is
+    still changing (provisioning, being modified or deleted, another operation on the same
+    router). Nothing was changed. The provider returns this instead of waiting inside the call;
+    the apply engine retries the step once `wait_for` is no longer pending (when given) or after
+    `retry_after` seconds, within the step's timeout, without holding a parallelism slot."""
+
+    reason: str
+    wait_for: ObjectRef | None = None
+    retry_after: float = 2.0
+
+
 @runtime_checkable
 class Provider(Protocol):
     """Observe / create / update / delete, plus batched polling for waits.
@@ -82,7 +95,8 @@ class Provider(Protocol):
     Every call is idempotent in effect: `create` adopts an object that already matches the
     natural key or resends the same idempotency token; `delete` treats "already gone" as
     success. Mutations return as soon as the cloud accepted them; the engine waits for all
-    in-flight objects together with `poll`, so waits overlap.
+    in-flight objects together with `poll`, so waits overlap. A mutation the cloud cannot take yet
+    returns `Busy` rather than blocking, and the engine tries it again later.
     """
 
     name: str
@@ -100,15 +114,15 @@ class Provider(Protocol):
         Objects being deleted do not count."""
         ...
 
-    def create(self, desired: Desired, token: str) -> str:
+    def create(self, desired: Desired, token: str) -> str | Busy:
         """Start creating; returns the cloud id."""
         ...
 
-    def update(self, ref: ObjectRef, desired: Desired, changed: Sequence[str], token: str) -> None:
+    def update(self, ref: ObjectRef, desired: Desired, changed: Sequence[str], token: str) -> Busy | None:
         """Start an in-place update of the `changed` fields (secret fields included by name)."""
         ...
 
-    def delete(self, ref: ObjectRef, token: str) -> None:
+    def delete(self, ref: ObjectRef, token: str) -> Busy | None:
         """Start deleting; an object that is already gone is a success."""
         ...
 

@@ -18,6 +18,7 @@ from reconciler.clouds.base import Presupposed, ProviderOptions
 from reconciler.context import AppContext
 from reconciler.errors import PlanError, ReconcilerError, UsageError
 from reconciler.model import SecretValue, StateDoc
+from reconciler.plan.model import PlanMode
 
 
 def _is_plan_file(paths: Sequence[str]) -> bool:
@@ -159,7 +160,7 @@ def _execute(ws: Any, plan: Any, state: StateDoc, secrets: Mapping[str, SecretVa
 
     if state.lineage is None:
         state = ws.backend.write(state)  # fix the lineage before the first cloud call: tokens derive from it
-    steps = build_steps(plan.to_apply, refresh_only=plan.mode == "refresh-only")
+    steps = build_steps(plan.to_apply, refresh_only=plan.mode == PlanMode.REFRESH_ONLY)
     needed = {s.provider for s in steps if s.op.value not in ("forget", "record")}
     providers = {name: ws.provider(name) for name in needed}
     reporter: Any = LiveReporter(steps) if sys.stderr.isatty() else LogReporter()

@@ -11,7 +11,7 @@ import click
 from reconciler.clouds import KINDS
 from reconciler.context import AppContext
 from reconciler.errors import ReconcilerError, UsageError
-from reconciler.model import JournalEntry, Resource, StateDoc, utc_now
+from reconciler.model import JournalAction, JournalEntry, Resource, StateDoc, utc_now
 
 
 @click.command(name="import")
@@ -58,7 +58,7 @@ def command(app: AppContext, address: str, cloud_id: str, paths: tuple[str, ...]
             id=f"import:{state.lineage}:{state.serial}:{address}",
             address=address,
             kind=resource.kind,
-            action="adopt",
+            action=JournalAction.ADOPT,
             phase="intent",
             time=utc_now(),
             cloud_id=cloud_id,

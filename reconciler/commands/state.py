@@ -21,7 +21,7 @@ from reconciler.context import AppContext
 from reconciler.errors import UsageError
 from reconciler.model import JournalEntry, StateDoc
 from reconciler.state import StateBackend, open_backend
-from reconciler.state.codec import SECRET_FIELD_NAMES
+from reconciler.state.codec import secret_field_names
 
 SENSITIVE = "(sensitive)"
 LIST_ALL_UP_TO = 20  # an unknown-address error lists the valid ones if there are no more than this
@@ -135,7 +135,7 @@ def masked_attributes(kind: str, attributes: Mapping[str, Any]) -> dict[str, Any
     State never holds secrets (the writer refuses them); this is a second line of defence.
     """
     info = KINDS.get(kind)
-    secret_names = SECRET_FIELD_NAMES | set(info.secret_fields if info else ())
+    secret_names = secret_field_names() | set(info.secret_fields if info else ())
 
     def mask(value: Any) -> Any:
         if isinstance(value, Mapping):

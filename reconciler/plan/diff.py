@@ -12,7 +12,8 @@ from typing import Any
 
 from reconciler.clouds import KINDS
 from reconciler.kinds import KindInfo
-from reconciler.model import LiveObject, Resource, SecretValue, StateDoc, StateResource
+from reconciler.model import Address, LiveObject, Resource, SecretValue, StateDoc, StateResource
+from reconciler.plan.keys import key_after, key_before
 from reconciler.plan.model import Action, Change, FieldChange, SecretChange
 
 GONE_REASON = "deleted outside reconciler"
@@ -216,29 +217,20 @@ def diff(
     return _untangle_key_swaps(changes)
 
 
-def natural_key(change: Change, side: str) -> tuple[Any, ...] | None:
-    """The natural key of a change's `before` or `after` attributes (None when not fully known)."""
-    attrs = change.before if side == "before" else change.after
-    if not attrs:
-        return None
-    key = KINDS[change.kind].key_of(attrs)
-    return None if any(part is None for part in key) else key
-
-
 def _untangle_key_swaps(changes: list[Change]) -> list[Change]:
     """Two in-place updates that trade natural keys (say two peers swapping IP addresses) would
     collide whatever the order. The first of such a pair is replaced instead: its delete frees the
     key, the other update waits for it, and its create waits for the other update (apply.steps)."""
-    holders = {(c.kind, key): c for c in changes if (key := natural_key(c, "before")) is not None}
+    holders = {(c.kind, key): c for c in changes if (key := key_before(c)) is not None}
     has_dependents = {dep for c in changes for dep in c.depends_on}
     replaced: set[str] = set()
     out: list[Change] = []
     for change in changes:
-        new_key = natural_key(change, "after")
+        new_key = key_after(change)
         holder = holders.get((change.kind, new_key)) if new_key is not None else None
         if (
             change.action is Action.UPDATE
-            and new_key != natural_key(change, "before")
+            and new_key != key_before(change)
             and holder is not None
             and holder.address != change.address
             and holder.action is Action.UPDATE
@@ -465,7 +457,7 @@ def _change_removed(
         "region": recorded.region,
         "before": dict(live_obj.attrs) if live_obj else recorded.attributes,
         "depends_on": recorded.dependencies,
-        "name": recorded.address.partition("/")[2],
+        "name": Address.parse(recorded.address).name,
     }
     if managed_by is not None:
         return Change(**common, action=Action.FORGET, reason=f"the object is managed as {managed_by} now")
@@ -518,7 +510,7 @@ def refresh_only_changes(state: StateDoc, live: LiveIndex, refreshed_kinds: froz
             "before": recorded.attributes,
             "depends_on": recorded.dependencies,
             "outside_change": True,
-            "name": address.partition("/")[2],
+            "name": Address.parse(address).name,
         }
         if live_obj is None:
             changes.append(

@@ -35,6 +35,11 @@ MARKERS: Mapping[Action, str] = {
 }
 
 
+class PlanMode(StrEnum):
+    NORMAL = "normal"
+    REFRESH_ONLY = "refresh-only"  # accept the live values into state; change nothing in the clouds
+
+
 class SecretChange(StrEnum):
     ADDED = "added"
     REMOVED = "removed"
@@ -110,7 +115,7 @@ class Plan:
     serial: int
     manifests_digest: str = ""
     secret_digests: Mapping[str, SecretDigest] = field(default_factory=dict)
-    mode: str = "normal"  # normal | refresh-only
+    mode: PlanMode = PlanMode.NORMAL
     targets: tuple[str, ...] = ()
     created_at: str = ""
     tool_version: str = ""

@@ -9,7 +9,7 @@ from reconciler import __version__
 from reconciler.model import LiveObject, Resource, StateDoc
 from reconciler.plan.diff import LiveIndex, diff, refresh_only_changes
 from reconciler.plan.digest import make_digests
-from reconciler.plan.model import Plan
+from reconciler.plan.model import Plan, PlanMode
 from reconciler.plan.order import order_changes, select_targets
 
 
@@ -38,7 +38,7 @@ def make_plan(
         serial=state.serial,
         manifests_digest=manifests_digest,
         secret_digests=make_digests(desired) if not refresh_only else {},
-        mode="refresh-only" if refresh_only else "normal",
+        mode=PlanMode.REFRESH_ONLY if refresh_only else PlanMode.NORMAL,
         targets=tuple(targets),
         created_at=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         tool_version=__version__,

@@ -17,7 +17,7 @@ import html
 import re
 from collections.abc import Callable
 
-from reconciler.plan.model import MARKERS, Action, Change, Plan
+from reconciler.plan.model import MARKERS, Action, Change, Plan, PlanMode
 from reconciler.render.text import VERBS, change_view, escape_invisible
 
 GITHUB_COMMENT_LIMIT = 65_536
@@ -80,7 +80,7 @@ def summary_line(plan: Plan) -> str:
 
 def _notes(plan: Plan) -> list[str]:
     notes = []
-    if plan.mode == "refresh-only":
+    if plan.mode == PlanMode.REFRESH_ONLY:
         notes.append("_Refresh-only plan: reconciler will only update its state to match the clouds._")
     if plan.targets:
         targets = ", ".join(md_code(t) for t in plan.targets)

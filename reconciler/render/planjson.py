@@ -15,7 +15,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.plan.model import Action, Change, FieldChange, Plan, SecretChange, SecretDigest
+from reconciler.plan.model import Action, Change, FieldChange, Plan, PlanMode, SecretChange, SecretDigest
 from reconciler.render.redact import redact_change, scrub, secret_fields_of
 
 # Actions whose `before` / `after` side exists.
@@ -100,7 +100,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "format_version": plan.format_version,
         "tool_version": plan.tool_version,
         "created_at": plan.created_at,
-        "mode": plan.mode,
+        "mode": PlanMode(plan.mode).value,
         "lineage": plan.lineage,
         "serial": plan.serial,
         "manifests_digest": plan.manifests_digest,
@@ -172,7 +172,7 @@ def plan_from_dict(data: Mapping[str, Any]) -> Plan:
         secret_digests={
             ref: SecretDigest(salt=d["salt"], digest=d["digest"]) for ref, d in data.get("secret_digests", {}).items()
         },
-        mode=data.get("mode", "normal"),
+        mode=PlanMode(data.get("mode", PlanMode.NORMAL.value)),
         targets=tuple(data.get("targets", ())),
         created_at=data.get("created_at", ""),
         tool_version=data.get("tool_version", ""),

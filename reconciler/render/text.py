@@ -28,7 +28,7 @@ from rich.text import Text
 
 from reconciler.clouds import KINDS
 from reconciler.model import SecretValue
-from reconciler.plan.model import MARKERS, Action, Change, FieldChange, Plan, SecretChange
+from reconciler.plan.model import MARKERS, Action, Change, FieldChange, Plan, PlanMode, SecretChange
 from reconciler.render.redact import redact_change, redact_field, secret_fields_of
 
 # Colours per action (rich style names).
@@ -299,7 +299,7 @@ def plan_lines(plan: Plan, *, width: int | None = None) -> list[Line]:
     """The whole text rendering as styled lines. Deterministic: no clock, no environment."""
     lines: list[Line] = []
     blank = Line(())
-    if plan.mode == "refresh-only":
+    if plan.mode == PlanMode.REFRESH_ONLY:
         lines += [
             Line((("Refresh-only plan: reconciler will only update its state to match the clouds.", "bold"),)),
             blank,

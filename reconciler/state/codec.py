@@ -17,17 +17,21 @@ from typing import Any
 
 from reconciler.clouds import KINDS
 from reconciler.errors import StateError
-from reconciler.model import JournalEntry, StateDoc, StateResource
+from reconciler.model import JournalAction, JournalEntry, StateDoc, StateResource
 
 FORMAT_VERSION = 1
 
-ACTIONS = ("create", "update", "delete", "forget", "adopt")
-RECORDING_ACTIONS = frozenset({"create", "update", "adopt"})  # a `done` one records the resource
-REMOVING_ACTIONS = frozenset({"delete", "forget"})  # a `done` one removes it
+ACTIONS = tuple(action.value for action in JournalAction)
+RECORDING_ACTIONS = frozenset(a.value for a in JournalAction if a.records)  # a `done` one records the resource
+REMOVING_ACTIONS = frozenset(a.value for a in JournalAction if a.removes)  # a `done` one removes it
 PHASES = ("intent", "done", "failed")
 
+
 # Attribute names that are secrets in some kind; state never holds them, at any depth.
-SECRET_FIELD_NAMES = frozenset(name for info in KINDS.values() for name in info.secret_fields)
+def secret_field_names() -> frozenset[str]:
+    """Secret fields of every registered kind: state never holds one, whatever its kind."""
+    return frozenset(name for info in KINDS.values() for name in info.secret_fields)
+
 
 # The same patterns as schemas/state.schema.json ($defs uuid, kind, address).
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -150,7 +154,7 @@ def entry_to_json(entry: JournalEntry) -> dict[str, Any]:
         "id": entry.id,
         "address": entry.address,
         "kind": entry.kind,
-        "action": entry.action,
+        "action": str(entry.action),
         "phase": entry.phase,
         "time": entry.time,
     }
@@ -174,7 +178,7 @@ def entry_from_json(data: Mapping[str, Any]) -> JournalEntry:
         id=data["id"],
         address=data["address"],
         kind=data["kind"],
-        action=data["action"],
+        action=JournalAction(data["action"]),
         phase=data["phase"],
         time=data["time"],
         token=data.get("token"),
@@ -235,7 +239,7 @@ def check_state_json(data: Any) -> None:
 def _check_resource(address: Any, resource: Any) -> None:
     path = f"$.resources[{address!r}]"
     if not isinstance(address, str) or not ADDRESS_RE.match(address):
-        raise Invalid(path, "is not a valid address (Kind/name, name like sg-vbr1-peer1)")
+        raise Invalid(path, "is not a valid address (Kind/name, e.g. BgpPeer/sg-vbr1-peer1)")
     if not isinstance(resource, dict):
         raise Invalid(path, f"must be an object, not {_json_type(resource)}")
     _no_unknown_fields(resource, _RESOURCE_FIELDS, path)
@@ -244,7 +248,7 @@ def _check_resource(address: Any, resource: Any) -> None:
             raise Invalid(path, f"missing required field {name!r}")
     kind = resource["kind"]
     if not isinstance(kind, str) or not KIND_RE.match(kind):
-        raise Invalid(f"{path}.kind", "must be a kind name such as AlibabaBgpPeer")
+        raise Invalid(f"{path}.kind", "must be a kind name (CamelCase, such as BgpPeer)")
     if address.split("/", 1)[0] != kind:
         raise Invalid(f"{path}.kind", f"{kind!r} does not match the address")
     if not isinstance(resource["cloud_id"], str) or not resource["cloud_id"]:
@@ -270,7 +274,7 @@ def check_entry_json(entry: Any, path: str, *, extra_fields: frozenset[str] = fr
     if not isinstance(entry["address"], str) or not ADDRESS_RE.match(entry["address"]):
         raise Invalid(f"{path}.address", "is not a valid address (Kind/name)")
     if not isinstance(entry["kind"], str) or not KIND_RE.match(entry["kind"]):
-        raise Invalid(f"{path}.kind", "must be a kind name such as AlibabaBgpPeer")
+        raise Invalid(f"{path}.kind", "must be a kind name (CamelCase, such as BgpPeer)")
     if entry["action"] not in ACTIONS:
         raise Invalid(f"{path}.action", f"{entry['action']!r} is not one of {', '.join(ACTIONS)}")
     if entry["phase"] not in PHASES:
@@ -298,10 +302,11 @@ def check_entry_json(entry: Any, path: str, *, extra_fields: frozenset[str] = fr
 def _check_attributes(value: Any, path: str) -> None:
     if not isinstance(value, dict):
         raise Invalid(path, f"must be an object, not {_json_type(value)}")
+    secret_fields = secret_field_names()
     for key, item in value.items():
         if not isinstance(key, str):
             raise Invalid(path, f"has a non-string key {key!r}")
-        if key in SECRET_FIELD_NAMES:
+        if key in secret_fields:
             raise Invalid(f"{path}.{key}", "is a secret field; state never stores secrets")
         _check_value(item, f"{path}.{key}")
 

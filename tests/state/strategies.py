@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from reconciler.model import JournalEntry, StateDoc, StateResource
-from reconciler.state.codec import ACTIONS, PHASES, RECORDING_ACTIONS, SECRET_FIELD_NAMES
+from reconciler.state.codec import ACTIONS, PHASES, RECORDING_ACTIONS, secret_field_names
 
 KINDS = ("AlibabaBgpGroup", "AlibabaBgpPeer", "EquinixBgpPeering")
 ADDRESSES = tuple(f"{kind}/{name}" for kind in KINDS for name in ("sg-1", "hk-2", "x"))
@@ -25,7 +25,7 @@ scalars = st.one_of(
     text,
 )
 attribute_names = st.text(alphabet=string.ascii_letters, min_size=1, max_size=10).filter(
-    lambda name: name not in SECRET_FIELD_NAMES
+    lambda name: name not in secret_field_names()
 )
 values = st.recursive(
     scalars,

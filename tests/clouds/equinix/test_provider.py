@@ -21,7 +21,7 @@ from reconciler.clouds.wait import wait_settled
 from reconciler.errors import ProviderError
 from reconciler.model import SecretValue
 from reconciler.sandbox import Sandbox, SandboxConfig
-from tests.providers.conftest import DEVICE, EQUINIX_SECRET, FAST, Logs, connection_uuid, make_seed
+from tests.clouds.conftest import DEVICE, EQUINIX_SECRET, FAST, Logs, connection_uuid, make_seed
 
 KEY = "Sgkey123abc"
 

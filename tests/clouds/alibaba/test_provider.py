@@ -16,7 +16,7 @@ from reconciler.clouds.wait import wait_settled
 from reconciler.errors import ProviderError
 from reconciler.model import SecretValue
 from reconciler.sandbox import Sandbox
-from tests.providers.conftest import FAST, OTHER_REGION, REGION, Logs, make_seed, vbr_id
+from tests.clouds.conftest import FAST, OTHER_REGION, REGION, Logs, make_seed, vbr_id
 
 AUTH_KEY = "AliKey9secret"
 

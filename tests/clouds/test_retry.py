@@ -8,7 +8,7 @@ import pytest
 
 from reconciler.clouds.retry import RetryPolicy, TransientError, call_with_retries
 from reconciler.errors import ProviderError
-from tests.providers.conftest import Logs
+from tests.clouds.conftest import Logs
 
 QUICK = RetryPolicy(max_retries=3, backoff_base=0.001, backoff_max=0.004)
 

@@ -1,4 +1,4 @@
-"""`reconciler sandbox serve` (reconciler/commands/sandbox.py): banner, exports, clean stop, bad input."""
+"""`reconciler sandbox serve` (reconciler/sandbox/command.py): banner, exports, clean stop, bad input."""
 
 from __future__ import annotations
 
