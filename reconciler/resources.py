@@ -1,7 +1,9 @@
 """Find files the project ships: JSON Schemas and the examples' sandbox seed.
 
-In a source checkout (editable install) they sit at the repository top level; in a wheel they
-are packaged under `reconciler/_schemas` and `reconciler/_examples`.
+In a wheel they are packaged under `reconciler/_schemas` and `reconciler/_examples`; in a source
+checkout (editable install) they sit at the repository top level. The packaged copy is looked up
+first: installed, the package's parent folder is site-packages, where another distribution's
+top-level `schemas/` or `examples/` must not be taken for ours.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ _PACKAGE = Path(__file__).resolve().parent
 
 
 def _find(top_level: str, packaged: str, name: str) -> Path:
-    for candidate in (_PACKAGE.parent / top_level / name, _PACKAGE / packaged / name):
+    for candidate in (_PACKAGE / packaged / name, _PACKAGE.parent / top_level / name):
         if candidate.is_file():
             return candidate
     raise FileNotFoundError(f"{top_level}/{name} is missing from this installation")

@@ -76,6 +76,7 @@ class LiveReporter:
     def _render(self) -> Any:
         from rich.console import Group
         from rich.table import Table
+        from rich.text import Text
 
         table = Table.grid(padding=(0, 2))
         now = time.monotonic()
@@ -83,7 +84,7 @@ class LiveReporter:
             rows = sorted(self.active.values(), key=lambda item: item[1])[:15]
             hidden = max(0, len(self.active) - len(rows))
         for step, since, phase in rows:
-            table.add_row(f"[cyan]{step.address}", phase, f"{now - since:5.1f}s")
+            table.add_row(Text(step.address, style="cyan"), Text(phase), Text(f"{now - since:5.1f}s"))
         if hidden:
             table.add_row(f"... and {hidden} more", "", "")
         return Group(table, self.progress)
@@ -98,16 +99,21 @@ class LiveReporter:
             self.active[step.key] = (step, since, "waiting for the cloud")
 
     def finished(self, result: StepResult) -> None:
+        from rich.text import Text
+
         with self.lock:
             self.active.pop(result.step.key, None)
         self.progress.advance(self.task)
         style = {"done": "green", "failed": "red", "skipped": "yellow", "cancelled": "yellow"}[result.outcome]
         detail = f" ({result.message})" if result.message else ""
-        self.live.console.print(
-            f"[{style}]{result.outcome:>9}[/] {result.step.address} {result.step.op.value} "
-            f"[dim]{result.elapsed:.1f}s[/]{detail}",
-            highlight=False,
+        # Text, not markup: addresses and cloud messages may hold brackets (`[/ne/v1/bgp/...]`).
+        line = Text.assemble(
+            (f"{result.outcome:>9}", style),
+            f" {result.step.address} {result.step.op.value} ",
+            (f"{result.elapsed:.1f}s", "dim"),
+            detail,
         )
+        self.live.console.print(line, highlight=False)
 
     def __enter__(self) -> LiveReporter:
         self.live.start()

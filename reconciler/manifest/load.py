@@ -7,13 +7,12 @@ duplicate keys, tabs and other YAML traps become diagnostics instead of silent s
 
 from __future__ import annotations
 
-import fnmatch
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml  # not imported by `reconciler --help`: only commands that read manifests get here
 from yaml.constructor import SafeConstructor
@@ -21,6 +20,9 @@ from yaml.constructor import SafeConstructor
 from reconciler.errors import ManifestError
 from reconciler.manifest import jsonpath
 from reconciler.manifest.diagnostics import Diagnostic
+
+if TYPE_CHECKING:
+    from pathspec import GitIgnoreSpec
 
 IGNORE_FILE = ".reconcilerignore"
 SKIPPED_DIRS = frozenset({"state"})
@@ -106,17 +108,17 @@ def find_files(paths: Sequence[Path | str]) -> list[tuple[Path, str]]:
 
 def _walk(root: Path) -> list[Path]:
     files: list[Path] = []
-    # Ignore rules in force per directory: (directory holding the ignore file, patterns).
-    rules_for: dict[str, list[tuple[str, list[str]]]] = {}
+    # Ignore files in force per directory, shallowest first: (directory holding the file, its rules).
+    rules_for: dict[str, list[tuple[str, GitIgnoreSpec]]] = {}
     for dirpath, dirnames, filenames in os.walk(root):
-        rules = list(rules_for.get(dirpath, []))
+        rules = rules_for.pop(dirpath, [])
         if IGNORE_FILE in filenames:
-            rules.append((dirpath, _read_ignore(Path(dirpath) / IGNORE_FILE)))
+            rules = [*rules, (dirpath, _read_ignore(Path(dirpath) / IGNORE_FILE))]
         kept = []
         for name in sorted(dirnames):
             full = os.path.join(dirpath, name)
             if name.startswith(".") or name in SKIPPED_DIRS or _ignored(full, True, rules):
-                continue
+                continue  # and everything below it: as in git, no pattern brings it back
             kept.append(name)
             rules_for[full] = rules
         dirnames[:] = kept
@@ -127,28 +129,35 @@ def _walk(root: Path) -> list[Path]:
     return sorted(files, key=lambda path: path.parts)
 
 
-def _read_ignore(path: Path) -> list[str]:
+def _read_ignore(path: Path) -> GitIgnoreSpec:
+    """The rules of one ignore file, in gitignore's syntax (an unreadable file has none)."""
+    from pathspec import GitIgnoreSpec  # imported only where an ignore file exists
+
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError):
-        return []
-    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
-
-
-def _ignored(full: str, is_dir: bool, rules: list[tuple[str, list[str]]]) -> bool:
-    """gitignore-like: `name`, `*.yml`, `dir/` match at any depth; `a/b.yaml` is anchored."""
-    for base, patterns in rules:
-        relative = Path(os.path.relpath(full, base)).as_posix()
-        name = relative.rsplit("/", 1)[-1]
-        for written in patterns:
-            if written.endswith("/") and not is_dir:
+        lines = []
+    try:
+        return GitIgnoreSpec.from_lines(lines)
+    except ValueError:  # a pattern git cannot use either (`!` alone, a trailing `\`) matches nothing
+        usable = []
+        for line in lines:
+            try:
+                GitIgnoreSpec.from_lines([line])
+            except ValueError:
                 continue
-            pattern = written.rstrip("/")
-            if "/" in pattern:
-                if fnmatch.fnmatchcase(relative, pattern.lstrip("/")):
-                    return True
-            elif fnmatch.fnmatchcase(name, pattern):
-                return True
+            usable.append(line)
+        return GitIgnoreSpec.from_lines(usable)
+
+
+def _ignored(full: str, is_dir: bool, rules: list[tuple[str, GitIgnoreSpec]]) -> bool:
+    """gitignore's rules: each file's patterns are relative to its folder, the last pattern that
+    matches decides (`!` brings a path back), and a deeper file overrides a shallower one."""
+    for base, spec in reversed(rules):
+        relative = Path(os.path.relpath(full, base)).as_posix()
+        verdict = spec.check_file(relative + "/" if is_dir else relative).include  # "dir/": folder-only patterns
+        if verdict is not None:
+            return verdict
     return False
 
 

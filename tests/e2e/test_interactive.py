@@ -9,8 +9,10 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import IO
 
 from reconciler.sandbox import FaultConfig, Sandbox
 from tests.e2e.conftest import cli, spawn
@@ -59,12 +61,61 @@ def test_apply_asks_on_a_terminal_and_only_yes_applies(project: Path, sandbox: S
     assert cli("plan", "bgp", "--detailed-exitcode").code == 0
 
 
+class Lines:
+    """Reads a process's output in the background, so a test can wait for a line with a deadline."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._lines: list[str] = []
+        self._closed = False
+        self._changed = threading.Condition()
+        self._reader = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._reader.start()
+
+    def _read(self, stream: IO[str]) -> None:
+        for line in stream:
+            with self._changed:
+                self._lines.append(line)
+                self._changed.notify_all()
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
+
+    def wait_for(self, text: str, timeout: float) -> None:
+        """Return once a line containing `text` has been read; fail at the deadline or at end of output."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while not any(text in line for line in self._lines):
+                remaining = deadline - time.monotonic()
+                if self._closed or remaining <= 0:
+                    raise AssertionError(f"no line with {text!r} within {timeout:.0f} s:\n{''.join(self._lines)}")
+                self._changed.wait(remaining)
+
+    def text(self, timeout: float) -> str:
+        """All the output, once the stream is closed."""
+        self._reader.join(timeout)
+        assert not self._reader.is_alive(), "the output did not end"
+        return "".join(self._lines)
+
+
 def test_ctrl_c_lets_calls_in_flight_finish_saves_state_and_exits_1(project: Path, sandbox: Sandbox) -> None:
-    sandbox.configure(provision_delay=1.5)
+    # Every object takes 3 s to provision, and a peer is created only once its group is ready:
+    # for 3 s after the first create, none of the 6 peers can start.
+    sandbox.configure(provision_delay=3.0)
     proc = spawn("apply", "bgp", "--auto-approve", "--parallelism", "2")
-    time.sleep(2.0)  # some creates are done or waiting, most have not started
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    assert proc.stdout is not None and proc.stderr is not None
+    out, err_lines = Lines(proc.stdout), Lines(proc.stderr)
+    try:
+        # A create has been made and journaled, so the Ctrl-C handler is installed and the state
+        # will hold at least one object: interrupt now, long before any peer can start.
+        err_lines.wait_for("waiting for the cloud to settle", timeout=120)
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    out.text(timeout=10)
+    err = err_lines.text(timeout=10)
     assert proc.returncode == 1
     assert "Interrupted: finishing the calls in flight" in err
     state = json.loads((project / "state" / "reconciler.json").read_text())
