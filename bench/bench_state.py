@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.state.
 from jsonschema import Draft202012Validator
 
 from reconciler.model import JournalEntry, StateDoc, StateResource
-from reconciler.resources import load_schema
+from reconciler.package_data import load_schema
 from reconciler.state import StateBackend, dump_state, open_backend
 
 BATCH = 1000

@@ -53,7 +53,7 @@ class PlanError(ReconcilerError):
 
 
 class ProviderError(ReconcilerError):
-    """A cloud API call failed. One type for both clouds.
+    """A cloud API call failed. One type for every cloud.
 
     Carries the HTTP status, the API's error codes and messages and the offending property,
     never the request body (which may hold a BGP key).

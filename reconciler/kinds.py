@@ -72,7 +72,7 @@ Normaliser = Callable[[Any], Any]
 
 @dataclass(frozen=True, slots=True)
 class RefField:
-    """A spec field that names another declared resource (`bgpGroup: sg-vbr1`): once that resource
+    """A spec field that names another declared resource (`group: edge1`): once that resource
     exists, its cloud id fills `id_attr` (and its attributes fill the kind's `inherited` ones)."""
 
     kind: str  # the referenced kind
@@ -105,6 +105,8 @@ class KindInfo:
     # arbitrary value the cloud reports for them is never a difference.
     tidy: Callable[[dict[str, Any]], None] | None = None
     has_session: bool = False  # the object carries a BGP session (drift reports its health)
+    # The attributes that tell people which object this is, in reports (an unmanaged object).
+    summary_fields: tuple[str, ...] = ()
     title: str = ""  # one line for people: what an object of this kind is
 
     def normalise(self, attrs: Mapping[str, Any]) -> dict[str, Any]:
@@ -127,5 +129,5 @@ class KindInfo:
 
     @property
     def key_words(self) -> str:
-        """The natural key for people: `connectionUuid`, `bgpGroupId + peerIpAddress`."""
+        """The natural key for people: `circuitId`, `groupId + peerIpAddress`."""
         return " + ".join(self.natural_key)

@@ -3,7 +3,7 @@
 Log lines are for operators and CI logs; command results go to stdout. Secrets travel as
 `SecretValue`, whose repr is masked, and two library habits are kept out on purpose:
 tracebacks never show local variables (a provider frame may hold a request with a key), and
-HTTP libraries never log request lines (the Alibaba SDK puts every parameter, AuthKey included,
+HTTP libraries never log request lines (a cloud SDK may put every parameter, a BGP key included,
 in the URL).
 """
 
@@ -65,7 +65,7 @@ def configure(log_format: str = "text", verbose: bool = False) -> None:
         handler = logging.NullHandler()
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING if verbose else logging.CRITICAL)
-    # Alibaba's credential chain attaches its own handler (with tracebacks) at import time.
+    # A cloud SDK's credential chain attaches its own handler (with tracebacks) at import time.
     logging.getLogger("credentials").disabled = not verbose
 
 

@@ -31,7 +31,7 @@ class Address(NamedTuple):
 
     @classmethod
     def parse(cls, text: str) -> Address:
-        """`BgpPeer/sg-vbr1-peer1` -> Address("BgpPeer", "sg-vbr1-peer1"); ValueError otherwise."""
+        """`BgpPeer/edge1-peer1` -> Address("BgpPeer", "edge1-peer1"); ValueError otherwise."""
         kind, slash, name = text.partition("/")
         if not slash or not kind or not name:
             raise ValueError(f"{text!r} is not an address: expected Kind/name")
@@ -42,7 +42,7 @@ class Address(NamedTuple):
 
 
 def address_of(kind: str, name: str) -> str:
-    """The address of a resource as text: `Kind/name`, e.g. `BgpPeer/sg-vbr1-peer1`."""
+    """The address of a resource as text: `Kind/name`, e.g. `BgpPeer/edge1-peer1`."""
     return f"{kind}/{name}"
 
 
@@ -146,7 +146,7 @@ class Resource:
     (ints for ASNs, canonical IP spelling, defaults filled in). `secret_refs` names the secret
     fields; `secrets` holds their resolved values (empty until secrets are resolved, e.g. during
     `validate`). `refs` maps a spec field to the address it references
-    (`bgpGroup` -> `BgpGroup/sg-vbr1`).
+    (`group` -> `BgpGroup/edge1`).
     """
 
     kind: str

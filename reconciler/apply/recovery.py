@@ -1,11 +1,13 @@
 """Resolve journal intents left by a killed apply, before anything new is planned.
 
 An intent without an outcome means the process died around a cloud call. We look at the cloud
-to learn what really happened, and record the outcome in the journal:
+to learn what really happened, and record the outcome in the journal
+(docs/architecture.md, "State and the journal"):
 - create: an object with the intent's natural key exists -> it was created: record it. None
   visible -> the call may not have happened, or may still be on its way. `apply` sends the create
-  again with the intent's own ClientToken (Equinix: after its connection lookup), so the cloud
-  makes it at most once; `plan` changes nothing in the clouds and leaves such an intent open;
+  again with the intent's own idempotency token (a provider whose cloud has none looks the natural
+  key up first), so the cloud makes it at most once; `plan` changes nothing in the clouds and
+  leaves such an intent open, and so does a cloud that is too busy to take the create yet;
 - adopt, forget: no object was made -> done;
 - delete: the object is gone or going -> done; still there -> it did not happen;
 - update: the outcome does not matter for identity; the next diff compares against live anyway.

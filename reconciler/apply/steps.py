@@ -36,9 +36,9 @@ class Step:
 
 
 def client_token(lineage: str, address: str, op: str, serial: int) -> str:
-    """Deterministic Alibaba ClientToken: the same on every retry and on a re-run of the same plan.
+    """The idempotency token: the same on every retry and on a re-run of the same plan.
 
-    ASCII, at most 64 characters (Alibaba's limit).
+    ASCII, at most 64 characters: within every cloud's limit (docs/cloud-apis.md).
     """
     digest = hashlib.sha256(f"{lineage}|{address}|{op}|{serial}".encode()).hexdigest()
     return f"rcl-{digest[:48]}"

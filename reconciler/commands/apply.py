@@ -6,11 +6,11 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -18,7 +18,15 @@ from reconciler.clouds.base import Presupposed, ProviderOptions
 from reconciler.context import AppContext
 from reconciler.errors import PlanError, ReconcilerError, UsageError
 from reconciler.model import SecretValue, StateDoc
-from reconciler.plan.model import PlanMode
+from reconciler.plan.model import Plan, PlanMode
+
+if TYPE_CHECKING:  # the engine, the workflow and the providers load only when apply runs
+    from reconciler.apply.engine import StepResult
+    from reconciler.apply.progress import LiveReporter, LogReporter
+    from reconciler.apply.settings import EngineSettings
+    from reconciler.workflow import Workspace
+
+SignalHandler = Callable[[int, FrameType | None], None]
 
 
 def _is_plan_file(paths: Sequence[str]) -> bool:
@@ -48,7 +56,7 @@ def command(
     targets: tuple[str, ...],
 ) -> int:
     """Apply PLANFILE exactly, or plan the manifests in PATHS (default: .) and apply after confirmation."""
-    from reconciler.apply.engine import EngineSettings
+    from reconciler.apply.settings import EngineSettings
 
     settings = EngineSettings(parallelism=parallelism, timeout=timeout)
     if _is_plan_file(paths):
@@ -61,7 +69,7 @@ def command(
 def _apply_manifests(
     app: AppContext,
     paths: Sequence[str],
-    settings: Any,
+    settings: EngineSettings,
     auto_approve: bool,
     refresh_only: bool,
     targets: Sequence[str],
@@ -103,7 +111,7 @@ def _apply_manifests(
         return _execute(ws, plan, state, secrets, settings)
 
 
-def _apply_plan_file(app: AppContext, path: Path, settings: Any) -> int:
+def _apply_plan_file(app: AppContext, path: Path, settings: EngineSettings) -> int:
     from reconciler.manifest.secrets import resolve_ref_ids
     from reconciler.plan.digest import changed_refs
     from reconciler.plan.planfile import load_plan
@@ -137,7 +145,7 @@ def _apply_plan_file(app: AppContext, path: Path, settings: Any) -> int:
         return _execute(ws, plan, state, secrets, settings)
 
 
-def _check_fresh(plan: Any, state: StateDoc, path: Path) -> None:
+def _check_fresh(plan: Plan, state: StateDoc, path: Path) -> None:
     """Terraform's rule: a saved plan applies only to the state it was made against."""
     if plan.lineage is not None and plan.lineage != state.lineage:
         raise PlanError(
@@ -153,7 +161,9 @@ def _check_fresh(plan: Any, state: StateDoc, path: Path) -> None:
         )
 
 
-def _execute(ws: Any, plan: Any, state: StateDoc, secrets: Mapping[str, SecretValue], settings: Any) -> int:
+def _execute(
+    ws: Workspace, plan: Plan, state: StateDoc, secrets: Mapping[str, SecretValue], settings: EngineSettings
+) -> int:
     from reconciler.apply.engine import Engine
     from reconciler.apply.progress import LiveReporter, LogReporter
     from reconciler.apply.steps import build_steps
@@ -163,7 +173,7 @@ def _execute(ws: Any, plan: Any, state: StateDoc, secrets: Mapping[str, SecretVa
     steps = build_steps(plan.to_apply, refresh_only=plan.mode == PlanMode.REFRESH_ONLY)
     needed = {s.provider for s in steps if s.op.value not in ("forget", "record")}
     providers = {name: ws.provider(name) for name in needed}
-    reporter: Any = LiveReporter(steps) if sys.stderr.isatty() else LogReporter()
+    reporter: LiveReporter | LogReporter = LiveReporter(steps) if sys.stderr.isatty() else LogReporter()
     engine = Engine(
         steps,
         providers,
@@ -180,8 +190,7 @@ def _execute(ws: Any, plan: Any, state: StateDoc, secrets: Mapping[str, SecretVa
     return _summarise(results, written, ws)
 
 
-@contextmanager
-def _interrupts(stop: threading.Event) -> Iterator[None]:
+def _interrupt_handler(stop: threading.Event) -> SignalHandler:
     """First Ctrl-C (or SIGTERM): stop starting work, let calls in flight finish, save state.
     A second one exits at once."""
 
@@ -193,6 +202,13 @@ def _interrupts(stop: threading.Event) -> Iterator[None]:
             "\nInterrupted: finishing the calls in flight and saving state (Ctrl-C again to quit at once)", err=True
         )
 
+    return handler
+
+
+@contextmanager
+def _interrupts(stop: threading.Event) -> Iterator[None]:
+    """Ctrl-C and SIGTERM go to `_interrupt_handler` while the engine runs."""
+    handler = _interrupt_handler(stop)
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
@@ -202,8 +218,8 @@ def _interrupts(stop: threading.Event) -> Iterator[None]:
                 signal.signal(sig, old)
 
 
-def _summarise(results: Sequence[Any], state: StateDoc, ws: Any) -> int:
-    by_address: dict[str, list[Any]] = {}
+def _summarise(results: Sequence[StepResult], state: StateDoc, ws: Workspace) -> int:
+    by_address: dict[str, list[StepResult]] = {}
     for r in results:
         by_address.setdefault(r.step.address, []).append(r)
     counts: dict[str, int] = {}

@@ -20,7 +20,7 @@ def command(app: AppContext, paths: tuple[str, ...], fmt: str, require_establish
     Exit 0 when clean, 2 when drift (or, with --require-established, an unhealthy session) is
     found, 1 on error.
     """
-    from reconciler.drift import detect
+    from reconciler.drift import DriftOptions, detect
     from reconciler.errors import ManifestError, SecretError
     from reconciler.manifest import resolve_secrets
     from reconciler.render.drift import render_drift
@@ -35,14 +35,12 @@ def command(app: AppContext, paths: tuple[str, ...], fmt: str, require_establish
     with open_workspace(app, presupposed_by(resources)) as ws:
         state = ws.backend.read()
         observed = observe(ws, resources, state)
-    report = detect(
-        resources,
-        state,
-        observed.objects,
+    options = DriftOptions(
         require_established=require_established,
         refreshed_kinds=observed.refreshed_kinds,
         api_calls=observed.api_calls,
         check_secrets=check_secrets,
     )
+    report = detect(resources, state, observed.objects, options)
     click.echo(render_drift(report, fmt, verbose=app.verbose), nl=False)
     return report.exit_code()

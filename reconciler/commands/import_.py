@@ -22,7 +22,7 @@ from reconciler.model import JournalAction, JournalEntry, Resource, StateDoc, ut
 def command(app: AppContext, address: str, cloud_id: str, paths: tuple[str, ...]) -> int:
     """Read CLOUD_ID, check it matches the natural key of ADDRESS in the manifests, record it in state."""
     from reconciler.clouds.base import ObjectRef
-    from reconciler.plan.diff import resolve_against_state
+    from reconciler.plan.resolve import resolve_against_state
     from reconciler.workflow import load_desired, open_workspace, presupposed_by, recover_pending
 
     _, resources = load_desired(paths, with_secrets=False)

@@ -27,7 +27,7 @@ RULE = "a link joins the two ends of one BGP session: one session resource in ea
 class EndValue:
     """One value of a session end (None values are unknown and never compared).
 
-    `says` is how the other end's message quotes it ("X has peerAsn 65010 (file:8:12)"); `called`
+    `says` is how the other end's message quotes it ("X has remoteAsn 65010 (file:8:12)"); `called`
     is what it is called when it must be fixed ("the device's localAsn"); `follows`: when the two
     ends disagree, the problem is reported here.
     """

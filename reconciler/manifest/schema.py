@@ -12,16 +12,19 @@ keywords are ours and ignored by other tools.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler.clouds import CLOUDS, KINDS
 from reconciler.manifest import jsonpath
 from reconciler.manifest.diagnostics import Diagnostic, plural
 from reconciler.manifest.load import Document
 from reconciler.model import API_VERSION
+
+if TYPE_CHECKING:
+    from jsonschema import ValidationError
 
 _TYPE_NAMES = {
     "integer": "an integer",
@@ -262,96 +265,185 @@ def _hint(schema: Mapping[str, Any]) -> str:
     return ""
 
 
-def _translate(error: Any, path: str, secret: bool) -> Iterable[Problem]:
-    """One jsonschema error -> problems that say where, what is wrong and what would be valid."""
-    kind = error.validator
-    value = error.validator_value
-    instance = error.instance
-    schema: Mapping[str, Any] = error.schema
-    custom = schema.get("x-message")
-    if isinstance(custom, dict):  # messages per keyword, for a schema with several rules
-        custom = custom.get(kind)
-    code = f"schema.{kind}"
-    echo = not secret
-    hint = schema.get("x-hint")
-    suffix = f" ({hint})" if isinstance(hint, str) else ""
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    """One jsonschema error, with what every translation reads."""
 
-    if kind == "type" and schema.get("x-secret") and not isinstance(instance, dict | list):
-        field = path.rsplit(".", 1)[-1]
-        # Never echo the value: it is presumably the key itself.
-        yield Problem(
-            path,
-            f"a literal key is not allowed: secrets are references only, so the repository never "
-            f"holds a key; write {field}: {{fromEnv: NAME}} (an environment variable) or "
-            f"{field}: {{fromFile: path}} (a file, relative to this manifest)",
-            "secret-literal",
+    keyword: str  # the schema keyword that failed: type, required, pattern...
+    expected: Any  # the keyword's value in the schema
+    instance: Any  # the value found in the document
+    schema: Mapping[str, Any]  # the (sub)schema that holds the keyword
+    path: str
+    echo: bool  # False for a secret field: its value is never shown
+    custom: str | None  # our `x-message` for this keyword
+    hint: str | None  # our `x-hint`: what a valid value looks like
+    message: str  # jsonschema's own words
+
+    @classmethod
+    def of(cls, error: ValidationError, path: str, secret: bool) -> _Failure:
+        schema: Mapping[str, Any] = error.schema if isinstance(error.schema, Mapping) else {}
+        keyword = str(error.validator)
+        custom = schema.get("x-message")
+        if isinstance(custom, dict):  # messages per keyword, for a schema with several rules
+            custom = custom.get(keyword)
+        hint = schema.get("x-hint")
+        return cls(
+            keyword=keyword,
+            expected=error.validator_value,
+            instance=error.instance,
+            schema=schema,
+            path=path,
+            echo=not secret,
+            custom=custom if isinstance(custom, str) else None,
+            hint=hint if isinstance(hint, str) else None,
+            message=error.message,
         )
+
+    @property
+    def code(self) -> str:
+        return f"schema.{self.keyword}"
+
+    @property
+    def suffix(self) -> str:
+        return f" ({self.hint})" if self.hint is not None else ""
+
+    @property
+    def shown(self) -> str:
+        """The value as a message quotes it; never a secret field's value."""
+        return show(self.instance) if self.echo else "the value"
+
+
+Translation = Callable[[_Failure], Iterator[Problem]]
+
+
+def _literal_secret(f: _Failure) -> Iterator[Problem]:
+    field = f.path.rsplit(".", 1)[-1]
+    # Never echo the value: it is presumably the key itself.
+    yield Problem(
+        f.path,
+        f"a literal key is not allowed: secrets are references only, so the repository never "
+        f"holds a key; write {field}: {{fromEnv: NAME}} (an environment variable) or "
+        f"{field}: {{fromFile: path}} (a file, relative to this manifest)",
+        "secret-literal",
+    )
+
+
+def _wrong_type(f: _Failure) -> Iterator[Problem]:
+    if f.schema.get("x-secret") and not isinstance(f.instance, dict | list):
+        yield from _literal_secret(f)
         return
-    if kind == "type":
-        wanted = [value] if isinstance(value, str) else list(value)
-        want = " or ".join(_TYPE_NAMES.get(t, t) for t in wanted)
-        extra = ""
-        if "string" in wanted and isinstance(instance, bool | int | float) and echo:
-            extra = "; quote it if it is meant as text"
-        elif wanted == ["integer"] and isinstance(instance, str) and instance.strip().isdigit():
-            extra = "; remove the quotes"
-        if schema.get("x-secret"):
-            suffix = " (a secret reference: {fromEnv: NAME} or {fromFile: path})"
-        yield Problem(path, f"expected {want}, got {describe(instance, echo)}{extra}{suffix}", code)
+    wanted = [f.expected] if isinstance(f.expected, str) else list(f.expected)
+    want = " or ".join(_TYPE_NAMES.get(t, t) for t in wanted)
+    extra = ""
+    if "string" in wanted and isinstance(f.instance, bool | int | float) and f.echo:
+        extra = "; quote it if it is meant as text"
+    elif wanted == ["integer"] and isinstance(f.instance, str) and f.instance.strip().isdigit():
+        extra = "; remove the quotes"
+    suffix = " (a secret reference: {fromEnv: NAME} or {fromFile: path})" if f.schema.get("x-secret") else f.suffix
+    yield Problem(f.path, f"expected {want}, got {describe(f.instance, f.echo)}{extra}{suffix}", f.code)
+
+
+def _missing_required(f: _Failure) -> Iterator[Problem]:
+    properties: Mapping[str, Any] = f.schema.get("properties") or {}
+    for name in f.expected:
+        if isinstance(f.instance, dict) and name not in f.instance:
+            if f.custom is not None:
+                message = f.custom
+            else:
+                field_hint = _hint(properties[name]) if name in properties else ""
+                message = "required field is missing" + (f": {field_hint}" if field_hint else "")
+            yield Problem(jsonpath.child(f.path, name), message, f.code)
+
+
+def _missing_dependent(f: _Failure) -> Iterator[Problem]:
+    for trigger, needed in f.expected.items():
+        for name in needed:
+            if isinstance(f.instance, dict) and trigger in f.instance and name not in f.instance:
+                message = f.custom if f.custom is not None else f"required when {trigger} is set"
+                yield Problem(jsonpath.child(f.path, name), message, f.code)
+
+
+def _unknown_fields(f: _Failure) -> Iterator[Problem]:
+    allowed = list(f.schema.get("properties") or {})
+    for extra_key in sorted(k for k in f.instance if k not in allowed):
+        yield Problem(jsonpath.child(f.path, extra_key), _unknown_field(extra_key, allowed, f.path, f.schema), f.code)
+
+
+def _not_one_alternative(f: _Failure) -> Iterator[Problem]:
+    if f.custom is None:
+        yield from _jsonschema_words(f)
         return
-    if kind == "required":
-        properties: Mapping[str, Any] = schema.get("properties") or {}
-        for name in value:
-            if isinstance(instance, dict) and name not in instance:
-                if isinstance(custom, str):
-                    message = custom
-                else:
-                    field_hint = _hint(properties[name]) if name in properties else ""
-                    message = "required field is missing" + (f": {field_hint}" if field_hint else "")
-                yield Problem(jsonpath.child(path, name), message, code)
-        return
-    if kind == "dependentRequired":
-        for trigger, needed in value.items():
-            for name in needed:
-                if isinstance(instance, dict) and trigger in instance and name not in instance:
-                    message = custom if isinstance(custom, str) else f"required when {trigger} is set"
-                    yield Problem(jsonpath.child(path, name), message, code)
-        return
-    if kind == "additionalProperties":
-        allowed = list(schema.get("properties") or {})
-        for extra_key in sorted(k for k in instance if k not in allowed):
-            yield Problem(jsonpath.child(path, extra_key), _unknown_field(extra_key, allowed, path, schema), code)
-        return
-    if kind == "oneOf" and isinstance(custom, str):
-        branches = [b.get("required", []) for b in value]
-        present = [names[0] for names in branches if names and isinstance(instance, dict) and names[0] in instance]
-        found = f" (both {present[0]} and {present[1]} are set)" if len(present) > 1 else " (neither is set)"
-        # Only the alternatives are in doubt, not the whole mapping.
-        yield Problem(path, custom + found, code, failed=tuple(jsonpath.child(path, name) for name in present))
-        return
-    if isinstance(custom, str):  # not, minProperties, maxProperties... with a message of our own
-        target = schema.get("x-path")
-        yield Problem(jsonpath.child(path, target) if isinstance(target, str) else path, custom, code)
-        return
-    if kind in ("minimum", "exclusiveMinimum"):
-        yield Problem(path, f"{show(instance)} is below the minimum {value}{suffix}", code)
-    elif kind in ("maximum", "exclusiveMaximum"):
-        yield Problem(path, f"{show(instance)} is above the maximum {value}{suffix}", code)
-    elif kind == "pattern":
-        what = show(instance) if echo else "the value"
-        expected = hint if isinstance(hint, str) else f"text matching {value}"
-        yield Problem(path, f"{what} is not valid: expected {expected}", code)
-    elif kind == "minLength":
-        what = show(instance) if echo else "the value"
-        yield Problem(path, f"{what} is too short: at least {plural(value, 'character')}{suffix}", code)
-    elif kind == "maxLength":
-        yield Problem(path, f"too long ({len(instance)} characters): at most {value}{suffix}", code)
-    elif kind in ("enum", "const"):
-        options = [value] if kind == "const" else list(value)
-        what = show(instance) if echo else "the value"
-        yield Problem(path, f"{what} is not valid: expected {' or '.join(map(str, options))}", code)
-    else:
-        yield Problem(path, error.message if echo else f"invalid value ({kind})", code)
+    branches = [b.get("required", []) for b in f.expected]
+    present = [names[0] for names in branches if names and isinstance(f.instance, dict) and names[0] in f.instance]
+    found = f" (both {present[0]} and {present[1]} are set)" if len(present) > 1 else " (neither is set)"
+    # Only the alternatives are in doubt, not the whole mapping.
+    yield Problem(f.path, f.custom + found, f.code, failed=tuple(jsonpath.child(f.path, name) for name in present))
+
+
+def _custom_message(f: _Failure) -> Iterator[Problem]:
+    """A rule with a message of our own (not, minProperties, maxProperties, a pattern...)."""
+    target = f.schema.get("x-path")
+    yield Problem(jsonpath.child(f.path, target) if isinstance(target, str) else f.path, f.custom or "", f.code)
+
+
+def _below_minimum(f: _Failure) -> Iterator[Problem]:
+    yield Problem(f.path, f"{show(f.instance)} is below the minimum {f.expected}{f.suffix}", f.code)
+
+
+def _above_maximum(f: _Failure) -> Iterator[Problem]:
+    yield Problem(f.path, f"{show(f.instance)} is above the maximum {f.expected}{f.suffix}", f.code)
+
+
+def _no_pattern_match(f: _Failure) -> Iterator[Problem]:
+    expected = f.hint if f.hint is not None else f"text matching {f.expected}"
+    yield Problem(f.path, f"{f.shown} is not valid: expected {expected}", f.code)
+
+
+def _too_short(f: _Failure) -> Iterator[Problem]:
+    yield Problem(f.path, f"{f.shown} is too short: at least {plural(f.expected, 'character')}{f.suffix}", f.code)
+
+
+def _too_long(f: _Failure) -> Iterator[Problem]:
+    yield Problem(f.path, f"too long ({len(f.instance)} characters): at most {f.expected}{f.suffix}", f.code)
+
+
+def _not_allowed(f: _Failure) -> Iterator[Problem]:
+    options = [f.expected] if f.keyword == "const" else list(f.expected)
+    yield Problem(f.path, f"{f.shown} is not valid: expected {' or '.join(map(str, options))}", f.code)
+
+
+def _jsonschema_words(f: _Failure) -> Iterator[Problem]:
+    """Any other keyword: jsonschema's message, unless it would quote a secret."""
+    yield Problem(f.path, f.message if f.echo else f"invalid value ({f.keyword})", f.code)
+
+
+_TRANSLATIONS: Mapping[str, Translation] = {
+    "type": _wrong_type,
+    "required": _missing_required,
+    "dependentRequired": _missing_dependent,
+    "additionalProperties": _unknown_fields,
+    "oneOf": _not_one_alternative,
+    "minimum": _below_minimum,
+    "exclusiveMinimum": _below_minimum,
+    "maximum": _above_maximum,
+    "exclusiveMaximum": _above_maximum,
+    "pattern": _no_pattern_match,
+    "minLength": _too_short,
+    "maxLength": _too_long,
+    "enum": _not_allowed,
+    "const": _not_allowed,
+}
+# Keywords whose translation uses our `x-message` itself, or never: for any other keyword, an
+# `x-message` replaces the translation.
+_OWN_MESSAGE = frozenset({"type", "required", "dependentRequired", "additionalProperties", "oneOf"})
+
+
+def _translate(error: ValidationError, path: str, secret: bool) -> Iterator[Problem]:
+    """One jsonschema error -> problems that say where, what is wrong and what would be valid."""
+    failure = _Failure.of(error, path, secret)
+    if failure.custom is not None and failure.keyword not in _OWN_MESSAGE:
+        return _custom_message(failure)
+    return _TRANSLATIONS.get(failure.keyword, _jsonschema_words)(failure)
 
 
 def _unknown_field(key: str, allowed: list[str], path: str, schema: Mapping[str, Any]) -> str:

@@ -1,7 +1,9 @@
 """Three-way diff: desired (manifests) x state (identities) x live (refresh) -> one Change per address.
 
 Pure functions over plain data. What a kind means (fields, natural key, replace-only fields,
-whether it can be deleted) comes from `reconciler.kinds`; nothing here knows a cloud.
+whether it can be deleted) comes from its `KindInfo` in the registry; nothing here knows a cloud.
+References are resolved by `reconciler.plan.resolve`, secret fields compared by
+`reconciler.plan.secrets` (docs/architecture.md, "Plan").
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from reconciler.kinds import KindInfo
 from reconciler.model import Address, LiveObject, Resource, SecretValue, StateDoc, StateResource
 from reconciler.plan.keys import key_after, key_before
 from reconciler.plan.model import Action, Change, FieldChange, SecretChange
+from reconciler.plan.resolve import ReferencedObject, Resolved, dependency_order, resolve
+from reconciler.plan.secrets import compare_secret, desired_secrets
 
 GONE_REASON = "deleted outside reconciler"
 
@@ -42,16 +46,6 @@ class LiveIndex:
         return obj if obj is not None and obj.kind == kind else None
 
 
-@dataclass(frozen=True, slots=True)
-class Resolved:
-    """A desired resource with its references resolved as far as the plan can know them."""
-
-    resource: Resource
-    attrs: Mapping[str, Any]  # normalised, with referenced ids and inherited attributes filled in
-    unknown: frozenset[str]  # fields known only after a dependency is applied
-    depends_on: tuple[str, ...]
-
-
 # ---------------------------------------------------------------- field comparison
 
 
@@ -63,16 +57,6 @@ def _diff_keys(before: Mapping[str, Any], after: Mapping[str, Any]) -> set[str]:
 
     delta = DeepDiff(dict(before), dict(after), ignore_order=True, ignore_numeric_type_changes=True)
     return {str(key) for key in delta.affected_root_keys}
-
-
-def compare_secret(desired: SecretValue | None, live: SecretValue | None) -> SecretChange:
-    if desired == live:
-        return SecretChange.UNCHANGED
-    if live is None:
-        return SecretChange.ADDED
-    if desired is None:
-        return SecretChange.REMOVED
-    return SecretChange.CHANGED
 
 
 def field_changes(
@@ -118,42 +102,7 @@ def creation_fields(resolved: Resolved) -> tuple[FieldChange, ...]:
     return tuple(out)
 
 
-# ---------------------------------------------------------------- resolution
-
-
-def desired_secrets(resource: Resource) -> dict[str, SecretValue | None]:
-    """Each secret field's desired value; None means "no key" (the field is not declared)."""
-    info = KINDS[resource.kind]
-    return {f: resource.secrets.get(f) for f in info.secret_fields}
-
-
-def dependency_order(resources: Sequence[Resource]) -> list[Resource]:
-    """Referenced resources first (a group before its peers), otherwise in address order."""
-    by_address = {r.address: r for r in resources}
-    depth: dict[str, int] = {}
-
-    def depth_of(address: str, seen: frozenset[str] = frozenset()) -> int:
-        if address in depth:
-            return depth[address]
-        resource = by_address.get(address)
-        if resource is None or address in seen:
-            return 0
-        d = 1 + max((depth_of(a, seen | {address}) for a in resource.refs.values()), default=-1)
-        depth[address] = d
-        return d
-
-    return sorted(resources, key=lambda r: (depth_of(r.address), r.address))
-
-
 # ---------------------------------------------------------------- the diff
-
-
-@dataclass(frozen=True, slots=True)
-class _Outcome:
-    """What dependents need to know about a planned resource."""
-
-    cloud_id: str | None  # None: known only after apply
-    attrs: Mapping[str, Any]
 
 
 def diff(
@@ -169,7 +118,7 @@ def diff(
     refreshed (all kinds when None).
     """
     changes: list[Change] = []
-    outcomes: dict[str, _Outcome] = {}
+    referenced: dict[str, ReferencedObject] = {}
     claimed_ids = {r.cloud_id: a for a, r in state.resources.items()}
     renamed_from: set[str] = set()
     desired_addresses = {r.address for r in desired}
@@ -177,7 +126,7 @@ def diff(
 
     for resource in dependency_order(desired):
         info = KINDS[resource.kind]
-        resolved = resolve(resource, outcomes)
+        resolved = resolve(resource, referenced)
         recorded = state.resources.get(resource.address)
         live_obj = live.get(resource.kind, recorded.cloud_id) if recorded else None
         secrets = desired_secrets(resource)
@@ -206,7 +155,7 @@ def diff(
                 renamed_from.add(change.previous_address)
         changes.append(change)
         keeps_id = change.action in (Action.NOOP, Action.UPDATE, Action.ADOPT)
-        outcomes[resource.address] = _Outcome(change.cloud_id if keeps_id else None, resolved.attrs)
+        referenced[resource.address] = ReferencedObject(change.cloud_id if keeps_id else None, resolved.attrs)
 
     declared_owner = {r.cloud_id: a for a, r in state.resources.items() if a in desired_addresses}
     for address, recorded in sorted(state.resources.items()):
@@ -258,38 +207,12 @@ def _replace_to_untangle(change: Change, holder: str) -> Change:
     )
 
 
-def resolve(resource: Resource, outcomes: Mapping[str, _Outcome]) -> Resolved:
-    """Fill in what a resource takes from the resources it references (the peer's group id...)."""
-    info = KINDS[resource.kind]
-    attrs = dict(resource.attrs)
-    unknown: set[str] = set()
-    depends_on: list[str] = []
-    for ref_field, target in resource.refs.items():
-        depends_on.append(target)
-        ref_spec = info.ref_fields.get(ref_field)
-        outcome = outcomes.get(target)
-        if ref_spec is None or outcome is None:
-            continue
-        id_attr = ref_spec.id_attr
-        if outcome.cloud_id is None:
-            unknown.add(id_attr)
-        else:
-            attrs[id_attr] = outcome.cloud_id
-        for mine, theirs in info.inherited.items():
-            if theirs in outcome.attrs:
-                attrs[mine] = outcome.attrs[theirs]
-    # Manifest attributes are normalised when loaded, and what a reference adds (an id, the
-    # group's normalised attributes) is too: only a resource with refs needs a new mapping.
-    resolved_attrs = attrs if resource.refs else resource.attrs
-    return Resolved(resource, resolved_attrs, frozenset(unknown), tuple(sorted(set(depends_on))))
-
-
 def _renames(
     desired: Sequence[Resource], state: StateDoc, live: LiveIndex, desired_addresses: set[str]
 ) -> dict[str, StateResource]:
     """New address -> the state entry it renames, for kinds whose name is part of the natural key.
 
-    Only unambiguous cases: within one scope (a group's region + VBR), exactly one recorded object
+    Only unambiguous cases: within one `KindInfo.rename_scope`, exactly one recorded object
     lost its address and exactly one declared resource has neither a state entry nor a live match.
     """
     lost: dict[tuple[str, tuple[Any, ...]], list[StateResource]] = {}
@@ -477,17 +400,6 @@ def _changed_outside(info: KindInfo, recorded: StateResource, live_obj: LiveObje
     """Whether live differs from what reconciler last applied (someone changed it by hand)."""
     last = info.normalise(recorded.attributes)
     return bool(_diff_keys({f: last.get(f) for f in info.fields}, {f: live_obj.attrs.get(f) for f in info.fields}))
-
-
-def resolve_against_state(desired: Sequence[Resource], state: StateDoc) -> dict[str, Resolved]:
-    """Resolve every desired resource as if nothing were applied: ids come from state only."""
-    outcomes: dict[str, _Outcome] = {}
-    out: dict[str, Resolved] = {}
-    for resource in dependency_order(desired):
-        recorded = state.resources.get(resource.address)
-        out[resource.address] = resolved = resolve(resource, outcomes)
-        outcomes[resource.address] = _Outcome(recorded.cloud_id if recorded else None, resolved.attrs)
-    return out
 
 
 # ---------------------------------------------------------------- refresh-only

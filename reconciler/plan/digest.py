@@ -1,5 +1,6 @@
 """Salted, deliberately slow digests of secrets, so a saved plan can prove a key did not change
-without holding the key (DESIGN section 5). scrypt makes guessing short BGP keys expensive."""
+without holding the key (docs/architecture.md, "Plan"). scrypt makes guessing short BGP keys
+expensive."""
 
 from __future__ import annotations
 

@@ -16,11 +16,11 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, ValidationError  # type: ignore[import-untyped, unused-ignore]
 
+from reconciler.durable import write_atomically
 from reconciler.errors import PlanError
-from reconciler.files import write_atomically
+from reconciler.package_data import load_schema
+from reconciler.plan.codec import plan_from_dict, plan_to_json
 from reconciler.plan.model import PLAN_FORMAT_VERSION, Plan
-from reconciler.render.planjson import plan_from_dict, plan_to_json
-from reconciler.resources import load_schema
 
 SUPPORTED_MAJOR = int(PLAN_FORMAT_VERSION.split(".")[0])
 _MAX_ERRORS_SHOWN = 3

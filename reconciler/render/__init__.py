@@ -14,9 +14,9 @@ import os
 import sys
 
 from reconciler.errors import UsageError
+from reconciler.plan.codec import plan_to_json
 from reconciler.plan.model import Plan
 from reconciler.render.markdown import GITHUB_COMMENT_LIMIT, render_markdown
-from reconciler.render.planjson import plan_to_json
 from reconciler.render.text import render_change_styled, render_change_text, render_field, render_text
 
 FORMATS = ("text", "markdown", "json")

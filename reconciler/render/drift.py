@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, NamedTuple
 
+from reconciler.clouds import KINDS
 from reconciler.drift import DriftField, DriftItem, DriftReport, HealthItem, IgnoredEntry
 from reconciler.render.markdown import GITHUB_COMMENT_LIMIT, comment_size, md_code, md_escape
 from reconciler.render.text import escape_invisible, format_value
@@ -52,7 +53,8 @@ def _who(item: DriftItem) -> str:
 
 
 def _unmanaged_summary(item: DriftItem) -> str:
-    keys = ("peerIpAddress", "name", "peerAsn", "localIpAddress", "remoteAsn")
+    info = KINDS.get(item.kind)
+    keys = info.summary_fields if info is not None else ()
     return ", ".join(f"{k} {format_value(item.attrs[k])}" for k in keys if k in item.attrs)
 
 

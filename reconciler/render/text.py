@@ -1,7 +1,7 @@
 """Terraform-like text rendering of a plan, coloured with rich on a terminal.
 
 ```
-  ~ AlibabaBgpGroup/sg-vbr1 (bgpg-1) will be updated in place
+  ~ BgpGroup/sg-vbr1 (group-1) will be updated in place
       ~ peerAsn: 65010 -> 65020
       ~ authKey: (sensitive value changed)
 
@@ -29,7 +29,7 @@ from rich.text import Text
 from reconciler.clouds import KINDS
 from reconciler.model import SecretValue
 from reconciler.plan.model import MARKERS, Action, Change, FieldChange, Plan, PlanMode, SecretChange
-from reconciler.render.redact import redact_change, redact_field, secret_fields_of
+from reconciler.plan.redact import redact_change, redact_field, secret_fields_of
 
 # Colours per action (rich style names).
 ACTION_STYLES: dict[Action, str] = {
@@ -229,7 +229,7 @@ def _comment_lines(text: str, width: int | None, indent: int) -> list[Line]:
 
 
 def header_line(change: Change) -> Line:
-    """`-/+ EquinixBgpPeering/sg-ne1 (uuid) must be replaced`, marker right-aligned."""
+    """`-/+ BgpPeering/sg-ne1 (uuid) must be replaced`, marker right-aligned."""
     style = ACTION_STYLES[change.action]
     marker = f"{MARKERS[change.action]:>3}"
     if change.action is Action.FORGET:

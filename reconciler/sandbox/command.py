@@ -12,7 +12,7 @@ from types import FrameType
 import click
 
 from reconciler.context import AppContext
-from reconciler.resources import example_path
+from reconciler.package_data import example_path
 from reconciler.sandbox import Sandbox, SandboxConfig, load_seed
 from reconciler.sandbox.config import apply_changes
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
-from reconciler.resources import example_path
+from reconciler.package_data import example_path
 from reconciler.sandbox import admin, alibaba, equinix
 from reconciler.sandbox.config import (
     ALIBABA_SESSION_STATES,

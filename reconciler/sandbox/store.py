@@ -22,7 +22,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from reconciler.files import write_atomically
+from reconciler.durable import write_atomically
 from reconciler.sandbox.config import SandboxError
 from reconciler.sandbox.records import AlibabaGroup, AlibabaPeer, ClientTokenUse, EquinixBgp
 from reconciler.sandbox.seed import SeedConnection, SeedDevice, SeedRegion, SeedVbr

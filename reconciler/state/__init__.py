@@ -1,4 +1,5 @@
-"""State: what reconciler manages, where it lives, and the write-ahead journal (DESIGN section 7).
+"""State: what reconciler manages, where it lives, and the write-ahead journal
+(docs/architecture.md, "State and the journal").
 
 Typical use (the apply engine)::
 

@@ -239,7 +239,7 @@ def check_state_json(data: Any) -> None:
 def _check_resource(address: Any, resource: Any) -> None:
     path = f"$.resources[{address!r}]"
     if not isinstance(address, str) or not ADDRESS_RE.match(address):
-        raise Invalid(path, "is not a valid address (Kind/name, e.g. BgpPeer/sg-vbr1-peer1)")
+        raise Invalid(path, "is not a valid address (Kind/name, e.g. BgpPeer/edge1-peer1)")
     if not isinstance(resource, dict):
         raise Invalid(path, f"must be an object, not {_json_type(resource)}")
     _no_unknown_fields(resource, _RESOURCE_FIELDS, path)

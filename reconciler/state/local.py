@@ -26,8 +26,8 @@ from typing import Any, BinaryIO
 
 import filelock
 
+from reconciler.durable import fsync_folder, write_atomically
 from reconciler.errors import LockError, StateError
-from reconciler.files import fsync_folder, write_atomically
 from reconciler.log import get_logger
 from reconciler.model import JournalEntry, StateDoc
 from reconciler.state.base import LockBusy, LockInfo, acquire_with_backoff, new_lock_info, waiting_logger

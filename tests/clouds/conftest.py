@@ -10,7 +10,7 @@ import pytest
 import structlog
 
 from reconciler.clouds.alibaba.provider import AlibabaProvider
-from reconciler.clouds.base import ProviderOptions
+from reconciler.clouds.base import Busy, ProviderOptions
 from reconciler.clouds.equinix.provider import EquinixProvider
 from reconciler.sandbox import Sandbox, SandboxConfig, Seed
 
@@ -24,6 +24,12 @@ FAST = ProviderOptions(max_retries=8, backoff_base=0.005, backoff_max=0.05, crea
 EQUINIX_SECRET = "sandbox-secret"
 
 Logs = list[MutableMapping[str, Any]]  # captured structlog events
+
+
+def created(result: str | Busy) -> str:
+    """The id a create answered; a `Busy` answer fails the test."""
+    assert isinstance(result, str), f"expected an id, got {result!r}"
+    return result
 
 
 def connection_uuid(i: int) -> str:

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from jsonschema import Draft202012Validator
 
 from reconciler.cli import cli
-from reconciler.resources import load_schema
+from reconciler.package_data import load_schema
 from tests.manifest.builders import dump, equinix, group, peer
 
 ROOT = Path(__file__).resolve().parents[2]

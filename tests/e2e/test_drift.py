@@ -12,7 +12,7 @@ import httpx
 import jsonschema
 import yaml
 
-from reconciler.resources import load_schema
+from reconciler.package_data import load_schema
 from reconciler.sandbox import Sandbox
 from tests.e2e.conftest import cli, documents, write_documents
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from reconciler.resources import load_schema
+from reconciler.package_data import load_schema
 from reconciler.sandbox import Sandbox, Seed
 from tests.e2e.conftest import (
     EXAMPLE_KEYS,

@@ -14,7 +14,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from reconciler.resources import load_schema
+from reconciler.package_data import load_schema
 from reconciler.sandbox import FaultConfig, Sandbox, SandboxConfig, load_seed
 from tests.e2e.conftest import (
     EXAMPLE_KEYS,

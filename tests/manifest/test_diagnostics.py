@@ -8,7 +8,7 @@ from jsonschema import Draft202012Validator
 
 from reconciler.manifest import Diagnostic, format_diagnostics
 from reconciler.manifest.diagnostics import format_report, summary_line
-from reconciler.resources import load_schema
+from reconciler.package_data import load_schema
 
 BFD = Diagnostic("examples/sg.yaml", 14, 5, "spec.bfdMultiHop", "0 is below the minimum 1", code="schema.minimum")
 FILE = Diagnostic("examples/x.yaml", 0, 0, "", "cannot read the file: Permission denied", code="read")

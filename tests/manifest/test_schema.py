@@ -13,7 +13,7 @@ from referencing.jsonschema import DRAFT202012
 
 from reconciler.manifest.load import load_text
 from reconciler.manifest.schema import _evolve_once, _validators, check_envelope, schema_problems
-from reconciler.resources import load_schema, schema_path
+from reconciler.package_data import load_schema, schema_path
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*/*.yaml"))

@@ -1,9 +1,9 @@
-"""Fixtures for the rendering tests: golden-file snapshots and the plan schema validator.
+"""Fixtures for the rendering tests: golden-file snapshots.
 
 Snapshots live in `tests/render/snapshots/`. After an intended change to the output, regenerate
 them and review the diff in git:
 
-    UPDATE_SNAPSHOTS=1 /work/venv/bin/pytest tests/render
+    UPDATE_SNAPSHOTS=1 .venv/bin/pytest tests/render
 """
 
 from __future__ import annotations
@@ -12,12 +12,8 @@ import difflib
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
-from jsonschema import Draft202012Validator
-
-from reconciler.resources import load_schema
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 
@@ -42,10 +38,3 @@ def snapshot() -> Callable[[str, str], None]:
             pytest.fail(f"output differs from {path} (UPDATE_SNAPSHOTS=1 to accept):\n{diff}")
 
     return check
-
-
-@pytest.fixture(scope="session")
-def plan_validator() -> Any:
-    schema = load_schema("plan.schema.json")
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema)

@@ -15,10 +15,10 @@ from reconciler.clouds.alibaba.kinds import ALIBABA_GROUP, ALIBABA_PEER
 from reconciler.clouds.equinix.kinds import EQUINIX_PEERING
 from reconciler.drift import DriftField, DriftItem, DriftReport, HealthItem
 from reconciler.model import DriftIgnore
+from reconciler.package_data import load_schema
 from reconciler.plan.model import SecretChange
 from reconciler.render.drift import MARKDOWN_MARKER, drift_to_dict, duration, render_drift
-from reconciler.resources import load_schema
-from tests.test_drift import (
+from tests.drift.test_compare import (
     FAKE_KEY,
     equinix,
     group,
@@ -461,7 +461,13 @@ def test_user_strings_cannot_break_the_issue_structure() -> None:
         detail="changed outside reconciler",
     )
     odd = DriftItem(
-        "unmanaged", ALIBABA_PEER, "bgp-`|`</code>", None, scope=f"VBR {evil}", attrs={"name": evil}, detail=evil
+        "unmanaged",
+        ALIBABA_PEER,
+        "bgp-`|`</code>",
+        None,
+        scope=f"VBR {evil}",
+        attrs={"peerIpAddress": evil},
+        detail=evil,
     )
     health = (HealthItem(f"{ALIBABA_PEER}/p", ALIBABA_PEER, "bgp-1", evil, evil, evil, False, evil),)
     report = sample_report(items=(changed, odd), health=health, warnings=(evil,), lineage="l`</sub>")
@@ -535,6 +541,20 @@ def test_schema_rejects_values_in_a_sensitive_field(drift_validator: Draft202012
         "'live': 'leaked'} should not be valid under {'anyOf': [{'required': ['live']}, {'required': ['state']}, "
         "{'required': ['desired']}]}"
     ]
+
+
+def test_schema_takes_the_kinds_of_a_cloud_it_has_never_heard_of(strict_validator: Draft202012Validator) -> None:
+    kind = "ExampleBgpSession"  # registered by no cloud: the schema must not list kinds
+    report = DriftReport(
+        items=(
+            DriftItem("changed", kind, "s-1", f"{kind}/s1", fields=(DriftField("sharedAuthKey", sensitive=True),)),
+            DriftItem("unmanaged", kind, "s-2", scope="router r-1", attrs={"peerAsn": 65010}),
+        ),
+        health=(HealthItem(f"{kind}/s1", kind, "s-1", "Established", None, "UP", True),),
+        managed_in_scope=1,
+        total_in_scope=2,
+    )
+    assert _errors(strict_validator, drift_to_dict(report)) == []
 
 
 def test_json_keeps_ignored_items_and_counts() -> None:

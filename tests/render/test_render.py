@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 
 import pytest
 
 from reconciler.errors import UsageError
+from reconciler.plan.codec import plan_to_json
 from reconciler.render import color_wanted, render_plan
-from reconciler.render.planjson import plan_to_json
 from reconciler.render.text import render_text
 from tests.render.samples import sample_plan
 
@@ -27,6 +28,11 @@ def test_formats_dispatch() -> None:
     assert render_plan(plan, "json") == plan_to_json(plan)
     assert render_plan(plan, "markdown").startswith("**Plan:** `+2 ~2 -1`")
     assert render_plan(plan) == render_text(plan)  # default: text, and no colour when not a terminal
+
+
+def test_sample_plan_json_snapshot(snapshot: Callable[[str, str], None]) -> None:
+    # Also the fixture plan file of the plan-file and `show` tests.
+    snapshot("sample.plan.json", render_plan(sample_plan(), "json"))
 
 
 def test_unknown_format_is_a_usage_error() -> None:

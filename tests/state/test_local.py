@@ -14,7 +14,7 @@ from structlog.testing import capture_logs
 
 from reconciler.errors import StateError
 from reconciler.model import JournalEntry, StateDoc, StateResource
-from reconciler.resources import load_schema
+from reconciler.package_data import load_schema
 from reconciler.state.local import LocalBackend
 
 GROUP = "AlibabaBgpGroup/sg-vbr1"

@@ -66,6 +66,7 @@ GROUP = KindInfo(
     deletable=True,
     rename_scope=("regionId", "virtualBorderRouterId"),
     name_attr="name",  # the group's Name in Alibaba Cloud, part of its natural key
+    summary_fields=("name", "peerAsn"),
 )
 
 PEER = KindInfo(
@@ -90,4 +91,5 @@ PEER = KindInfo(
     derive=_peer_ip_version,
     tidy=_drop_hop_count_without_bfd,
     has_session=True,
+    summary_fields=("peerIpAddress",),
 )

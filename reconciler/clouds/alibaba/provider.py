@@ -1,14 +1,19 @@
 """Alibaba Cloud Express Connect BGP groups and peers, through the official VPC SDK.
 
-Facts this client relies on (see reference/alibaba-vpc-bgp.md):
+Facts this client relies on:
 - `alibabacloud-vpc20160428` 7.2.2 on tea-openapi 0.4.x: one attempt per call (the SDK's own
-  retry knobs are ignored), so retries are ours (tenacity) and resend the same ClientToken.
+  retry knobs are ignored), so retries are ours (tenacity) and resend the same ClientToken
+  (docs/cloud-apis.md, Alibaba §1 and §4).
 - Errors: `e.data` holds the raw `Code` / `Message` / `RequestId`; `e.message` is wrapped.
-  Network failures are `UnretryableException` wrapping a `RetryError`.
-- Every Describe field of a group is a string (`"65010"`, `"false"`); `BgpStatus` may be empty.
-- Lifecycle: Pending -> Available, Modifying -> Available, Deleting -> gone. A group with peers
-  (even deleting ones) refuses deletion with `DependencyViolation.BgpPeer`.
-- PageSize is at most 50.
+  Network failures are `UnretryableException` wrapping a `RetryError` (docs/cloud-apis.md,
+  Alibaba §1); the codes and their hints are in Alibaba §13 (`hints`).
+- Every Describe field of a group is a string (`"65010"`, `"false"`); `BgpStatus` may be empty
+  (docs/cloud-apis.md, Alibaba §5). PageSize is at most 50 (docs/cloud-apis.md, Alibaba §6).
+- Lifecycle: Pending -> Available, Modifying -> Available, Deleting -> gone. A call on an object
+  that is not Available fails with `InvalidStatus.CannotOperate`, and a group with peers (even
+  deleting ones) refuses deletion with `DependencyViolation.BgpPeer` (docs/cloud-apis.md,
+  Alibaba §7). Both are answered with `Busy`: nothing changed, and the engine sends the same
+  call again once the object settled.
 
 The SDK takes ~0.4 s to import, so it is imported on the first call that needs it.
 """
@@ -21,17 +26,18 @@ import ipaddress
 import math
 import re
 import threading
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-import tenacity
-
 from reconciler import __version__
-from reconciler.clouds.alibaba.kinds import ALIBABA_ASN, ALIBABA_GROUP, ALIBABA_PEER, GROUP, PEER
+from reconciler.clouds.alibaba.hints import HINTS
+from reconciler.clouds.alibaba.kinds import ALIBABA_GROUP, ALIBABA_PEER, GROUP, PEER
+from reconciler.clouds.alibaba.params import KIND_PARAMS, KindParams
 from reconciler.clouds.alibaba.scope import AlibabaScope
-from reconciler.clouds.base import Desired, ObjectRef, ProviderOptions, RefreshResult, RefreshScope
+from reconciler.clouds.base import Busy, Desired, ObjectRef, ProviderOptions, RefreshResult, RefreshScope
 from reconciler.clouds.counters import CallCounter, map_bounded
 from reconciler.clouds.retry import RetryPolicy, TransientError, call_with_retries
 from reconciler.errors import ProviderError, ResourceNotFound
@@ -44,7 +50,6 @@ CLOUD = "alibaba"
 KIND_INFO: Mapping[str, KindInfo] = {ALIBABA_GROUP: GROUP, ALIBABA_PEER: PEER}
 PAGE_SIZE = 50  # the documented maximum
 FEW_REFS = 5  # poll() describes objects one by one up to this many per region and kind
-DEPENDENCY_TIMEOUT = 120.0  # seconds a group delete waits for its deleting peers
 
 GROUP_STATUS: Mapping[str, Status] = {"Pending": "pending", "Available": "ready", "Deleting": "deleting"}
 PEER_STATUS: Mapping[str, Status] = {
@@ -66,78 +71,9 @@ NOT_FOUND_CODES = frozenset(
     }
 )
 RETRYABLE_CODES = frozenset({"ServiceUnavailable", "InternalError", "OperationConflict"})
-BUSY_CODE = "InvalidStatus.CannotOperate"  # the object or its group is still changing
+BUSY_CODE = "InvalidStatus.CannotOperate"  # the object, its group or its VBR is still changing
+DEPENDENCY_CODE = "DependencyViolation.BgpPeer"  # the group still has peers, deleting ones included
 
-# What the user should do about each documented error (reference §1.12 and gateway codes).
-HINTS: Mapping[str, str] = {
-    "QuotaExceeded.Bgp": "a VBR holds at most 8 BGP peers (and a limited number of groups): remove one or "
-    "use another VBR",
-    "QuotaExceeded.Nqa": "the VBR reached its health-check (NQA) quota: remove one",
-    "QuotaExceeded.BgpNetwork": "the VBR reached its quota of advertised BGP networks: remove one",
-    "QuotaExceeded.BfdSession": "the account reached its BFD session quota: set enableBfd: false on some peer "
-    "or ask Alibaba for a higher quota",
-    "InvalidAccessDeviceId.NotFound": "the access device behind the VBR's physical connection was not found: "
-    "check the VBR in the Express Connect console",
-    "InvalidPeerIpAddress": "the VBR uses several physical connections: set spec.peerIpAddress",
-    "InvalidVbrNetwork": "the VBR does not exist in this region: check spec.virtualBorderRouterId and spec.regionId",
-    "InvalidBgpGroup": "the BGP group does not exist in this region: check spec.bgpGroup / spec.bgpGroupId "
-    "and spec.regionId",
-    "InvalidBgpName.Malformed": "the group's name (its metadata.name) must be 2-128 characters, start with a "
-    "letter and contain only letters, digits, '.', '_' and '-'",
-    "InvalidBgpDescription.Malformed": "spec.description must be 2-256 characters, start with a letter and "
-    "not start with http:// or https://",
-    "InvalidBgpDiscription.Malformed": "spec.description must be 2-256 characters, start with a letter and "
-    "not start with http:// or https://",
-    "InvalidBgpAuthkey.Malformed": "Alibaba refused the BGP auth key: use another key of letters and digits",
-    "InvalidIP.Malformed": "spec.peerIpAddress is not a valid IP address",
-    "InvalidPeerAsn.Malformed": "peer ASN cannot be 45104, Alibaba's own ASN: set spec.peerAsn to your side's ASN",
-    "InvalidParams.NotNull": "a required parameter was empty: check the spec of this resource",
-    "InvalidBgpGroup.LocalAsnInvalid": "spec.localAsn must be 45104, 64512-65534 or 4200000000-4294967294, "
-    "and not 65025",
-    "InvalidParams.NotFound": "the object was not found; it may have been deleted outside reconciler",
-    "InvalidParams.AlreadyExists": "the object already exists: import it (reconciler import) instead of creating it",
-    "InvalidStatus.CannotOperate": "the object is busy (Pending, Modifying or Deleting): wait until it is "
-    "Available and apply again",
-    "InvalidParams.PeerIpAddressMustPointOut": "the VBR has zero or several sub-interfaces: set spec.peerIpAddress",
-    "InvalidParams.PeerIpAddressInUse": "another BGP peer on this VBR already uses spec.peerIpAddress: pick "
-    "another address or import that peer",
-    "BgpPeer.Already.Exists": "a BGP peer with this address already exists in the group: import it "
-    "(reconciler import) instead of creating it",
-    "MissingParam.EnableBfd": "set spec.enableBfd (true or false)",
-    "IllegalParam.BfdMultiHop": "spec.bfdMultiHop must be 1..255 and is required when enableBfd is true",
-    "IllegalParam.IpVersion": "ipVersion must be IPv4 or IPv6, and IPv6 needs IPv6 enabled on the VBR",
-    "IllegalParam.PeerIpAddress": "spec.peerIpAddress is not valid for this VBR: it must be in the VBR's "
-    "peering subnet and match ipVersion",
-    "DuplicatedParam.PeerIpAddress": "spec.peerIpAddress is given twice for this group",
-    "OperationUnsupported.IPV6ForThisRegion": "this region does not support IPv6 BGP: use ipVersion IPv4",
-    "IllegalParam.PeerAsn": "spec.peerAsn must be 1..4294967295 and not 45104",
-    "IllegalParam.LocalAsn": "spec.localAsn must be 45104, 64512-65534 or 4200000000-4294967294, and not 65025",
-    "IllegalParam.RouteLimit": "spec.routeQuota is above what the account allows (110 by default): lower it",
-    "OperationUnsupport": "this account may not set a custom local ASN: remove spec.localAsn (45104 is used)",
-    "OperationFailed.PconnTrafficNotEnable": "traffic is not enabled on the physical connection behind the "
-    "VBR: enable it in the Express Connect console and apply again",
-    "UnsupportedFeature.Vpconn": "BGP peers are not supported on this hosted (virtual) physical connection",
-    "InvalidRegionId.NotFound": "spec.regionId is not a region the Alibaba VPC API knows",
-    "InternalError": "Alibaba had an internal error: apply again later",
-    "ServiceUnavailable": "the Alibaba VPC API is temporarily unavailable: apply again later",
-    "Throttling": "Alibaba throttled the requests: lower --parallelism or try again later",
-    "Throttling.User": "Alibaba throttled the requests: lower --parallelism or try again later",
-    "Throttling.Api": "Alibaba throttled the requests: lower --parallelism or try again later",
-    "SignatureDoesNotMatch": "check ALIBABA_CLOUD_ACCESS_KEY_SECRET",
-    "InvalidAccessKeyId.NotFound": "check ALIBABA_CLOUD_ACCESS_KEY_ID",
-    "InvalidAccessKeyId": "check ALIBABA_CLOUD_ACCESS_KEY_ID",
-    "InvalidTimeStamp.Expired": "this machine's clock is off by more than 15 minutes: fix it (NTP)",
-    "SignatureNonceUsed": "a request was replayed: run the command again",
-    "IdempotentParameterMismatch": "this change's ClientToken was already used with other parameters: the "
-    "manifests changed after the plan was made; run plan again",
-    "DependencyViolation.BgpPeer": "the BGP group still has peers: delete them first",
-    "DependencyViolation.BgpGroup": "the VBR still has BGP groups: delete them first",
-    "OperationConflict": "another operation on this VBR is in progress: apply again in a moment",
-    "Forbidden.RAM": "the RAM user lacks permission for this VPC action: grant it (e.g. AliyunVPCFullAccess)",
-    "NoPermission": "the RAM user lacks permission for this VPC action: grant it (e.g. AliyunVPCFullAccess)",
-    "MissingParameter": "a required parameter is missing: check the spec of this resource",
-    "InvalidParameter": "a parameter is not valid: check the spec of this resource",
-}
 
 log = get_logger("reconciler.clouds.alibaba")
 
@@ -288,8 +224,19 @@ def _snake(action: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", action).lower()
 
 
-class _PeersStillDeleting(Exception):
-    pass
+def _kind(kind: str) -> tuple[KindInfo, KindParams]:
+    if kind not in KIND_PARAMS:
+        raise ValueError(f"the Alibaba provider does not manage {kind}")
+    return KIND_INFO[kind], KIND_PARAMS[kind]
+
+
+def _referenced(info: KindInfo, attrs: Mapping[str, Any], region: str) -> list[ObjectRef]:
+    """The objects `attrs` refer to (a peer's group): what may keep a call on it waiting."""
+    return [
+        ObjectRef(ref.kind, str(attrs[ref.id_attr]), region)
+        for ref in info.ref_fields.values()
+        if attrs.get(ref.id_attr)
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -309,11 +256,9 @@ class AlibabaProvider:
         endpoint: str | None,
         options: ProviderOptions,
         page_size: int = PAGE_SIZE,
-        dependency_timeout: float = DEPENDENCY_TIMEOUT,
     ) -> None:
         self.options = options
         self.page_size = page_size
-        self.dependency_timeout = dependency_timeout
         self._access_key_id = access_key_id
         self._access_key_secret = access_key_secret
         self._endpoint = endpoint_and_protocol(endpoint) if endpoint else None
@@ -322,6 +267,8 @@ class AlibabaProvider:
         self._in_flight = threading.BoundedSemaphore(max(1, options.max_in_flight))
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
+        self._delete_attempts: Counter[tuple[str, str]] = Counter()  # (cloud id, token) -> attempts made
+        self._delete_attempts_lock = threading.Lock()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], options: ProviderOptions) -> AlibabaProvider:
@@ -398,18 +345,7 @@ class AlibabaProvider:
             body = response.body.to_map() if response.body is not None else {}
             return body if isinstance(body, dict) else {}
 
-        if not action.startswith(("Create", "Modify", "Delete")):
-            return call_with_retries(attempt, self._policy, action)
-        # A mutation on an object (or its group) that is still Pending/Modifying gets
-        # InvalidStatus.CannotOperate: wait for it to settle, as Terraform does. Failed calls do not
-        # consume a ClientToken, so resending the same token is safe.
-        busy = tenacity.Retrying(
-            stop=tenacity.stop_after_delay(self.dependency_timeout),
-            wait=tenacity.wait_random_exponential(multiplier=self.options.backoff_base, max=self.options.backoff_max),
-            retry=tenacity.retry_if_exception(lambda e: isinstance(e, ProviderError) and e.code == BUSY_CODE),
-            reraise=True,
-        )
-        return busy(call_with_retries, attempt, self._policy, action)
+        return call_with_retries(attempt, self._policy, action)
 
     def _error(self, error: Exception, action: str, region: str, secrets: Sequence[str]) -> ProviderError:
         from darabonba.exceptions import RetryError
@@ -589,47 +525,29 @@ class AlibabaProvider:
 
     # -- writes --------------------------------------------------------------------------------
 
-    def create(self, desired: Desired, token: str) -> str:
-        """CreateBgpGroup / CreateBgpPeer with `token` as ClientToken: a retry or a re-run with
-        the same token returns the same id instead of a duplicate."""
-        attrs = KIND_INFO[desired.kind].normalise(desired.attrs)
+    def create(self, desired: Desired, token: str) -> str | Busy:
+        """The kind's Create action with `token` as ClientToken: a retry or a re-run with the same
+        token returns the same id instead of a duplicate. `Busy` when something it depends on
+        (its group, its VBR) is still changing."""
+        info, params = _kind(desired.kind)
+        attrs = info.normalise(desired.attrs)
         region = str(attrs["regionId"])
-        if desired.kind == ALIBABA_GROUP:
-            params: dict[str, Any] = {
-                "router_id": attrs["virtualBorderRouterId"],
-                "name": attrs.get("name") or desired.name,
-                "peer_asn": attrs["peerAsn"],
-                "ip_version": attrs.get("ipVersion"),
-                "route_quota": attrs.get("routeQuota"),
-                "is_fake_asn": attrs.get("isFakeAsn"),
-                "client_token": token,
-            }
-            if attrs.get("description"):
-                params["description"] = attrs["description"]
-            if attrs.get("localAsn") not in (None, ALIBABA_ASN):  # public accounts reject LocalAsn
-                params["local_asn"] = attrs["localAsn"]
-            key = desired.secrets.get("authKey")
-            if key is not None:
-                params["auth_key"] = key.reveal()
-            body = self._call(region, "CreateBgpGroup", params)
-            return _text(body.get("BgpGroupId"))
-        if desired.kind == ALIBABA_PEER:
-            params = {
-                "bgp_group_id": attrs["bgpGroupId"],
-                "peer_ip_address": attrs.get("peerIpAddress"),
-                "enable_bfd": bool(attrs.get("enableBfd")),
-                "ip_version": attrs.get("ipVersion"),
-                "client_token": token,
-            }
-            if attrs.get("enableBfd"):
-                params["bfd_multi_hop"] = attrs.get("bfdMultiHop")
-            body = self._call(region, "CreateBgpPeer", params)
-            return _text(body.get("BgpPeerId"))
-        raise ValueError(f"the Alibaba provider does not manage {desired.kind}")
+        try:
+            body = self._call(
+                region,
+                params.create,
+                {**params.create_params(attrs, desired.secrets, desired.name), "client_token": token},
+            )
+        except ProviderError as error:
+            if error.code != BUSY_CODE:
+                raise
+            return self._busy(error, params.create, _referenced(info, attrs, region))
+        return _text(body.get(params.created_id))
 
-    def update(self, ref: ObjectRef, desired: Desired, changed: Sequence[str], token: str) -> None:
-        """ModifyBgpGroupAttribute / ModifyBgpPeerAttribute with only the `changed` fields."""
-        info = KIND_INFO[ref.kind]
+    def update(self, ref: ObjectRef, desired: Desired, changed: Sequence[str], token: str) -> Busy | None:
+        """The kind's Modify action with only the `changed` fields. `Busy` when the object (or
+        its group) is still changing."""
+        info, params = _kind(ref.kind)
         fixed = sorted(set(changed) & info.replace_only)
         if fixed:
             raise ProviderError(
@@ -637,99 +555,89 @@ class AlibabaProvider:
                 cloud=CLOUD,
             )
         attrs = info.normalise(desired.attrs)
-        changes: dict[str, Any] = {}
-        if ref.kind == ALIBABA_GROUP:
-            names = {
-                "name": "name",
-                "description": "description",
-                "peerAsn": "peer_asn",
-                "localAsn": "local_asn",
-                "isFakeAsn": "is_fake_asn",
-                "routeQuota": "route_quota",
-            }
-            changes.update({names[f]: attrs.get(f) for f in changed if f in names})
-            if "authKey" in changed:
-                key = desired.secrets.get("authKey")
-                if key is None:
-                    changes["clear_auth_key"] = True
-                else:
-                    changes["auth_key"] = key.reveal()
-            action = "ModifyBgpGroupAttribute"
-            ids: dict[str, Any] = {"bgp_group_id": ref.cloud_id}
-        else:
-            if "peerIpAddress" in changed:
-                changes["peer_ip_address"] = attrs.get("peerIpAddress")
-            if "enableBfd" in changed or "bfdMultiHop" in changed:
-                # EnableBfd defaults to false server-side: always send it along with the hop count.
-                changes["enable_bfd"] = bool(attrs.get("enableBfd"))
-                if attrs.get("enableBfd"):
-                    changes["bfd_multi_hop"] = attrs.get("bfdMultiHop")
-            action = "ModifyBgpPeerAttribute"
-            ids = {"bgp_peer_id": ref.cloud_id, "bgp_group_id": attrs.get("bgpGroupId")}
-        if changes:
-            self._call(self._region(ref), action, {**ids, **changes, "client_token": token})
-
-    def delete(self, ref: ObjectRef, token: str) -> None:
-        """DeleteBgpGroup / DeleteBgpPeer. Already gone (or already deleting) is a success; a group
-        whose peers are still deleting is retried with backoff for `dependency_timeout`."""
+        changes = params.modify_changes(attrs, desired.secrets, changed)
+        if not changes:
+            return None
         region = self._region(ref)
-        if ref.kind == ALIBABA_GROUP:
-            self._delete_group(ref, region, token)
-            return
         try:
-            self._call(region, "DeleteBgpPeer", {"bgp_peer_id": ref.cloud_id, "client_token": token})
+            self._call(
+                region, params.modify, {**params.modify_ids(ref.cloud_id, attrs), **changes, "client_token": token}
+            )
         except ProviderError as error:
-            if not self._gone_or_deleting(ref):
-                raise error from None
-
-    def _gone_or_deleting(self, ref: ObjectRef) -> bool:
-        live = self._describe_one(ref)
-        return live is None or live.status == "deleting"
-
-    def _delete_group(self, ref: ObjectRef, region: str, token: str) -> None:
-        attempt = 0
-
-        def delete_once() -> None:
-            nonlocal attempt
-            # A failed attempt may be remembered under its token: later attempts use a fresh,
-            # derived one (safe: deleting twice is harmless, and gone is a success).
-            attempt_token = token if attempt == 0 else f"{token[:56]}-del{attempt}"
-            attempt += 1
-            try:
-                self._call(region, "DeleteBgpGroup", {"bgp_group_id": ref.cloud_id, "client_token": attempt_token})
-            except ProviderError as error:
-                if error.code == "DependencyViolation.BgpPeer":
-                    peers = self._list(region, ALIBABA_PEER, {"bgp_group_id": ref.cloud_id})
-                    blocking = sorted(p.cloud_id for p in peers if p.status != "deleting")
-                    if blocking:
-                        raise ProviderError(
-                            f"BGP group {ref.cloud_id} still has peers {', '.join(blocking)}",
-                            cloud=CLOUD,
-                            codes=error.codes,
-                            hint="delete its peers first (remove them from the manifests too)",
-                        ) from None
-                    raise _PeersStillDeleting(error.message) from None
-                if self._gone_or_deleting(ref):
-                    return
+            if error.code != BUSY_CODE:
                 raise
+            return self._busy(error, params.modify, [ref, *_referenced(info, attrs, region)])
+        return None
 
-        retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_delay(self.dependency_timeout),
-            wait=tenacity.wait_random_exponential(multiplier=self.options.backoff_base, max=self.options.backoff_max),
-            retry=tenacity.retry_if_exception_type(_PeersStillDeleting),
-            reraise=True,
-        )
+    def delete(self, ref: ObjectRef, token: str) -> Busy | None:
+        """The kind's Delete action. Already gone (or already deleting) is a success. `Busy` when
+        the object is still changing, or when a group's peers are still being deleted."""
+        _, params = _kind(ref.kind)
+        region = self._region(ref)
+        attempt_token = self._delete_token(ref, token) if params.fresh_delete_tokens else token
         try:
-            retrying(delete_once)
-        except _PeersStillDeleting:
+            self._call(region, params.delete, {params.delete_id: ref.cloud_id, "client_token": attempt_token})
+        except ProviderError as error:
+            if error.code == DEPENDENCY_CODE:
+                return self._peers_still_deleting(ref, region, error)
+            live = self._describe_one(ref)
+            if live is None or live.status == "deleting":
+                return None
+            if error.code != BUSY_CODE:
+                raise error from None
+            return self._busy(error, params.delete, [ref], observed={ref.cloud_id: live})
+        return None
+
+    def _delete_token(self, ref: ObjectRef, token: str) -> str:
+        """`token` for the first attempt of this delete, then a fresh token derived from it for
+        each later one (the engine repeats a `Busy` delete with the same token)."""
+        with self._delete_attempts_lock:
+            attempt = self._delete_attempts[(ref.cloud_id, token)]
+            self._delete_attempts[(ref.cloud_id, token)] += 1
+        return token if attempt == 0 else f"{token[:56]}-del{attempt}"
+
+    def _peers_still_deleting(self, ref: ObjectRef, region: str, error: ProviderError) -> Busy:
+        """`DependencyViolation.BgpPeer`: an error naming the peers when some are not being
+        deleted (the plan did not delete them); else `Busy` until the deleting ones are gone
+        (docs/cloud-apis.md, Alibaba §7)."""
+        peers = self._list(region, ALIBABA_PEER, {"bgp_group_id": ref.cloud_id})
+        blocking = sorted(p.cloud_id for p in peers if p.status != "deleting")
+        if blocking:
             raise ProviderError(
-                f"BGP group {ref.cloud_id} could not be deleted: its peers were still deleting after "
-                f"{self.dependency_timeout:g}s",
+                f"BGP group {ref.cloud_id} still has peers {', '.join(blocking)}",
                 cloud=CLOUD,
-                codes=["DependencyViolation.BgpPeer"],
-                retryable=True,
-                hint="apply again once the peers are gone",
+                codes=error.codes,
+                hint="delete its peers first (remove them from the manifests too)",
             ) from None
+        deleting = sorted(p.cloud_id for p in peers)
+        reason = f"BGP group {ref.cloud_id} cannot be deleted until its peers being deleted are gone"
+        if len(deleting) == 1:  # one object whose going unblocks the delete
+            return Busy(f"{reason} ({deleting[0]})", wait_for=ObjectRef(ALIBABA_PEER, deleting[0], region))
+        return Busy(f"{reason} ({', '.join(deleting)})" if deleting else reason)
+
+    def _busy(
+        self,
+        error: ProviderError,
+        action: str,
+        candidates: Sequence[ObjectRef],
+        observed: Mapping[str, LiveObject | None] | None = None,
+    ) -> Busy:
+        """`InvalidStatus.CannotOperate`: the object, its group or its VBR is not Available
+        (docs/cloud-apis.md, Alibaba §7). The API does not say which, so look: the first
+        candidate that is still changing is what to wait for; otherwise (e.g. a VBR that is not
+        active: not an object reconciler polls) try again after a while."""
+        if observed is None:
+            observed = self.poll(candidates) if candidates else {}
+        for ref in candidates:
+            live = observed.get(ref.cloud_id)
+            if live is not None and live.status in ("pending", "deleting"):
+                return Busy(
+                    f"{ref.kind} {ref.cloud_id} is {live.raw_status or live.status}; Alibaba refuses {action} "
+                    f"until it is Available ({BUSY_CODE})",
+                    wait_for=ref,
+                )
+        detail = "; ".join(m for m in error.messages if m) or BUSY_CODE
+        return Busy(f"Alibaba refuses {action} for now: {detail} ({BUSY_CODE})")
 
     def api_calls(self) -> Mapping[str, int]:
         return self._counter.snapshot()

@@ -31,4 +31,5 @@ PEERING = KindInfo(
         "it and the config stays on the connection"
     ),
     has_session=True,
+    summary_fields=("localIpAddress", "remoteAsn"),
 )

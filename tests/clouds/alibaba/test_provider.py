@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import socket
+import time
 from collections.abc import Callable
 
 import pytest
@@ -11,12 +12,12 @@ import pytest
 from reconciler.clouds.alibaba.kinds import ALIBABA_GROUP, ALIBABA_PEER
 from reconciler.clouds.alibaba.provider import AlibabaProvider, endpoint_and_protocol, group_object, peer_object
 from reconciler.clouds.alibaba.scope import AlibabaScope
-from reconciler.clouds.base import Desired, ObjectRef
-from reconciler.clouds.wait import wait_settled
+from reconciler.clouds.base import Busy, Desired, ObjectRef
 from reconciler.errors import ProviderError
 from reconciler.model import SecretValue
-from reconciler.sandbox import Sandbox
-from tests.clouds.conftest import FAST, OTHER_REGION, REGION, Logs, make_seed, vbr_id
+from reconciler.sandbox import Sandbox, Seed
+from tests.clouds.conftest import FAST, OTHER_REGION, REGION, Logs, created, make_seed, vbr_id
+from tests.clouds.settle import settle
 
 AUTH_KEY = "AliKey9secret"
 
@@ -86,8 +87,8 @@ def test_retries_after_dropped_replies_resend_the_same_token(
 ) -> None:
     box = sandbox(random_seed=3, alibaba={"drop_rate": 0.6})
     provider = alibaba(box)
-    group_id = provider.create(group(), "token-group")
-    peer_id = provider.create(peer(group_id), "token-peer")
+    group_id = created(provider.create(group(), "token-group"))
+    peer_id = created(provider.create(peer(group_id), "token-peer"))
     objects = box.objects()
     assert list(objects.alibaba_groups) == [group_id] and list(objects.alibaba_peers) == [peer_id]
     counts = box.request_counts()
@@ -129,7 +130,7 @@ def test_local_asn_is_sent_only_when_it_is_not_alibabas(
 ) -> None:
     box = sandbox(alibaba_custom_local_asn=False)  # like a public account
     provider = alibaba(box)
-    group_id = provider.create(group(localAsn=45104), "token-a")
+    group_id = created(provider.create(group(localAsn=45104), "token-a"))
     assert box.objects().alibaba_groups[group_id]["LocalAsn"] == "45104"
     with pytest.raises(ProviderError) as caught:
         provider.create(group("other", localAsn=65001), "token-b")
@@ -162,7 +163,7 @@ def test_server_errors_and_throttling_are_retried(
 ) -> None:
     box = sandbox(random_seed=5, alibaba={"error_rate": 0.5})
     provider = alibaba(box)
-    group_id = provider.create(group(), "token-5xx")
+    group_id = created(provider.create(group(), "token-5xx"))
     assert list(box.objects().alibaba_groups) == [group_id]
     box.configure(alibaba={"error_rate": 0.0, "throttle_rps": 2.0}, alibaba_throttle_retry_after=True)
     debug_logs.clear()
@@ -247,11 +248,11 @@ def test_refresh_reads_every_region_in_the_fewest_pages(
     peers = {REGION: [], OTHER_REGION: []}  # type: dict[str, list[str]]
     for r, (region, n_peers) in enumerate(((REGION, 23), (OTHER_REGION, 4))):
         for v in range(3):
-            gid = provider.create(group(f"g{v}", vbr=vbr_id(r, v), region=region), f"t-{region}-{v}")
+            gid = created(provider.create(group(f"g{v}", vbr=vbr_id(r, v), region=region), f"t-{region}-{v}"))
             groups[region].append(gid)
         for i in range(n_peers):
             gid = groups[region][i // 8]
-            peers[region].append(provider.create(peer(gid, f"10.0.{i}.2", region=region), f"p-{region}-{i}"))
+            peers[region].append(created(provider.create(peer(gid, f"10.0.{i}.2", region=region), f"p-{region}-{i}")))
     provider.page_size = 5
     box.reset_request_counts()
     result = provider.refresh(AlibabaScope(regions=frozenset({REGION, OTHER_REGION})))
@@ -268,9 +269,9 @@ def test_refresh_reads_every_region_in_the_fewest_pages(
 def test_find_by_natural_key_and_poll(sandbox: Callable[..., Sandbox], alibaba: Callable[..., AlibabaProvider]) -> None:
     box = sandbox(make_seed(vbrs_per_region=2))
     provider = alibaba(box)
-    g1 = provider.create(group("one"), "t1")
+    g1 = created(provider.create(group("one"), "t1"))
     provider.create(group("one", vbr=vbr_id(0, 1)), "t2")  # same name, another VBR
-    peer_ids = [provider.create(peer(g1, f"10.0.0.{i}"), f"p{i}") for i in range(2, 9)]
+    peer_ids = [created(provider.create(peer(g1, f"10.0.0.{i}"), f"p{i}")) for i in range(2, 9)]
     found = provider.find(ALIBABA_GROUP, group("one").attrs)
     assert found is not None and found.cloud_id == g1
     assert provider.find(ALIBABA_GROUP, group("two").attrs) is None
@@ -294,14 +295,14 @@ def test_update_sends_only_the_changed_fields(
 ) -> None:
     box = sandbox()
     provider = alibaba(box)
-    group_id = provider.create(group(description="Before"), "t-create")
+    group_id = created(provider.create(group(description="Before"), "t-create"))
     wanted = group(key=None, description="After", peerAsn=65099)
     provider.update(gref(group_id), wanted, ["description", "authKey"], "t-update")
     live = provider.get(gref(group_id))
     assert live is not None
     assert live.attrs["description"] == "After" and live.secrets["authKey"] is None  # ClearAuthKey
     assert live.attrs["peerAsn"] == 65010  # not in `changed`: untouched
-    peer_id = provider.create(peer(group_id, enableBfd=False), "t-peer")
+    peer_id = created(provider.create(peer(group_id, enableBfd=False), "t-peer"))
     provider.update(pref(peer_id), peer(group_id, enableBfd=True, bfdMultiHop=3), ["enableBfd"], "t-bfd")
     live_peer = provider.get(pref(peer_id))
     assert live_peer is not None and live_peer.attrs["enableBfd"] is True and live_peer.attrs["bfdMultiHop"] == 3
@@ -316,40 +317,162 @@ def test_delete_of_a_gone_object_succeeds(
     provider = alibaba(box)
     provider.delete(gref("bgpg-t4gone00000000000000000"), "t-1")
     provider.delete(pref("bgp-t4gone000000000000000000"), "t-2")
-    group_id = provider.create(group(), "t-3")
+    group_id = created(provider.create(group(), "t-3"))
     provider.delete(gref(group_id), "t-4")
     provider.delete(gref(group_id), "t-5")  # already deleting (or gone): still a success
-    assert wait_settled(provider, [gref(group_id)], deleting=True, first_delay=0.02) == {group_id: None}
+    assert settle(provider, [gref(group_id)], gone=True) == {group_id: None}
 
 
-def test_a_group_delete_waits_for_its_deleting_peers(
+def test_a_group_delete_answers_busy_while_its_peers_are_deleting(
     sandbox: Callable[..., Sandbox], alibaba: Callable[..., AlibabaProvider]
 ) -> None:
     box = sandbox(provision_delay=0.3)
     provider = alibaba(box)
-    group_id = provider.create(group(), "t-g")
-    wait_settled(provider, [gref(group_id)], first_delay=0.05)
-    peer_id = provider.create(peer(group_id), "t-p")
-    wait_settled(provider, [pref(peer_id)], first_delay=0.05)
+    group_id = created(provider.create(group(), "t-g"))
+    settle(provider, [gref(group_id)])
+    peer_id = created(provider.create(peer(group_id), "t-p"))
+    settle(provider, [pref(peer_id)])
     with pytest.raises(ProviderError) as blocked:
         provider.delete(gref(group_id), "t-del-early")
     assert f"still has peers {peer_id}" in str(blocked.value)
-    provider.delete(pref(peer_id), "t-del-peer")  # Deleting for 0.3 s
-    provider.delete(gref(group_id), "t-del-group")
+    assert provider.delete(pref(peer_id), "t-del-peer") is None  # Deleting for 0.3 s
+    busy = provider.delete(gref(group_id), "t-del-group")
+    assert isinstance(busy, Busy) and busy.wait_for == pref(peer_id)  # the one peer whose going unblocks it
+    settle(provider, [pref(peer_id)], gone=True)
+    assert provider.delete(gref(group_id), "t-del-group") is None  # the same call, once the peer is gone
     assert box.request_counts()["alibaba DeleteBgpGroup"] >= 3  # refused at least once while peers went
-    wait_settled(provider, [gref(group_id)], deleting=True, first_delay=0.05)
+    settle(provider, [gref(group_id)], gone=True)
     assert box.objects().alibaba_groups == {}
 
 
-def test_wait_settled_times_out_with_the_status(
+def test_poll_shows_a_group_that_is_still_pending(
     sandbox: Callable[..., Sandbox], alibaba: Callable[..., AlibabaProvider]
 ) -> None:
     box = sandbox(provision_delay=5.0)
     provider = alibaba(box)
-    group_id = provider.create(group(), "t-slow")
-    with pytest.raises(ProviderError) as caught:
-        wait_settled(provider, [gref(group_id)], timeout=0.3, first_delay=0.05)
-    assert f"AlibabaBgpGroup {group_id} (Pending)" in str(caught.value) and caught.value.retryable
+    group_id = created(provider.create(group(), "t-slow"))
+    live = provider.poll([gref(group_id)])[group_id]
+    assert live is not None and (live.status, live.raw_status) == ("pending", "Pending")
+
+
+# -- busy objects: Busy at once instead of waiting inside the call ---------------------------------
+
+
+def test_a_modify_of_a_pending_group_answers_busy_then_succeeds(
+    sandbox: Callable[..., Sandbox], alibaba: Callable[..., AlibabaProvider]
+) -> None:
+    box = sandbox(provision_delay=1.0)
+    provider = alibaba(box)
+    group_id = created(provider.create(group(description="Before"), "t-create"))  # Pending for 1 s
+    started = time.monotonic()
+    busy = provider.update(gref(group_id), group(description="After"), ["description"], "t-modify")
+    assert isinstance(busy, Busy) and busy.wait_for == gref(group_id)
+    assert time.monotonic() - started < 0.9  # answered before the group settled
+    assert "Pending" in busy.reason and AUTH_KEY not in busy.reason
+    assert box.request_counts()["alibaba ModifyBgpGroupAttribute"] == 1  # refused once, not retried
+    settle(provider, [gref(group_id)])
+    assert provider.update(gref(group_id), group(description="After"), ["description"], "t-modify") is None
+    live = settle(provider, [gref(group_id)])[group_id]
+    assert live is not None and live.attrs["description"] == "After"
+
+
+def test_a_modify_of_a_modifying_peer_answers_busy_then_succeeds(
+    sandbox: Callable[..., Sandbox], alibaba: Callable[..., AlibabaProvider]
+) -> None:
+    box = sandbox()
+    provider = alibaba(box)
+    group_id = created(provider.create(group(), "t-g"))
+    peer_id = created(provider.create(peer(group_id, enableBfd=False), "t-p"))
+    box.configure(provision_delay=1.0)
+    first = provider.update(pref(peer_id), peer(group_id, enableBfd=True, bfdMultiHop=2), ["enableBfd"], "t-m1")
+    assert first is None  # Modifying for 1 s now
+    busy = provider.update(pref(peer_id), peer(group_id, enableBfd=True, bfdMultiHop=4), ["bfdMultiHop"], "t-m2")
+    assert isinstance(busy, Busy) and busy.wait_for == pref(peer_id) and "Modifying" in busy.reason
+    settle(provider, [pref(peer_id)])
+    again = provider.update(pref(peer_id), peer(group_id, enableBfd=True, bfdMultiHop=4), ["bfdMultiHop"], "t-m2")
+    assert again is None
+    live = settle(provider, [pref(peer_id)])[peer_id]
+    assert live is not None and live.attrs["bfdMultiHop"] == 4
+
+
+def test_a_peer_create_in_a_pending_group_waits_for_the_group(
+    sandbox: Callable[..., Sandbox], alibaba: Callable[..., AlibabaProvider]
+) -> None:
+    box = sandbox(provision_delay=1.0)
+    provider = alibaba(box)
+    group_id = created(provider.create(group(), "t-g"))  # Pending for 1 s
+    busy = provider.create(peer(group_id), "t-p")
+    assert isinstance(busy, Busy) and busy.wait_for == gref(group_id)
+    assert box.objects().alibaba_peers == {}
+    settle(provider, [gref(group_id)])
+    peer_id = created(provider.create(peer(group_id), "t-p"))  # the same token, now accepted
+    assert list(box.objects().alibaba_peers) == [peer_id]
+
+
+def test_deletes_of_busy_objects_answer_busy(
+    sandbox: Callable[..., Sandbox], alibaba: Callable[..., AlibabaProvider]
+) -> None:
+    box = sandbox()
+    provider = alibaba(box)
+    group_id = created(provider.create(group(), "t-g"))
+    peer_id = created(provider.create(peer(group_id), "t-p"))
+    box.configure(provision_delay=1.0)
+    assert provider.update(pref(peer_id), peer(group_id, bfdMultiHop=5), ["bfdMultiHop"], "t-mp") is None
+    assert provider.update(gref(group_id), group(description="Busy"), ["description"], "t-mg") is None
+    peer_busy = provider.delete(pref(peer_id), "t-dp")
+    assert isinstance(peer_busy, Busy) and peer_busy.wait_for == pref(peer_id)
+    group_busy = provider.delete(gref(group_id), "t-dg")
+    assert isinstance(group_busy, Busy) and group_busy.wait_for == gref(group_id)
+    settle(provider, [pref(peer_id), gref(group_id)])
+    assert provider.delete(pref(peer_id), "t-dp") is None
+    settle(provider, [pref(peer_id)], gone=True)
+    assert provider.delete(gref(group_id), "t-dg") is None
+    assert settle(provider, [gref(group_id)], gone=True) == {group_id: None}
+
+
+def test_a_group_delete_with_several_deleting_peers_retries_after_a_while(
+    sandbox: Callable[..., Sandbox], alibaba: Callable[..., AlibabaProvider]
+) -> None:
+    box = sandbox()
+    provider = alibaba(box)
+    group_id = created(provider.create(group(), "t-g"))
+    peer_ids = [created(provider.create(peer(group_id, f"10.0.0.{i}"), f"t-p{i}")) for i in (3, 4)]
+    box.configure(provision_delay=1.0)
+    for peer_id in peer_ids:
+        assert provider.delete(pref(peer_id), f"t-d-{peer_id}") is None
+    busy = provider.delete(gref(group_id), "t-dg")
+    assert isinstance(busy, Busy) and busy.wait_for is None and busy.retry_after > 0
+    assert all(peer_id in busy.reason for peer_id in peer_ids)
+    settle(provider, [pref(p) for p in peer_ids], gone=True)
+    assert provider.delete(gref(group_id), "t-dg") is None
+
+
+def test_a_create_on_an_inactive_vbr_answers_busy_with_a_retry_time(
+    sandbox: Callable[..., Sandbox], alibaba: Callable[..., AlibabaProvider]
+) -> None:
+    """The VBR is not an object reconciler polls: nothing to wait for, so try again later."""
+    box = sandbox()
+    box.add_seed(Seed.from_mapping({"alibaba": {"vbrs": [{**_seed_vbr(), "status": "unconfirmed"}]}}))
+    provider = alibaba(box)
+    busy = provider.create(group(), "t-g")
+    assert isinstance(busy, Busy) and busy.wait_for is None and busy.retry_after > 0
+    assert AUTH_KEY not in busy.reason and box.objects().alibaba_groups == {}
+    box.add_seed(Seed.from_mapping({"alibaba": {"vbrs": [_seed_vbr()]}}))  # active again
+    group_id = created(provider.create(group(), "t-g"))
+    assert list(box.objects().alibaba_groups) == [group_id]
+
+
+def _seed_vbr() -> dict[str, object]:
+    """The first VBR of `make_seed()`, as a seed item."""
+    return {
+        "vbrId": vbr_id(0, 0),
+        "regionId": REGION,
+        "status": "active",
+        "enableIpv6": False,
+        "localGatewayIp": "10.0.0.1",
+        "peerGatewayIp": "10.0.0.2",
+        "peeringSubnetMask": "255.255.255.0",
+    }
 
 
 @pytest.mark.parametrize(

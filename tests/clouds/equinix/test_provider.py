@@ -13,15 +13,16 @@ from typing import Any
 
 import pytest
 
-from reconciler.clouds.base import Desired, ObjectRef, ProviderOptions, RefreshScope
+from reconciler.clouds.base import Busy, Desired, ObjectRef, ProviderOptions, RefreshScope
+from reconciler.clouds.equinix.configs import live_object
 from reconciler.clouds.equinix.kinds import EQUINIX_PEERING
-from reconciler.clouds.equinix.provider import EquinixProvider, live_object
+from reconciler.clouds.equinix.provider import EquinixProvider
 from reconciler.clouds.equinix.scope import EquinixScope
-from reconciler.clouds.wait import wait_settled
 from reconciler.errors import ProviderError
 from reconciler.model import SecretValue
 from reconciler.sandbox import Sandbox, SandboxConfig
-from tests.clouds.conftest import DEVICE, EQUINIX_SECRET, FAST, Logs, connection_uuid, make_seed
+from tests.clouds.conftest import DEVICE, EQUINIX_SECRET, FAST, Logs, connection_uuid, created, make_seed
+from tests.clouds.settle import settle
 
 KEY = "Sgkey123abc"
 
@@ -111,7 +112,7 @@ def test_missing_credentials_are_reported_at_first_use(sandbox: Callable[..., Sa
 
 
 def populate(box: Sandbox, provider: EquinixProvider, n: int) -> list[str]:
-    return [provider.create(peering(i), "unused") for i in range(n)]
+    return [created(provider.create(peering(i), "unused")) for i in range(n)]
 
 
 def test_paging_with_a_capped_limit_sees_every_config_once(
@@ -174,7 +175,7 @@ def test_both_error_shapes_become_a_provider_error(
 ) -> None:
     box = sandbox(equinix_error_shape=shape)
     provider = equinix(box)
-    cloud_id = provider.create(peering(), "unused")
+    cloud_id = created(provider.create(peering(), "unused"))
     bad = Desired(EQUINIX_PEERING, "peering-0", {**peering().attrs, "remoteIpAddress": "10.9.9.9"}, peering().secrets)
     with pytest.raises(ProviderError) as caught:
         provider.update(ObjectRef(EQUINIX_PEERING, cloud_id, None), bad, ["remoteIpAddress"], "unused")
@@ -334,7 +335,7 @@ def test_a_dropped_post_is_adopted_not_repeated(
     provider = equinix(box)
     debug_logs.clear()
     logs = debug_logs
-    cloud_id = provider.create(peering(), "unused")
+    cloud_id = created(provider.create(peering(), "unused"))
     configs = configs_on(box, connection_uuid(0))
     assert [c["uuid"] for c in configs] == [cloud_id]  # exactly one: adopted, not duplicated
     assert box.request_counts()["equinix POST /ne/v1/bgp"] == 1
@@ -345,9 +346,9 @@ def test_create_adopts_an_existing_config_and_updates_it(
     sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider]
 ) -> None:
     box = sandbox()
-    first = equinix(box).create(peering(remote_asn=45104), "unused")
+    first = created(equinix(box).create(peering(remote_asn=45104), "unused"))
     box.reset_request_counts()
-    again = equinix(box).create(peering(remote_asn=64999, key=None), "unused")
+    again = created(equinix(box).create(peering(remote_asn=64999, key=None), "unused"))
     assert again == first
     counts = box.request_counts()
     assert "equinix POST /ne/v1/bgp" not in counts and counts["equinix PUT /ne/v1/bgp/{uuid}"] == 1
@@ -355,14 +356,61 @@ def test_create_adopts_an_existing_config_and_updates_it(
     assert config["remoteAsn"] == 64999 and not config.get("authenticationKey")
 
 
-def test_create_waits_for_a_busy_config_before_updating_it(
+def test_create_answers_busy_for_a_provisioning_config_then_updates_it(
     sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider]
 ) -> None:
+    """Adopting a config that must change while it is still PROVISIONING: nothing is sent, the
+    answer is Busy waiting for that config, and the same call updates it once it settled."""
     box = sandbox(provision_delay=0.3)
-    first = equinix(box).create(peering(remote_asn=45104), "unused")  # PROVISIONING for 0.3 s
-    assert equinix(box).create(peering(remote_asn=64998), "unused") == first
+    provider = equinix(box)
+    first = created(provider.create(peering(remote_asn=45104), "unused"))  # PROVISIONING for 0.3 s
+    ref = ObjectRef(EQUINIX_PEERING, first, None)
+    busy = provider.create(peering(remote_asn=64998), "unused")
+    assert isinstance(busy, Busy) and busy.wait_for == ref
+    assert "PROVISIONING" in busy.reason and KEY not in busy.reason
+    assert "equinix PUT /ne/v1/bgp/{uuid}" not in box.request_counts()
+    settle(provider, [ref])
+    assert provider.create(peering(remote_asn=64998), "unused") == first
     [config] = configs_on(box, connection_uuid(0))
     assert config["remoteAsn"] == 64998
+
+
+def test_update_of_a_provisioning_config_answers_busy_at_once(
+    sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider]
+) -> None:
+    """A PUT refused while the config is still PROVISIONING changed nothing: Busy, waiting for the
+    config, without blocking; the same call succeeds once it settled."""
+    box = sandbox(provision_delay=1.0)
+    provider = equinix(box)
+    cloud_id = created(provider.create(peering(remote_asn=45104), "unused"))
+    ref = ObjectRef(EQUINIX_PEERING, cloud_id, None)
+    started = time.monotonic()
+    busy = provider.update(ref, peering(remote_asn=64997), ["remoteAsn"], "unused")
+    assert isinstance(busy, Busy) and busy.wait_for == ref
+    assert time.monotonic() - started < 0.9  # answered before the config settled
+    assert "PROVISIONING" in busy.reason and KEY not in busy.reason
+    assert box.request_counts()["equinix PUT /ne/v1/bgp/{uuid}"] == 1  # the refused one
+    [config] = configs_on(box, connection_uuid(0))
+    assert config["remoteAsn"] == 45104 and config["provisioningStatus"] == "PROVISIONING"
+    settle(provider, [ref])
+    assert provider.update(ref, peering(remote_asn=64997), ["remoteAsn"], "unused") is None
+    assert settle(provider, [ref])[cloud_id].attrs["remoteAsn"] == 64997  # type: ignore[union-attr]
+
+
+def test_update_of_a_pending_update_config_answers_busy(
+    sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider]
+) -> None:
+    box = sandbox()
+    provider = equinix(box)
+    cloud_id = created(provider.create(peering(remote_asn=45104), "unused"))
+    ref = ObjectRef(EQUINIX_PEERING, cloud_id, None)
+    box.configure(provision_delay=1.0)
+    assert provider.update(ref, peering(remote_asn=64996), ["remoteAsn"], "unused") is None  # PENDING_UPDATE now
+    busy = provider.update(ref, peering(remote_asn=64995), ["remoteAsn"], "unused")
+    assert isinstance(busy, Busy) and busy.wait_for == ref and "PENDING_UPDATE" in busy.reason
+    settle(provider, [ref])
+    assert provider.update(ref, peering(remote_asn=64995), ["remoteAsn"], "unused") is None
+    assert settle(provider, [ref])[cloud_id].attrs["remoteAsn"] == 64995  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(
@@ -399,25 +447,24 @@ def test_delete_of_a_gone_config_succeeds_and_of_a_live_one_explains(
     box = sandbox()
     provider = equinix(box)
     provider.delete(ObjectRef(EQUINIX_PEERING, "00000000-dead-4000-8000-000000000000", None), "unused")
-    cloud_id = provider.create(peering(), "unused")
+    cloud_id = created(provider.create(peering(), "unused"))
     with pytest.raises(ProviderError) as caught:
         provider.delete(ObjectRef(EQUINIX_PEERING, cloud_id, None), "unused")
     assert "no delete for BGP configs" in str(caught.value)
 
 
-def test_wait_settled_follows_provisioning_and_reports_failure(
+def test_poll_follows_provisioning_and_shows_a_failure(
     sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider]
 ) -> None:
     box = sandbox(make_seed(connections=2), provision_delay=0.2)
     provider = equinix(box)
-    cloud_id = provider.create(peering(0), "unused")
-    settled = wait_settled(provider, [ObjectRef(EQUINIX_PEERING, cloud_id, None)], first_delay=0.05)
+    cloud_id = created(provider.create(peering(0), "unused"))
+    settled = settle(provider, [ObjectRef(EQUINIX_PEERING, cloud_id, None)])
     assert settled[cloud_id] is not None and settled[cloud_id].raw_status == "PROVISIONED"  # type: ignore[union-attr]
     box.configure(equinix={"provision_failure_rate": 1.0})
-    failing = provider.create(peering(1), "unused")
-    with pytest.raises(ProviderError) as caught:
-        wait_settled(provider, [ObjectRef(EQUINIX_PEERING, failing, None)], first_delay=0.05)
-    assert f"{failing} failed to provision (status FAILED)" in str(caught.value)
+    failing = created(provider.create(peering(1), "unused"))
+    failed = settle(provider, [ObjectRef(EQUINIX_PEERING, failing, None)])[failing]
+    assert failed is not None and failed.status == "failed" and failed.raw_status == "FAILED"
 
 
 # -- normalisation and secrets ----------------------------------------------------------------
@@ -458,7 +505,7 @@ def test_no_secret_reaches_logs_or_error_text(
     errors: list[str] = []
     debug_logs.clear()
     logs = debug_logs
-    cloud_id = provider.create(peering(0), "unused")
+    cloud_id = created(provider.create(peering(0), "unused"))
     box.configure(equinix={"drop_rate": 0.0}, equinix_duplicate_post="reject")
     for attempt in (
         lambda: provider.update(
@@ -489,17 +536,14 @@ def test_sandbox_config_defaults_this_suite_relies_on() -> None:
     assert config.equinix_duplicate_post == "reject"
 
 
-def test_wait_tolerates_a_404_right_after_the_post_for_the_grace_period(
+def test_a_new_config_may_be_invisible_for_a_moment_after_the_post(
     sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider]
 ) -> None:
     box = sandbox(make_seed(connections=2), equinix_read_lag=0.3)  # new configs stay invisible 0.3 s
     provider = equinix(box)
-    cloud_id = provider.create(peering(0), "unused")
+    cloud_id = created(provider.create(peering(0), "unused"))
     ref = ObjectRef(EQUINIX_PEERING, cloud_id, None)
     assert provider.get(ref) is None  # the transient 404
-    settled = wait_settled(provider, [ref], grace=2.0, first_delay=0.05)
+    assert provider.poll([ref]) == {cloud_id: None}
+    settled = settle(provider, [ref])
     assert settled[cloud_id] is not None and settled[cloud_id].status == "ready"  # type: ignore[union-attr]
-    other = provider.create(peering(1), "unused")
-    with pytest.raises(ProviderError) as caught:
-        wait_settled(provider, [ObjectRef(EQUINIX_PEERING, other, None)], grace=0.0, first_delay=0.05)
-    assert f"{other} does not exist" in str(caught.value)

@@ -1,4 +1,4 @@
-"""Finding the files the project ships (`reconciler.resources`), installed or in a source checkout."""
+"""Finding the files the project ships (`reconciler.package_data`), installed or in a source checkout."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import resources
+from reconciler import package_data
 
 
 @pytest.fixture
@@ -15,7 +15,7 @@ def site_packages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The package as installed from a wheel: `<site-packages>/reconciler`."""
     package = tmp_path / "site-packages" / "reconciler"
     package.mkdir(parents=True)
-    monkeypatch.setattr(resources, "_PACKAGE", package)
+    monkeypatch.setattr(package_data, "_PACKAGE", package)
     return package.parent
 
 
@@ -31,21 +31,21 @@ def test_the_packaged_copy_wins_over_a_stray_top_level_folder(site_packages: Pat
     write(site_packages / "reconciler" / "_examples" / "sandbox-seed.yaml", "packaged: true\n")
     write(site_packages / "examples" / "sandbox-seed.yaml", "stray: true\n")
 
-    assert resources.schema_path(name) == site_packages / "reconciler" / "_schemas" / name
-    assert resources.load_schema(name) == {"title": "packaged"}
-    assert resources.example_path("sandbox-seed.yaml").read_text() == "packaged: true\n"
+    assert package_data.schema_path(name) == site_packages / "reconciler" / "_schemas" / name
+    assert package_data.load_schema(name) == {"title": "packaged"}
+    assert package_data.example_path("sandbox-seed.yaml").read_text() == "packaged: true\n"
 
 
 def test_a_source_checkout_uses_the_top_level_folders(site_packages: Path) -> None:
     write(site_packages / "schemas" / "plan.schema.json", json.dumps({"title": "checkout"}))
-    assert resources.schema_path("plan.schema.json") == site_packages / "schemas" / "plan.schema.json"
+    assert package_data.schema_path("plan.schema.json") == site_packages / "schemas" / "plan.schema.json"
     with pytest.raises(FileNotFoundError, match=r"examples/sandbox-seed.yaml is missing from this installation"):
-        resources.example_path("sandbox-seed.yaml")
+        package_data.example_path("sandbox-seed.yaml")
 
 
 def test_this_checkout_finds_the_schemas_it_ships() -> None:
     repo = Path(__file__).resolve().parents[1]
     assert (
-        resources.schema_path("manifest.schema.json").read_bytes()
+        package_data.schema_path("manifest.schema.json").read_bytes()
         == (repo / "schemas" / "manifest.schema.json").read_bytes()
     )

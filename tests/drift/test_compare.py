@@ -7,7 +7,7 @@ from typing import Any
 
 from reconciler.clouds.alibaba.kinds import ALIBABA_GROUP, ALIBABA_PEER
 from reconciler.clouds.equinix.kinds import EQUINIX_PEERING
-from reconciler.drift import DriftReport, IgnoredEntry, detect
+from reconciler.drift import DriftOptions, DriftReport, IgnoredEntry, detect
 from reconciler.model import DriftIgnore, JournalEntry, LiveObject, Resource, StateDoc
 from reconciler.plan.model import SecretChange
 from tests.builders import CONN, CONN_OTHER, VBR, VBR_OTHER, equinix, group, live_of, live_peer, peer, state_of
@@ -30,9 +30,9 @@ def managed_trio(
     return [e, g, p], state, live
 
 
-def run(desired: list[Resource], state: StateDoc, live: list[LiveObject], **kw: Any) -> DriftReport:
-    kw.setdefault("now", NOW)
-    return detect(desired, state, live, **kw)
+def run(desired: list[Resource], state: StateDoc, live: list[LiveObject], **options: Any) -> DriftReport:
+    options.setdefault("now", NOW)
+    return detect(desired, state, live, DriftOptions(**options))
 
 
 def by_category(report: DriftReport, category: str) -> dict[str, Any]:
@@ -491,3 +491,10 @@ def test_interrupted_apply_is_a_warning() -> None:
     assert report.warnings == (
         "AlibabaBgpPeer/sg-vbr1-p1: an apply is running or was interrupted during create; the next apply resolves it",
     )
+
+
+def test_without_options_the_clock_stamps_the_report_and_nothing_is_required() -> None:
+    before = datetime.now(UTC).replace(microsecond=0)
+    report = detect(*managed_trio())
+    assert before <= datetime.fromisoformat(report.created_at.replace("Z", "+00:00")) <= datetime.now(UTC)
+    assert (report.require_established, report.api_calls, report.warnings) == (False, {}, ())

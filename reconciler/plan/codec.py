@@ -1,4 +1,4 @@
-"""The JSON form of a plan: `--format json` output and, byte for byte, the saved plan file.
+"""The plan as a JSON document and back: `--format json` output and, byte for byte, the saved plan file.
 
 Shape inspired by Terraform's `show -json` and described by `schemas/plan.schema.json`.
 `format_version` is `major.minor`: a minor bump only adds keys (readers ignore keys they do not
@@ -6,7 +6,8 @@ know), a major bump breaks readers. Secret values never appear: secret fields ar
 `before_sensitive` / `after_sensitive` (always `true`) and their field changes carry no values.
 
 `plan_from_dict(plan_to_dict(p)) == p` for every well-formed plan (JSON attribute values, no
-values on sensitive field changes); `reconciler.plan.planfile` adds file handling and validation.
+values on sensitive field changes); `reconciler.plan.planfile` adds file handling and validation
+(docs/architecture.md, "Plan").
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler.plan.model import Action, Change, FieldChange, Plan, PlanMode, SecretChange, SecretDigest
-from reconciler.render.redact import redact_change, scrub, secret_fields_of
+from reconciler.plan.redact import redact_change, scrub, secret_fields_of
 
 # Actions whose `before` / `after` side exists.
 _HAS_BEFORE = frozenset(set(Action) - {Action.CREATE})

@@ -13,8 +13,8 @@ from reconciler.model import LiveObject, Resource, SecretRef, SecretValue, State
 from reconciler.plan.model import Change, FieldChange, SecretChange
 from reconciler.plan.planfile import load_plan, save_plan
 from reconciler.plan.planner import make_plan
+from reconciler.plan.redact import MASK, redact_change, scrub
 from reconciler.render import render_change_text, render_field, render_plan
-from reconciler.render.redact import MASK, redact_change, scrub
 from tests.render.samples import FAKE_SECRET, leaky_plan
 
 FORMATS = ("text", "markdown", "json")

@@ -1,8 +1,9 @@
-"""Keep secret values out of every rendering, whatever the planner put in a Change.
+"""Keep secret values out of every form a plan leaves memory in, whatever the planner put in a Change.
 
-The planner is meant to hand over changes with no secret values in them. Renderers do not rely
-on that: each one passes a change through `redact_change` first, so a `SecretValue` or a secret
-field's value that slipped into `before`, `after` or a field change is masked, never printed.
+The planner is meant to hand over changes with no secret values in them. Nothing downstream relies
+on that: the plan codec (JSON output, saved plan files) and every renderer pass a change through
+`redact_change` first, so a `SecretValue` or a secret field's value that slipped into `before`,
+`after` or a field change is masked, never written or printed.
 """
 
 from __future__ import annotations

@@ -1,0 +1,133 @@
+"""The apply side of the write-ahead journal: an intent before each call, its outcome after.
+
+(docs/architecture.md, "State and the journal".) Every attempt at a step's call has its own
+intent, with an id of its own; its outcome reuses that id:
+
+- `done`: the call was accepted; the entry says what is now in the cloud.
+- `failed`: the call certainly changed nothing: the cloud refused it, or answered that it was
+  busy (the step is then called again later, under a new intent with the same token).
+- nothing: the outcome is unknown (a timeout, a reset, a 5xx, a bug). The intent stays open and
+  the next run looks at the cloud to learn what happened (reconciler/apply/recovery.py).
+
+Appends come from worker threads; each step's entries are written in order under one lock.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Any, Literal
+
+from reconciler.apply.steps import Op, Step
+from reconciler.clouds import KINDS
+from reconciler.model import JournalAction, JournalEntry, utc_now
+
+Phase = Literal["intent", "done", "failed"]
+
+
+def entry_id(lineage: str, serial: int, step: Step, attempt: int) -> str:
+    """Unique per attempt; the first attempt's id is the step's own."""
+    base = f"{lineage}:{serial}:{step.key}"
+    return base if attempt <= 1 else f"{base}#{attempt}"
+
+
+def journal_action(op: Op) -> JournalAction:
+    # Recording live values (refresh-only) writes the state as an update does.
+    return JournalAction.UPDATE if op is Op.RECORD else JournalAction(op.value)
+
+
+class JournalWriter:
+    def __init__(self, append: Callable[[JournalEntry], None], lineage: str, serial: int) -> None:
+        self._append = append
+        self._lineage = lineage
+        self._serial = serial
+        self._lock = threading.Lock()
+        self._attempts: dict[str, int] = {}  # step key -> attempts journaled so far
+        self._open: dict[str, list[JournalEntry]] = {}  # step key -> intents without an outcome
+
+    def intent(
+        self,
+        step: Step,
+        *,
+        token: str | None,
+        cloud_id: str | None = None,
+        attributes: Mapping[str, Any] | None = None,
+        region: str | None = None,
+    ) -> None:
+        """Before the call: what is about to be asked for (durably, when `append` returns)."""
+        with self._lock:
+            self._attempts[step.key] = self._attempts.get(step.key, 0) + 1
+            self._write(step, "intent", token=token, cloud_id=cloud_id, attributes=attributes, region=region)
+
+    def done(
+        self,
+        step: Step,
+        *,
+        cloud_id: str | None,
+        attributes: Mapping[str, Any] | None = None,
+        region: str | None = None,
+    ) -> None:
+        """After an accepted call: what is now in the cloud."""
+        with self._lock:
+            self._write(step, "done", token=None, cloud_id=cloud_id, attributes=attributes, region=region)
+
+    def failed(self, step: Step, error: str) -> None:
+        """The call certainly changed nothing: settle the step's open intents as failed."""
+        with self._lock:
+            for intent in self._open.pop(step.key, []):
+                self._append(replace(intent, phase="failed", time=utc_now(), error=error))
+
+    def unknown(self, step: Step) -> None:
+        """The outcome is unknown: leave the step's intents open for recovery."""
+        with self._lock:
+            self._open.pop(step.key, None)
+
+    def _write(
+        self,
+        step: Step,
+        phase: Phase,
+        *,
+        token: str | None,
+        cloud_id: str | None,
+        attributes: Mapping[str, Any] | None,
+        region: str | None,
+    ) -> None:
+        change = step.change
+        info = KINDS[change.kind]
+        entry = JournalEntry(
+            id=entry_id(self._lineage, self._serial, step, self._attempts.get(step.key, 1)),
+            address=step.address,
+            kind=change.kind,
+            action=journal_action(step.op),
+            phase=phase,
+            time=utc_now(),
+            token=token,
+            cloud_id=cloud_id,
+            region=region if region is not None else change.region,
+            attributes=dict(attributes) if attributes is not None else None,
+            natural_key=info.key_of(attributes) if attributes else None,
+            dependencies=change.depends_on,
+        )
+        moved = None
+        if step.op is Op.ADOPT and change.previous_address:
+            # The object moves to a new address and the old address lets go of it. The release is
+            # journaled before the takeover and settled after it: whatever the moment of a crash,
+            # no two addresses ever hold the same object (recovery settles a pending forget).
+            moved = JournalEntry(
+                id=f"{entry.id}:moved",
+                address=change.previous_address,
+                kind=change.kind,
+                action=JournalAction.FORGET,
+                phase=phase,
+                time=entry.time,
+            )
+        if moved is not None and phase == "intent":
+            self._append(moved)
+        self._append(entry)
+        if moved is not None and phase != "intent":
+            self._append(moved)
+        if phase == "intent":
+            self._open[step.key] = [e for e in (moved, entry) if e is not None]
+        else:
+            self._open.pop(step.key, None)

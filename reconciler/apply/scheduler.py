@@ -1,0 +1,133 @@
+"""Which tasks may start now: a dependency graph, a ready queue and a bound on calls in flight.
+
+Generic and single-threaded: it knows tasks only by `key` and `after` (the keys that must succeed
+first) and holds no thread, clock or cloud. The engine tells it what happened; it answers with
+what to start next.
+
+- At most `parallelism` tasks are in a call at once. A task that waits (for the cloud to settle,
+  or to be called again) holds no slot.
+- A task that did not succeed skips everything that depends on it, directly or not; independent
+  branches go on.
+- After `stop()` nothing new starts (a task put back to be called again stays queued); the calls
+  in flight end on their own.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
+
+
+class Task(Protocol):
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def after(self) -> frozenset[str]: ...
+
+
+T = TypeVar("T", bound=Task)
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped(Generic[T]):
+    """`task` will not run because `cause`, which it depends on (maybe through others), did not
+    succeed; `cause` is its direct predecessor: the failed task or another skipped one."""
+
+    task: T
+    cause: T
+
+
+class Scheduler(Generic[T]):
+    def __init__(self, tasks: Sequence[T], parallelism: int) -> None:
+        self._by_key = {t.key: t for t in tasks}
+        self._order = list(self._by_key)
+        self._waiting_on = {t.key: {k for k in t.after if k in self._by_key} for t in tasks}
+        self._dependents: dict[str, list[str]] = {}
+        for t in tasks:
+            for k in self._waiting_on[t.key]:
+                self._dependents.setdefault(k, []).append(t.key)
+        self._ready: deque[str] = deque(t.key for t in tasks if not self._waiting_on[t.key])
+        self._parallelism = max(1, parallelism)
+        self._in_call: set[str] = set()
+        self._started: set[str] = set()
+        self._finished: set[str] = set()
+        self._stopped = False
+
+    # ------------------------------------------------------------ questions
+
+    @property
+    def finished(self) -> bool:
+        """Every task has an outcome."""
+        return len(self._finished) == len(self._order)
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped
+
+    @property
+    def in_calls(self) -> int:
+        return len(self._in_call)
+
+    def unfinished(self) -> list[tuple[T, bool]]:
+        """The tasks without an outcome, in order, each with whether it ever started."""
+        return [(self._by_key[k], k in self._started) for k in self._order if k not in self._finished]
+
+    # ------------------------------------------------------------ what happened
+
+    def start_ready(self) -> list[T]:
+        """The tasks to call now, each taking a slot until `call_ended`."""
+        starting: list[T] = []
+        while self._ready and len(self._in_call) < self._parallelism and not self._stopped:
+            key = self._ready.popleft()
+            if key in self._finished:
+                continue
+            self._in_call.add(key)
+            self._started.add(key)
+            starting.append(self._by_key[key])
+        return starting
+
+    def call_ended(self, key: str) -> None:
+        """The task's call returned, whatever its outcome: its slot is free."""
+        self._in_call.discard(key)
+
+    def call_again(self, key: str) -> None:
+        """Queue a task that started before (the cloud asked for it to be called again)."""
+        if key not in self._finished:
+            self._ready.append(key)
+
+    def succeeded(self, key: str) -> list[T]:
+        """Record a success; returns the dependents that became ready."""
+        self._finish(key)
+        released: list[T] = []
+        for k in self._dependents.get(key, []):
+            waiting = self._waiting_on[k]
+            waiting.discard(key)
+            if not waiting and k not in self._finished:
+                self._ready.append(k)
+                released.append(self._by_key[k])
+        return released
+
+    def failed(self, key: str) -> list[Skipped[T]]:
+        """Record a failure (or cancellation); returns every dependent skipped because of it,
+        each once, in the order a depth-first walk meets them."""
+        self._finish(key)
+        skipped: list[Skipped[T]] = []
+        self._skip_dependents(key, skipped)
+        return skipped
+
+    def stop(self) -> None:
+        self._stopped = True
+
+    def _finish(self, key: str) -> None:
+        self._finished.add(key)
+        self._in_call.discard(key)
+
+    def _skip_dependents(self, key: str, skipped: list[Skipped[T]]) -> None:
+        for k in self._dependents.get(key, []):
+            if k not in self._finished:
+                self._finish(k)
+                skipped.append(Skipped(self._by_key[k], self._by_key[key]))
+                self._skip_dependents(k, skipped)

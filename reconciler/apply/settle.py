@@ -1,0 +1,216 @@
+"""The settle watcher: one thread per provider, polling every object the engine waits for at once.
+
+After a call is accepted the object settles (provisioning, deletion); a step the cloud was too busy
+to take waits for what kept it busy. Neither holds a parallelism slot: the watcher polls all of
+them together with the provider's batched `poll`, so waits overlap and cost list calls, not one
+GET per object. Polls start `poll_min` after a new wait and back off to `poll_max`. Whatever a poll
+returns, every wait ends by its step's deadline.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+from reconciler.apply.events import BusyWait, RetryDue, Settled, SettleFailed, Watch, WatchEvent
+from reconciler.clouds.base import ObjectRef, Provider
+from reconciler.errors import ReconcilerError
+from reconciler.log import get_logger
+from reconciler.model import LiveObject
+
+log = get_logger("reconciler.apply")
+
+BACKOFF = 1.6  # each poll round waits this much longer than the last, up to poll_max
+STILL_CHANGING = frozenset({"pending", "deleting"})
+NEVER = float("inf")
+
+
+def status_of(obj: LiveObject | None) -> str:
+    if obj is None:
+        return "not found"
+    return obj.raw_status or obj.status
+
+
+def judge_watch(watch: Watch, obj: LiveObject | None, now: float) -> Settled | SettleFailed | None:
+    """What one poll of the watched object means: settled, failed, or None (still settling)."""
+    if watch.target == "gone":
+        return Settled(watch.step) if obj is None else None
+    if obj is None:
+        if now > watch.grace_until:
+            return SettleFailed(watch.step, "the object disappeared while provisioning")
+        return None  # reads may lag a create
+    if obj.status == "ready":
+        wrong = [k for k, v in watch.expect.items() if obj.attrs.get(k) != v]
+        if wrong:
+            shown = ", ".join(f"{k} is {obj.attrs.get(k)!r}, not {watch.expect[k]!r}" for k in wrong)
+            return SettleFailed(watch.step, f"the cloud did not keep the change ({shown})")
+        return Settled(watch.step)
+    if obj.status == "failed":
+        return SettleFailed(watch.step, f"provisioning ended {obj.raw_status or 'FAILED'}")
+    return None
+
+
+def judge_busy(wait: BusyWait, obj: LiveObject | None) -> RetryDue | None:
+    """A busy step may be called again once what it waits for stops changing. Gone or failed
+    counts too: the call then reports what is wrong."""
+    return None if obj is not None and obj.status in STILL_CHANGING else RetryDue(wait.step)
+
+
+class SettleWatcher(threading.Thread):
+    """Waits for one provider's objects; reports each outcome through `emit`.
+
+    Adding a wait costs O(1) and wakes the thread only when the wait is due before the thread's
+    next wake-up; each wake-up looks at every wait once.
+    """
+
+    def __init__(
+        self,
+        provider: Provider,
+        emit: Callable[[WatchEvent], None],
+        *,
+        timeout: float,
+        poll_min: float,
+        poll_max: float,
+    ) -> None:
+        super().__init__(name=f"settle-{provider.name}", daemon=True)
+        self.provider = provider
+        self._emit = emit
+        self._timeout = timeout  # only to say how long a timed-out step waited
+        self._poll_min = poll_min
+        self._poll_max = poll_max
+        self._watches: dict[str, Watch] = {}  # step key -> wait
+        self._busy: dict[str, BusyWait] = {}
+        self._last_status: dict[str, str] = {}  # step key -> what the last poll saw
+        self._wake = threading.Condition()
+        self._stopping = False
+        self._interval = poll_min
+        self._next_poll = NEVER  # NEVER while there is nothing to poll
+        self._sleeping_until = NEVER
+
+    # ------------------------------------------------------------ from the engine
+
+    def watch(self, watch: Watch) -> None:
+        with self._wake:
+            self._watches[watch.step.key] = watch
+            self._last_status[watch.step.key] = "not seen yet"
+            self._poll_soon()
+            self._due_by(watch.deadline)
+
+    def wait_busy(self, wait: BusyWait) -> None:
+        with self._wake:
+            self._busy[wait.step.key] = wait
+            self._last_status[wait.step.key] = wait.reason
+            if wait.wait_for is not None:
+                self._poll_soon()
+            else:
+                self._due_by(wait.retry_at)
+            self._due_by(wait.deadline)
+
+    def stop(self) -> None:
+        with self._wake:
+            self._stopping = True
+            self._wake.notify()
+
+    def _poll_soon(self) -> None:
+        """A new object to poll: the next round comes `poll_min` from now at the latest."""
+        self._interval = self._poll_min
+        self._next_poll = min(self._next_poll, time.monotonic() + self._poll_min)
+        self._due_by(self._next_poll)
+
+    def _due_by(self, when: float) -> None:
+        if when < self._sleeping_until:
+            self._wake.notify()
+
+    # ------------------------------------------------------------ the watcher thread
+
+    def run(self) -> None:
+        while True:
+            with self._wake:
+                while not self._stopping:
+                    wake_at = self._next_wake()
+                    if wake_at <= time.monotonic():
+                        break
+                    self._sleeping_until = wake_at
+                    self._wake.wait(None if wake_at == NEVER else wake_at - time.monotonic())
+                    self._sleeping_until = NEVER
+                if self._stopping:
+                    return
+                now = time.monotonic()
+                poll_due = now >= self._next_poll
+                if poll_due:
+                    self._interval = min(self._interval * BACKOFF, self._poll_max)
+                    self._next_poll = now + self._interval
+                watches = list(self._watches.values())
+                busy = list(self._busy.values())
+            seen = self._poll(_refs(watches, busy)) if poll_due else None
+            self._judge(watches, busy, seen, time.monotonic())
+
+    def _next_wake(self) -> float:
+        """When something is due: a poll round, a retry or a deadline (NEVER: nothing waits)."""
+        times = [self._next_poll]
+        times += [w.deadline for w in self._watches.values()]
+        for b in self._busy.values():
+            times.append(b.deadline if b.wait_for is not None else min(b.deadline, b.retry_at))
+        return min(times)
+
+    def _poll(self, refs: Sequence[ObjectRef]) -> Mapping[str, LiveObject | None] | None:
+        try:
+            return self.provider.poll(refs)
+        except ReconcilerError as exc:  # a failed poll is retried on the next round
+            log.warning("poll failed, will retry", provider=self.provider.name, error=str(exc))
+        except Exception as exc:  # a bug must not kill the watcher: deadlines still apply
+            log.error("poll failed with an internal error", provider=self.provider.name, error=type(exc).__name__)
+            log.debug("traceback of the internal error", exc_info=True)
+        return None
+
+    def _judge(
+        self, watches: list[Watch], busy: list[BusyWait], seen: Mapping[str, LiveObject | None] | None, now: float
+    ) -> None:
+        verdicts: list[WatchEvent] = []
+        with self._wake:
+            for w in watches:
+                verdict: WatchEvent | None = None
+                if seen is not None and w.ref.cloud_id in seen:
+                    obj = seen[w.ref.cloud_id]
+                    verdict = judge_watch(w, obj, now)
+                    self._last_status[w.step.key] = status_of(obj)
+                if verdict is None and now >= w.deadline:
+                    verdict = SettleFailed(
+                        w.step,
+                        f"timed out after {self._timeout:.0f} s waiting to be {w.target} "
+                        f"(last status: {self._last_status.get(w.step.key, 'not seen yet')})",
+                    )
+                if verdict is not None:
+                    verdicts.append(verdict)
+            for b in busy:
+                verdict = None
+                if b.wait_for is not None and seen is not None and b.wait_for.cloud_id in seen:
+                    obj = seen[b.wait_for.cloud_id]
+                    verdict = judge_busy(b, obj)
+                    waited = f"{b.wait_for.kind} {b.wait_for.cloud_id} is {status_of(obj)}"
+                    self._last_status[b.step.key] = f"{b.reason}; {waited}"
+                elif b.wait_for is None and now >= b.retry_at:
+                    verdict = RetryDue(b.step)
+                if now >= b.deadline:  # before any retry: a cloud that stays busy must not be called forever
+                    verdict = SettleFailed(
+                        b.step,
+                        f"timed out after {self._timeout:.0f} s: the cloud was still busy "
+                        f"({self._last_status.get(b.step.key, b.reason)})",
+                    )
+                if verdict is not None:
+                    verdicts.append(verdict)
+            for verdict in verdicts:  # forget the wait before reporting: the step may come back at once
+                self._watches.pop(verdict.step.key, None)
+                self._busy.pop(verdict.step.key, None)
+                self._last_status.pop(verdict.step.key, None)
+            if not self._watches and all(b.wait_for is None for b in self._busy.values()):
+                self._next_poll = NEVER
+        for verdict in verdicts:
+            self._emit(verdict)
+
+
+def _refs(watches: Iterable[Watch], busy: Iterable[BusyWait]) -> list[ObjectRef]:
+    """What to poll, once each: a step may wait for an object that another step watches."""
+    refs = [w.ref for w in watches] + [b.wait_for for b in busy if b.wait_for is not None]
+    return list(dict.fromkeys(refs))

@@ -1,0 +1,45 @@
+"""Drift: what changed outside reconciler, and how the BGP sessions are doing (pure, read-only).
+
+Three categories, driftctl style, plus session health, which no peer tool reports:
+- changed: a managed object whose live configuration differs from what reconciler last applied
+  (field by field, with the manifests' value beside it; secrets only as "(sensitive)");
+- missing: in state, gone from the cloud (deleted outside reconciler);
+- unmanaged: an object in scope that nothing manages. Scope is what the manifests mention, as each
+  cloud defines it (`Cloud.unmanaged_scope`: the routers of the declared groups, the connections
+  of the declared peerings...);
+- health: the live BGP session state of every managed object that has a session; anything but
+  Established is a finding, kept apart from configuration drift (exit 2 only with
+  `require_established`).
+Accepted drift (`metadata.driftIgnore`) is still listed, marked ignored: nothing is dropped silently
+(docs/architecture.md, "Drift").
+
+    report = detect(desired, state, live_objects, DriftOptions(refreshed_kinds=..., api_calls=...))
+
+`model` holds the report, `compare` the comparisons and `detect`, `ignores` the accepted-drift
+entries and `health` the session verdicts.
+"""
+
+from reconciler.drift.compare import DriftOptions, detect
+from reconciler.drift.health import HEALTHY_SESSION
+from reconciler.drift.model import (
+    DRIFT_FORMAT_VERSION,
+    Category,
+    DriftField,
+    DriftItem,
+    DriftReport,
+    HealthItem,
+    IgnoredEntry,
+)
+
+__all__ = [
+    "DRIFT_FORMAT_VERSION",
+    "HEALTHY_SESSION",
+    "Category",
+    "DriftField",
+    "DriftItem",
+    "DriftOptions",
+    "DriftReport",
+    "HealthItem",
+    "IgnoredEntry",
+    "detect",
+]

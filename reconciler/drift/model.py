@@ -1,0 +1,153 @@
+"""The drift report: what `reconciler.drift.detect` found, as plain values the renderers read.
+
+`DriftItem` is one drifted object (changed, missing or unmanaged), `DriftField` one differing field
+of a changed object, `HealthItem` the BGP session of one managed object. Accepted drift is kept
+and marked `ignored`; `DriftReport` says what counts (findings, exit code, coverage).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, NamedTuple
+
+from reconciler import __version__
+from reconciler.plan.model import SecretChange
+
+DRIFT_FORMAT_VERSION = "1.0"
+Category = Literal["changed", "missing", "unmanaged"]
+
+
+@dataclass(frozen=True, slots=True)
+class DriftField:
+    name: str
+    live: Any = None
+    state: Any = None  # what reconciler last applied
+    desired: Any = None  # what the manifests say now (None when the resource is no longer declared)
+    sensitive: bool = False
+    secret_change: SecretChange | None = None  # live key compared with the manifests' key
+    ignored: bool = False
+    ignore_reason: str = ""
+    ignore_expires: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DriftItem:
+    category: Category
+    kind: str
+    cloud_id: str
+    address: str | None = None  # managed: its address; unmanaged: the declared resource it matches
+    region: str | None = None
+    scope: str = ""
+    fields: tuple[DriftField, ...] = ()
+    attrs: Mapping[str, Any] = field(default_factory=dict)  # unmanaged: what the object looks like
+    detail: str = ""
+    ignored: bool = False
+    ignore_reason: str = ""
+    ignore_expires: str | None = None
+    declared: bool = True  # changed / missing: the address is still in the manifests
+
+
+@dataclass(frozen=True, slots=True)
+class HealthItem:
+    address: str
+    kind: str
+    cloud_id: str
+    session: str | None
+    since: str | None  # when the session entered its state, as the API reports it (None: not reported)
+    provisioning: str
+    healthy: bool
+    detail: str = ""
+    seconds_in_state: int | None = None  # from `since` to the report's time
+
+
+class IgnoredEntry(NamedTuple):
+    """One accepted-drift entry: an ignored field of a changed item, or a whole unmanaged item."""
+
+    item: DriftItem
+    field: DriftField | None
+
+
+@dataclass(frozen=True, slots=True)
+class DriftReport:
+    items: tuple[DriftItem, ...]
+    health: tuple[HealthItem, ...]
+    managed_in_scope: int
+    total_in_scope: int
+    lineage: str | None = None
+    serial: int = 0
+    created_at: str = ""
+    tool_version: str = __version__
+    api_calls: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+    require_established: bool = False
+    format_version: str = DRIFT_FORMAT_VERSION
+
+    @property
+    def findings(self) -> tuple[DriftItem, ...]:
+        return tuple(i for i in self.items if not i.ignored)
+
+    @property
+    def ignored(self) -> tuple[IgnoredEntry, ...]:
+        """Every silenced field and unmanaged object, each with the item it belongs to."""
+        out: list[IgnoredEntry] = []
+        for item in self.items:
+            out += [IgnoredEntry(item, f) for f in item.fields if f.ignored]
+            if item.ignored and not item.fields:
+                out.append(IgnoredEntry(item, None))
+        return tuple(out)
+
+    @property
+    def health_findings(self) -> tuple[HealthItem, ...]:
+        return tuple(h for h in self.health if not h.healthy)
+
+    def count(self, category: Category) -> int:
+        return sum(1 for i in self.findings if i.category == category)
+
+    @property
+    def coverage_percent(self) -> int:
+        """Managed share of the objects in scope, rounded, but never 100 while one is unmanaged
+        (nor 0 while one is managed)."""
+        managed, total = self.managed_in_scope, self.total_in_scope
+        if total == 0 or managed >= total:
+            return 100
+        return min(99, max(1 if managed else 0, round(100 * managed / total)))
+
+    @property
+    def coverage(self) -> str:
+        return (
+            f"{self.managed_in_scope} of {self.total_in_scope} BGP objects in scope are managed "
+            f"({self.coverage_percent}%)"
+        )
+
+    @property
+    def drifted(self) -> bool:
+        return bool(self.findings) or (self.require_established and bool(self.health_findings))
+
+    def exit_code(self) -> int:
+        return 2 if self.drifted else 0
+
+    @property
+    def headline(self) -> str:
+        """`Drift found`, `Unhealthy BGP sessions found`, `No configuration drift` or `No drift`."""
+        if self.findings:
+            return "Drift found"
+        if self.health_findings:
+            return "Unhealthy BGP sessions found" if self.require_established else "No configuration drift"
+        return "No drift"
+
+    def counts(self) -> list[str]:
+        """`["1 changed", "0 missing", "2 unmanaged", "1 unhealthy session", "2 ignored"]`."""
+        unhealthy = len(self.health_findings)
+        parts = [
+            f"{self.count('changed')} changed",
+            f"{self.count('missing')} missing",
+            f"{self.count('unmanaged')} unmanaged",
+            f"{unhealthy} unhealthy session{'' if unhealthy == 1 else 's'}",
+        ]
+        if self.ignored:
+            parts.append(f"{len(self.ignored)} ignored")
+        return parts
+
+    def summary_line(self) -> str:
+        return f"{self.headline}: {', '.join(self.counts())}. {self.coverage}."

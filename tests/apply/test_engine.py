@@ -1,0 +1,303 @@
+"""The engine end to end against a scripted provider: parallelism, failures and their dependents,
+settling, a busy cloud, interrupts. Timings are tiny and deadlines generous; nothing sleeps."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import pytest
+
+from reconciler.apply.engine import StepResult
+from reconciler.apply.steps import client_token
+from reconciler.clouds.base import Busy
+from reconciler.errors import ProviderError
+from reconciler.plan.model import Action
+from tests.apply.fakes import (
+    CLOUD,
+    LINEAGE,
+    LINK,
+    POLL_MIN,
+    ROUTER,
+    SERIAL,
+    WAIT,
+    FakeProvider,
+    Gate,
+    MemoryJournal,
+    RecordingReporter,
+    Running,
+    answers,
+    engine,
+    link,
+    live,
+    ref,
+    registered,
+    router,
+    run_to_end,
+    steps,
+)
+
+
+@pytest.fixture(autouse=True)
+def fake_cloud() -> Iterator[None]:
+    yield from registered()
+
+
+A, B = f"{ROUTER}/a", f"{ROUTER}/b"
+LA, LB = f"{LINK}/la", f"{LINK}/lb"
+PROVISIONING = live(ROUTER, "router-1", "pending", "PROVISIONING")
+PROVISIONED = live(ROUTER, "router-1", "ready", "PROVISIONED", {"region": "r1", "name": "a", "asn": 65000})
+
+
+def outcomes(results: Sequence[StepResult]) -> dict[str, str]:
+    return {r.step.address: r.outcome for r in results}
+
+
+def message(results: Sequence[StepResult], address: str) -> str:
+    (result,) = [r for r in results if r.step.address == address]
+    return result.message
+
+
+# ---------------------------------------------------------------- order, parallelism, failures
+
+
+def test_a_dependent_is_created_after_its_parent_and_with_its_id() -> None:
+    provider = FakeProvider()
+    journal = MemoryJournal(provider.timeline)
+    reporter = RecordingReporter()
+    results = run_to_end(engine(provider, journal, steps(router("a"), link("la", on="a")), reporter=reporter))
+    assert outcomes(results) == {A: "done", LA: "done"}
+    assert [r.step.address for r in results] == [A, LA]  # in step order
+    router_id = results[0].cloud_id
+    assert router_id is not None and results[1].cloud_id is not None
+    assert provider.objects[results[1].cloud_id].attrs["routerId"] == router_id
+    assert provider.timeline.index(f"done create {A}") < provider.timeline.index(f"call create {LA}")
+    state = journal.state()
+    assert state.pending == () and set(state.resources) == {A, LA}
+    assert [what for what, key in reporter.events if key == f"{LA}:create"] == ["started", "waiting", "finished"]
+
+
+@pytest.mark.parametrize("parallelism", [1, 2, 3])
+def test_never_more_calls_in_flight_than_the_parallelism(parallelism: int) -> None:
+    gate = Gate()
+    provider = FakeProvider(gate=gate)
+    names = [f"r{i}" for i in range(6)]
+    run = Running(engine(provider, MemoryJournal(), steps(*(router(n) for n in names)), parallelism=parallelism))
+    for left in range(len(names), 0, -1):  # let the calls through one at a time
+        expected = min(parallelism, left)
+        provider.wait_until(lambda p: p.in_flight == expected, f"{expected} calls in flight")  # noqa: B023
+        gate.open()
+    results = run.join()
+    assert provider.max_in_flight == parallelism
+    assert set(outcomes(results).values()) == {"done"}
+
+
+def test_a_refused_call_fails_its_step_skips_its_dependents_and_independent_branches_go_on() -> None:
+    refused = ProviderError("InvalidRouter: no such network", cloud=CLOUD, status=400)
+    provider = FakeProvider(on_create=lambda desired, token: _refuse_router_a(desired.name, refused))
+    journal = MemoryJournal()
+    plan = steps(router("a"), link("la", on="a"), router("b"), link("lb", on="b"))
+    results = run_to_end(engine(provider, journal, plan))
+    assert outcomes(results) == {A: "failed", LA: "skipped", B: "done", LB: "done"}
+    assert message(results, A) == "InvalidRouter: no such network"
+    assert message(results, LA) == f"skipped because {A} did not succeed"
+    assert provider.tokens("create", f"{LINK}/la") == []  # never called
+    assert journal.pending == ()  # refused: settled as failed
+    assert set(journal.state().resources) == {B, LB}
+
+
+def _refuse_router_a(name: str, error: ProviderError) -> str:
+    if name == "a":
+        raise error
+    return f"id-{name}"
+
+
+def test_an_ambiguous_failure_leaves_the_intent_open_for_the_next_run() -> None:
+    provider = FakeProvider(on_create=answers(ProviderError("read timed out", cloud=CLOUD, retryable=True)))
+    journal = MemoryJournal()
+    results = run_to_end(engine(provider, journal, steps(router("a"), link("la", on="a"))))
+    assert outcomes(results) == {A: "failed", LA: "skipped"}
+    (intent,) = journal.pending
+    assert (intent.address, intent.token) == (A, client_token(LINEAGE, A, "create", SERIAL))
+
+
+# ---------------------------------------------------------------- settling
+
+
+@pytest.mark.parametrize(
+    ("seen", "grace", "expected"),
+    [
+        ([PROVISIONING, PROVISIONING, PROVISIONED], 10.0, ""),
+        ([None, None, PROVISIONED], 10.0, ""),  # reads lag the create
+        ([PROVISIONING, live(ROUTER, "router-1", "failed", "FAILED")], 10.0, "provisioning ended FAILED"),
+        ([PROVISIONING, None], 0.0, "the object disappeared while provisioning"),
+    ],
+    ids=["provisioned", "visible after a while", "provisioning failed", "disappeared after the grace"],
+)
+def test_a_created_object_settles_or_fails_its_step(seen: list[Any], grace: float, expected: str) -> None:
+    provider = FakeProvider(seen={"router-1": seen})  # the router is the first object created: router-1
+    journal = MemoryJournal()
+    results = run_to_end(engine(provider, journal, steps(router("a"), link("la", on="a")), grace=grace))
+    if expected:
+        assert outcomes(results) == {A: "failed", LA: "skipped"}
+        assert message(results, A) == expected
+    else:
+        assert outcomes(results) == {A: "done", LA: "done"}
+    assert journal.state().resources[A].cloud_id == "router-1"  # the create itself was accepted
+
+
+def test_an_update_the_cloud_did_not_keep_fails_the_step() -> None:
+    kept_old = live(ROUTER, "router-1", "ready", attrs={"region": "r1", "name": "a", "asn": 65000})
+    provider = FakeProvider(seen={"router-1": [kept_old]})
+    change = router("a", Action.UPDATE, cloud_id="router-1", changed=("asn",), asn=65001)
+    results = run_to_end(engine(provider, MemoryJournal(), steps(change)))
+    assert outcomes(results) == {A: "failed"}
+    assert message(results, A) == "the cloud did not keep the change (asn is 65000, not 65001)"
+
+
+def test_a_step_still_settling_at_its_timeout_fails() -> None:
+    provider = FakeProvider(on_create=answers("router-1"), seen={"router-1": [PROVISIONING]})
+    results = run_to_end(engine(provider, MemoryJournal(), steps(router("a")), timeout=0.3))
+    assert outcomes(results) == {A: "failed"}
+    assert message(results, A) == "timed out after 0 s waiting to be ready (last status: PROVISIONING)"
+
+
+def test_a_delete_is_done_once_the_object_is_gone() -> None:
+    deleting = live(ROUTER, "router-1", "deleting", "Deleting")
+    provider = FakeProvider(seen={"router-1": [deleting, deleting, None]})
+    journal = MemoryJournal()
+    results = run_to_end(engine(provider, journal, steps(router("a", Action.DELETE, cloud_id="router-1"))))
+    assert outcomes(results) == {A: "done"}
+    assert len(provider.polls) == 3
+    assert journal.phases() == ["intent", "done"]
+
+
+def test_an_object_still_provisioning_is_waited_for_without_a_call_or_a_journal_entry() -> None:
+    provider = FakeProvider(seen={"router-1": [PROVISIONING, live(ROUTER, "router-1", "ready")]})
+    journal = MemoryJournal()
+    change = router("a", Action.NOOP, cloud_id="router-1", settling=True)
+    results = run_to_end(engine(provider, journal, steps(change, link("la", on="a"))))
+    assert outcomes(results) == {A: "done", LA: "done"}
+    assert provider.tokens("create", A) == [] and journal.phases(A) == []
+    assert journal.state().resources[LA].attributes["routerId"] == "router-1"
+
+
+def test_refresh_only_records_and_forgets_without_any_provider() -> None:
+    journal = MemoryJournal()
+    plan = steps(
+        router("a", Action.UPDATE, cloud_id="router-1"),
+        router("b", Action.FORGET, cloud_id="router-2"),
+        refresh_only=True,
+    )
+    results = run_to_end(engine(None, journal, plan))
+    assert outcomes(results) == {A: "done", B: "done"}
+    assert set(journal.state().resources) == {A}
+
+
+# ---------------------------------------------------------------- a busy cloud
+
+
+def test_a_busy_step_holds_no_slot_and_is_called_again_once_what_it_waits_for_settles() -> None:
+    provider = FakeProvider()
+    provider.objects["x"] = live(ROUTER, "x", "pending", "Modifying")
+    b_created = threading.Event()
+
+    def create(desired: Any, token: str) -> str | Busy:
+        if desired.name == "b":  # creating `b` is what lets `x` settle
+            provider.objects["x"] = live(ROUTER, "x", "ready", "Available")
+            b_created.set()
+        elif not b_created.is_set():
+            return Busy("router x is modifying", wait_for=ref(ROUTER, "x"))
+        return f"id-{desired.name}"
+
+    provider.on_create = create
+    journal = MemoryJournal(provider.timeline)
+    # Were `a` to keep its slot while the cloud is busy, `b` could never start and `a` would time out.
+    results = run_to_end(engine(provider, journal, steps(router("a"), router("b")), parallelism=1, timeout=WAIT))
+    assert outcomes(results) == {A: "done", B: "done"}
+    assert [target for op, target, _ in provider.calls if op == "create"] == [A, B, A]
+    token = client_token(LINEAGE, A, "create", SERIAL)
+    assert provider.tokens("create", A) == [token, token]  # the cloud consumed no token for the busy call
+    assert journal.phases(A) == ["intent", "failed", "intent", "done"]
+    ids = [e.id for e in journal.entries if e.address == A]
+    assert ids[0] == ids[1] != ids[2] == ids[3]
+    assert journal.state().pending == ()
+
+
+def test_a_busy_step_with_nothing_to_watch_is_called_again_after_the_delay() -> None:
+    provider = FakeProvider(on_create=answers(Busy("try again later", retry_after=0.05), "router-1"))
+    journal = MemoryJournal()
+    reporter = RecordingReporter()
+    results = run_to_end(engine(provider, journal, steps(router("a")), reporter=reporter))
+    assert outcomes(results) == {A: "done"}
+    assert len(provider.tokens("create", A)) == 2
+    assert [what for what, _ in reporter.events] == ["started", "waiting", "started", "waiting", "finished"]
+
+
+def test_a_step_waiting_for_an_object_that_is_gone_is_called_again_and_the_call_reports() -> None:
+    refused = ProviderError("InvalidRouter.NotFound", cloud=CLOUD, status=404)
+    provider = FakeProvider(on_create=answers(Busy("router x is modifying", wait_for=ref(ROUTER, "x")), refused))
+    results = run_to_end(engine(provider, MemoryJournal(), steps(router("a"))))
+    assert outcomes(results) == {A: "failed"}
+    assert message(results, A) == "InvalidRouter.NotFound"
+    assert provider.polls == [["x"]]
+
+
+@pytest.mark.parametrize(
+    ("busy", "reason"),
+    [
+        (Busy("another operation is running", retry_after=0.02), "(another operation is running)"),
+        (Busy("another operation is running", retry_after=0.0), "(another operation is running)"),
+        (Busy("router x is modifying", wait_for=ref(ROUTER, "x")), "(router x is modifying"),
+    ],
+    ids=["after a delay", "at once", "once an object settles"],
+)
+def test_a_step_still_busy_at_its_timeout_fails_naming_the_reason(busy: Busy, reason: str) -> None:
+    provider = FakeProvider(on_create=answers(busy))
+    provider.objects["x"] = live(ROUTER, "x", "pending", "Modifying")
+    journal = MemoryJournal()
+    results = run_to_end(engine(provider, journal, steps(router("a"), link("la", on="a")), timeout=1.0))
+    assert outcomes(results) == {A: "failed", LA: "skipped"}
+    assert message(results, A).startswith(f"timed out after 1 s: the cloud was still busy {reason}")
+    tokens = provider.tokens("create", A)
+    assert len(set(tokens)) == 1
+    assert len(tokens) <= 1.0 / POLL_MIN + 1  # a cloud that says "at once" is not hammered
+    assert journal.pending == () and journal.state().resources == {}  # every attempt settled as failed
+    intents = [e.id for e in journal.entries if e.phase == "intent"]
+    assert len(intents) == len(set(intents)) == len(tokens)
+
+
+# ---------------------------------------------------------------- interrupts
+
+
+def test_after_an_interrupt_nothing_new_starts_and_the_call_in_flight_finishes() -> None:
+    gate = Gate()
+    provider = FakeProvider(gate=gate)
+    journal = MemoryJournal()
+    run = Running(engine(provider, journal, steps(router("a"), router("b"), router("c")), parallelism=1))
+    provider.wait_until(lambda p: p.in_flight == 1, "the first call is in flight")
+    run.engine.stop.set()  # the first Ctrl-C
+    gate.open(10)
+    results = run.join()
+    assert [(r.outcome, r.message) for r in results] == [
+        ("cancelled", "interrupted before it finished"),
+        ("cancelled", "not started: interrupted"),
+        ("cancelled", "not started: interrupted"),
+    ]
+    assert provider.tokens("create", B) == provider.tokens("create", f"{ROUTER}/c") == []
+    assert journal.phases() == ["intent", "done"]  # what the call did is recorded
+    assert set(journal.state().resources) == {A}
+
+
+def test_an_interrupt_while_the_cloud_is_busy_calls_nothing_again() -> None:
+    provider = FakeProvider(on_create=answers(Busy("another operation is running", retry_after=WAIT * 3)))
+    reporter = RecordingReporter()
+    journal = MemoryJournal()
+    run = Running(engine(provider, journal, steps(router("a")), reporter=reporter, timeout=WAIT * 6))
+    reporter.wait_for("waiting", f"{A}:create")
+    run.engine.stop.set()
+    results = run.join()
+    assert [(r.outcome, r.message) for r in results] == [("cancelled", "interrupted before it finished")]
+    assert len(provider.tokens("create", A)) == 1
+    assert journal.pending == ()

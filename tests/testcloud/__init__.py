@@ -1,0 +1,112 @@
+"""memcloud: a small in-memory cloud that plugs into reconciler the way a real one does.
+
+It is built like the packages under `reconciler/clouds/` (kinds, rules, scope, schema, provider)
+and registered through the same registry, in a test only:
+
+    with registered(settle_polls=2) as store:   # reconciler.clouds.register(CLOUD) ... unregister
+        main(["apply", "--auto-approve", "manifests"])
+        store.calls()                             # what the CLI asked of the cloud
+
+Kinds: `MemRouterBgp`, a BGP process on a router (router id, name, local and peer ASN,
+description, MD5 key; natural key router + name) and `MemBgpNeighbor`, one neighbour of a process
+(`group` references the process; peer IP; enabled flag; natural key process id + peer IP; a BGP
+session). The cloud itself is `store.STORE`, shared by every provider of the process.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from reconciler.clouds import register, unregister
+from reconciler.clouds.base import (
+    DocumentRule,
+    KeyHolder,
+    ManifestRule,
+    Presupposed,
+    Provider,
+    ProviderOptions,
+    RefreshScope,
+    UnmanagedScope,
+)
+from reconciler.kinds import KindInfo
+from reconciler.model import LiveObject, Resource, SecretValue, StateDoc
+from tests.testcloud import kinds, scope
+from tests.testcloud.store import STORE, MemStore
+
+if TYPE_CHECKING:
+    from reconciler.manifest.checked import Checked
+    from reconciler.manifest.links import LinkEnd
+
+
+class MemCloud:
+    name = kinds.CLOUD_NAME
+    title = "memcloud (in-memory test cloud)"
+    kinds: tuple[KindInfo, ...] = (kinds.ROUTER, kinds.NEIGHBOUR)
+
+    def make_provider(self, env: Mapping[str, str], options: ProviderOptions) -> Provider:
+        from tests.testcloud.provider import MemProvider
+
+        return MemProvider(STORE, options)
+
+    def refresh_scope(self, desired: Sequence[Resource], state: StateDoc) -> RefreshScope:
+        return scope.refresh_scope(desired, state)
+
+    def unmanaged_scope(self, desired: Sequence[Resource], live: Iterable[LiveObject]) -> UnmanagedScope:
+        return scope.unmanaged_scope(desired, live)
+
+    def schema_defs(self) -> Mapping[str, Any]:
+        return _schema_defs()
+
+    def document_rules(self, kind: str) -> Sequence[DocumentRule]:
+        from tests.testcloud import rules
+
+        return {kinds.ROUTER_BGP: (rules.ebgp_only,), kinds.NEIGHBOR: (rules.neighbor_address,)}.get(kind, ())
+
+    def manifest_rules(self) -> Sequence[ManifestRule]:
+        from tests.testcloud import rules
+
+        return (rules.neighbor_groups, rules.one_neighbor_per_address)
+
+    def link_end(self, doc: Checked, by_name: Mapping[tuple[str, str], Checked]) -> LinkEnd | None:
+        from tests.testcloud import rules
+
+        return rules.link_end(doc, by_name) if doc.kind == kinds.NEIGHBOR else None
+
+    def key_holder(self, resource: Resource, by_address: Mapping[str, Resource]) -> KeyHolder | None:
+        from tests.testcloud import rules
+
+        return rules.key_holder(resource, by_address)
+
+    def secret_problem(self, kind: str, field: str, value: SecretValue) -> str | None:
+        from tests.testcloud import rules
+
+        return rules.key_problem(value.reveal())
+
+    def sandbox_seed(self, presupposed: Iterable[Presupposed]) -> Mapping[str, Any]:
+        return {}  # the embedded sandbox does not emulate memcloud: nothing to presuppose there
+
+
+@cache
+def _schema_defs() -> Mapping[str, Any]:
+    defs: Mapping[str, Any] = json.loads((Path(__file__).parent / "schema.json").read_text(encoding="utf-8"))["$defs"]
+    return defs
+
+
+CLOUD = MemCloud()
+
+
+@contextmanager
+def registered(**settings: Any) -> Iterator[MemStore]:
+    """memcloud in the registry, on an empty store (`settings`: `store.Settings` fields)."""
+    STORE.reset(**settings)
+    register(CLOUD)
+    try:
+        yield STORE
+    finally:
+        unregister(CLOUD.name)
+        STORE.reset()
