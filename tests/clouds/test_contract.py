@@ -342,18 +342,10 @@ def test_refresh_uses_list_calls_only(case: Case) -> None:
     assert all(parent in seen for parent in case.parents.values())  # a peer's group is in scope too
 
 
-def test_refresh_reads_no_recorded_object_by_id(case: Case, request: pytest.FixtureRequest) -> None:
+def test_refresh_reads_no_recorded_object_by_id(case: Case) -> None:
     """Even when a few filtered lists cost less than all the pages (one object a page here), an
     object that state records but the cloud no longer has is not looked up by id: it is simply
     not seen."""
-    if case.cloud.name == "equinix":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="Equinix refresh reads recorded ids it did not see on their connections' lists "
-                "with GET /ne/v1/bgp/{uuid} (EquinixProvider._list_by_connections)",
-            )
-        )
     provider = case.provider
     wanted = case.desired(10)
     made = [create(case, case.desired(i)) for i in range(10, 16)]

@@ -21,7 +21,6 @@ from __future__ import annotations
 import math
 import threading
 import time
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -31,7 +30,7 @@ from reconciler import __version__
 from reconciler.clouds.base import Busy, Desired, ObjectRef, ProviderOptions, RefreshResult, RefreshScope
 from reconciler.clouds.counters import CallCounter, map_bounded
 from reconciler.clouds.equinix.auth import TOKEN_OPERATION, TOKEN_PATH, ClientCredentialsLogin, TokenSource
-from reconciler.clouds.equinix.configs import Item, differs, item_uuid, live_object, lower_keys, request_body
+from reconciler.clouds.equinix.configs import Item, differs, live_object, lower_keys, request_body
 from reconciler.clouds.equinix.errors import RETRY_STATUSES, response_error
 from reconciler.clouds.equinix.kinds import CLOUD_NAME, EQUINIX_PEERING, PEERING
 from reconciler.clouds.equinix.paging import PAGE_SIZE, Page, dedupe, parse_page, read_rest
@@ -196,9 +195,11 @@ class EquinixProvider:
         """Every BGP config, by pages of `GET /ne/v1/bgp`.
 
         The first unfiltered page tells how many pages the account holds. When the scope names
-        a few connections and listing them one by one (`?connectionUuid=`) plus reading the ids
-        from state not seen yet takes fewer calls than the remaining pages, that is done
-        instead; otherwise the remaining pages are fetched concurrently.
+        a few connections and listing them one by one (`?connectionUuid=`) takes fewer calls than
+        the remaining pages, that is done instead; otherwise the remaining pages are fetched
+        concurrently. Never one read per object: the scope names the connection of every
+        recorded config (a config never moves to another connection, docs/cloud-apis.md,
+        Equinix §2), so a recorded config that its connection's list does not show is gone.
         """
         before = self._counter.snapshot()
         if scope.kinds and EQUINIX_PEERING not in scope.kinds:
@@ -208,26 +209,22 @@ class EquinixProvider:
         remaining_pages = math.ceil((first.total - step) / step) if step else 0
         if step:
             self._pages_hint = first.pages_in_all()
-        seen = {item_uuid(i) for i in first.items}
-        unseen_ids = sorted(i for i in scope.ids - seen if _is_uuid(i))  # ids of other clouds: not ours
         connections = sorted(scope.connections) if isinstance(scope, EquinixScope) else []
-        if connections and len(connections) + len(unseen_ids) < remaining_pages:
-            items = self._list_by_connections(connections, unseen_ids, first.items)
+        if connections and len(connections) < remaining_pages:
+            items = self._list_by_connections(connections, first.items)
         else:
             items = self._list_rest({}, first)
         objects = tuple(obj for item in items if (obj := live_object(item)) is not None)
         return RefreshResult(objects=objects, api_calls=self._counter.since(before))
 
-    def _list_by_connections(self, connections: Sequence[str], ids: Sequence[str], first: Sequence[Item]) -> list[Item]:
-        limit = self.options.max_in_flight
-        per_connection = map_bounded(lambda c: self._list({"connectionUuid": c}), connections, limit)
+    def _list_by_connections(self, connections: Sequence[str], first: Sequence[Item]) -> list[Item]:
+        per_connection = map_bounded(
+            lambda c: self._list({"connectionUuid": c}), connections, self.options.max_in_flight
+        )
         items = [item for group in per_connection for item in group]
-        known = {item_uuid(i) for i in items}
-        missing = [i for i in ids if i not in known]
-        by_id = map_bounded(self._get_item, missing, limit)
         wanted = set(connections)
         from_first = [i for i in first if str(lower_keys(i).get("connectionuuid", "")).lower() in wanted]
-        return dedupe([*from_first, *items, *(i for i in by_id if i is not None)])
+        return dedupe([*from_first, *items])
 
     def _get_item(self, cloud_id: str) -> Item | None:
         try:
@@ -435,12 +432,3 @@ class _Ambiguous(Exception):
     def __init__(self, error: ProviderError) -> None:
         super().__init__(error.message)
         self.error = error
-
-
-def _is_uuid(value: str) -> bool:
-    """Equinix ids are UUIDs (Alibaba's are `bgpg-...`): a shared id set is filtered with this."""
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True

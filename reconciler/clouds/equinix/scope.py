@@ -24,14 +24,24 @@ class EquinixScope(RefreshScope):
 
 
 def refresh_scope(desired: Sequence[Resource], state: StateDoc) -> EquinixScope:
-    connections = {str(r.attrs["connectionUuid"]) for r in desired if r.kind == EQUINIX_PEERING}
+    """The connections of the declared peerings and of every recorded config. When a recorded
+    config's connection is not known, no connection is named: the provider then lists every
+    page, since it never reads configs one by one."""
+    connections = {str(r.attrs["connectionUuid"]).lower() for r in desired if r.kind == EQUINIX_PEERING}
     ids: set[str] = set()
+    every_connection_known = True
     for recorded in state.resources.values():
         if recorded.kind == EQUINIX_PEERING:
             ids.add(recorded.cloud_id)
-            if "connectionUuid" in recorded.attributes:
-                connections.add(str(recorded.attributes["connectionUuid"]))
-    return EquinixScope(kinds=frozenset({EQUINIX_PEERING}), ids=frozenset(ids), connections=frozenset(connections))
+            if recorded.attributes.get("connectionUuid"):
+                connections.add(str(recorded.attributes["connectionUuid"]).lower())
+            else:
+                every_connection_known = False
+    return EquinixScope(
+        kinds=frozenset({EQUINIX_PEERING}),
+        ids=frozenset(ids),
+        connections=frozenset(connections) if every_connection_known else frozenset(),
+    )
 
 
 def unmanaged_scope(desired: Sequence[Resource], live: Iterable[LiveObject]) -> UnmanagedScope:

@@ -137,15 +137,17 @@ def test_refresh_lists_by_connection_when_that_is_cheaper(
     provider = equinix(box)
     created = populate(box, provider, 30)
     box.reset_request_counts()
-    # State ids are shared by both clouds: the Alibaba one is not Equinix's business.
+    # The scope names the connection of a declared peering and of a recorded one; state ids are
+    # shared by both clouds (the other cloud's one is not this provider's business).
     scope = EquinixScope(
-        connections=frozenset({connection_uuid(20)}), ids=frozenset({created[25], "bgpg-t4nexample0000000000001"})
+        connections=frozenset({connection_uuid(20), connection_uuid(25)}),
+        ids=frozenset({created[25], "bgpg-t4nexample0000000000001"}),
     )
     result = provider.refresh(scope)
-    # First page (5 of 30) + the connection's list + one GET for the id from state = 3 calls,
-    # instead of 6 unfiltered pages.
+    # First page (5 of 30) + the two connections' lists = 3 list calls, instead of 6 unfiltered
+    # pages; never a read by id.
     assert {o.cloud_id for o in result.objects} == {created[20], created[25]}
-    assert result.api_calls == {"GET /ne/v1/bgp": 2, "GET /ne/v1/bgp/{uuid}": 1}
+    assert result.api_calls == {"GET /ne/v1/bgp": 3}
 
 
 def test_poll_reads_few_objects_by_id_and_many_by_list(
