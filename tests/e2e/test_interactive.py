@@ -80,11 +80,17 @@ class Lines:
             self._closed = True
             self._changed.notify_all()
 
-    def wait_for(self, text: str, timeout: float) -> None:
-        """Return once a line containing `text` has been read; fail at the deadline or at end of output."""
+    def seen(self) -> int:
+        """How many lines have been read so far."""
+        with self._changed:
+            return len(self._lines)
+
+    def wait_for(self, text: str, timeout: float, after: int = 0) -> None:
+        """Return once a line containing `text` has been read (after the first `after` lines); fail at
+        the deadline or at end of output."""
         deadline = time.monotonic() + timeout
         with self._changed:
-            while not any(text in line for line in self._lines):
+            while not any(text in line for line in self._lines[after:]):
                 remaining = deadline - time.monotonic()
                 if self._closed or remaining <= 0:
                     raise AssertionError(f"no line with {text!r} within {timeout:.0f} s:\n{''.join(self._lines)}")
@@ -135,17 +141,22 @@ def test_ctrl_c_lets_calls_in_flight_finish_saves_state_and_exits_1(project: Pat
 def test_second_ctrl_c_exits_at_once_and_the_next_apply_converges(project: Path, sandbox: Sandbox) -> None:
     slow = FaultConfig(latency_ms=3000)  # every call hangs for 3 s: plenty of calls in flight
     proc = spawn("apply", "bgp", "--auto-approve", "--parallelism", "3")
-    assert proc.stderr is not None
-    for line in proc.stderr:  # wait until applying has begun
-        if "creating" in line:
-            break
-    sandbox.configure(equinix=slow, alibaba=slow)
-    time.sleep(0.5)
-    proc.send_signal(signal.SIGINT)
-    time.sleep(0.3)
-    started = time.monotonic()
-    proc.send_signal(signal.SIGINT)
-    proc.communicate(timeout=30)
+    assert proc.stdout is not None and proc.stderr is not None
+    Lines(proc.stdout)  # read, so the process never blocks on a full pipe
+    err = Lines(proc.stderr)
+    try:
+        err.wait_for("creating", timeout=120)  # applying has begun
+        sandbox.configure(equinix=slow, alibaba=slow)
+        err.wait_for("creating", timeout=120, after=err.seen())  # a call started since hangs
+        proc.send_signal(signal.SIGINT)
+        err.wait_for("Interrupted: finishing the calls in flight", timeout=120)
+        started = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
     assert proc.returncode == 1
     assert time.monotonic() - started < 1.5  # did not wait for the calls in flight
 

@@ -10,7 +10,7 @@ from reconciler.sandbox import Sandbox, SandboxError, Seed, SeedConnection, Seed
 from reconciler.sandbox import server as sandbox_server
 from reconciler.sandbox.seed import parse_seed_text
 
-DESIGN_EXAMPLE = """\
+DOCUMENTED_SEED = """\
 equinix:
   devices:     [{uuid: dev-1, name: sg-ne1, status: PROVISIONED, licenseStatus: REGISTERED, asn: 65010}]
   connections: [{uuid: conn-1, deviceUuid: dev-1, state: PROVISIONED}]
@@ -21,10 +21,10 @@ alibaba:
 """
 
 
-def test_design_example_parses(tmp_path: Path) -> None:
+def test_the_documented_seed_parses(tmp_path: Path) -> None:
     """docs/sandbox.md (Seed): the documented seed format, optional fields left out."""
     path = tmp_path / "seed.yaml"
-    path.write_text(DESIGN_EXAMPLE)
+    path.write_text(DOCUMENTED_SEED)
     seed = load_seed(path)
     assert seed.devices == (SeedDevice("dev-1", "sg-ne1", "PROVISIONED", "REGISTERED", "EQUINIX-CONFIGURED", 65010),)
     assert seed.connections == (SeedConnection("conn-1", "dev-1", "PROVISIONED"),)
@@ -113,7 +113,7 @@ def test_default_seed_falls_back_to_empty(monkeypatch: pytest.MonkeyPatch) -> No
 def test_default_seed_is_the_examples_seed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """docs/sandbox.md (Running it): without a seed, examples/sandbox-seed.yaml is used."""
     path = tmp_path / "sandbox-seed.yaml"
-    path.write_text(DESIGN_EXAMPLE)
+    path.write_text(DOCUMENTED_SEED)
     monkeypatch.setattr(sandbox_server, "example_path", lambda name: path)
     with Sandbox() as sandbox:
         assert list(sandbox.objects().devices) == ["dev-1"]
