@@ -1,12 +1,13 @@
 """Benchmark: `reconciler apply` of many creates, as a whole process, against the sandbox.
 
-Targets (issue "Apply"): 1,000 creates (500 per cloud) at 0 ms latency and 0 s provisioning
-delay under 5 s; the same at 50 ms latency and a 2 s provisioning delay under 30 s (waits
-overlap); 5,000 creates at 0 ms under 25 s (linear). For reference, `terraform apply` of 1,000
-no-op `terraform_data` resources takes about 20 s on this kind of machine, and 521 s for 5,000.
-Reports API calls per change.
+Each case applies a fresh project to a fresh sandbox RUNS times; the median is reported, written
+to bench/results/apply.json under --label and plotted to bench/results/apply.png, with API calls
+per change. Cases: 1,000 creates (500 per cloud) at 0 ms latency and no provisioning delay, and
+the same at 50 ms latency with a 2 s provisioning delay (waits overlap). For reference,
+`terraform apply` of 1,000 no-op `terraform_data` resources takes about 20 s on this kind of
+machine.
 
-    /work/venv/bin/python bench/bench_apply.py [--sizes 1000,5000] [--slow 1000]
+    .venv/bin/python bench/bench_apply.py [--sizes 1000] [--slow 1000] [--label NAME]
 """
 
 from __future__ import annotations
@@ -15,10 +16,23 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from common import configure, generate, line, request_counts, reset_request_counts, run, sandbox_process
+from common import (
+    RUNS,
+    Measurement,
+    Timing,
+    configure,
+    generate,
+    measure,
+    request_counts,
+    reset_request_counts,
+    run,
+    sandbox_process,
+    save,
+)
 
 
-def bench(size: int, latency_ms: float, delay: float) -> None:
+def apply_once(size: int, latency_ms: float, delay: float) -> tuple[Timing, float]:
+    """One apply of `size` creates; (timing, API calls per change). A second plan must be empty."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         project = generate(root / "bgp", equinix=size // 2, alibaba_peers=size // 2)
@@ -26,26 +40,29 @@ def bench(size: int, latency_ms: float, delay: float) -> None:
             latency = {"latency_ms": latency_ms}
             configure(env, provision_delay=delay, equinix=latency, alibaba=latency)
             reset_request_counts(env)
-            t = run(["apply", "bgp", "--auto-approve"], root, env)
+            timing = run(["apply", "bgp", "--auto-approve"], root, env)
             calls = sum(request_counts(env).values())
-            changes = project.resources
-            label = f"apply {size} peers (+{project.groups} groups), {latency_ms:g} ms, {delay:g} s"
-            print(line(label, t, f"{calls} calls, {calls / changes:.2f} per change"), flush=True)
-            if t.code != 0:
-                print(t.out[-3000:])
             again = run(["plan", "bgp", "--detailed-exitcode"], root, env)
-            print(line("  then plan (must be no changes)", again), flush=True)
+            assert again.code == 0, f"the plan after apply shows changes:\n{again.out[-3000:]}"
+            return timing, calls / project.resources
+
+
+def bench(size: int, latency_ms: float, delay: float) -> Measurement:
+    runs = [apply_once(size, latency_ms, delay) for _ in range(RUNS)]
+    per_change = sorted(calls for _, calls in runs)[len(runs) // 2]
+    case = f"apply {size} creates, {latency_ms:g} ms, {delay:g} s provisioning"
+    return measure(case, [timing for timing, _ in runs], f"{per_change:.2f} API calls per change")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--sizes", default="1000,5000")
+    parser.add_argument("--sizes", default="1000")
     parser.add_argument("--slow", default="1000", help="sizes to run at 50 ms latency and 2 s provisioning")
+    parser.add_argument("--label", default="current")
     args = parser.parse_args()
-    for size in (int(s) for s in args.sizes.split(",") if s):
-        bench(size, 0, 0)
-    for size in (int(s) for s in args.slow.split(",") if s):
-        bench(size, 50, 2)
+    results = [bench(int(size), 0, 0) for size in args.sizes.split(",") if size]
+    results += [bench(int(size), 50, 2) for size in args.slow.split(",") if size]
+    save("apply", args.label, results)
 
 
 if __name__ == "__main__":

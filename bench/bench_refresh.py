@@ -8,7 +8,7 @@ at a parallelism of 10 would need (objects x 50 ms / 10).
 
 Reports the API calls made against the lower bound ceil(N / page size) per scope.
 
-    /work/venv/bin/python bench/bench_refresh.py [--equinix 5000] [--peers 5000] [--regions 10]
+    .venv/bin/python bench/bench_refresh.py [--equinix 5000] [--peers 5000] [--regions 10]
                                                  [--latency-ms 50] [--runs 3]
 """
 

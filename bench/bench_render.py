@@ -4,7 +4,7 @@ Builds a plan of N changes (mostly updates and creates, some deletes, forgets an
 secret field here and there), then times each step, median of several runs, plus
 `reconciler show` as a whole process.
 
-    /work/venv/bin/python bench/bench_render.py [--changes 3000] [--runs 5]
+    .venv/bin/python bench/bench_render.py [--changes 3000] [--runs 5]
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ a 10,000-resource state, 5,000 journal appends (each durable: fsync / commit) ti
 1,000 so a growing cost would show, a read that folds the 5,000 entries, and the write that
 folds them into the next serial (one state write, however many appends).
 
-    /work/venv/bin/python bench/bench_state.py [--resources 10000] [--appends 5000]
-    RECONCILER_BENCH_PG_URL=postgresql://user:pw@host/db /work/venv/bin/python bench/bench_state.py
+    .venv/bin/python bench/bench_state.py [--resources 10000] [--appends 5000]
+    RECONCILER_BENCH_PG_URL=postgresql://user:pw@host/db .venv/bin/python bench/bench_state.py
 
 Without RECONCILER_BENCH_PG_URL a throwaway PostgreSQL server is started (fsync on), as the
 tests do. Also reports what a jsonschema check of the document would cost (why the codec checks

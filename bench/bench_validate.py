@@ -7,7 +7,7 @@ Then times `load_manifests` in this process, whole and phase by phase (the phase
 `load_manifests` takes, called one after the other), on this tree and on the tree the plan,
 apply and drift benchmarks use (`common.generate`: 10,625 resources in 100 files).
 
-    /work/venv/bin/python bench/bench_validate.py [--files 200] [--per-file 50] [--runs 5]
+    .venv/bin/python bench/bench_validate.py [--files 200] [--per-file 50] [--runs 5]
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ import json
 import math
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -162,7 +163,10 @@ def reset_request_counts(env: Mapping[str, str]) -> None:
 
 
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
+    """No proxy (the Alibaba SDK would send even loopback calls through it), and bytecode caching
+    on, as in a normal install: without it every run would compile every module it imports."""
+    dropped = ("http_proxy", "https_proxy", "all_proxy", "pythondontwritebytecode")
+    env = {k: v for k, v in os.environ.items() if k.lower() not in dropped}
     env.update(extra or {})
     return env
 
@@ -195,3 +199,82 @@ def run(args: list[str], cwd: Path, env: Mapping[str, str]) -> Timing:
 
 def line(label: str, t: Timing, extra: str = "") -> str:
     return f"{label:<44} wall {t.wall:6.2f} s   cpu {t.cpu:6.2f} s   exit {t.code}  {extra}"
+
+
+RUNS = 5  # every figure is the median of this many whole-process runs
+RESULTS = Path(__file__).parent / "results"
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """The runs of one benchmark case: what the results file records and the plot shows."""
+
+    case: str
+    walls: list[float]
+    cpus: list[float]
+    extra: str = ""
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.walls)
+
+    def summary(self) -> str:
+        return (
+            f"{self.case:<48} median {self.median:6.2f} s  (min {min(self.walls):.2f}, max {max(self.walls):.2f}, "
+            f"cpu {statistics.median(self.cpus):.2f} s, {len(self.walls)} runs)  {self.extra}"
+        )
+
+
+def measure(case: str, timings: list[Timing], extra: str = "") -> Measurement:
+    failed = [t for t in timings if t.code != 0]
+    if failed:
+        raise SystemExit(f"{case}: a run failed (exit {failed[0].code}):\n{failed[0].out[-3000:]}")
+    result = Measurement(case, [t.wall for t in timings], [t.cpu for t in timings], extra)
+    print(result.summary(), flush=True)
+    return result
+
+
+def save(bench: str, label: str, measurements: list[Measurement]) -> Path:
+    """Record `measurements` under `label` (e.g. a commit) in bench/results/BENCH.json, keeping the
+    other labels, and plot every label's medians side by side in bench/results/BENCH.png."""
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{bench}.json"
+    data: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+    data[label] = [
+        {"case": m.case, "median_s": round(m.median, 3), "walls_s": m.walls, "cpus_s": m.cpus, "extra": m.extra}
+        for m in measurements
+    ]
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    plot(bench, data)
+    print(f"results: {path} and {path.with_suffix('.png')}")
+    return path
+
+
+def plot(bench: str, data: dict[str, Any]) -> None:
+    """Grouped bars: one group per case, one bar per label (median, with min-max whiskers)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = list(data)
+    cases = list(dict.fromkeys(row["case"] for rows in data.values() for row in rows))
+    width = 0.8 / max(1, len(labels))
+    fig, ax = plt.subplots(figsize=(max(6.0, 2.2 * len(cases)), 4.5))
+    for i, label in enumerate(labels):
+        rows = {row["case"]: row for row in data[label]}
+        xs = [c + i * width for c, case in enumerate(cases) if case in rows]
+        medians = [rows[case]["median_s"] for case in cases if case in rows]
+        lows = [rows[case]["median_s"] - min(rows[case]["walls_s"]) for case in cases if case in rows]
+        highs = [max(rows[case]["walls_s"]) - rows[case]["median_s"] for case in cases if case in rows]
+        ax.bar(xs, medians, width, yerr=[lows, highs], capsize=3, label=label)
+        for x, median in zip(xs, medians, strict=True):
+            ax.annotate(f"{median:.2f}", (x, median), ha="center", va="bottom", fontsize=8)
+    ax.set_xticks([c + width * (len(labels) - 1) / 2 for c in range(len(cases))])
+    ax.set_xticklabels([case.replace(", ", ",\n") for case in cases], fontsize=8)
+    ax.set_ylabel(f"seconds, median of {RUNS} whole-process runs")
+    ax.set_title(f"reconciler bench: {bench}")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(RESULTS / f"{bench}.png", dpi=120)
+    plt.close(fig)

@@ -12,8 +12,11 @@ A cloud is one package under `reconciler.clouds` that exposes one `Cloud` object
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
 from reconciler.kinds import KindInfo
@@ -209,3 +212,11 @@ class Cloud(Protocol):
         """This cloud's part of an embedded-sandbox seed: the objects the manifests presuppose
         (devices, regions...). Empty for a cloud the sandbox does not emulate."""
         ...
+
+
+@cache
+def schema_defs_beside(module_file: str) -> Mapping[str, Any]:
+    """The `$defs` of the `schema.json` next to a cloud package's `__init__.py` (read once)."""
+    schema_file = Path(module_file).with_name("schema.json")
+    defs: Mapping[str, Any] = json.loads(schema_file.read_text(encoding="utf-8"))["$defs"]
+    return defs

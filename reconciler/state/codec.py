@@ -17,7 +17,7 @@ from typing import Any
 
 from reconciler.clouds import KINDS
 from reconciler.errors import StateError
-from reconciler.model import JournalAction, JournalEntry, StateDoc, StateResource
+from reconciler.model import Address, JournalAction, JournalEntry, StateDoc, StateResource
 
 FORMAT_VERSION = 1
 
@@ -249,7 +249,7 @@ def _check_resource(address: Any, resource: Any) -> None:
     kind = resource["kind"]
     if not isinstance(kind, str) or not KIND_RE.match(kind):
         raise Invalid(f"{path}.kind", "must be a kind name (CamelCase, such as BgpPeer)")
-    if address.split("/", 1)[0] != kind:
+    if Address.parse(address).kind != kind:
         raise Invalid(f"{path}.kind", f"{kind!r} does not match the address")
     if not isinstance(resource["cloud_id"], str) or not resource["cloud_id"]:
         raise Invalid(f"{path}.cloud_id", "must be a non-empty string")

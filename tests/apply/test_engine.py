@@ -4,7 +4,7 @@ settling, a busy cloud, interrupts. Timings are tiny and deadlines generous; not
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -32,17 +32,10 @@ from tests.apply.fakes import (
     link,
     live,
     ref,
-    registered,
     router,
     run_to_end,
     steps,
 )
-
-
-@pytest.fixture(autouse=True)
-def fake_cloud() -> Iterator[None]:
-    yield from registered()
-
 
 A, B = f"{ROUTER}/a", f"{ROUTER}/b"
 LA, LB = f"{LINK}/la", f"{LINK}/lb"

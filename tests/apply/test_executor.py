@@ -4,7 +4,7 @@ and what the engine is told."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,17 +29,10 @@ from tests.apply.fakes import (
     MemoryJournal,
     answers,
     ref,
-    registered,
     router,
     steps,
 )
 from tests.apply.fakes import link as link_change
-
-
-@pytest.fixture(autouse=True)
-def fake_cloud() -> Iterator[None]:
-    yield from registered()
-
 
 REFUSED = ProviderError("QuotaExceeded: too many routers", cloud=CLOUD, status=400)
 TIMED_OUT = ProviderError("the request timed out", cloud=CLOUD, retryable=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -25,17 +25,10 @@ from tests.apply.fakes import (
     answers,
     engine,
     live,
-    registered,
     router,
     run_to_end,
     steps,
 )
-
-
-@pytest.fixture(autouse=True)
-def fake_cloud() -> Iterator[None]:
-    yield from registered()
-
 
 A = f"{ROUTER}/a"
 ATTRS = {"region": "r1", "name": "a", "asn": 65000}

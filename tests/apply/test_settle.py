@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import queue
 import time
-from collections.abc import Iterator
 from typing import Literal
 
 import pytest
@@ -21,15 +20,9 @@ from tests.apply.fakes import (
     answers,
     live,
     ref,
-    registered,
     router,
     steps,
 )
-
-
-@pytest.fixture(autouse=True)
-def fake_cloud() -> Iterator[None]:
-    yield from registered()
 
 
 def a_step(name: str = "a") -> Step:

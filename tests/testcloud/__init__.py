@@ -15,11 +15,8 @@ session). The cloud itself is `store.STORE`, shared by every provider of the pro
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reconciler.clouds import register, unregister
@@ -32,6 +29,7 @@ from reconciler.clouds.base import (
     ProviderOptions,
     RefreshScope,
     UnmanagedScope,
+    schema_defs_beside,
 )
 from reconciler.kinds import KindInfo
 from reconciler.model import LiveObject, Resource, SecretValue, StateDoc
@@ -60,7 +58,7 @@ class MemCloud:
         return scope.unmanaged_scope(desired, live)
 
     def schema_defs(self) -> Mapping[str, Any]:
-        return _schema_defs()
+        return schema_defs_beside(__file__)
 
     def document_rules(self, kind: str) -> Sequence[DocumentRule]:
         from tests.testcloud import rules
@@ -89,12 +87,6 @@ class MemCloud:
 
     def sandbox_seed(self, presupposed: Iterable[Presupposed]) -> Mapping[str, Any]:
         return {}  # the embedded sandbox does not emulate memcloud: nothing to presuppose there
-
-
-@cache
-def _schema_defs() -> Mapping[str, Any]:
-    defs: Mapping[str, Any] = json.loads((Path(__file__).parent / "schema.json").read_text(encoding="utf-8"))["$defs"]
-    return defs
 
 
 CLOUD = MemCloud()

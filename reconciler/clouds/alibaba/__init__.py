@@ -7,10 +7,7 @@ imported only when a provider is made: the SDK is slow to import).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
-from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reconciler.clouds.alibaba import kinds, scope
@@ -23,6 +20,7 @@ from reconciler.clouds.base import (
     ProviderOptions,
     RefreshScope,
     UnmanagedScope,
+    schema_defs_beside,
 )
 from reconciler.kinds import KindInfo
 from reconciler.model import LiveObject, Resource, SecretValue, StateDoc
@@ -49,7 +47,7 @@ class AlibabaCloud:
         return scope.unmanaged_scope(desired, live)
 
     def schema_defs(self) -> Mapping[str, Any]:
-        return _schema_defs()
+        return schema_defs_beside(__file__)
 
     def document_rules(self, kind: str) -> Sequence[DocumentRule]:
         from reconciler.clouds.alibaba import rules
@@ -76,12 +74,6 @@ class AlibabaCloud:
 
     def sandbox_seed(self, presupposed: Iterable[Presupposed]) -> Mapping[str, Any]:
         return scope.sandbox_seed(presupposed)
-
-
-@cache
-def _schema_defs() -> Mapping[str, Any]:
-    defs: Mapping[str, Any] = json.loads((Path(__file__).parent / "schema.json").read_text(encoding="utf-8"))["$defs"]
-    return defs
 
 
 CLOUD = AlibabaCloud()

@@ -7,10 +7,7 @@ provider is made).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
-from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reconciler.clouds.base import (
@@ -22,6 +19,7 @@ from reconciler.clouds.base import (
     ProviderOptions,
     RefreshScope,
     UnmanagedScope,
+    schema_defs_beside,
 )
 from reconciler.clouds.equinix import kinds, scope
 from reconciler.kinds import KindInfo
@@ -49,7 +47,7 @@ class EquinixCloud:
         return scope.unmanaged_scope(desired, live)
 
     def schema_defs(self) -> Mapping[str, Any]:
-        return _schema_defs()
+        return schema_defs_beside(__file__)
 
     def document_rules(self, kind: str) -> Sequence[DocumentRule]:
         from reconciler.clouds.equinix import rules
@@ -76,12 +74,6 @@ class EquinixCloud:
 
     def sandbox_seed(self, presupposed: Iterable[Presupposed]) -> Mapping[str, Any]:
         return scope.sandbox_seed(presupposed)
-
-
-@cache
-def _schema_defs() -> Mapping[str, Any]:
-    defs: Mapping[str, Any] = json.loads((Path(__file__).parent / "schema.json").read_text(encoding="utf-8"))["$defs"]
-    return defs
 
 
 CLOUD = EquinixCloud()
