@@ -94,7 +94,18 @@ def running(seed: Seed, *, in_process: bool, data_file: Path | None = None) -> I
     with tempfile.TemporaryDirectory() as tmp:
         seed_file = Path(tmp) / "seed.yaml"
         seed_file.write_text(yaml.safe_dump(seed.to_mapping()))
-        args = [sys.executable, "-m", "reconciler", "sandbox", "serve", "--seed", str(seed_file)]
+        # The server's own speed: no realism profile (no throttling, no read lag).
+        args = [
+            sys.executable,
+            "-m",
+            "reconciler",
+            "sandbox",
+            "serve",
+            "--profile",
+            "lenient",
+            "--seed",
+            str(seed_file),
+        ]
         if data_file:
             args += ["--data", str(data_file)]
         process = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)

@@ -23,11 +23,25 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("reconciler.commands.plan", "Show what apply would change."),
     "apply": ("reconciler.commands.apply", "Make the clouds match the manifests (or a saved plan)."),
     "drift": ("reconciler.commands.drift", "Report what changed outside reconciler (read-only)."),
+    "doctor": ("reconciler.commands.doctor", "Check the cloud accounts the manifests use (read-only)."),
     "show": ("reconciler.commands.show", "Render a saved plan file."),
     "import": ("reconciler.commands.import_", "Take an existing cloud object under management."),
     "state": ("reconciler.commands.state", "Inspect or edit the state: list, show, rm, unlock."),
     "sandbox": ("reconciler.sandbox.command", "Run the local emulators of the cloud APIs."),
 }
+
+# reconciler.sandbox.config.PROFILES, spelt out so that `reconciler --help` imports no sandbox code.
+SANDBOX_PROFILES = ("lenient", "realistic", "pessimistic")
+
+
+def _sandbox_profile(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    if value in SANDBOX_PROFILES:
+        return value
+    source = ctx.get_parameter_source(param.name or "")
+    where = "RECONCILER_SANDBOX_PROFILE" if source is click.core.ParameterSource.ENVIRONMENT else "--sandbox-profile"
+    raise click.BadParameter(
+        f"{value!r} is not a sandbox profile; valid: {', '.join(SANDBOX_PROFILES)}", ctx, param, where
+    )
 
 
 class LazyGroup(click.Group):
@@ -65,6 +79,16 @@ class LazyGroup(click.Group):
     help="Sandbox seed file (default: derived from what the manifests presuppose).",
 )
 @click.option(
+    "--sandbox-profile",
+    envvar="RECONCILER_SANDBOX_PROFILE",
+    callback=_sandbox_profile,
+    metavar="[lenient|realistic|pessimistic]",
+    default="realistic",
+    show_default=True,
+    help="How closely the embedded sandbox (and `sandbox serve`) acts like the real clouds: lenient, "
+    "realistic or pessimistic (env RECONCILER_SANDBOX_PROFILE; docs/sandbox.md, Profiles).",
+)
+@click.option(
     "--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Log line format."
 )
 @click.option("-v", "--verbose", is_flag=True, help="Debug logs, API call counts and tracebacks.")
@@ -81,6 +105,7 @@ def cli(
     state_url: str,
     sandbox: bool,
     seed: Path | None,
+    sandbox_profile: str,
     log_format: str,
     verbose: bool,
     lock_timeout: float,
@@ -93,11 +118,11 @@ def cli(
     from reconciler import log
 
     log.configure(log_format, verbose)
-    ctx.obj = AppContext(state_url, sandbox, seed, log_format, verbose, lock_timeout)
+    ctx.obj = AppContext(state_url, sandbox, seed, log_format, verbose, lock_timeout, sandbox_profile)
 
 
 _GLOBAL_FLAGS = frozenset({"--sandbox", "-v", "--verbose"})
-_GLOBAL_VALUES = frozenset({"--state", "--seed", "--log-format", "--lock-timeout"})
+_GLOBAL_VALUES = frozenset({"--state", "--seed", "--sandbox-profile", "--log-format", "--lock-timeout"})
 
 
 def hoist_global_options(args: list[str]) -> list[str]:

@@ -16,3 +16,4 @@ class AppContext:
     log_format: str
     verbose: bool
     lock_timeout: float
+    sandbox_profile: str = "realistic"  # realism of the embedded sandbox (docs/sandbox.md, Profiles)

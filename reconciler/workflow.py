@@ -95,7 +95,7 @@ def _embedded_sandbox(app: AppContext, presupposed: Iterable[Presupposed]) -> It
 
     from reconciler.clouds import sandbox_seed
     from reconciler.errors import ReconcilerError
-    from reconciler.sandbox import Sandbox, Seed, load_seed
+    from reconciler.sandbox import Sandbox, SandboxConfig, Seed, load_seed
 
     data_file = sandbox_data_file(app)
     data_file.parent.mkdir(parents=True, exist_ok=True)
@@ -114,8 +114,9 @@ def _embedded_sandbox(app: AppContext, presupposed: Iterable[Presupposed]) -> It
             seed = load_seed(app.seed)
         else:
             seed = Seed.from_mapping(sandbox_seed(presupposed), "seed derived from the manifests")
-        sandbox = Sandbox(seed, data_file=data_file).start()
-        log.debug("embedded sandbox started", data=str(data_file))
+        config = SandboxConfig.for_profile(app.sandbox_profile)
+        sandbox = Sandbox(seed, config=config, data_file=data_file).start()
+        log.debug("embedded sandbox started", data=str(data_file), profile=app.sandbox_profile)
         try:
             yield sandbox
         finally:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
-from reconciler.cli import hoist_global_options
+import pytest
+
+from reconciler.cli import SANDBOX_PROFILES, cli, hoist_global_options
+from reconciler.context import AppContext
 
 
 def test_global_options_after_the_command_move_in_front() -> None:
@@ -49,3 +54,74 @@ def test_usage_errors_exit_1_without_traceback() -> None:
         assert result.returncode == 1, args
         assert "Traceback" not in result.stderr
         assert result.stderr.strip()
+
+
+def test_sandbox_profile_is_a_global_option_also_after_the_command() -> None:
+    """docs/sandbox.md (Profiles): `--sandbox-profile` moves in front like the other global options."""
+    assert hoist_global_options(["plan", "--sandbox", "--sandbox-profile", "lenient", "bgp"]) == [
+        "--sandbox",
+        "--sandbox-profile",
+        "lenient",
+        "plan",
+        "bgp",
+    ]
+    assert hoist_global_options(["apply", "x", "--sandbox-profile=pessimistic"]) == [
+        "--sandbox-profile=pessimistic",
+        "apply",
+        "x",
+    ]
+
+
+def test_unknown_sandbox_profile_exits_1_naming_where_it_came_from() -> None:
+    """docs/sandbox.md (Profiles): an unknown profile, given as an option or in the environment."""
+    result = run("--sandbox-profile", "strict", "validate")
+    assert result.returncode == 1
+    assert "Invalid value for --sandbox-profile: 'strict' is not a sandbox profile" in result.stderr
+    assert "valid: lenient, realistic, pessimistic" in result.stderr
+    env = {**os.environ, "RECONCILER_SANDBOX_PROFILE": "paranoid"}
+    result = subprocess.run(
+        [sys.executable, "-m", "reconciler", "validate"], capture_output=True, text=True, check=False, env=env
+    )
+    assert result.returncode == 1
+    assert "Invalid value for RECONCILER_SANDBOX_PROFILE: 'paranoid' is not a sandbox profile" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_profile_names_match_the_sandbox() -> None:
+    from reconciler.sandbox.config import PROFILES
+
+    assert SANDBOX_PROFILES == PROFILES
+    assert "--sandbox-profile [lenient|realistic|pessimistic]" in run("--help").stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "expected"),
+    [
+        ([], None, "realistic"),
+        (["--sandbox-profile", "lenient"], None, "lenient"),
+        ([], "pessimistic", "pessimistic"),
+        (["--sandbox-profile", "realistic"], "pessimistic", "realistic"),
+    ],
+)
+def test_the_profile_reaches_the_embedded_sandbox(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], env: str | None, expected: str
+) -> None:
+    """docs/sandbox.md (Profiles): `reconciler --sandbox` runs its sandbox with the chosen profile
+    (option, else RECONCILER_SANDBOX_PROFILE, else realistic)."""
+    from reconciler.sandbox.config import profile_of
+    from reconciler.workflow import open_workspace
+
+    monkeypatch.chdir(tmp_path)
+    if env is None:
+        monkeypatch.delenv("RECONCILER_SANDBOX_PROFILE", raising=False)
+    else:
+        monkeypatch.setenv("RECONCILER_SANDBOX_PROFILE", env)
+    monkeypatch.setattr("reconciler.log.configure", lambda *a: None)
+    with cli.make_context("reconciler", [*args, "--sandbox", "validate"]) as ctx:
+        ctx.invoke(cli.callback, **ctx.params)  # the global options only; the command is not run
+        app = ctx.obj
+    assert isinstance(app, AppContext)
+    assert app.sandbox_profile == expected
+    with open_workspace(app) as ws:
+        assert ws.sandbox is not None
+        assert profile_of(ws.sandbox.config) == expected

@@ -12,19 +12,24 @@ from typing import Any, Literal
 
 from reconciler.apply.steps import Step
 from reconciler.clouds.base import ObjectRef
+from reconciler.model import SecretValue
 
 
 @dataclass(frozen=True, slots=True)
 class Watch:
-    """An accepted change: the step is done once its object is `target` (and, when ready, shows
-    the `expect`ed attributes)."""
+    """An accepted change: the step is done once its object is `target` and, when that is
+    "ready", a read shows every `expect`ed attribute and every expected key (`secrets`: a value,
+    or None for "no key"; a key the provider does not report is not compared)."""
 
     step: Step
     ref: ObjectRef
     target: Literal["ready", "gone"]
     deadline: float  # monotonic time
-    grace_until: float  # until then an object that is not found yet is still appearing
+    # Until then reads may lag the call: an object that is not found yet is still appearing, and a
+    # ready one without the expected values may not show the change yet.
+    grace_until: float
     expect: Mapping[str, Any] = field(default_factory=dict)
+    secrets: Mapping[str, SecretValue | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,16 +1,25 @@
 """One call of one step, in a worker thread: one handler per `Op`.
 
 Each handler journals its intent, makes at most one cloud call, journals the outcome and says what
-is left to wait for. The call is never retried here: a busy cloud is answered with `CallBusy` and
-the engine calls again later (docs/architecture.md, "Apply").
+is left to wait for: a ready object showing every desired value, keys included, or a gone one.
+The call is never retried here: a busy cloud is answered with `CallBusy` and the engine calls
+again later (docs/architecture.md, "Apply").
+
+Every call of a step is an attempt, numbered from 1. Its idempotency token is the step's for the
+first attempt and a token derived from it for each later one: the engine calls a step again only
+after a definite refusal (`Busy`), and a cloud may remember a token together with its refusal.
+An attempt whose outcome is unknown keeps its token in its open intent, and recovery sends it
+again with that token. A `Busy` answer with nothing to watch is called again after a delay that
+grows with each attempt, never below what the cloud asked for.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 from reconciler.apply.events import BusyWait, CallBusy, Called, CallEvent, CallFailed, Watch
 from reconciler.apply.journal import JournalWriter
@@ -28,12 +37,13 @@ log = get_logger("reconciler.apply")
 
 @dataclass(frozen=True, slots=True)
 class _Attempt:
-    """One attempt at a step: its step, its idempotency token and its timing."""
+    """One attempt at a step: its step, its number, its idempotency token and its timing."""
 
     step: Step
+    number: int  # 1 for the first call of the step, +1 for each call again
     token: str
     deadline: float  # the step's, monotonic: its calls, busy waits and settling all fit in it
-    grace_until: float  # a just-created object may be invisible to reads until then
+    grace_until: float  # until then reads may lag the call: no object yet, or its values from before
 
 
 @dataclass
@@ -47,13 +57,17 @@ class StepExecutor:
     secrets: Mapping[str, SecretValue]  # secret reference id -> value
     settings: EngineSettings = field(default_factory=EngineSettings)
     known_ids: dict[str, str] = field(default_factory=dict)  # address -> cloud id, filled as creates finish
+    _attempts: dict[str, int] = field(default_factory=dict, init=False, repr=False)  # step key -> calls so far
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def run(self, step: Step, deadline: float) -> CallEvent:
         """Make the step's call; never raises. `deadline` ends the whole step, retries included."""
         now = time.monotonic()
-        # The same token on every attempt: a call the cloud refused or was too busy for consumed none.
-        token = client_token(self.lineage, step.address, step.op, self.serial)
-        attempt = _Attempt(step, token, deadline, now + self.settings.create_grace)
+        with self._lock:
+            number = self._attempts[step.key] = self._attempts.get(step.key, 0) + 1
+        # A step is called again only after a definite refusal: a new token, derived from the first.
+        token = client_token(self.lineage, step.address, step.op, self.serial, number)
+        attempt = _Attempt(step, number, token, deadline, now + self.settings.create_grace)
         try:
             return _HANDLERS[step.op](self, attempt)
         except ReconcilerError as exc:
@@ -80,13 +94,13 @@ class StepExecutor:
         step, provider = attempt.step, self._provider(attempt.step)
         desired = self._desired(step)
         region = self._region(step, desired)
-        self.journal.intent(step, token=attempt.token, attributes=desired.attrs, region=region)
+        self.journal.intent(step, attempt=attempt.number, token=attempt.token, attributes=desired.attrs, region=region)
         created = provider.create(desired, attempt.token)
         if isinstance(created, Busy):
             return self._busy(attempt, created)
         self.known_ids[step.address] = created
         self.journal.done(step, cloud_id=created, attributes=desired.attrs, region=region)
-        return Called(step, created, self._watch(attempt, created, region, "ready", desired.attrs))
+        return Called(step, created, self._watch(attempt, created, region, "ready", desired))
 
     def _update(self, attempt: _Attempt) -> CallEvent:
         step, provider = attempt.step, self._provider(attempt.step)
@@ -94,14 +108,21 @@ class StepExecutor:
         region = self._region(step, desired)
         cloud_id = self._cloud_id(step)
         self.known_ids[step.address] = cloud_id
-        self.journal.intent(step, token=attempt.token, cloud_id=cloud_id, attributes=desired.attrs, region=region)
+        self.journal.intent(
+            step,
+            attempt=attempt.number,
+            token=attempt.token,
+            cloud_id=cloud_id,
+            attributes=desired.attrs,
+            region=region,
+        )
         busy = provider.update(
             ObjectRef(step.change.kind, cloud_id, region), desired, _changed(step, desired), attempt.token
         )
         if busy is not None:
             return self._busy(attempt, busy)
         self.journal.done(step, cloud_id=cloud_id, attributes=desired.attrs, region=region)
-        return Called(step, cloud_id, self._watch(attempt, cloud_id, region, "ready", desired.attrs))
+        return Called(step, cloud_id, self._watch(attempt, cloud_id, region, "ready", desired))
 
     def _adopt(self, attempt: _Attempt) -> CallEvent:
         step = attempt.step
@@ -113,16 +134,18 @@ class StepExecutor:
         self.known_ids[step.address] = cloud_id
         # The intent says what is taken over: recovery settles it as done, and a done adopt
         # records the object with these attributes.
-        self.journal.intent(step, token=None, cloud_id=cloud_id, attributes=desired.attrs, region=region)
+        self.journal.intent(
+            step, attempt=attempt.number, token=None, cloud_id=cloud_id, attributes=desired.attrs, region=region
+        )
         self.journal.done(step, cloud_id=cloud_id, attributes=desired.attrs, region=region)
-        watch = self._watch(attempt, cloud_id, region, "ready") if step.change.settling else None
+        watch = self._watch(attempt, cloud_id, region, "ready", desired) if step.change.settling else None
         return Called(step, cloud_id, watch)
 
     def _delete(self, attempt: _Attempt) -> CallEvent:
         step, provider = attempt.step, self._provider(attempt.step)
         cloud_id = self._cloud_id(step)
         region = step.change.region
-        self.journal.intent(step, token=attempt.token, cloud_id=cloud_id)
+        self.journal.intent(step, attempt=attempt.number, token=attempt.token, cloud_id=cloud_id)
         busy = provider.delete(ObjectRef(step.change.kind, cloud_id, region), attempt.token)
         if busy is not None:
             return self._busy(attempt, busy)
@@ -131,30 +154,41 @@ class StepExecutor:
 
     def _forget(self, attempt: _Attempt) -> CallEvent:
         step = attempt.step
-        self.journal.intent(step, token=None)
+        self.journal.intent(step, attempt=attempt.number, token=None)
         self.journal.done(step, cloud_id=step.change.cloud_id)
         return Called(step, step.change.cloud_id)
 
     def _record(self, attempt: _Attempt) -> CallEvent:
         step = attempt.step
-        self.journal.intent(step, token=None)
+        self.journal.intent(step, attempt=attempt.number, token=None)
         self.journal.done(step, cloud_id=step.change.cloud_id, attributes=dict(step.change.after or {}))
         return Called(step, step.change.cloud_id)
 
     def _wait(self, attempt: _Attempt) -> CallEvent:
         step = attempt.step
+        desired = self._desired(step)
         cloud_id = self._cloud_id(step)
         self.known_ids[step.address] = cloud_id
-        return Called(step, cloud_id, self._watch(attempt, cloud_id, step.change.region, "ready"))
+        return Called(step, cloud_id, self._watch(attempt, cloud_id, step.change.region, "ready", desired))
 
     # ------------------------------------------------------------ helpers
 
     def _busy(self, attempt: _Attempt, busy: Busy) -> CallBusy:
         # Nothing changed: settle this attempt's intent; the next attempt journals its own.
         self.journal.failed(attempt.step, f"the cloud was busy, will try again: {busy.reason}")
-        # Never at once: each attempt is a call to the cloud.
-        retry_at = time.monotonic() + max(busy.retry_after, self.settings.poll_min)
+        retry_at = time.monotonic() + self._busy_delay(attempt, busy)
         return CallBusy(BusyWait(attempt.step, busy.reason, busy.wait_for, retry_at, attempt.deadline))
+
+    def _busy_delay(self, attempt: _Attempt, busy: Busy) -> float:
+        """How long to wait before calling a busy cloud again: what it asked for when it names
+        an object to watch (the watcher calls again once that settled), else that delay grown
+        by `busy_backoff` per attempt up to `busy_max`, never below what it asked for. Never
+        at once: each attempt is a call to the cloud."""
+        asked = max(busy.retry_after, self.settings.poll_min)
+        if busy.wait_for is not None:
+            return asked
+        grown = asked * self.settings.busy_backoff ** (attempt.number - 1)
+        return max(asked, min(grown, self.settings.busy_max))
 
     def _watch(
         self,
@@ -162,8 +196,10 @@ class StepExecutor:
         cloud_id: str,
         region: str | None,
         target: Literal["ready", "gone"],
-        expect: Mapping[str, Any] | None = None,
+        desired: Desired | None = None,
     ) -> Watch:
+        """What the step waits for. A ready object must also show every desired value and key
+        (a key the provider does not report is not compared)."""
         kind = attempt.step.change.kind
         fields = KINDS[kind].fields
         return Watch(
@@ -172,7 +208,8 @@ class StepExecutor:
             target,
             deadline=attempt.deadline,
             grace_until=attempt.grace_until,
-            expect={k: v for k, v in (expect or {}).items() if k in fields},
+            expect={k: v for k, v in desired.attrs.items() if k in fields} if desired is not None else {},
+            secrets=dict(desired.secrets) if desired is not None else {},
         )
 
     def _provider(self, step: Step) -> Provider:

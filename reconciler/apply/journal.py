@@ -5,7 +5,8 @@ intent, with an id of its own; its outcome reuses that id:
 
 - `done`: the call was accepted; the entry says what is now in the cloud.
 - `failed`: the call certainly changed nothing: the cloud refused it, or answered that it was
-  busy (the step is then called again later, under a new intent with the same token).
+  busy (the step is then called again later, under a new intent with a new token: each attempt's
+  intent records the token that attempt sends).
 - nothing: the outcome is unknown (a timeout, a reset, a 5xx, a bug). The intent stays open and
   the next run looks at the cloud to learn what happened (reconciler/apply/recovery.py).
 
@@ -51,13 +52,15 @@ class JournalWriter:
         step: Step,
         *,
         token: str | None,
+        attempt: int | None = None,
         cloud_id: str | None = None,
         attributes: Mapping[str, Any] | None = None,
         region: str | None = None,
     ) -> None:
-        """Before the call: what is about to be asked for (durably, when `append` returns)."""
+        """Before the call: what is about to be asked for (durably, when `append` returns).
+        `attempt` numbers the call (1, 2...; None: the one after the last journaled)."""
         with self._lock:
-            self._attempts[step.key] = self._attempts.get(step.key, 0) + 1
+            self._attempts[step.key] = attempt if attempt is not None else self._attempts.get(step.key, 0) + 1
             self._write(step, "intent", token=token, cloud_id=cloud_id, attributes=attributes, region=region)
 
     def done(

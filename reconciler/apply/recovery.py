@@ -3,9 +3,10 @@
 An intent without an outcome means the process died around a cloud call. We look at the cloud
 to learn what really happened, and record the outcome in the journal
 (docs/architecture.md, "State and the journal"):
-- create: an object with the intent's natural key exists -> it was created: record it. None
-  visible -> the call may not have happened, or may still be on its way. `apply` sends the create
-  again with the intent's own idempotency token (a provider whose cloud has none looks the natural
+- create: an object with the intent's natural key exists -> it was created: record it, whichever
+  attempt of its step made it. None visible -> the call may not have happened, or may still be on
+  its way. `apply` sends the create again with the intent's own idempotency token (each attempt's
+  intent records the token that attempt sent; a provider whose cloud has none looks the natural
   key up first), so the cloud makes it at most once; `plan` changes nothing in the clouds and
   leaves such an intent open, and so does a cloud that is too busy to take the create yet;
 - adopt, forget: no object was made -> done;

@@ -1,11 +1,16 @@
-"""Which tasks may start now: a dependency graph, a ready queue and a bound on calls in flight.
+"""Which tasks may start now: a dependency graph, a ready queue, a bound on calls in flight and
+one task at a time per concurrency key.
 
-Generic and single-threaded: it knows tasks only by `key` and `after` (the keys that must succeed
-first) and holds no thread, clock or cloud. The engine tells it what happened; it answers with
-what to start next.
+Generic and single-threaded: it knows tasks only by `key`, `after` (the keys that must succeed
+first) and `concurrency_key` (or None), and holds no thread, clock or cloud. The engine
+tells it what happened; it answers with what to start next.
 
 - At most `parallelism` tasks are in a call at once. A task that waits (for the cloud to settle,
   or to be called again) holds no slot.
+- Tasks that share a concurrency key never run at once: a task holds its key from its start until
+  it has an outcome, through its waits and its calls again. A ready task whose key another task
+  holds waits for it without a slot, and starts, before the tasks that became ready after it,
+  once the key is free. Otherwise tasks start in the order they became ready.
 - A task that did not succeed skips everything that depends on it, directly or not; independent
   branches go on.
 - After `stop()` nothing new starts (a task put back to be called again stays queued); the calls
@@ -26,6 +31,11 @@ class Task(Protocol):
 
     @property
     def after(self) -> frozenset[str]: ...
+
+    @property
+    def concurrency_key(self) -> str | None:
+        """Tasks that share a concurrency key never run at once (None: no such bound)."""
+        ...
 
 
 T = TypeVar("T", bound=Task)
@@ -54,6 +64,8 @@ class Scheduler(Generic[T]):
         self._in_call: set[str] = set()
         self._started: set[str] = set()
         self._finished: set[str] = set()
+        self._holder: dict[str, str] = {}  # concurrency key -> the task holding it
+        self._queued: dict[str, deque[str]] = {}  # concurrency key -> ready tasks waiting for it
         self._stopped = False
 
     # ------------------------------------------------------------ questions
@@ -78,23 +90,31 @@ class Scheduler(Generic[T]):
     # ------------------------------------------------------------ what happened
 
     def start_ready(self) -> list[T]:
-        """The tasks to call now, each taking a slot until `call_ended`."""
+        """The tasks to call now, each taking a slot until `call_ended` and its concurrency key
+        until it has an outcome."""
         starting: list[T] = []
         while self._ready and len(self._in_call) < self._parallelism and not self._stopped:
             key = self._ready.popleft()
             if key in self._finished:
                 continue
+            concurrency = self._by_key[key].concurrency_key
+            if concurrency is not None:
+                holder = self._holder.setdefault(concurrency, key)
+                if holder != key:  # another task of this key has no outcome yet: wait, with no slot
+                    self._queued.setdefault(concurrency, deque()).append(key)
+                    continue
             self._in_call.add(key)
             self._started.add(key)
             starting.append(self._by_key[key])
         return starting
 
     def call_ended(self, key: str) -> None:
-        """The task's call returned, whatever its outcome: its slot is free."""
+        """The task's call returned, whatever its outcome: its slot is free (not its key)."""
         self._in_call.discard(key)
 
     def call_again(self, key: str) -> None:
-        """Queue a task that started before (the cloud asked for it to be called again)."""
+        """Queue a task that started before (the cloud asked for it to be called again). It keeps
+        its concurrency key meanwhile."""
         if key not in self._finished:
             self._ready.append(key)
 
@@ -124,6 +144,15 @@ class Scheduler(Generic[T]):
     def _finish(self, key: str) -> None:
         self._finished.add(key)
         self._in_call.discard(key)
+        concurrency = self._by_key[key].concurrency_key
+        if concurrency is not None and self._holder.get(concurrency) == key:
+            del self._holder[concurrency]
+            queued = self._queued.get(concurrency)
+            while queued:  # the task that waited longest for the key goes first
+                waiting = queued.popleft()
+                if waiting not in self._finished:
+                    self._ready.appendleft(waiting)
+                    break
 
     def _skip_dependents(self, key: str, skipped: list[Skipped[T]]) -> None:
         for k in self._dependents.get(key, []):

@@ -5,6 +5,12 @@ to take waits for what kept it busy. Neither holds a parallelism slot: the watch
 them together with the provider's batched `poll`, so waits overlap and cost list calls, not one
 GET per object. Polls start `poll_min` after a new wait and back off to `poll_max`. Whatever a poll
 returns, every wait ends by its step's deadline.
+
+An object is settled only when a read shows it ready with every desired value, keys included (the
+plan's own comparison, `field_changes`). Reads may lag a call: until the step's grace ends, a
+ready object that does not show the change yet is still settling. After it, the cloud did not
+keep the change (it rolled it back, or ignored part of it): the step fails, saying field by field
+what the cloud shows, keys only as whether the cloud has one.
 """
 
 from __future__ import annotations
@@ -12,12 +18,16 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 
 from reconciler.apply.events import BusyWait, RetryDue, Settled, SettleFailed, Watch, WatchEvent
+from reconciler.clouds import KINDS
 from reconciler.clouds.base import ObjectRef, Provider
 from reconciler.errors import ReconcilerError
 from reconciler.log import get_logger
 from reconciler.model import LiveObject
+from reconciler.plan.diff import field_changes
+from reconciler.plan.model import FieldChange, SecretChange
 
 log = get_logger("reconciler.apply")
 
@@ -25,11 +35,46 @@ BACKOFF = 1.6  # each poll round waits this much longer than the last, up to pol
 STILL_CHANGING = frozenset({"pending", "deleting"})
 NEVER = float("inf")
 
+# What a ready object's key is, against the desired one (never the key itself).
+KEY_SHOWN: dict[SecretChange, str] = {
+    SecretChange.ADDED: "the cloud has no key",
+    SecretChange.REMOVED: "the cloud still has a key",
+    SecretChange.CHANGED: "the cloud has another key",
+}
+KEY_KEPT = (
+    "; the manifests want no key, but the cloud kept the one it had (a cloud may ignore a request to "
+    "clear a key): remove the key in the cloud's console, or set a key in the manifests"
+)
+
 
 def status_of(obj: LiveObject | None) -> str:
     if obj is None:
         return "not found"
     return obj.raw_status or obj.status
+
+
+def differences(watch: Watch, obj: LiveObject) -> tuple[FieldChange, ...]:
+    """Where the object differs from what the watch expects: the attributes, and the keys the
+    provider reports (the plan's comparison, so a settled object plans as unchanged)."""
+    if watch.target != "ready":
+        return ()
+    reported = {f: v for f, v in obj.secrets.items() if f in watch.secrets}
+    found = field_changes(KINDS[obj.kind], watch.expect, watch.secrets, replace(obj, secrets=reported))
+    order = {name: i for i, name in enumerate([*watch.expect, *watch.secrets])}  # as the change lists them
+    return tuple(sorted(found, key=lambda f: order.get(f.name, len(order))))
+
+
+def not_kept(shown: Sequence[FieldChange]) -> str:
+    """What the cloud shows instead of the change, field by field; keys only as whether the cloud
+    has one, and what to do about a key the cloud would not remove."""
+    parts = [
+        f"{f.name} is (sensitive): {KEY_SHOWN[f.secret_change]}"
+        if f.secret_change is not None
+        else f"{f.name} is {f.before!r}, not {f.after!r}"
+        for f in shown
+    ]
+    kept_key = any(f.secret_change is SecretChange.REMOVED for f in shown)
+    return f"the cloud did not keep the change ({', '.join(parts)})" + (KEY_KEPT if kept_key else "")
 
 
 def judge_watch(watch: Watch, obj: LiveObject | None, now: float) -> Settled | SettleFailed | None:
@@ -41,11 +86,12 @@ def judge_watch(watch: Watch, obj: LiveObject | None, now: float) -> Settled | S
             return SettleFailed(watch.step, "the object disappeared while provisioning")
         return None  # reads may lag a create
     if obj.status == "ready":
-        wrong = [k for k, v in watch.expect.items() if obj.attrs.get(k) != v]
-        if wrong:
-            shown = ", ".join(f"{k} is {obj.attrs.get(k)!r}, not {watch.expect[k]!r}" for k in wrong)
-            return SettleFailed(watch.step, f"the cloud did not keep the change ({shown})")
-        return Settled(watch.step)
+        shown = differences(watch, obj)
+        if not shown:
+            return Settled(watch.step)
+        if now > watch.grace_until:
+            return SettleFailed(watch.step, not_kept(shown))
+        return None  # reads may lag the change: it may not show yet
     if obj.status == "failed":
         return SettleFailed(watch.step, f"provisioning ended {obj.raw_status or 'FAILED'}")
     return None
@@ -82,6 +128,7 @@ class SettleWatcher(threading.Thread):
         self._watches: dict[str, Watch] = {}  # step key -> wait
         self._busy: dict[str, BusyWait] = {}
         self._last_status: dict[str, str] = {}  # step key -> what the last poll saw
+        self._not_kept: dict[str, str] = {}  # step key -> what the last poll showed instead of the change
         self._wake = threading.Condition()
         self._stopping = False
         self._interval = poll_min
@@ -175,11 +222,19 @@ class SettleWatcher(threading.Thread):
                     obj = seen[w.ref.cloud_id]
                     verdict = judge_watch(w, obj, now)
                     self._last_status[w.step.key] = status_of(obj)
+                    shown = differences(w, obj) if obj is not None and obj.status == "ready" else ()
+                    if shown:
+                        self._not_kept[w.step.key] = not_kept(shown)
+                    else:
+                        self._not_kept.pop(w.step.key, None)
                 if verdict is None and now >= w.deadline:
+                    unkept = self._not_kept.get(w.step.key)
+                    waited = f"timed out after {self._timeout:.0f} s waiting to be {w.target}"
                     verdict = SettleFailed(
                         w.step,
-                        f"timed out after {self._timeout:.0f} s waiting to be {w.target} "
-                        f"(last status: {self._last_status.get(w.step.key, 'not seen yet')})",
+                        f"{waited}: {unkept}"
+                        if unkept
+                        else f"{waited} (last status: {self._last_status.get(w.step.key, 'not seen yet')})",
                     )
                 if verdict is not None:
                     verdicts.append(verdict)
@@ -204,6 +259,7 @@ class SettleWatcher(threading.Thread):
                 self._watches.pop(verdict.step.key, None)
                 self._busy.pop(verdict.step.key, None)
                 self._last_status.pop(verdict.step.key, None)
+                self._not_kept.pop(verdict.step.key, None)
             if not self._watches and all(b.wait_for is None for b in self._busy.values()):
                 self._next_poll = NEVER
         for verdict in verdicts:

@@ -1,13 +1,20 @@
-"""The apply graph: one or two steps per change, and which steps must finish first (pure)."""
+"""The apply graph: one or two steps per change, which steps must finish first, and which steps
+must not run at once (pure).
+
+Each step that calls a cloud carries its serial scope (`Step.serial_scope`): the scope within which
+its cloud takes one mutation at a time (`Cloud.serial_scope`), computed from the whole plan. It is
+the step's concurrency key: the scheduler never runs two steps of one scope at once.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from enum import StrEnum
+from typing import NamedTuple
 
-from reconciler.clouds import KINDS
+from reconciler.clouds import KINDS, cloud_of
 from reconciler.plan.keys import key_after, key_before
 from reconciler.plan.model import Action, Change
 
@@ -29,19 +36,64 @@ class Step:
     op: Op
     change: Change
     after: frozenset[str]  # keys of steps that must be done first
+    serial_scope: str | None = None  # no two steps of one serial scope run at once
+
+    @property
+    def concurrency_key(self) -> str | None:
+        """What the scheduler serialises on: the serial scope."""
+        return self.serial_scope
 
     @property
     def provider(self) -> str:
         return KINDS[self.change.kind].cloud
 
 
-def client_token(lineage: str, address: str, op: str, serial: int) -> str:
-    """The idempotency token: the same on every retry and on a re-run of the same plan.
+def client_token(lineage: str, address: str, op: str, serial: int, attempt: int = 1) -> str:
+    """The idempotency token of one attempt at a step: the same on every resend of that attempt
+    (after a timeout, a 5xx or a dropped connection, and by recovery after a crash) and on a
+    re-run of the same plan.
 
+    An attempt that follows a definite refusal (a 4xx, `Busy`) has a token of its own, derived
+    from the first attempt's: a cloud may remember a token together with its refusal.
     ASCII, at most 64 characters: within every cloud's limit (docs/cloud-apis.md).
     """
     digest = hashlib.sha256(f"{lineage}|{address}|{op}|{serial}".encode()).hexdigest()
-    return f"rcl-{digest[:48]}"
+    token = f"rcl-{digest[:48]}"
+    return token if attempt <= 1 else f"{token}-{attempt}"
+
+
+class SerialScope(NamedTuple):
+    """Where a change's calls run, as its cloud's serial scope: `before` for removing the object
+    as it is (a delete, the first half of a replace), `after` for making it as desired. They
+    differ when a replace moves the object to another scope."""
+
+    before: str | None
+    after: str | None
+
+
+def serial_scopes(changes: Sequence[Change]) -> dict[str, SerialScope]:
+    """Each change's serial scope, by address. `changes` is the whole plan, no-op changes
+    included, so that a change finds its scope through what it references.
+
+    A scope is named after its cloud, so two clouds never share one.
+    """
+    by_address = {c.address: c for c in changes}
+    before_views = {c.address: _before_view(c) for c in changes}
+    scopes: dict[str, SerialScope] = {}
+    for c in changes:
+        cloud = cloud_of(c.kind)
+        after = cloud.serial_scope(c, by_address)
+        before = cloud.serial_scope(before_views[c.address], before_views) if c.before is not None else after
+        scopes[c.address] = SerialScope(
+            f"{cloud.name}: {before}" if before is not None else None,
+            f"{cloud.name}: {after}" if after is not None else None,
+        )
+    return scopes
+
+
+def _before_view(change: Change) -> Change:
+    """The change as its object is now: the desired side (attributes, references) left out."""
+    return replace(change, after=None, after_unknown=(), refs={})
 
 
 def _ops_for(change: Change, refresh_only: bool) -> list[Op]:
@@ -59,14 +111,23 @@ def _ops_for(change: Change, refresh_only: bool) -> list[Op]:
     }[change.action]
 
 
-def build_steps(changes: Sequence[Change], *, refresh_only: bool = False) -> list[Step]:
-    """Steps in plan order, with their ordering constraints.
+def build_steps(
+    changes: Sequence[Change],
+    *,
+    refresh_only: bool = False,
+    scopes: Mapping[str, SerialScope] | None = None,
+) -> list[Step]:
+    """Steps in plan order, with their ordering constraints and serial scopes.
 
     - a create/update/adopt waits for the create/update/adopt of what it depends on;
     - a delete waits for the deletes of everything that depends on it (reverse order);
     - a replace deletes (or forgets) before it creates;
     - creates and updates wait for the provider's deletes, so a freed natural key or quota is
       free for them, and for updates that move another object off the key they move onto.
+
+    `scopes` (from `serial_scopes` over the whole plan) gives each step that calls a cloud, or
+    waits for an object to settle, its serial scope: a delete the scope of the object as it is,
+    the others the scope of the object as desired.
     """
     ops = {c.address: _ops_for(c, refresh_only) for c in changes}
     keys = {(c.address, op): f"{c.address}:{op}" for c in changes for op in ops[c.address]}
@@ -105,5 +166,12 @@ def build_steps(changes: Sequence[Change], *, refresh_only: bool = False) -> lis
                 for dependent in dependents.get(c.address, []):
                     if (dependent, Op.DELETE) in keys:
                         after.add(keys[(dependent, Op.DELETE)])
-            steps.append(Step(keys[(c.address, op)], c.address, op, c, frozenset(after)))
+            steps.append(Step(keys[(c.address, op)], c.address, op, c, frozenset(after), _scope_of(op, c, scopes)))
     return steps
+
+
+def _scope_of(op: Op, change: Change, scopes: Mapping[str, SerialScope] | None) -> str | None:
+    scope = scopes.get(change.address) if scopes is not None else None
+    if scope is None or op in (Op.FORGET, Op.RECORD):  # no call to the cloud
+        return None
+    return scope.before if op is Op.DELETE else scope.after

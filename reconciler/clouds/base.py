@@ -25,6 +25,7 @@ from reconciler.model import LiveObject, Resource, SecretValue, StateDoc
 if TYPE_CHECKING:
     from reconciler.manifest.checked import Checked, Diagnostic
     from reconciler.manifest.links import LinkEnd
+    from reconciler.plan.model import Change
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,7 @@ class ProviderOptions:
     backoff_base: float = 0.2  # seconds; jittered exponential
     backoff_max: float = 10.0
     create_grace: float = 30.0  # how long a just-created object may be invisible to reads
+    throttle_budget: float = 120.0  # seconds a throttled call keeps being retried
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +166,17 @@ class KeyHolder(NamedTuple):
     follows: bool
 
 
+@dataclass(frozen=True, slots=True)
+class DoctorCheck:
+    """One line of `reconciler doctor`: what was checked, whether it passed, and why not."""
+
+    cloud: str
+    name: str  # e.g. "credentials", "DescribeBgpGroups", "VBR vbr-1 (ap-southeast-1)"
+    ok: bool
+    detail: str = ""  # what was found
+    hint: str = ""  # what to do about a failure (the permission to grant, the object to fix)
+
+
 class Cloud(Protocol):
     """One cloud: its kinds, its provider and everything the core must not know about it."""
 
@@ -211,6 +224,20 @@ class Cloud(Protocol):
     def sandbox_seed(self, presupposed: Iterable[Presupposed]) -> Mapping[str, Any]:
         """This cloud's part of an embedded-sandbox seed: the objects the manifests presuppose
         (devices, regions...). Empty for a cloud the sandbox does not emulate."""
+        ...
+
+    def serial_scope(self, change: Change, changes: Mapping[str, Change]) -> str | None:
+        """The scope within which the cloud takes one mutation at a time (a router, a connection),
+        or None. The apply engine never runs two steps of one scope at once, from the call until
+        the object settled. `changes` holds every change of the plan, by address, so a change can
+        find its scope through what it references."""
+        ...
+
+    def doctor(
+        self, desired: Sequence[Resource], env: Mapping[str, str], options: ProviderOptions
+    ) -> Iterator[DoctorCheck]:
+        """Read-only checks of a real account for `reconciler doctor`: credentials, one read of every
+        API the client calls, and the objects the manifests presuppose (connections, regions...)."""
         ...
 
 

@@ -40,6 +40,7 @@ class TransientError(ProviderError):
         request_id: str | None = None,
         retry_after: float | None = None,
         hint: str | None = None,
+        throttled: bool = False,
     ) -> None:
         super().__init__(
             message,
@@ -52,6 +53,7 @@ class TransientError(ProviderError):
             hint=hint,
         )
         self.retry_after = retry_after
+        self.throttled = throttled  # the server asked us to slow down (HTTP 429, Throttling.*)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,26 +61,53 @@ class RetryPolicy:
     max_retries: int = 5  # retries after the first attempt
     backoff_base: float = 0.2  # seconds
     backoff_max: float = 10.0
+    # Being throttled is not a failure of the call: it is retried for this long, whatever the
+    # number of attempts, with a backoff starting at a second (a server that asks for no
+    # particular wait still wants fewer requests).
+    throttle_budget: float = 120.0
+    throttle_backoff_base: float = 1.0
 
     @classmethod
     def from_options(cls, options: ProviderOptions) -> RetryPolicy:
-        return cls(options.max_retries, options.backoff_base, options.backoff_max)
+        return cls(options.max_retries, options.backoff_base, options.backoff_max, options.throttle_budget)
+
+
+def _last_error(state: tenacity.RetryCallState) -> BaseException | None:
+    return state.outcome.exception() if state.outcome else None
 
 
 def _wait(policy: RetryPolicy) -> Callable[[tenacity.RetryCallState], float]:
     jittered = tenacity.wait_random_exponential(multiplier=policy.backoff_base, max=policy.backoff_max)
+    throttled = tenacity.wait_random_exponential(multiplier=policy.throttle_backoff_base, max=policy.backoff_max)
 
     def wait(state: tenacity.RetryCallState) -> float:
-        error = state.outcome.exception() if state.outcome else None
+        error = _last_error(state)
         if isinstance(error, TransientError) and error.retry_after is not None:
             return min(max(error.retry_after, 0.0), RETRY_AFTER_CAP)
+        if isinstance(error, TransientError) and error.throttled:
+            return float(throttled(state))
         return float(jittered(state))
 
     return wait
 
 
+def _stop(policy: RetryPolicy) -> Callable[[tenacity.RetryCallState], bool]:
+    """Throttling: retry until the throttle budget is spent. Anything else: `max_retries` times."""
+    by_attempts = tenacity.stop_after_attempt(policy.max_retries + 1)
+    by_time = tenacity.stop_after_delay(policy.throttle_budget)
+
+    def stop(state: tenacity.RetryCallState) -> bool:
+        error = _last_error(state)
+        if isinstance(error, TransientError) and error.throttled:
+            return bool(by_time(state))
+        return bool(by_attempts(state))
+
+    return stop
+
+
 def call_with_retries(attempt: Callable[[], T], policy: RetryPolicy, operation: str) -> T:
-    """Run `attempt`, retrying on `TransientError` up to `policy.max_retries` times."""
+    """Run `attempt`, retrying on `TransientError`: up to `policy.max_retries` times, or for as long
+    as the throttle budget lasts while the server throttles."""
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
@@ -86,7 +115,7 @@ def call_with_retries(attempt: Callable[[], T], policy: RetryPolicy, operation: 
         log.debug("api.retry", operation=operation, attempt=state.attempt_number, wait=round(wait, 3), error=str(error))
 
     retrying = tenacity.Retrying(
-        stop=tenacity.stop_after_attempt(policy.max_retries + 1),
+        stop=_stop(policy),
         wait=_wait(policy),
         retry=tenacity.retry_if_exception_type(TransientError),
         before_sleep=before_sleep,

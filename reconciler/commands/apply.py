@@ -166,11 +166,15 @@ def _execute(
 ) -> int:
     from reconciler.apply.engine import Engine
     from reconciler.apply.progress import LiveReporter, LogReporter
-    from reconciler.apply.steps import build_steps
+    from reconciler.apply.steps import build_steps, serial_scopes
 
     if state.lineage is None:
         state = ws.backend.write(state)  # fix the lineage before the first cloud call: tokens derive from it
-    steps = build_steps(plan.to_apply, refresh_only=plan.mode == PlanMode.REFRESH_ONLY)
+    refresh_only = plan.mode == PlanMode.REFRESH_ONLY
+    # Serial scopes come from the whole plan, unchanged objects included: a change may find its
+    # scope through an object it references.
+    scopes = None if refresh_only else serial_scopes(plan.changes)
+    steps = build_steps(plan.to_apply, refresh_only=refresh_only, scopes=scopes)
     needed = {s.provider for s in steps if s.op.value not in ("forget", "record")}
     providers = {name: ws.provider(name) for name in needed}
     reporter: LiveReporter | LogReporter = LiveReporter(steps) if sys.stderr.isatty() else LogReporter()

@@ -5,6 +5,10 @@
 and/or a form body, ACS3-HMAC-SHA256 (or legacy HMAC-SHA1) signatures verified, JSON answers with
 `Content-Type: application/json;charset=utf-8` and errors as `{RequestId, HostId, Code, Message,
 Recommend}` with the real HTTP statuses. docs/sandbox.md lists the exact condition of every code.
+
+Describe reads go through `records.visible` (`alibaba_read_lag`); every check on a write sees the
+truth, where a tombstone (a deleted object only lagging reads still show) does not exist and a
+`Deleted` peer holds neither its address nor a quota slot, but still blocks its group's delete.
 """
 
 from __future__ import annotations
@@ -25,7 +29,16 @@ from aiohttp import web
 from reconciler.sandbox import acs3
 from reconciler.sandbox.core import CORE, Core
 from reconciler.sandbox.faults import fault_middleware, retry_after_seconds
-from reconciler.sandbox.records import GONE, AlibabaGroup, AlibabaPeer, ClientTokenUse, session_since, session_state
+from reconciler.sandbox.records import (
+    DELETED,
+    GONE,
+    AlibabaGroup,
+    AlibabaPeer,
+    ClientTokenUse,
+    session_since,
+    session_state,
+    visible,
+)
 from reconciler.sandbox.seed import SeedRegion, SeedVbr
 
 API_VERSION = "2016-04-28"
@@ -36,6 +49,7 @@ CONTENT_TYPE = "application/json;charset=utf-8"
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 50
 SESSION_UP_STATUSES = ("Available", "Modifying")
+BUSY_STATUSES = ("Pending", "Modifying", "Deleting")  # a VBR with such an object is busy
 
 # code -> (HTTP status, message). Messages are Alibaba's own where a public source gives them (Alibaba §13).
 ERRORS: dict[str, tuple[int, str]] = {
@@ -78,6 +92,7 @@ ERRORS: dict[str, tuple[int, str]] = {
     "IllegalParam.RouteLimit": (400, "The operation is failed because of bgp group max route entry num quota exceed."),
     "InvalidBgpName.Malformed": (400, "Specified Bgp Group name is not valid."),
     "InvalidBgpDescription.Malformed": (400, "Specified Bgp Group description is not valid."),
+    "InvalidBgpDiscription.Malformed": (400, "Specified Bgp Group description is not valid."),
     "InvalidBgpAuthkey.Malformed": (400, "Specified Bgp Group authkey is not valid."),
     "IllegalParam.IpVersion": (400, "The param of IPV6 is illegal."),
     "OperationUnsupported.IPV6ForThisRegion": (400, "This Region is unsupported IPV6."),
@@ -90,6 +105,21 @@ ERRORS: dict[str, tuple[int, str]] = {
     "MissingParam.EnableBfd": (400, "The parameter EnableBfd is missing."),
     "IllegalParam.BfdMultiHop": (400, "BfdMultiHop is illegal."),
     "InvalidFilterKey.ValueNotSupported": (400, "The specified filter key is not supported."),
+    "OperationConflict": (400, "Another operation is in progress on the VBR, please try it later."),
+    "QuotaExceeded.BfdSession": (400, "Your Bfd Session number reaches the upper limit."),
+    "QuotaExceeded.Nqa": (400, "nqa count per vbr quota exceed."),
+    "QuotaExceeded.BgpNetwork": (400, "bgp network count per vbr quota exceed."),
+    "InvalidAccessDeviceId.NotFound": (400, "There is no Access_Device_Id in our records"),
+    "InvalidPeerIpAddress": (400, "multi pconn peer ip can not be null."),
+    "InvalidParams.NotNull": (400, "params must not null."),
+    "InvalidParams.AlreadyExists": (400, "bgp network already exists"),
+    "OperationFailed.PconnTrafficNotEnable": (400, "The operation is failed because of PconnTrafficNotEnable."),
+    "UnsupportedFeature.Vpconn": (400, "The feature of Vpconn is not supported."),
+    "DuplicatedParam.LocalIpAddress": (400, "The LocalIpAddress already exists."),
+    "DuplicatedParam.PeerIpv6Address": (400, "The PeerIpv6Address already exists."),
+    "DuplicatedParam.LocalIpv6Address": (400, "The LocalIpv6Address already exists."),
+    "IllegalParam.LocalGatewayIpAndMask": (400, "The LocalGatewayIpAndMask value is invalid."),
+    "IllegalParam.PeeringIpv6SubnetMask": (400, "The PeeringIpv6SubnetMask value is invalid."),
 }
 
 
@@ -104,6 +134,7 @@ class AlibabaError(Exception):
         self.status = status
         self.message = text + (f" {detail}" if detail else "")
         self.headers = dict(headers or {})
+        self.ticket = 0  # a change made while refusing (a remembered ClientToken): sync before answering
 
 
 def _missing(name: str) -> AlibabaError:
@@ -146,6 +177,7 @@ class Params:
 
     def __init__(self, values: Mapping[str, str]) -> None:
         self.values = dict(values)
+        self.empty_code = "MissingParameter"  # for a required parameter present but empty
 
     def has(self, name: str) -> bool:
         return name in self.values
@@ -155,8 +187,10 @@ class Params:
 
     def require(self, name: str) -> str:
         value = self.values.get(name)
-        if value is None or value == "":
+        if value is None or (value == "" and self.empty_code == "MissingParameter"):
             raise _missing(name)
+        if value == "":
+            raise AlibabaError("InvalidParams.NotNull", f"{name} must not be empty.")
         return value
 
     def flag(self, name: str, code: str = "InvalidParameter") -> bool | None:
@@ -244,8 +278,10 @@ async def rpc(request: web.Request) -> web.Response:
             raise AlibabaError("InvalidVersion", f"Expected {API_VERSION}, got {version!r}.")
         access_key_id = _authenticate(core, request, query, params, body)
         region_id = params.require("RegionId")
+        params.empty_code = core.config.alibaba_empty_param_code  # business parameters from here on
         response, ticket = _run_action(core, access_key_id, action, handler, params, region_id)
     except AlibabaError as error:
+        await core.durable(error.ticket)
         return error_response(error, request_id)
     await core.durable(ticket)
     return json_response({"RequestId": request_id, **response})
@@ -310,6 +346,9 @@ class Call:
     def delay(self) -> float:
         return self.core.config.provision_delay
 
+    def lag(self) -> float:
+        return self.core.config.alibaba_read_lag
+
 
 _NOT_BUSINESS = acs3.V2_PROTOCOL_PARAMS | {"ClientToken"}
 
@@ -329,18 +368,42 @@ def _run_action(
             raise AlibabaError("InvalidRegionId.NotFound")
         token_key = f"{access_key_id}|{action}|{token}"
         digest = _digest(params)
+        config = core.config
         if mutating and token:
             used: ClientTokenUse | None = core.store.get("alibaba_tokens", token_key)
+            if (
+                used is not None
+                and config.alibaba_token_ttl is not None
+                and now - used.created_at >= config.alibaba_token_ttl
+            ):
+                used = None  # expired: the token is new again
             if used is not None:
                 if used.params_digest != digest:
                     raise AlibabaError("IdempotentParameterMismatch")
                 # The first answer again; nothing changes (but wait until that answer is on disk).
+                if used.refusal is not None:
+                    error = AlibabaError(used.refusal["Code"], message=used.refusal["Message"])
+                    error.ticket = core.store.last_ticket
+                    raise error
                 return dict(used.response), core.store.last_ticket
         call = Call(core, params, region, now)
-        response = handler(call)
+        try:
+            response = handler(call)
+        except AlibabaError as error:
+            # A refusal the token keeps (pessimistic reading of Alibaba §4); "try it later" kinds never.
+            if mutating and token and config.alibaba_token_remembers_refusals and _remembered(error):
+                refusal = {"Code": error.code, "Message": error.message}
+                error.ticket = core.store.put("alibaba_tokens", ClientTokenUse(token_key, digest, {}, now, refusal))
+            raise
         if mutating and token:
             call.put("alibaba_tokens", ClientTokenUse(token_key, digest, response, now))
         return response, max(call.tickets, default=0)
+
+
+def _remembered(error: AlibabaError) -> bool:
+    """A 4xx refusal of the action itself, except OperationConflict: TF alicloud retries that one
+    with the same token for minutes, so the server cannot be keeping it (Alibaba §4, §13)."""
+    return 400 <= error.status < 500 and error.code != "OperationConflict"
 
 
 def _digest(params: Params) -> str:
@@ -369,13 +432,13 @@ def _check_name(value: str | None, *, creating: bool) -> str | None:
     return value
 
 
-def _check_description(value: str | None, *, creating: bool) -> str | None:
+def _check_description(core: Core, value: str | None, *, creating: bool) -> str | None:
     if value is None or (creating and value == ""):
         return None
     ok = (_CREATE_DESCRIPTION.fullmatch(value) is not None) if creating else len(value) <= 256
     if not ok or _is_url(value):
         raise AlibabaError(
-            "InvalidBgpDescription.Malformed",
+            core.config.alibaba_description_error_code,  # the docs spell it both ways (Alibaba §10)
             "Use 2-256 characters starting with a letter, not starting with http:// or https://.",
         )
     return value
@@ -454,16 +517,103 @@ def _active_vbr(call: Call, router_id: str) -> SeedVbr:
 
 def _group(call: Call, group_id: str) -> AlibabaGroup:
     group: AlibabaGroup | None = call.core.store.get("alibaba_groups", group_id)
-    if group is None or group.region_id != call.region.region_id:
+    if group is None or not group.exists or group.region_id != call.region.region_id:
         raise AlibabaError("InvalidBgpGroup")
     return group
 
 
 def _peer(call: Call, peer_id: str) -> AlibabaPeer:
     peer: AlibabaPeer | None = call.core.store.get("alibaba_peers", peer_id)
-    if peer is None or peer.region_id != call.region.region_id:
+    if peer is None or not peer.exists or peer.region_id != call.region.region_id:
         raise AlibabaError("InvalidParams.NotFound", f"BgpPeerId {peer_id} does not exist.")
     return peer
+
+
+def _groups_on(call: Call, router_id: str) -> list[AlibabaGroup]:
+    return [g for g in call.core.store.iter("alibaba_groups") if g.router_id == router_id and g.exists]
+
+
+def _peers_on(call: Call, router_id: str) -> list[AlibabaPeer]:
+    """The VBR's peers that hold an address and a quota slot (not tombstones, not `Deleted`)."""
+    return [
+        p
+        for p in call.core.store.iter("alibaba_peers")
+        if p.router_id == router_id and p.exists and p.status != DELETED
+    ]
+
+
+def _check_vbr_idle(call: Call, router_id: str) -> None:
+    """`alibaba_busy_vbr: conflict`: one change at a time per VBR (Alibaba §7, OperationConflict)."""
+    if call.core.config.alibaba_busy_vbr != "conflict":
+        return
+    busy = [(g.group_id, g.status) for g in _groups_on(call, router_id) if g.status in BUSY_STATUSES]
+    busy += [(p.peer_id, p.status) for p in _peers_on(call, router_id) if p.status in BUSY_STATUSES]
+    if busy:
+        raise AlibabaError("OperationConflict", f"{busy[0][0]} on {router_id} is {busy[0][1]}.")
+
+
+def _check_account_facts(vbr: SeedVbr) -> None:
+    """What the seed says about the VBR's physical connection (docs/sandbox.md, Seed)."""
+    if vbr.hosted_connection:
+        raise AlibabaError("UnsupportedFeature.Vpconn", f"{vbr.vbr_id} is on a hosted connection.")
+    if vbr.access_device_missing:
+        raise AlibabaError("InvalidAccessDeviceId.NotFound")
+    if not vbr.pconn_traffic_enabled:
+        raise AlibabaError("OperationFailed.PconnTrafficNotEnable")
+
+
+def _bfd_available(core: Core, vbr: SeedVbr) -> bool:
+    return vbr.bfd_enabled if vbr.bfd_enabled is not None else core.config.alibaba_bfd_default
+
+
+def _check_bfd_session(call: Call, vbr: SeedVbr, exclude: str | None) -> None:
+    """A new BFD session: BFD must be enabled for the VBR, and its device have room (Alibaba §11)."""
+    if not _bfd_available(call.core, vbr):
+        raise AlibabaError("QuotaExceeded.BfdSession", f"BFD is not enabled for {vbr.vbr_id}.")
+    if vbr.bfd_session_quota is not None:
+        sessions = sum(1 for p in _peers_on(call, vbr.vbr_id) if p.enable_bfd and p.peer_id != exclude)
+        if sessions >= vbr.bfd_session_quota:
+            raise AlibabaError("QuotaExceeded.BfdSession", message="The Bfd Session on device reaches the upper limit.")
+
+
+def _check_vbr_addressing(call: Call, vbr: SeedVbr, ip_version: str) -> None:
+    """`alibaba_check_vbr_addressing`: the VBR's own gateway address and mask of that family must make
+    sense before a peer can use them (unconfirmed condition, docs/sandbox.md)."""
+    if not call.core.config.alibaba_check_vbr_addressing:
+        return
+    if ip_version == "IPv4":
+        local, mask, peer, code = (
+            vbr.local_gateway_ip,
+            vbr.peering_subnet_mask,
+            vbr.peer_gateway_ip,
+            "LocalGatewayIpAndMask",
+        )
+    else:
+        local, mask, peer = (
+            vbr.local_ipv6_gateway_ip,
+            vbr.peering_ipv6_subnet_mask.lstrip("/"),
+            vbr.peer_ipv6_gateway_ip,
+        )
+        code = "PeeringIpv6SubnetMask"
+    if not local and not mask:
+        return
+    problem = not local or not mask
+    if not problem:
+        network = ipaddress.ip_network(f"{local}/{mask}", strict=False)
+        address = ipaddress.ip_address(local)
+        edges = (network.network_address, network.broadcast_address) if network.num_addresses > 2 else ()
+        problem = address in edges or bool(peer and (ipaddress.ip_address(peer) not in network or peer == local))
+    if problem:
+        raise AlibabaError(f"IllegalParam.{code}", f"{vbr.vbr_id}: {local or '?'} / {mask or '?'}.")
+
+
+def _check_name_free(call: Call, name: str | None, router_id: str, exclude: str | None) -> None:
+    """`alibaba_unique_group_names`: a Name another group on the VBR has (unconfirmed condition)."""
+    if not name or not call.core.config.alibaba_unique_group_names:
+        return
+    for other in _groups_on(call, router_id):
+        if other.name == name and other.group_id != exclude:
+            raise AlibabaError("InvalidParams.AlreadyExists", f"{other.group_id} on {router_id} is named {name!r}.")
 
 
 def _require_available(status: str, what: str) -> None:
@@ -478,6 +628,8 @@ def _fails(call: Call) -> bool:
 
 def _peer_ip(call: Call, vbr: SeedVbr, ip_version: str, value: str | None) -> str:
     if value is None or value == "":
+        if len(vbr.physical_connections) > 1:
+            raise AlibabaError("InvalidPeerIpAddress", f"{vbr.vbr_id} uses several physical connections.")
         default = vbr.peer_gateway_ip if ip_version == "IPv4" else vbr.peer_ipv6_gateway_ip
         if not default:
             raise AlibabaError("InvalidParams.PeerIpAddressMustPointOut")
@@ -490,7 +642,10 @@ def _peer_ip(call: Call, vbr: SeedVbr, ip_version: str, value: str | None) -> st
         raise AlibabaError("IllegalParam.PeerIpAddress", f"PeerIpAddress {value} is not an {ip_version} address.")
     local = vbr.local_gateway_ip if ip_version == "IPv4" else vbr.local_ipv6_gateway_ip
     if local and address == ipaddress.ip_address(local):
-        raise AlibabaError("IllegalParam.PeerIpAddress", f"PeerIpAddress {value} is the VBR's own gateway address.")
+        code = "IllegalParam.PeerIpAddress"
+        if call.core.config.alibaba_specific_ip_codes:
+            code = "DuplicatedParam.LocalIpAddress" if ip_version == "IPv4" else "DuplicatedParam.LocalIpv6Address"
+        raise AlibabaError(code, f"PeerIpAddress {value} is the VBR's own gateway address.")
     return str(address)
 
 
@@ -498,8 +653,8 @@ def _check_peer_ip_free(
     call: Call, peer_ip: str, group: AlibabaGroup, *, exclude: str | None, code_same_group: str
 ) -> None:
     """Same IP in the same group -> `code_same_group`; on another group of the VBR -> PeerIpAddressInUse."""
-    for other in call.core.store.iter("alibaba_peers"):
-        if other.peer_id == exclude or other.router_id != group.router_id or other.peer_ip_address != peer_ip:
+    for other in _peers_on(call, group.router_id):
+        if other.peer_id == exclude or other.peer_ip_address != peer_ip:
             continue
         if other.group_id == group.group_id:
             raise AlibabaError(code_same_group, f"{peer_ip} is already used by {other.peer_id} in {group.group_id}.")
@@ -516,6 +671,9 @@ def create_bgp_group(call: Call) -> dict[str, Any]:
     router_id = p.require("RouterId")
     p.require("PeerAsn")
     vbr = _active_vbr(call, router_id)
+    _check_vbr_idle(call, router_id)
+    if not vbr.pconn_traffic_enabled:
+        raise AlibabaError("OperationFailed.PconnTrafficNotEnable")
     peer_asn = _peer_asn(p)
     assert peer_asn is not None  # required above
     local_asn = _local_asn(core, p)
@@ -523,13 +681,13 @@ def create_bgp_group(call: Call) -> dict[str, Any]:
     if ip_version == "IPv6":
         _check_ipv6_allowed(call, vbr)
     name = _check_name(p.text("Name"), creating=True)
-    description = _check_description(p.text("Description"), creating=True)
+    description = _check_description(core, p.text("Description"), creating=True)
     auth_key = _check_auth_key(p.text("AuthKey"))
     is_fake = p.flag("IsFakeAsn")
     route_quota = _route_quota(core, p)
-    on_vbr = sum(1 for g in core.store.iter("alibaba_groups") if g.router_id == router_id)
-    if on_vbr >= core.config.alibaba_max_groups_per_vbr:
+    if len(_groups_on(call, router_id)) >= core.config.alibaba_max_groups_per_vbr:
         raise AlibabaError("QuotaExceeded.Bgp", message="bgp group count per vbr quota exceed.")
+    _check_name_free(call, name, router_id, exclude=None)
     outcome = GONE if _fails(call) else "Available"  # a failed create vanishes
     group = AlibabaGroup(
         status="Pending",
@@ -546,15 +704,17 @@ def create_bgp_group(call: Call) -> dict[str, Any]:
         ip_version=ip_version,
         route_quota=route_quota or 110,
     ).begin("Pending", call.now, call.delay(), outcome)
-    call.put("alibaba_groups", group)
+    call.put("alibaba_groups", group.lagging(None, call.now, call.lag()))
     return {"BgpGroupId": group.group_id}
 
 
 def create_bgp_peer(call: Call) -> dict[str, Any]:
     p, core = call.params, call.core
     group = _group(call, p.require("BgpGroupId"))
+    _check_vbr_idle(call, group.router_id)
     _require_available(group.status, f"BGP group {group.group_id}")
     vbr = _active_vbr(call, group.router_id)
+    _check_account_facts(vbr)
     ip_version = _ip_version(p) or group.ip_version
     if ip_version != group.ip_version:
         raise AlibabaError("IllegalParam.IpVersion", f"{group.group_id} is an {group.ip_version} group.")
@@ -564,10 +724,16 @@ def create_bgp_peer(call: Call) -> dict[str, Any]:
     hops = _bfd_multi_hop(p)
     if hops is not None and enable_bfd is None:
         raise AlibabaError("MissingParam.EnableBfd")
+    _check_vbr_addressing(call, vbr, ip_version)
     peer_ip = _peer_ip(call, vbr, ip_version, p.text("PeerIpAddress"))
-    on_vbr = sum(1 for peer in core.store.iter("alibaba_peers") if peer.router_id == vbr.vbr_id)
-    if on_vbr >= core.config.alibaba_max_peers_per_vbr:
+    if len(_peers_on(call, vbr.vbr_id)) >= core.config.alibaba_max_peers_per_vbr:
         raise AlibabaError("QuotaExceeded.Bgp")
+    if vbr.nqa_quota_exceeded:
+        raise AlibabaError("QuotaExceeded.Nqa")
+    if vbr.bgp_network_quota_exceeded:
+        raise AlibabaError("QuotaExceeded.BgpNetwork")
+    if enable_bfd:
+        _check_bfd_session(call, vbr, exclude=None)
     _check_peer_ip_free(call, peer_ip, group, exclude=None, code_same_group="BgpPeer.Already.Exists")
     outcome = GONE if _fails(call) else "Available"  # a failed create vanishes
     peer = AlibabaPeer(
@@ -583,7 +749,7 @@ def create_bgp_peer(call: Call) -> dict[str, Any]:
         bfd_multi_hop=hops if hops is not None else (255 if enable_bfd else 0),
         modified_at=call.now,
     ).begin("Pending", call.now, call.delay(), outcome)
-    call.put("alibaba_peers", peer)
+    call.put("alibaba_peers", peer.lagging(None, call.now, call.lag()))
     return {"BgpPeerId": peer.peer_id}
 
 
@@ -597,14 +763,16 @@ def _bfd_multi_hop(p: Params) -> int | None:
 def modify_bgp_group(call: Call) -> dict[str, Any]:
     p, core = call.params, call.core
     group = _group(call, p.require("BgpGroupId"))
+    _check_vbr_idle(call, group.router_id)
     changes: dict[str, Any] = {}
     if (peer_asn := _peer_asn(p)) is not None:
         changes["peer_asn"] = peer_asn
     if (local_asn := _local_asn(core, p)) is not None:
         changes["local_asn"] = local_asn
     if (name := _check_name(p.text("Name"), creating=False)) is not None:
+        _check_name_free(call, name, group.router_id, exclude=group.group_id)
         changes["name"] = name
-    if (description := _check_description(p.text("Description"), creating=False)) is not None:
+    if (description := _check_description(core, p.text("Description"), creating=False)) is not None:
         changes["description"] = description
     if (auth_key := _check_auth_key(p.text("AuthKey"))) is not None:
         changes["auth_key"] = auth_key
@@ -620,24 +788,39 @@ def modify_bgp_group(call: Call) -> dict[str, Any]:
 
 
 def modify_bgp_peer(call: Call) -> dict[str, Any]:
-    p = call.params
+    p, core = call.params, call.core
     peer = _peer(call, p.require("BgpPeerId"))
     if (group_id := p.text("BgpGroupId")) and group_id != peer.group_id:
         _group(call, group_id)
         raise AlibabaError("InvalidParams.NotFound", f"{peer.peer_id} is not in {group_id}.")
     group = _group(call, peer.group_id)
+    _check_vbr_idle(call, peer.router_id)
     _require_available(peer.status, f"BGP peer {peer.peer_id}")
+    vbr = _vbr(call, peer.router_id)
     changes: dict[str, Any] = {}
-    if (enable_bfd := p.flag("EnableBfd")) is not None:
+    enable_bfd = p.flag("EnableBfd")
+    hops = _bfd_multi_hop(p)
+    if enable_bfd is None and core.config.alibaba_modify_peer_without_bfd == "disable":
+        # The documented default of EnableBfd is false (Alibaba §11, U-A9): leaving it out turns BFD off.
+        if hops is not None:
+            raise AlibabaError("MissingParam.EnableBfd")
+        enable_bfd = False
+    if enable_bfd is not None:
         changes["enable_bfd"] = enable_bfd
-    if (hops := _bfd_multi_hop(p)) is not None:
+        if enable_bfd and not peer.enable_bfd:
+            _check_bfd_session(call, vbr, exclude=peer.peer_id)
+    if hops is not None:
         changes["bfd_multi_hop"] = hops
     elif enable_bfd and peer.bfd_multi_hop == 0:
         changes["bfd_multi_hop"] = 255
+    elif enable_bfd is False and core.config.alibaba_modify_peer_without_bfd == "disable":
+        changes["bfd_multi_hop"] = 0
     if p.text("PeerIpAddress"):
-        vbr = _vbr(call, peer.router_id)
         peer_ip = _peer_ip(call, vbr, peer.ip_version, p.text("PeerIpAddress"))
-        _check_peer_ip_free(call, peer_ip, group, exclude=peer.peer_id, code_same_group="DuplicatedParam.PeerIpAddress")
+        same_group = "DuplicatedParam.PeerIpAddress"
+        if peer.ip_version == "IPv6" and core.config.alibaba_specific_ip_codes:
+            same_group = "DuplicatedParam.PeerIpv6Address"
+        _check_peer_ip_free(call, peer_ip, group, exclude=peer.peer_id, code_same_group=same_group)
         changes["peer_ip_address"] = peer_ip
     _begin_modify(call, "alibaba_peers", peer, {**changes, "modified_at": call.now})
     return {}
@@ -646,16 +829,20 @@ def modify_bgp_peer(call: Call) -> dict[str, Any]:
 def _begin_modify(call: Call, table: str, record: AlibabaGroup | AlibabaPeer, changes: dict[str, Any]) -> None:
     """Modifying -> Available; under a provisioning failure the old values come back."""
     rollback = {name: getattr(record, name) for name in changes} if _fails(call) else None
-    updated = dataclasses.replace(record, **changes).begin(
-        "Modifying", call.now, call.delay(), "Available", rollback=rollback
+    updated = (
+        dataclasses.replace(record, **changes)
+        .begin("Modifying", call.now, call.delay(), "Available", rollback=rollback)
+        .lagging(visible(record, call.now), call.now, call.lag())
     )
     call.put(table, updated)
 
 
 def delete_bgp_group(call: Call) -> dict[str, Any]:
     group = _group(call, call.params.require("BgpGroupId"))
+    _check_vbr_idle(call, group.router_id)
     _require_available(group.status, f"BGP group {group.group_id}")
-    peers = [peer.peer_id for peer in call.core.store.iter("alibaba_peers") if peer.group_id == group.group_id]
+    # Peers being deleted, or listed as Deleted, still count (Alibaba §7, U-A2).
+    peers = [p.peer_id for p in call.core.store.iter("alibaba_peers") if p.group_id == group.group_id and p.exists]
     if peers:
         raise AlibabaError("DependencyViolation.BgpPeer", f"Peers: {', '.join(peers)}.")
     _begin_delete(call, "alibaba_groups", group)
@@ -664,14 +851,19 @@ def delete_bgp_group(call: Call) -> dict[str, Any]:
 
 def delete_bgp_peer(call: Call) -> dict[str, Any]:
     peer = _peer(call, call.params.require("BgpPeerId"))
+    _check_vbr_idle(call, peer.router_id)
     _require_available(peer.status, f"BGP peer {peer.peer_id}")
     _begin_delete(call, "alibaba_peers", peer)
     return {}
 
 
 def _begin_delete(call: Call, table: str, record: AlibabaGroup | AlibabaPeer) -> None:
-    """Deleting -> gone; under a provisioning failure it comes back Available."""
-    call.put(table, record.begin("Deleting", call.now, call.delay(), "Available" if _fails(call) else GONE))
+    """Deleting -> gone (a peer first lingers as Deleted); under a provisioning failure it comes back
+    Available."""
+    failed = _fails(call)
+    linger = call.core.config.alibaba_deleted_peer_linger if table == "alibaba_peers" and not failed else 0.0
+    deleting = record.begin("Deleting", call.now, call.delay(), "Available" if failed else GONE, linger=linger)
+    call.put(table, deleting.lagging(visible(record, call.now), call.now, call.lag()))
 
 
 def describe_bgp_groups(call: Call) -> dict[str, Any]:
@@ -679,10 +871,12 @@ def describe_bgp_groups(call: Call) -> dict[str, Any]:
     router_id, group_id = p.text("RouterId"), p.text("BgpGroupId")
     page_number, page_size = _paging(call)
     is_default = p.flag("IsDefault")
+    now = call.now
     matches = [
         g
-        for g in call.core.store.iter("alibaba_groups")
-        if g.region_id == call.region.region_id
+        for stored in call.core.store.iter("alibaba_groups")
+        if (g := stored if stored.lag_until is None else visible(stored, now)) is not None
+        and g.region_id == call.region.region_id
         and not is_default
         and (not router_id or g.router_id == router_id)
         and (not group_id or g.group_id == group_id)
@@ -692,7 +886,7 @@ def describe_bgp_groups(call: Call) -> dict[str, Any]:
         "TotalCount": len(matches),
         "PageNumber": page_number,
         "PageSize": page_size,
-        "BgpGroups": {"BgpGroup": [group_item(g) for g in page]},
+        "BgpGroups": {"BgpGroup": [group_item(call.core, g) for g in page]},
     }
 
 
@@ -701,23 +895,33 @@ def describe_bgp_peers(call: Call) -> dict[str, Any]:
     router_id, group_id, peer_id = p.text("RouterId"), p.text("BgpGroupId"), p.text("BgpPeerId")
     page_number, page_size = _paging(call)
     is_default = p.flag("IsDefault")
+    now = call.now
     matches = [
         peer
-        for peer in core.store.iter("alibaba_peers")
-        if peer.region_id == call.region.region_id
+        for stored in core.store.iter("alibaba_peers")
+        if (peer := stored if stored.lag_until is None else visible(stored, now)) is not None
+        and peer.region_id == call.region.region_id
         and not is_default
         and (not router_id or peer.router_id == router_id)
         and (not group_id or peer.group_id == group_id)
         and (not peer_id or peer.peer_id == peer_id)
     ]
     page = matches[(page_number - 1) * page_size : page_number * page_size]
-    items = [peer_item(core, peer, core.store.get("alibaba_groups", peer.group_id)) for peer in page]
+    items = [peer_item(core, peer, _group_shown(call, peer.group_id)) for peer in page]
     return {
         "TotalCount": len(matches),
         "PageNumber": page_number,
         "PageSize": page_size,
         "BgpPeers": {"BgpPeer": items},
     }
+
+
+def _group_shown(call: Call, group_id: str) -> AlibabaGroup | None:
+    """The group values a peer shows: the group as reads see it, else as it is."""
+    group: AlibabaGroup | None = call.core.store.get("alibaba_groups", group_id)
+    if group is None:
+        return None
+    return visible(group, call.now) or group
 
 
 _VBR_FILTERS: dict[str, Callable[[SeedVbr], str]] = {
@@ -794,7 +998,19 @@ ACTIONS: dict[str, ActionHandler] = {
 # -- response items (Alibaba §5, §14) ------------------------------------------------------------
 
 
-def group_item(group: AlibabaGroup) -> dict[str, Any]:
+def ip_version_text(core: Core, version: str, kind: str) -> str:
+    """How a Describe reply spells IpVersion (`alibaba_ip_version_case`; Alibaba §12)."""
+    case = core.config.alibaba_ip_version_case
+    if case == "mixed":
+        case = "IPV4" if kind == "group" else "ipv4"
+    if case == "IPV4":
+        return version.upper()
+    if case == "ipv4":
+        return version.lower()
+    return version
+
+
+def group_item(core: Core, group: AlibabaGroup) -> dict[str, Any]:
     """A DescribeBgpGroups item: every field a string, `IsFake` included."""
     return {
         "BgpGroupId": group.group_id,
@@ -806,7 +1022,7 @@ def group_item(group: AlibabaGroup) -> dict[str, Any]:
         "LocalAsn": str(group.local_asn),
         "AuthKey": group.auth_key,
         "IsFake": "true" if group.is_fake_asn else "false",
-        "IpVersion": group.ip_version,
+        "IpVersion": ip_version_text(core, group.ip_version, "group"),
         "Hold": "30",
         "Keepalive": "10",
         "RouteLimit": str(group.route_quota),
@@ -828,7 +1044,7 @@ def peer_item(core: Core, peer: AlibabaPeer, group: AlibabaGroup | None) -> dict
         "AuthKey": group.auth_key,
         "Name": "",
         "Description": "",
-        "IpVersion": peer.ip_version,
+        "IpVersion": ip_version_text(core, peer.ip_version, "peer"),
         "EnableBfd": peer.enable_bfd,
         "BfdMultiHop": peer.bfd_multi_hop,
         "IsFake": group.is_fake_asn,
@@ -865,7 +1081,9 @@ def vbr_item(vbr: SeedVbr) -> dict[str, Any]:
         "LocalIpv6GatewayIp": vbr.local_ipv6_gateway_ip,
         "PeerIpv6GatewayIp": vbr.peer_ipv6_gateway_ip,
         "PeeringIpv6SubnetMask": vbr.peering_ipv6_subnet_mask,
-        "AssociatedPhysicalConnections": {"AssociatedPhysicalConnection": []},
+        "AssociatedPhysicalConnections": {
+            "AssociatedPhysicalConnection": [{"PhysicalConnectionId": pc} for pc in vbr.physical_connections]
+        },
         "AssociatedCens": {"AssociatedCen": []},
     }
     for key, value in vbr.extra.items():

@@ -14,7 +14,7 @@ import click
 from reconciler.context import AppContext
 from reconciler.package_data import example_path
 from reconciler.sandbox import Sandbox, SandboxConfig, load_seed
-from reconciler.sandbox.config import apply_changes
+from reconciler.sandbox.config import DEFAULT_PROFILE, PROFILES, apply_changes
 
 
 @click.group(name="sandbox")
@@ -49,6 +49,15 @@ def command() -> None:
     help="Seed YAML: devices, connections, regions, VBRs (default: the examples' seed).",
 )
 @click.option(
+    "--profile",
+    "--sandbox-profile",
+    "profile",
+    type=click.Choice(PROFILES),
+    default=None,
+    help=f"How closely to act like the real clouds (default: the global --sandbox-profile, env "
+    f"RECONCILER_SANDBOX_PROFILE, else {DEFAULT_PROFILE}; docs/sandbox.md, Profiles).",
+)
+@click.option(
     "--latency-ms", type=click.FloatRange(min=0), default=0.0, show_default=True, help="Latency added to every request."
 )
 @click.option(
@@ -63,9 +72,9 @@ def command() -> None:
 )
 @click.option(
     "--throttle-rps",
-    type=click.FloatRange(min=0, min_open=True),
+    type=click.FloatRange(min=0),
     default=None,
-    help="Throttle above N requests/s per API.",
+    help="Throttle above N requests/s per API; 0: never (default: the profile's rate).",
 )
 @click.option(
     "--drop-rate",
@@ -96,6 +105,7 @@ def serve(
     alibaba_port: int,
     data_file: Path | None,
     seed: Path | None,
+    profile: str | None,
     latency_ms: float,
     jitter_ms: float,
     fault_rate: float,
@@ -108,16 +118,18 @@ def serve(
     """Serve both APIs on 127.0.0.1 until interrupted; print the endpoints and the exports to paste."""
     app = ctx.find_object(AppContext)
     seed_file = seed or (app.seed if app is not None else None)
-    faults = {
+    profile = profile or (app.sandbox_profile if app is not None else DEFAULT_PROFILE)
+    faults: dict[str, float | None] = {
         "latency_ms": latency_ms,
         "jitter_ms": jitter_ms,
         "error_rate": fault_rate,
-        "throttle_rps": throttle_rps,
         "drop_rate": drop_rate,
         "provision_failure_rate": provision_failure_rate,
     }
+    if throttle_rps is not None:  # else the profile's rate
+        faults["throttle_rps"] = throttle_rps or None
     config = apply_changes(
-        SandboxConfig(),
+        SandboxConfig.for_profile(profile),
         {
             "provision_delay": provision_delay,
             "random_seed": random_seed,
@@ -141,7 +153,7 @@ def serve(
     try:
         sandbox.start()
         try:
-            _print_banner(sandbox, seed_file, data_file)
+            _print_banner(sandbox, seed_file, data_file, profile)
             while not stop.wait(0.2):
                 pass
         finally:
@@ -152,7 +164,7 @@ def serve(
     click.echo("sandbox stopped" + (f"; data saved in {data_file}" if data_file else ""))
 
 
-def _print_banner(sandbox: Sandbox, seed_file: Path | None, data_file: Path | None) -> None:
+def _print_banner(sandbox: Sandbox, seed_file: Path | None, data_file: Path | None, profile: str) -> None:
     env = sandbox.env()
     lines = [
         "reconciler sandbox is running (Ctrl-C to stop)",
@@ -162,6 +174,7 @@ def _print_banner(sandbox: Sandbox, seed_file: Path | None, data_file: Path | No
         f"{env['ALIBABA_CLOUD_ACCESS_KEY_SECRET']}",
         f"  seed:          {seed_file or _default_seed_text()}",
         f"  data:          {data_file or 'in memory only'}",
+        f"  profile:       {profile} (docs/sandbox.md, Profiles; change it at POST /_sandbox/config)",
         f"  control:       {sandbox.equinix_url}/_sandbox/info (also on the Alibaba port)",
         "",
         "Paste into your shell:",

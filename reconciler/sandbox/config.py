@@ -4,6 +4,13 @@ behaviour (docs/cloud-apis.md, Unconfirmed facts).
 `SandboxConfig` and `FaultConfig` are plain dataclasses. At runtime they are changed only through
 `apply_changes` (used by `Sandbox.configure` and `POST /_sandbox/config`), which validates every
 field and returns a new object, so a request always sees one consistent configuration.
+
+Realism profiles (docs/sandbox.md, Profiles) set every behaviour knob at once: `lenient` is the
+dataclass defaults, `realistic` the best reading of the evidence, `pessimistic` the least
+favourable plausible value of everything the evidence leaves open.
+
+    SandboxConfig.for_profile("pessimistic", provision_delay=0.2)
+    sandbox.configure(profile="realistic", alibaba_read_lag=0.5)   # the profile first, then the rest
 """
 
 from __future__ import annotations
@@ -64,8 +71,17 @@ class SandboxConfig:
     equinix_lockout_after: int = 5
     equinix_session_target: str = "Established"
     equinix_retry_after: bool = True  # send `Retry-After` with a 429
-    equinix_read_lag: float = 0.0  # seconds a new config stays invisible to GETs and lists
+    # Seconds reads lag behind a change: a new config is invisible, an updated one shows its old
+    # values and status.
+    equinix_read_lag: float = 0.0
     equinix_require_device_asn: bool = False  # localAsn must equal the device's asn
+    # "forbidden": the credentials may manage BGP but not read devices / Fabric connections (403).
+    equinix_prerequisite_reads: Literal["allowed", "forbidden"] = "allowed"
+    # How single-object GETs spell connectionUuid / virtualDeviceUuid ("UUID": ne-go's fixture).
+    equinix_get_uuid_spelling: Literal["Uuid", "UUID"] = "Uuid"
+    equinix_oauth_error_case: Literal["camel", "snake"] = "camel"  # token error body keys
+    # A config that was never provisioned shows `state: Idle`, or no `state` at all.
+    equinix_state_before_provisioned: Literal["Idle", "absent"] = "Idle"
 
     # Alibaba choices.
     alibaba_session_target: str = "Established"
@@ -77,6 +93,109 @@ class SandboxConfig:
     alibaba_throttle_retry_after: bool = False  # add `x-acs-retry-after` to Throttling.User
     alibaba_timestamp_window: int = 900  # seconds `x-acs-date` may be off
     alibaba_accept_v2_signature: bool = True  # legacy HMAC-SHA1 query signatures
+    # A mutation on a VBR while one of its groups or peers is Pending / Modifying / Deleting.
+    alibaba_busy_vbr: Literal["accept", "conflict"] = "accept"
+    # Seconds Describe lags behind a change: a new object is missing, a changed or deleted one
+    # shows its old values and status.
+    alibaba_read_lag: float = 0.0
+    alibaba_deleted_peer_linger: float = 0.0  # seconds a deleted peer stays listed as `Deleted`
+    # ModifyBgpPeerAttribute without EnableBfd: BFD as it was, or off (the documented default false).
+    alibaba_modify_peer_without_bfd: Literal["keep", "disable"] = "keep"
+    alibaba_bfd_default: bool = True  # BFD available on a seeded VBR without `bfdEnabled`
+    alibaba_token_remembers_refusals: bool = False  # a ClientToken refused with a 4xx replays the refusal
+    alibaba_token_ttl: float | None = None  # seconds a ClientToken is remembered (null: forever)
+    alibaba_description_error_code: Literal["InvalidBgpDescription.Malformed", "InvalidBgpDiscription.Malformed"] = (
+        "InvalidBgpDescription.Malformed"
+    )
+    alibaba_ip_version_case: Literal["IPv4", "IPV4", "ipv4", "mixed"] = "IPv4"  # IpVersion in Describe replies
+    # A required business parameter present but empty.
+    alibaba_empty_param_code: Literal["MissingParameter", "InvalidParams.NotNull"] = "MissingParameter"
+    alibaba_specific_ip_codes: bool = False  # DuplicatedParam.LocalIpAddress / LocalIpv6Address / PeerIpv6Address
+    alibaba_check_vbr_addressing: bool = False  # IllegalParam.LocalGatewayIpAndMask / PeeringIpv6SubnetMask
+    alibaba_unique_group_names: bool = False  # InvalidParams.AlreadyExists for a Name taken on the VBR
+
+    @classmethod
+    def for_profile(cls, profile: str, **overrides: Any) -> SandboxConfig:
+        """The configuration of a realism profile, then `overrides` (validated like `configure`)."""
+        return apply_changes(cls(), {"profile": profile, **overrides})
+
+
+PROFILES = ("lenient", "realistic", "pessimistic")
+DEFAULT_PROFILE = "realistic"  # of `reconciler sandbox serve` and `reconciler --sandbox`; Python's is lenient
+
+# field -> (lenient, realistic, pessimistic). "equinix.x" / "alibaba.x" are FaultConfig fields.
+# docs/sandbox.md (Profiles) gives the evidence for every row; a test keeps the two in step.
+PROFILE_TABLE: dict[str, tuple[Any, Any, Any]] = {
+    "alibaba_busy_vbr": ("accept", "conflict", "conflict"),
+    "equinix_read_lag": (0.0, 0.0, 3.0),
+    "alibaba_read_lag": (0.0, 1.0, 3.0),
+    "alibaba_deleted_peer_linger": (0.0, 2.0, 5.0),
+    "equinix_prerequisite_reads": ("allowed", "allowed", "forbidden"),
+    "equinix_empty_key_on_put": ("clear", "clear", "keep"),
+    "alibaba_modify_peer_without_bfd": ("keep", "keep", "disable"),
+    "alibaba_bfd_default": (True, True, False),
+    "alibaba_token_remembers_refusals": (False, False, True),
+    "alibaba_token_ttl": (None, 600.0, 60.0),
+    "equinix.throttle_rps": (None, 20.0, 5.0),
+    "alibaba.throttle_rps": (None, 20.0, 5.0),
+    "equinix_retry_after": (True, False, False),
+    "alibaba_throttle_retry_after": (False, True, False),
+    "alibaba_description_error_code": (
+        "InvalidBgpDescription.Malformed",
+        "InvalidBgpDiscription.Malformed",
+        "InvalidBgpDiscription.Malformed",
+    ),
+    "alibaba_ip_version_case": ("IPv4", "IPV4", "mixed"),
+    "equinix_get_uuid_spelling": ("Uuid", "UUID", "UUID"),
+    "equinix_oauth_error_case": ("camel", "snake", "snake"),
+    "equinix_state_before_provisioned": ("Idle", "absent", "absent"),
+    "alibaba_empty_param_code": ("MissingParameter", "InvalidParams.NotNull", "InvalidParams.NotNull"),
+    "alibaba_specific_ip_codes": (False, True, True),
+    "alibaba_check_vbr_addressing": (False, True, True),
+    "alibaba_unique_group_names": (False, False, True),
+    "equinix_error_shape": ("array", "array", "object"),
+    "equinix_duplicate_post": ("reject", "reject", "duplicate"),
+    "equinix_put_response": ("uuid", "uuid", "empty"),
+    "equinix_put_while_busy": ("reject", "reject", "reject"),
+    "equinix_list_limit_cap": (100, 100, 20),
+    "equinix_require_device_asn": (False, False, True),
+    "alibaba_max_groups_per_vbr": (16, 16, 8),
+    "alibaba_page_size_over_max": ("clamp", "clamp", "reject"),
+    "alibaba_custom_local_asn": (True, True, False),
+}
+
+
+def profile_changes(profile: str) -> dict[str, Any]:
+    """The `apply_changes` mapping that sets every knob of `profile`."""
+    if profile not in PROFILES:
+        raise SandboxError(f"profile: {profile!r} is not a sandbox profile; valid: {', '.join(PROFILES)}")
+    column = PROFILES.index(profile)
+    changes: dict[str, Any] = {}
+    for name, values in PROFILE_TABLE.items():
+        api, dot, fault = name.partition(".")
+        if dot:
+            changes.setdefault(api, {})[fault] = values[column]
+        else:
+            changes[name] = values[column]
+    return changes
+
+
+def profile_config(profile: str, **overrides: Any) -> SandboxConfig:
+    """`SandboxConfig.for_profile(profile, **overrides)`."""
+    return SandboxConfig.for_profile(profile, **overrides)
+
+
+def profile_of(config: SandboxConfig) -> str | None:
+    """The profile whose every knob `config` has, or None (a mix)."""
+    for column, profile in enumerate(PROFILES):
+        if all(_knob(config, name) == values[column] for name, values in PROFILE_TABLE.items()):
+            return profile
+    return None
+
+
+def _knob(config: SandboxConfig, name: str) -> Any:
+    api, dot, fault = name.partition(".")
+    return getattr(getattr(config, api), fault) if dot else getattr(config, name)
 
 
 _RATES = ("error_rate", "drop_rate", "provision_failure_rate")
@@ -85,6 +204,8 @@ _NON_NEGATIVE = (
     "jitter_ms",
     "provision_delay",
     "equinix_read_lag",
+    "alibaba_read_lag",
+    "alibaba_deleted_peer_linger",
     "alibaba_route_quota_max",
     "alibaba_max_groups_per_vbr",
     "alibaba_max_peers_per_vbr",
@@ -95,10 +216,19 @@ _AT_LEAST_ONE = ("equinix_list_limit_cap", "equinix_token_timeout", "equinix_loc
 def apply_changes(config: SandboxConfig, changes: Mapping[str, Any]) -> SandboxConfig:
     """A new config with `changes` applied; `equinix`/`alibaba` take a FaultConfig or a dict of fields.
 
-    Raises SandboxError naming the field and what would be valid; `config` is never modified.
+    `profile` (a name, or null for none) sets every knob of that profile first, whatever its place
+    in `changes`. Raises SandboxError naming the field and what would be valid; `config` is never
+    modified.
     """
+    if changes.get("profile") is not None:
+        profile = changes["profile"]
+        if not isinstance(profile, str):
+            raise SandboxError(f"profile: {profile!r} is not a sandbox profile; valid: {', '.join(PROFILES)}")
+        config = apply_changes(config, profile_changes(profile))
     updates: dict[str, Any] = {}
     for name, value in changes.items():
+        if name == "profile":
+            continue
         if name in ("equinix", "alibaba"):
             current: FaultConfig = getattr(config, name)
             fields = dataclasses.asdict(value) if isinstance(value, FaultConfig) else value
@@ -111,7 +241,8 @@ def apply_changes(config: SandboxConfig, changes: Mapping[str, Any]) -> SandboxC
 
 
 def config_to_json(config: SandboxConfig) -> dict[str, Any]:
-    return dataclasses.asdict(config)
+    """Every field, plus `profile`: the profile all behaviour knobs match, or null."""
+    return {**dataclasses.asdict(config), "profile": profile_of(config)}
 
 
 _T = typing.TypeVar("_T", SandboxConfig, FaultConfig)
@@ -174,6 +305,8 @@ def _check_range(path: str, name: str, value: Any) -> None:
         raise SandboxError(f"{path}: {value} is negative; expected 0 or more")
     if name in _AT_LEAST_ONE and value < 1:
         raise SandboxError(f"{path}: {value} is below the minimum 1")
+    if name == "alibaba_token_ttl" and value <= 0:
+        raise SandboxError(f"{path}: {value} must be above 0 seconds (or null: tokens never expire)")
     if name == "throttle_rps" and value <= 0:
         raise SandboxError(f"{path}: {value} must be above 0 requests per second (or null for no throttling)")
     if name == "equinix_session_target" and value not in EQUINIX_SESSION_STATES:

@@ -4,6 +4,9 @@ Routes: `POST /oauth2/v1/token`; `POST|GET /ne/v1/bgp`; `GET|PUT /ne/v1/bgp/{uui
 405); `GET /ne/v1/bgp/connection/{connectionUuid}`; `GET /ne/v1/devices/{uuid}`;
 `GET /fabric/v4/connections/{connectionId}`. Error codes marked "invented" below are not from
 any source (no public source lists a BGP error code: Equinix §8); docs/sandbox.md has the table.
+
+Reads go through `records.visible`, so with `equinix_read_lag` they show what was there before a
+change; checks on writes always see the truth.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from aiohttp import web
 
 from reconciler.sandbox.core import CORE, Core
 from reconciler.sandbox.faults import fault_middleware, retry_after_seconds
-from reconciler.sandbox.records import EquinixBgp, session_since, session_state
+from reconciler.sandbox.records import EquinixBgp, session_since, session_state, visible
 from reconciler.sandbox.seed import SeedConnection, SeedDevice
 
 MAX_ASN = 4294967295
@@ -43,10 +46,63 @@ UNAUTHORIZED = "IC-NE-ERR-401"
 NOT_FOUND = "IC-NE-ERR-404"
 METHOD_NOT_ALLOWED = "IC-NE-ERR-405"
 RATE_LIMITED = "IC-NE-ERR-429"
+READ_FORBIDDEN = "IC-USR-403-READ"  # invented, after rest-go's real IC-USR-403-DELETE
+FABRIC_READ_FORBIDDEN = "EQ-300005"  # the Fabric v4 spec's 403 example
+NO_PERMISSION = (
+    "Access Denied. You don't have permissions to perform READ operation. Please contact your master "
+    "administrator to get the right permissions through Equinix Customer Portal or contact Equinix Support "
+    "(support@equinix.com)."
+)
 
 PROVISIONING_STATUSES = ("PROVISIONING", "PENDING_UPDATE", "PROVISIONED", "FAILED", "DEPROVISIONED", "DEPROVISIONING")
 SESSION_UP_STATUSES = ("PROVISIONED", "PENDING_UPDATE")
 READY_CONNECTION_STATES = ("PROVISIONED", "ACTIVE")
+# Fabric v4 `state` and `operation.equinixStatus` values (Equinix §9); the seed may use any of them.
+FABRIC_CONNECTION_STATES = (
+    "ACTIVE",
+    "CANCELLED",
+    "DEPROVISIONED",
+    "DEPROVISIONING",
+    "DRAFT",
+    "FAILED",
+    "PENDING",
+    "PROVISIONED",
+    "PROVISIONING",
+    "REPROVISIONING",
+)
+FABRIC_EQUINIX_STATUSES = (
+    "REJECTED_ACK",
+    "REJECTED",
+    "PENDING_DELETE",
+    "PROVISIONED",
+    "BEING_REPROVISIONED",
+    "BEING_DEPROVISIONED",
+    "BEING_PROVISIONED",
+    "CREATED",
+    "ERRORED",
+    "PENDING_DEPROVISIONING",
+    "APPROVED",
+    "ORDERING",
+    "PENDING_APPROVAL",
+    "NOT_PROVISIONED",
+    "DEPROVISIONING",
+    "NOT_DEPROVISIONED",
+    "PENDING_AUTO_APPROVAL",
+    "PROVISIONING",
+    "PENDING_BGP_PEERING",
+    "PENDING_PROVIDER_VLAN",
+    "DEPROVISIONED",
+    "DELETED",
+    "PENDING_BANDWIDTH_APPROVAL",
+    "AUTO_APPROVAL_FAILED",
+    "UPDATE_PENDING",
+    "DELETED_API",
+    "MODIFIED",
+    "PENDING_PROVIDER_VLAN_ERROR",
+    "DRAFT",
+    "CANCELLED",
+    "PENDING_INTERFACE_CONFIGURATION",
+)
 READY_LICENSES = ("REGISTERED", "APPLIED", "N/A")
 _KEY_RULE = re.compile(r"[A-Za-z][A-Za-z0-9]{5,59}")
 _CONNECTION_KEYS = ("connectionUuid", "connectionUUID")
@@ -77,7 +133,8 @@ class EquinixError(Exception):
 
 
 class OAuthError(Exception):
-    """Token endpoint errors, in oauth2-go's camelCase shape (Equinix §1)."""
+    """Token endpoint errors: oauth2-go's camelCase shape, or the token spec's snake_case one
+    (`equinix_oauth_error_case`, Equinix §1)."""
 
     def __init__(self, status: int, code: str, title: str, message: str, developer: str | None = None) -> None:
         super().__init__(message)
@@ -143,6 +200,8 @@ async def _errors_middleware(request: web.Request, handler: Any) -> web.StreamRe
             "developerMessage": error.developer,
             "errorMessage": error.message,
         }
+        if core.config.equinix_oauth_error_case == "snake":
+            body = {_SNAKE[key]: value for key, value in body.items()}
         return web.json_response(body, status=error.status)
     except web.HTTPMethodNotAllowed as exc:
         allowed = ", ".join(sorted(exc.allowed_methods))
@@ -158,6 +217,15 @@ async def _errors_middleware(request: web.Request, handler: Any) -> web.StreamRe
             raise
         item = ErrorItem(NOT_FOUND, f"No API at {request.method} {request.path}", "", SUPPORT)
         return error_response(core, EquinixError(404, item))
+
+
+_SNAKE = {
+    "errorDomain": "error_domain",
+    "errorTitle": "error_title",
+    "errorCode": "error_code",
+    "developerMessage": "developer_message",
+    "errorMessage": "error_message",
+}
 
 
 def build_app(core: Core) -> web.Application:
@@ -283,14 +351,18 @@ async def create_bgp(request: web.Request) -> web.Response:
             uuid, ticket = existing[0].uuid, core.store.last_ticket
         else:
             outcome = "FAILED" if core.provision_fails("equinix") else "PROVISIONED"
-            record = EquinixBgp(
-                status="PROVISIONING",
-                created_at=now,
-                uuid=core.new_uuid("equinix_bgp"),
-                device_uuid=device.uuid,
-                created_by=user,
-                **fields,
-            ).begin("PROVISIONING", now, config.provision_delay, outcome)
+            record = (
+                EquinixBgp(
+                    status="PROVISIONING",
+                    created_at=now,
+                    uuid=core.new_uuid("equinix_bgp"),
+                    device_uuid=device.uuid,
+                    created_by=user,
+                    **fields,
+                )
+                .begin("PROVISIONING", now, config.provision_delay, outcome)
+                .lagging(None, now, config.equinix_read_lag)
+            )
             uuid, ticket = record.uuid, core.store.put("equinix_bgp", record)
             core.equinix_by_connection.setdefault(connection_uuid, []).append(uuid)
     await core.durable(ticket)
@@ -337,8 +409,10 @@ async def update_bgp(request: web.Request) -> web.Response:
             raise EquinixError(400, *problems)
         _ready_device(core, record.connection_uuid, merged.local_asn, updating=True)
         outcome = "FAILED" if core.provision_fails("equinix") else "PROVISIONED"
-        updated = dataclasses.replace(merged, updated_by=user, updated_at=now).begin(
-            "PENDING_UPDATE", now, config.provision_delay, outcome
+        updated = (
+            dataclasses.replace(merged, updated_by=user, updated_at=now)
+            .begin("PENDING_UPDATE", now, config.provision_delay, outcome)
+            .lagging(visible(record, now), now, config.equinix_read_lag)
         )
         ticket = core.store.put("equinix_bgp", updated)
     await core.durable(ticket)
@@ -354,10 +428,11 @@ async def get_bgp(request: web.Request) -> web.Response:
     with core.store.lock:
         now = core.now()
         core.store.settle(now)
-        record = core.store.get("equinix_bgp", uuid)
-        if record is None or not _visible(core, record, now):
+        stored = core.store.get("equinix_bgp", uuid)
+        record = visible(stored, now) if stored is not None else None
+        if record is None:
             raise _bgp_not_found(uuid)
-        return web.json_response(bgp_info(core, record))
+        return web.json_response(bgp_info(core, record, single=True))
 
 
 async def bgp_for_connection(request: web.Request) -> web.Response:
@@ -369,9 +444,10 @@ async def bgp_for_connection(request: web.Request) -> web.Response:
         now = core.now()
         core.store.settle(now)
         for uuid in core.equinix_by_connection.get(connection_uuid, []):
-            record = core.store.get("equinix_bgp", uuid)
-            if record is not None and _visible(core, record, now):
-                return web.json_response(bgp_info(core, record))
+            stored = core.store.get("equinix_bgp", uuid)
+            record = visible(stored, now) if stored is not None else None
+            if record is not None:
+                return web.json_response(bgp_info(core, record, single=True))
     raise EquinixError(
         404,
         ErrorItem(
@@ -399,10 +475,11 @@ async def list_bgp(request: web.Request) -> web.Response:
     with core.store.lock:
         now = core.now()
         core.store.settle(now)
+        # A record without lag is shown as it is (a tombstone always has a lag: records.visible).
         matches = [
             r
-            for r in core.store.iter("equinix_bgp")
-            if _visible(core, r, now)
+            for stored in core.store.iter("equinix_bgp")
+            if (r := stored if stored.lag_until is None else visible(stored, now)) is not None
             and (not query.get("connectionUuid") or r.connection_uuid == query["connectionUuid"])
             and (not query.get("virtualDeviceUuid") or r.device_uuid == query["virtualDeviceUuid"])
             and (statuses is None or r.status in statuses)
@@ -413,12 +490,14 @@ async def list_bgp(request: web.Request) -> web.Response:
     )
 
 
-def bgp_info(core: Core, record: EquinixBgp) -> dict[str, Any]:
-    """The `BgpInfo` object (Equinix §2): the key in clear, like the real API."""
+def bgp_info(core: Core, record: EquinixBgp, *, single: bool = False) -> dict[str, Any]:
+    """The `BgpInfo` object (Equinix §2): the key in clear, like the real API. `single`: the body of
+    a single-object GET, which may spell the uuid fields like ne-go's fixture."""
+    legacy = single and core.config.equinix_get_uuid_spelling == "UUID"
     info: dict[str, Any] = {
         "uuid": record.uuid,
-        "connectionUuid": record.connection_uuid,
-        "virtualDeviceUuid": record.device_uuid,
+        "connectionUUID" if legacy else "connectionUuid": record.connection_uuid,
+        "virtualDeviceUUID" if legacy else "virtualDeviceUuid": record.device_uuid,
         "localIpAddress": record.local_ip_address,
         "localAsn": record.local_asn,
         "remoteIpAddress": record.remote_ip_address,
@@ -430,13 +509,15 @@ def bgp_info(core: Core, record: EquinixBgp) -> dict[str, Any]:
     if record.updated_by is not None and record.updated_at is not None:
         info.update(_user_fields("lastUpdated", record.updated_by, record.updated_at))
     info["provisioningStatus"] = record.status
-    info["state"] = session_state(record, core.config.equinix_session_target, SESSION_UP_STATUSES)
+    never_up = record.up_since is None and record.session_override is None
+    if not (never_up and core.config.equinix_state_before_provisioned == "absent"):
+        info["state"] = session_state(record, core.config.equinix_session_target, SESSION_UP_STATUSES)
     return info
 
 
 def session_info(core: Core, record: EquinixBgp) -> dict[str, Any]:
     return {
-        "state": bgp_info(core, record)["state"],
+        "state": session_state(record, core.config.equinix_session_target, SESSION_UP_STATUSES),
         "since": iso_millis(session_since(record)),
         "override": record.session_override is not None,
     }
@@ -454,11 +535,6 @@ def _user_fields(prefix: str, user: str, when: float) -> dict[str, str]:
 def iso_millis(when: float) -> str:
     """`2020-10-06T12:28:17.815Z`, the fixture's format."""
     return datetime.fromtimestamp(when, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def _visible(core: Core, record: EquinixBgp, now: float) -> bool:
-    """Reads lag behind a create by `equinix_read_lag` seconds (a transient 404 after POST)."""
-    return now >= record.created_at + core.config.equinix_read_lag
 
 
 def _bgp_not_found(uuid: str) -> EquinixError:
@@ -658,6 +734,8 @@ async def get_device(request: web.Request) -> web.Response:
     core = request.app[CORE]
     _authenticate(request)
     uuid = request.match_info["uuid"]
+    if core.config.equinix_prerequisite_reads == "forbidden":
+        raise EquinixError(403, ErrorItem(READ_FORBIDDEN, NO_PERMISSION, "", SUPPORT))
     with core.store.lock:
         device: SeedDevice | None = core.store.get("devices", uuid)
     if device is None:
@@ -683,6 +761,18 @@ async def get_connection(request: web.Request) -> web.Response:
     core = request.app[CORE]
     _authenticate(request)
     connection_id = request.match_info["connectionId"]
+    if core.config.equinix_prerequisite_reads == "forbidden":
+        # Fabric v4's error list (Equinix §8), with the spec's 403 example code.
+        body = [
+            {
+                "errorCode": FABRIC_READ_FORBIDDEN,
+                "errorMessage": "You don't have permissions to perform READ operation",
+                "correlationId": secrets.token_hex(8),
+                "details": "Access Denied",
+                "additionalInfo": [{"property": "connectionId", "reason": "forbidden"}],
+            }
+        ]
+        return web.json_response(body, status=403)
     with core.store.lock:
         connection: SeedConnection | None = core.store.get("connections", connection_id)
     if connection is None:
@@ -700,11 +790,15 @@ async def get_connection(request: web.Request) -> web.Response:
     return web.json_response(connection_json(connection))
 
 
+# `operation.equinixStatus` shown for a seeded `state` without `equinixStatus`.
 _EQUINIX_STATUS = {
     "PROVISIONED": "PROVISIONED",
     "ACTIVE": "PROVISIONED",
     "PROVISIONING": "PROVISIONING",
+    "REPROVISIONING": "BEING_REPROVISIONED",
     "PENDING": "PENDING_APPROVAL",
+    "DRAFT": "DRAFT",
+    "CANCELLED": "CANCELLED",
     "DEPROVISIONING": "DEPROVISIONING",
     "DEPROVISIONED": "DEPROVISIONED",
     "FAILED": "FAILED",
@@ -712,7 +806,9 @@ _EQUINIX_STATUS = {
 
 
 def connection_json(connection: SeedConnection) -> dict[str, Any]:
-    equinix_status = connection.equinix_status or _EQUINIX_STATUS.get(connection.state, "NOT_PROVISIONED")
+    equinix_status = connection.equinix_status or _EQUINIX_STATUS.get(
+        connection.state, connection.state if connection.state in FABRIC_EQUINIX_STATUSES else "NOT_PROVISIONED"
+    )
     out: dict[str, Any] = {
         "uuid": connection.uuid,
         "name": connection.name,

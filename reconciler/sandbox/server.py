@@ -169,7 +169,10 @@ class Sandbox:
         return config_to_json(self.config)
 
     def configure(self, **changes: Any) -> None:
-        """Change SandboxConfig fields at runtime; `equinix=`/`alibaba=` take a FaultConfig or a dict."""
+        """Change SandboxConfig fields at runtime; `equinix=`/`alibaba=` take a FaultConfig or a dict.
+
+        `profile="pessimistic"` first sets every knob of that realism profile (docs/sandbox.md,
+        Profiles), then the other changes apply."""
         if self._core is not None:
             self._core.configure(changes)
         else:
@@ -205,7 +208,7 @@ class Sandbox:
             core.store.settle(now)
             for table, valid in (("equinix_bgp", EQUINIX_SESSION_STATES), ("alibaba_peers", ALIBABA_SESSION_STATES)):
                 record = core.store.get(table, cloud_id)
-                if record is None:
+                if record is None or not record.exists:
                     continue
                 if state != AUTO and state not in valid:
                     shown = ", ".join(repr(s) for s in valid)
@@ -229,13 +232,13 @@ class Sandbox:
         with core.store.lock:
             core.store.settle(core.now())
             bgp = core.store.values("equinix_bgp")
-            groups = {g.group_id: g for g in core.store.iter("alibaba_groups")}
-            peers = core.store.values("alibaba_peers")
+            groups = {g.group_id: g for g in core.store.iter("alibaba_groups") if g.exists}
+            peers = [p for p in core.store.iter("alibaba_peers") if p.exists]
             sessions = {r.uuid: equinix.session_info(core, r) for r in bgp}
             sessions.update({p.peer_id: alibaba.session_info(core, p) for p in peers})
             return SandboxObjects(
                 equinix_bgp=_frozen({r.uuid: equinix.bgp_info(core, r) for r in bgp}),
-                alibaba_groups=_frozen({gid: alibaba.group_item(g) for gid, g in groups.items()}),
+                alibaba_groups=_frozen({gid: alibaba.group_item(core, g) for gid, g in groups.items()}),
                 alibaba_peers=_frozen({p.peer_id: alibaba.peer_item(core, p, groups.get(p.group_id)) for p in peers}),
                 sessions=_frozen(sessions),
                 devices=_frozen({d.uuid: equinix.device_json(d) for d in core.store.iter("devices")}),

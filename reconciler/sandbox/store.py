@@ -100,7 +100,7 @@ class Store:
             if settled is None:
                 del self._tables[table][key]
             else:
-                self._tables[table][key] = settled
+                self._set(table, settled)  # it may start another transition (Deleted, a tombstone)
 
     def _set(self, table: str, record: Any) -> None:
         self._tables[table][record.key] = record

@@ -16,7 +16,7 @@ from typing import Any, cast
 
 from reconciler.apply.engine import Engine, StepResult
 from reconciler.apply.settings import EngineSettings
-from reconciler.apply.steps import Step, build_steps
+from reconciler.apply.steps import Step, build_steps, serial_scopes
 from reconciler.clouds import register, unregister
 from reconciler.clouds.base import Busy, Cloud, Desired, ObjectRef, RefreshResult, RefreshScope
 from reconciler.kinds import KindInfo, RefField, as_int
@@ -63,11 +63,23 @@ LINK_KIND = KindInfo(
 
 @dataclass(frozen=True)
 class FakeCloud:
-    """Only what the engine and recovery ask a cloud for: its name and kinds."""
+    """Only what the engine and recovery ask a cloud for: its name, its kinds and its serial
+    scopes (a router takes one change at a time, its links' included)."""
 
     name: str = CLOUD
     title: str = "a cloud of routers and links, for tests"
     kinds: tuple[KindInfo, ...] = (ROUTER_KIND, LINK_KIND)
+
+    def serial_scope(self, change: Change, changes: Mapping[str, Change]) -> str | None:
+        if change.kind == ROUTER:
+            return f"router {(change.after or change.before or {}).get('name')}"
+        router_change = changes.get(change.refs.get("router", ""))
+        router_id = (change.after or change.before or {}).get("routerId")
+        if router_change is None and router_id:
+            router_change = next((c for c in changes.values() if c.cloud_id == router_id), None)
+        if router_change is not None:
+            return self.serial_scope(router_change, changes)
+        return f"router {router_id}" if router_id else None
 
 
 def registered() -> Iterator[None]:
@@ -126,7 +138,10 @@ def link(name: str, on: str, action: Action = Action.CREATE, *, cloud_id: str | 
 
 
 def steps(*changes: Change, refresh_only: bool = False) -> list[Step]:
-    return build_steps(changes, refresh_only=refresh_only)
+    """The steps of a plan of `changes`, each with its serial scope, as `reconciler apply` builds
+    them (no-op changes make no step but count for the scopes)."""
+    applied = [c for c in changes if c.applies]
+    return build_steps(applied, refresh_only=refresh_only, scopes=serial_scopes(changes))
 
 
 def live(

@@ -4,16 +4,18 @@ settling, a busy cloud, interrupts. Timings are tiny and deadlines generous; not
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from reconciler.apply.engine import StepResult
 from reconciler.apply.steps import client_token
-from reconciler.clouds.base import Busy
+from reconciler.clouds.base import Busy, ObjectRef
 from reconciler.errors import ProviderError
-from reconciler.plan.model import Action
+from reconciler.model import LiveObject, SecretValue
+from reconciler.plan.model import Action, Change, FieldChange
 from tests.apply.fakes import (
     CLOUD,
     LINEAGE,
@@ -144,7 +146,7 @@ def test_an_update_the_cloud_did_not_keep_fails_the_step() -> None:
     kept_old = live(ROUTER, "router-1", "ready", attrs={"region": "r1", "name": "a", "asn": 65000})
     provider = FakeProvider(seen={"router-1": [kept_old]})
     change = router("a", Action.UPDATE, cloud_id="router-1", changed=("asn",), asn=65001)
-    results = run_to_end(engine(provider, MemoryJournal(), steps(change)))
+    results = run_to_end(engine(provider, MemoryJournal(), steps(change), grace=0.0))
     assert outcomes(results) == {A: "failed"}
     assert message(results, A) == "the cloud did not keep the change (asn is 65000, not 65001)"
 
@@ -167,7 +169,7 @@ def test_a_delete_is_done_once_the_object_is_gone() -> None:
 
 
 def test_an_object_still_provisioning_is_waited_for_without_a_call_or_a_journal_entry() -> None:
-    provider = FakeProvider(seen={"router-1": [PROVISIONING, live(ROUTER, "router-1", "ready")]})
+    provider = FakeProvider(seen={"router-1": [PROVISIONING, PROVISIONED]})
     journal = MemoryJournal()
     change = router("a", Action.NOOP, cloud_id="router-1", settling=True)
     results = run_to_end(engine(provider, journal, steps(change, link("la", on="a"))))
@@ -210,9 +212,11 @@ def test_a_busy_step_holds_no_slot_and_is_called_again_once_what_it_waits_for_se
     results = run_to_end(engine(provider, journal, steps(router("a"), router("b")), parallelism=1, timeout=WAIT))
     assert outcomes(results) == {A: "done", B: "done"}
     assert [target for op, target, _ in provider.calls if op == "create"] == [A, B, A]
-    token = client_token(LINEAGE, A, "create", SERIAL)
-    assert provider.tokens("create", A) == [token, token]  # the cloud consumed no token for the busy call
+    # The cloud may remember a token with its refusal: the call again carries a token of its own.
+    first, second = (client_token(LINEAGE, A, "create", SERIAL, attempt) for attempt in (1, 2))
+    assert provider.tokens("create", A) == [first, second] and first != second
     assert journal.phases(A) == ["intent", "failed", "intent", "done"]
+    assert [e.token for e in journal.entries if e.address == A and e.phase == "intent"] == [first, second]
     ids = [e.id for e in journal.entries if e.address == A]
     assert ids[0] == ids[1] != ids[2] == ids[3]
     assert journal.state().pending == ()
@@ -254,7 +258,7 @@ def test_a_step_still_busy_at_its_timeout_fails_naming_the_reason(busy: Busy, re
     assert outcomes(results) == {A: "failed", LA: "skipped"}
     assert message(results, A).startswith(f"timed out after 1 s: the cloud was still busy {reason}")
     tokens = provider.tokens("create", A)
-    assert len(set(tokens)) == 1
+    assert len(set(tokens)) == len(tokens)  # every attempt after a refusal has a token of its own
     assert len(tokens) <= 1.0 / POLL_MIN + 1  # a cloud that says "at once" is not hammered
     assert journal.pending == () and journal.state().resources == {}  # every attempt settled as failed
     intents = [e.id for e in journal.entries if e.phase == "intent"]
@@ -294,3 +298,139 @@ def test_an_interrupt_while_the_cloud_is_busy_calls_nothing_again() -> None:
     assert [(r.outcome, r.message) for r in results] == [("cancelled", "interrupted before it finished")]
     assert len(provider.tokens("create", A)) == 1
     assert journal.pending == ()
+
+
+# ---------------------------------------------------------------- serial scopes
+
+
+def link_update(name: str, on: str) -> Change:
+    """An existing link on router `on` (whose id is `router-<on>`), moved to another peer IP."""
+    router_id = f"router-{on}"
+    return Change(
+        f"{LINK}/{name}",
+        LINK,
+        Action.UPDATE,
+        CLOUD,
+        cloud_id=f"link-{name}",
+        region="r1",
+        before={"region": "r1", "routerId": router_id, "peerIp": "10.0.0.1"},
+        after={"region": "r1", "routerId": router_id, "peerIp": "10.0.0.2"},
+        fields=(FieldChange("peerIp", "10.0.0.1", "10.0.0.2"),),
+        refs={"router": f"{ROUTER}/{on}"},
+        depends_on=(f"{ROUTER}/{on}",),
+        name=name,
+    )
+
+
+ON_A = (router("a", Action.NOOP, cloud_id="router-a"), link_update("l1", "a"), link_update("l2", "a"))
+ON_B = (router("b", Action.NOOP, cloud_id="router-b"), link_update("l3", "b"))
+
+
+def links_provider(settles: Callable[[FakeProvider, str], bool] = lambda p, cloud_id: True) -> FakeProvider:
+    """Links l1..l3 exist; a link shows its update once `settles(provider, its id)` says so."""
+    provider = FakeProvider()
+    for change in (*ON_A, *ON_B):
+        if change.kind == LINK and change.cloud_id is not None:
+            provider.objects[change.cloud_id] = live(LINK, change.cloud_id, attrs=change.before)
+
+    def poll(refs: Sequence[ObjectRef]) -> dict[str, LiveObject | None]:
+        return {
+            r.cloud_id: provider.objects[r.cloud_id]
+            if settles(provider, r.cloud_id)
+            else live(LINK, r.cloud_id, "pending", "Modifying")
+            for r in refs
+        }
+
+    provider.on_poll = poll
+    return provider
+
+
+def order(reporter: RecordingReporter, what: str, address: str) -> int:
+    (key,) = {key for _, key in reporter.events if key.startswith(address)}
+    return reporter.events.index((what, key))
+
+
+def test_steps_of_one_scope_never_run_at_once_from_the_call_until_settled_and_other_scopes_go_on() -> None:
+    # l1 settles only once l3 (on another router) was called: the scope of l1 is not the others'.
+    provider = links_provider(lambda p, cloud_id: cloud_id != "link-l1" or bool(p.tokens("update", "link-l3")))
+    reporter = RecordingReporter()
+    results = run_to_end(engine(provider, MemoryJournal(), steps(*ON_A, *ON_B), reporter=reporter, timeout=10.0))
+    assert set(outcomes(results).values()) == {"done"}
+    l1, l2, l3 = (f"{LINK}/{n}" for n in ("l1", "l2", "l3"))
+    assert order(reporter, "started", l3) < order(reporter, "finished", l1)  # another router: at once
+    assert order(reporter, "waiting", l1) < order(reporter, "finished", l1) < order(reporter, "started", l2)
+    assert [target for op, target, _ in provider.calls if op == "update"][-1] == "link-l2"
+
+
+def test_a_step_waiting_for_its_scope_holds_no_slot() -> None:
+    """One slot: were l2 (waiting for l1's router) to take it, l3 could not start, and l1, which
+    settles only once l3 was called, would time out."""
+    provider = links_provider(lambda p, cloud_id: cloud_id != "link-l1" or bool(p.tokens("update", "link-l3")))
+    results = run_to_end(engine(provider, MemoryJournal(), steps(*ON_A, *ON_B), parallelism=1, timeout=10.0))
+    assert set(outcomes(results).values()) == {"done"}
+    assert [target for op, target, _ in provider.calls if op == "update"] == ["link-l1", "link-l3", "link-l2"]
+
+
+@pytest.mark.parametrize(
+    "busy",
+    [Busy("router a is modifying", wait_for=ref(ROUTER, "x")), Busy("another operation is running", retry_after=0.01)],
+    ids=["waiting for an object", "after a delay"],
+)
+def test_a_busy_step_keeps_its_scope_while_it_waits(busy: Busy) -> None:
+    provider = links_provider()
+    provider.objects["x"] = live(ROUTER, "x", "ready")
+    busy_twice = answers(busy, busy, None)
+    provider.on_update = lambda r, desired, changed, token: busy_twice() if r.cloud_id == "link-l1" else None
+    reporter = RecordingReporter()
+    results = run_to_end(engine(provider, MemoryJournal(), steps(*ON_A), reporter=reporter))
+    assert set(outcomes(results).values()) == {"done"}
+    assert [target for op, target, _ in provider.calls if op == "update"] == ["link-l1"] * 3 + ["link-l2"]
+    assert order(reporter, "finished", f"{LINK}/l1") < order(reporter, "started", f"{LINK}/l2")
+
+
+# ---------------------------------------------------------------- settling verifies everything
+
+KEY_REF = "env:ROUTER_PASSWORD"
+OLD_KEY, NEW_KEY = SecretValue("old-router-password"), SecretValue("new-router-password")
+
+
+def key_rotation() -> Change:
+    return router("a", Action.UPDATE, cloud_id="router-1", changed=("password",), secret_refs={"password": KEY_REF})
+
+
+@pytest.mark.parametrize(
+    ("shown", "grace", "expected"),
+    [
+        ([OLD_KEY, OLD_KEY, NEW_KEY], 10.0, ""),  # the reads lag the change
+        ([OLD_KEY], 0.0, "the cloud did not keep the change (password is (sensitive): the cloud has another key)"),
+        ([None], 0.0, "the cloud did not keep the change (password is (sensitive): the cloud has no key)"),
+    ],
+    ids=["shown late", "rolled back", "dropped"],
+)
+def test_a_key_change_is_done_only_once_a_read_shows_the_new_key(
+    shown: list[SecretValue | None], grace: float, expected: str
+) -> None:
+    seen: list[LiveObject | None] = [replace(PROVISIONED, secrets={"password": key}) for key in shown]
+    provider = FakeProvider(seen={"router-1": seen})
+    results = run_to_end(
+        engine(provider, MemoryJournal(), steps(key_rotation()), grace=grace, secrets={KEY_REF: NEW_KEY})
+    )
+    if not expected:
+        assert outcomes(results) == {A: "done"}
+        assert len(provider.polls) == 3
+        return
+    assert outcomes(results) == {A: "failed"}
+    assert message(results, A) == expected
+    assert "router-password" not in message(results, A)
+
+
+def test_a_change_the_cloud_rolled_back_fails_at_the_timeout_with_what_the_cloud_shows() -> None:
+    """The grace outlasts the step's timeout: the step still says what the cloud shows."""
+    provider = FakeProvider(seen={"router-1": [replace(PROVISIONED, secrets={"password": OLD_KEY})]})
+    plan = steps(key_rotation())
+    results = run_to_end(engine(provider, MemoryJournal(), plan, timeout=0.3, secrets={KEY_REF: NEW_KEY}))
+    assert outcomes(results) == {A: "failed"}
+    assert message(results, A) == (
+        "timed out after 0 s waiting to be ready: "
+        "the cloud did not keep the change (password is (sensitive): the cloud has another key)"
+    )

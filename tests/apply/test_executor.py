@@ -239,19 +239,21 @@ def test_a_busy_answer_says_what_to_wait_for_and_keeps_the_step_deadline() -> No
     assert journal.entries[-1].error == "the cloud was busy, will try again: router x is modifying"
 
 
-def test_a_retried_call_sends_the_same_token_under_a_new_intent() -> None:
+def test_a_call_again_after_a_busy_answer_sends_a_new_token_under_a_new_intent() -> None:
     provider = FakeProvider(on_create=answers(BUSY, "router-1"))
     journal = MemoryJournal()
     run = executor(provider, journal)
     step = only_step(router("a"))
     assert isinstance(run.run(step, time.monotonic() + 60), CallBusy)
     assert isinstance(run.run(step, time.monotonic() + 60), Called)
-    token = client_token(LINEAGE, A, "create", SERIAL)
-    assert provider.tokens("create", A) == [token, token]
+    first = client_token(LINEAGE, A, "create", SERIAL)
+    second = client_token(LINEAGE, A, "create", SERIAL, 2)
+    assert first != second
+    assert provider.tokens("create", A) == [first, second]
     assert [(e.phase, e.token) for e in journal.entries] == [
-        ("intent", token),
-        ("failed", token),
-        ("intent", token),
+        ("intent", first),
+        ("failed", first),
+        ("intent", second),
         ("done", None),
     ]
     assert len({e.id for e in journal.entries if e.phase == "intent"}) == 2
@@ -285,3 +287,29 @@ def test_an_internal_error_never_shows_a_secret() -> None:
     assert event.message.startswith("internal error: RuntimeError: could not send")
     assert secret not in event.message
     assert all(secret not in repr(e) for e in journal.entries)
+
+
+GROWN = [1.0, 1.5, 2.25, 3.375, 5.0625, 7.59375, 11.390625, 17.0859375, 25.62890625, 30.0, 30.0]
+
+
+@pytest.mark.parametrize(
+    ("busy", "delays"),
+    [
+        (Busy("try later", retry_after=1.0), GROWN),  # x1.5 per attempt, up to 30 s
+        (Busy("try later", retry_after=0.0), [0.05 * 1.5**n for n in range(11)]),  # "at once": from the shortest wait
+        (Busy("try later", retry_after=45.0), [45.0] * 11),  # never less than the cloud asked for
+        (Busy("router is modifying", ref(ROUTER, "x"), retry_after=3.0), [3.0] * 11),  # x is watched instead
+    ],
+    ids=["grows", "at once", "asked for longer", "waits for an object"],
+)
+def test_a_busy_cloud_is_called_again_later_and_later(busy: Busy, delays: list[float]) -> None:
+    provider = FakeProvider(on_create=returning(busy))
+    run = executor(provider, MemoryJournal())
+    step = only_step(router("a"))
+    for attempt, expected in enumerate(delays, start=1):
+        before = time.monotonic()
+        event = run.run(step, before + 600)
+        after = time.monotonic()
+        assert isinstance(event, CallBusy)
+        assert before + expected - 1e-9 <= event.wait.retry_at <= after + expected + 1e-9, attempt
+    assert len(set(provider.tokens("create", A))) == len(delays)  # each attempt had its own token

@@ -116,3 +116,18 @@ def test_recording_live_values_is_journaled_as_an_update() -> None:
     w.done(record, cloud_id="router-1", attributes=ATTRS)
     assert {e.action for e in journal.entries} == {JournalAction.UPDATE}
     assert journal.state().resources[f"{ROUTER}/a"].attributes == ATTRS
+
+
+def test_an_intent_is_journaled_under_the_attempt_it_is_given_with_that_attempts_token() -> None:
+    (create,) = steps(router("a"))
+    w, journal = writer()
+    w.intent(create, attempt=1, token="t-1", attributes=ATTRS)
+    w.failed(create, "busy")
+    w.intent(create, attempt=2, token="t-2", attributes=ATTRS)
+    base = f"{LINEAGE}:{SERIAL}:{ROUTER}/a:create"
+    assert [(e.id, e.phase, e.token) for e in journal.entries] == [
+        (base, "intent", "t-1"),
+        (base, "failed", "t-1"),
+        (f"{base}#2", "intent", "t-2"),
+    ]
+    assert [(e.id, e.token) for e in journal.pending] == [(f"{base}#2", "t-2")]

@@ -11,6 +11,7 @@ import pytest
 from reconciler.apply.executor import StepExecutor
 from reconciler.apply.journal import JournalWriter
 from reconciler.apply.recovery import Resend, recover, resend_from, resolve_intent
+from reconciler.apply.steps import client_token
 from reconciler.clouds.base import Busy, Desired
 from reconciler.errors import ProviderError
 from reconciler.model import JournalAction, JournalEntry, Resource, SecretRef, SecretValue
@@ -192,7 +193,7 @@ def test_recover_settles_what_it_can_and_leaves_the_rest_open() -> None:
 
 def test_a_create_busy_then_lost_in_flight_is_recovered_with_its_token() -> None:
     """The apply: busy (settled as failed), then a timeout (left open). The next run resends the
-    create with the same token and records the object once."""
+    create with the token of the attempt that timed out and records the object once."""
     timed_out = ProviderError("read timed out", cloud=CLOUD, retryable=True)
     provider = FakeProvider(on_create=answers(Busy("router is modifying", retry_after=0.01), timed_out))
     journal = MemoryJournal()
@@ -200,13 +201,14 @@ def test_a_create_busy_then_lost_in_flight_is_recovered_with_its_token() -> None
     assert [r.outcome for r in results] == ["failed"]
     (still_open,) = journal.pending
     first, second = provider.tokens("create", A)
-    assert still_open.token == first == second
+    assert first != second  # refused for now: the next attempt had a token of its own
+    assert still_open.token == second  # the intent records the token its attempt sent
     assert still_open.id == journal.entries[0].id + "#2"
 
     provider.on_create = answers("router-1")
     resend = resend_from([Resource(ROUTER, "a", ATTRS)])
     assert recover(journal.state(), lambda name: provider, journal.append, resend) == 1
-    assert provider.tokens("create", A)[-1] == first
+    assert provider.tokens("create", A)[-1] == second
     state = journal.state()
     assert state.pending == () and state.resources[A].cloud_id == "router-1"
 
@@ -255,3 +257,49 @@ def test_an_adopt_killed_between_its_intent_and_its_outcome_is_recorded_by_recov
     killed.append(journal.entries[0])  # the process died before the outcome was written
     assert recover(killed.state(), lambda name: FakeProvider(), killed.append) == 1
     assert killed.state().resources[A].attributes == ATTRS
+
+
+@pytest.mark.parametrize("attempt", [1, 2, 5])
+def test_a_create_interrupted_at_any_attempt_is_adopted_once_visible(attempt: int) -> None:
+    """An apply killed during the `attempt`th call of a create (the earlier ones were refused):
+    the next run records the object it made, found by its natural key."""
+    token = client_token(LINEAGE, A, "create", SERIAL, attempt)
+    journal = MemoryJournal()
+    for n in range(1, attempt):  # refused attempts, settled as failed
+        journal.append(intent(JournalAction.CREATE, id=f"{intent(JournalAction.CREATE).id}#{n}", token="refused"))
+        journal.append(replace(journal.entries[-1], phase="failed", error="busy"))
+    killed = intent(JournalAction.CREATE, id=f"{intent(JournalAction.CREATE).id}#{attempt}", token=token)
+    journal.append(killed)
+    provider = FakeProvider(on_find=answers(FOUND))
+    resend = resend_from([Resource(ROUTER, "a", ATTRS)])
+    assert recover(journal.state(), lambda name: provider, journal.append, resend) == 1
+    assert provider.tokens("create", A) == []  # found: nothing is sent again
+    state = journal.state()
+    assert state.pending == () and state.resources[A].cloud_id == "router-7"
+
+
+@pytest.mark.parametrize("attempt", [1, 3])
+def test_a_create_interrupted_at_any_attempt_is_sent_again_with_that_attempts_token(attempt: int) -> None:
+    token = client_token(LINEAGE, A, "create", SERIAL, attempt)
+    journal = MemoryJournal()
+    journal.append(intent(JournalAction.CREATE, token=token))
+    provider = FakeProvider(on_find=answers(None), on_create=answers("router-8"))
+    resend = resend_from([Resource(ROUTER, "a", ATTRS)])
+    assert recover(journal.state(), lambda name: provider, journal.append, resend) == 1
+    assert provider.tokens("create", A) == [token]
+    assert journal.state().resources[A].cloud_id == "router-8"
+
+
+def test_an_engine_run_killed_on_a_later_attempt_leaves_that_attempts_token_for_recovery() -> None:
+    """Busy twice, then the third call's answer is lost: its intent, and its token, stay open."""
+    lost = ProviderError("connection reset", cloud=CLOUD, retryable=True)
+    busy = Busy("router is modifying", retry_after=0.01)
+    provider = FakeProvider(on_create=answers(busy, busy, lost))
+    journal = MemoryJournal()
+    run_to_end(engine(provider, journal, steps(router("a"))))
+    (still_open,) = journal.pending
+    assert still_open.token == provider.tokens("create", A)[-1] == client_token(LINEAGE, A, "create", SERIAL, 3)
+    assert still_open.id.endswith("#3")
+    provider.on_find = answers(live(ROUTER, "router-3", attrs=ATTRS))  # the lost call made it
+    assert recover(journal.state(), lambda name: provider, journal.append, resend_from([])) == 1
+    assert journal.state().resources[A].cloud_id == "router-3"

@@ -13,10 +13,11 @@ from reconciler.apply.scheduler import Scheduler
 class Task:
     key: str
     after: frozenset[str] = frozenset()
+    concurrency_key: str | None = None
 
 
-def task(key: str, *after: str) -> Task:
-    return Task(key, frozenset(after))
+def task(key: str, *after: str, serial: str | None = None) -> Task:
+    return Task(key, frozenset(after), serial)
 
 
 def keys(tasks: list[Task]) -> list[str]:
@@ -110,3 +111,87 @@ def test_a_finished_task_called_again_does_not_start() -> None:
     scheduler.call_again("a")
     assert scheduler.start_ready() == []
     assert scheduler.finished
+
+
+# ---------------------------------------------------------------- concurrency keys
+
+
+def test_tasks_of_one_concurrency_key_never_run_at_once_and_other_keys_go_on() -> None:
+    scheduler = Scheduler([task("a", serial="k"), task("b", serial="k"), task("c", serial="j"), task("d")], 10)
+    assert keys(scheduler.start_ready()) == ["a", "c", "d"]
+    assert scheduler.in_calls == 3  # `b` waits for `a` without a slot
+    scheduler.call_ended("a")  # `a` now waits for the cloud to settle: it keeps its key
+    assert scheduler.start_ready() == []
+    scheduler.succeeded("a")
+    assert keys(scheduler.start_ready()) == ["b"]
+
+
+def test_a_task_waiting_for_its_key_holds_no_slot() -> None:
+    scheduler = Scheduler([task("a", serial="k"), task("b", serial="k"), task("c")], 1)
+    assert keys(scheduler.start_ready()) == ["a"]
+    scheduler.call_ended("a")
+    assert keys(scheduler.start_ready()) == ["c"]  # `b` is ready but its key is held: `c` takes the slot
+    scheduler.succeeded("c")
+    scheduler.succeeded("a")
+    assert keys(scheduler.start_ready()) == ["b"]
+
+
+def test_a_task_called_again_keeps_its_key_while_it_waits() -> None:
+    scheduler = Scheduler([task("a", serial="k"), task("b", serial="k")], 5)
+    assert keys(scheduler.start_ready()) == ["a"]
+    scheduler.call_ended("a")  # the cloud was busy
+    assert scheduler.start_ready() == []
+    scheduler.call_again("a")
+    assert keys(scheduler.start_ready()) == ["a"]
+    scheduler.call_ended("a")
+    assert scheduler.start_ready() == []
+    scheduler.failed("a")  # a failure frees the key too
+    assert keys(scheduler.start_ready()) == ["b"]
+
+
+def test_tasks_waiting_for_a_key_start_in_the_order_they_became_ready_before_later_ones() -> None:
+    tasks = [task("a", serial="k"), task("b", serial="k"), task("c", serial="k"), task("d", "a"), task("e")]
+    scheduler = Scheduler(tasks, 1)
+    assert keys(scheduler.start_ready()) == ["a"]
+    scheduler.call_ended("a")
+    assert keys(scheduler.start_ready()) == ["e"]
+    scheduler.succeeded("e")
+    assert keys(scheduler.succeeded("a")) == ["d"]
+    assert keys(scheduler.start_ready()) == ["b"]  # it waited for the key before `d` was ready
+    scheduler.succeeded("b")
+    assert keys(scheduler.start_ready()) == ["c"]
+    scheduler.succeeded("c")
+    assert keys(scheduler.start_ready()) == ["d"]
+    scheduler.succeeded("d")
+    assert scheduler.finished
+
+
+def test_the_order_is_the_same_on_every_run() -> None:
+    def run() -> list[str]:
+        tasks = [task(f"t{i}", serial=f"k{i % 3}") for i in range(9)]
+        scheduler = Scheduler(tasks, 2)
+        order: list[str] = []
+        while not scheduler.finished:
+            started = scheduler.start_ready()
+            order += keys(started)
+            for t in started:
+                scheduler.succeeded(t.key)
+        return order
+
+    assert run() == run() == [f"t{i}" for i in range(9)]
+
+
+def test_a_skipped_task_never_takes_its_key_and_the_key_of_a_failure_is_free() -> None:
+    scheduler = Scheduler([task("a", serial="k"), task("b", "a", serial="k"), task("c", serial="k")], 5)
+    assert keys(scheduler.start_ready()) == ["a"]
+    assert [s.task.key for s in scheduler.failed("a")] == ["b"]
+    assert keys(scheduler.start_ready()) == ["c"]
+
+
+def test_after_stop_a_task_waiting_for_its_key_never_started() -> None:
+    scheduler = Scheduler([task("a", serial="k"), task("b", serial="k")], 5)
+    assert keys(scheduler.start_ready()) == ["a"]
+    scheduler.stop()
+    scheduler.succeeded("a")
+    assert scheduler.start_ready() == []
+    assert [(t.key, began) for t, began in scheduler.unfinished()] == [("b", False)]

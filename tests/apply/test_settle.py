@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import queue
 import time
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Literal
 
 import pytest
@@ -12,7 +14,7 @@ from reconciler.apply.events import BusyWait, RetryDue, Settled, SettleFailed, W
 from reconciler.apply.settle import SettleWatcher, judge_busy, judge_watch
 from reconciler.apply.steps import Step
 from reconciler.errors import ProviderError
-from reconciler.model import LiveObject
+from reconciler.model import LiveObject, SecretValue
 from tests.apply.fakes import (
     ROUTER,
     WAIT,
@@ -33,9 +35,15 @@ def a_step(name: str = "a") -> Step:
 Target = Literal["ready", "gone"]
 
 
-def watch(target: Target = "ready", *, grace: float = 10.0, **expect: object) -> Watch:
+def watch(
+    target: Target = "ready",
+    *,
+    grace: float = 10.0,
+    secrets: Mapping[str, SecretValue | None] | None = None,
+    **expect: object,
+) -> Watch:
     now = time.monotonic()
-    return Watch(a_step(), ref(ROUTER, "router-1"), target, now + 60, now + grace, dict(expect))
+    return Watch(a_step(), ref(ROUTER, "router-1"), target, now + 60, now + grace, dict(expect), dict(secrets or {}))
 
 
 READY = live(ROUTER, "router-1", "ready", "Available", {"asn": 65000})
@@ -72,11 +80,69 @@ def test_what_one_poll_of_a_watched_object_means(
         assert isinstance(verdict, SettleFailed) and verdict.message == expected, case
 
 
-def test_a_ready_object_without_the_desired_attributes_fails_the_step() -> None:
-    verdict = judge_watch(watch(asn=65001, name="a"), READY, time.monotonic())
+def test_a_ready_object_without_the_desired_attributes_fails_the_step_after_the_grace() -> None:
+    verdict = judge_watch(watch(asn=65001, name="a", grace=-1.0), READY, time.monotonic())
     assert isinstance(verdict, SettleFailed)
     assert verdict.message == "the cloud did not keep the change (asn is 65000, not 65001, name is None, not 'a')"
+    assert isinstance(judge_watch(watch(asn=65000, grace=-1.0), READY, time.monotonic()), Settled)
+
+
+def test_a_ready_object_without_the_desired_attributes_is_still_settling_within_the_grace() -> None:
+    """Reads may lag the change: the old values may show a while after the cloud took it."""
+    assert judge_watch(watch(asn=65001), READY, time.monotonic()) is None
     assert isinstance(judge_watch(watch(asn=65000), READY, time.monotonic()), Settled)
+
+
+OLD, NEW = SecretValue("old-key-value"), SecretValue("new-key-value")
+HINT = (
+    "; the manifests want no key, but the cloud kept the one it had (a cloud may ignore a request to clear a "
+    "key): remove the key in the cloud's console, or set a key in the manifests"
+)
+
+
+@pytest.mark.parametrize(
+    ("desired", "shown", "message"),
+    [
+        (NEW, {"password": NEW}, None),
+        (None, {"password": None}, None),
+        (NEW, {}, None),  # the provider does not report the key: not compared
+        (
+            NEW,
+            {"password": OLD},
+            "the cloud did not keep the change (password is (sensitive): the cloud has another key)",
+        ),
+        (NEW, {"password": None}, "the cloud did not keep the change (password is (sensitive): the cloud has no key)"),
+        (
+            None,
+            {"password": OLD},
+            f"the cloud did not keep the change (password is (sensitive): the cloud still has a key){HINT}",
+        ),
+    ],
+    ids=["same key", "no key, as wanted", "key not reported", "another key", "no key", "a key it should not have"],
+)
+def test_keys_are_compared_and_never_shown(
+    desired: SecretValue | None, shown: dict[str, SecretValue | None], message: str | None
+) -> None:
+    obj = replace(READY, secrets=shown)
+    within = judge_watch(watch(asn=65000, secrets={"password": desired}), obj, time.monotonic())
+    after = judge_watch(watch(asn=65000, secrets={"password": desired}, grace=-1.0), obj, time.monotonic())
+    if message is None:
+        assert isinstance(within, Settled) and isinstance(after, Settled)
+        return
+    assert within is None  # reads may lag the change
+    assert isinstance(after, SettleFailed)
+    assert after.message == message
+    assert "key-value" not in after.message
+
+
+def test_a_wrong_value_and_a_wrong_key_are_both_reported() -> None:
+    obj = replace(READY, secrets={"password": OLD})
+    verdict = judge_watch(watch(asn=65001, secrets={"password": NEW}, grace=-1.0), obj, time.monotonic())
+    assert isinstance(verdict, SettleFailed)
+    assert verdict.message == (
+        "the cloud did not keep the change "
+        "(asn is 65000, not 65001, password is (sensitive): the cloud has another key)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -224,3 +290,31 @@ def test_a_wait_due_before_the_watcher_would_wake_wakes_it(provider: FakeProvide
     event = watcher.next()
     watcher.stop()
     assert isinstance(event, RetryDue) and event.step == a_step("b")
+
+
+def test_an_object_that_shows_the_change_late_settles(provider: FakeProvider) -> None:
+    changed = live(ROUTER, "router-1", "ready", "Available", {"asn": 65001})
+    provider.seen = {"router-1": [READY, READY, changed]}  # ready, but the reads lag the change
+    watcher = Watcher(provider)
+    now = time.monotonic()
+    watcher.thread.watch(Watch(a_step(), ref(ROUTER, "router-1"), "ready", now + 60, now + 30, {"asn": 65001}))
+    event = watcher.next()
+    watcher.stop()
+    assert isinstance(event, Settled)
+    assert len(provider.polls) == 3
+
+
+def test_a_change_still_not_shown_at_the_deadline_fails_with_what_the_cloud_shows(provider: FakeProvider) -> None:
+    provider.seen = {"router-1": [replace(READY, secrets={"password": OLD})]}
+    watcher = Watcher(provider, timeout=0.2)
+    now = time.monotonic()
+    watcher.thread.watch(
+        Watch(a_step(), ref(ROUTER, "router-1"), "ready", now + 0.2, now + 30, {"asn": 65001}, {"password": NEW})
+    )
+    event = watcher.next()
+    watcher.stop()
+    assert isinstance(event, SettleFailed)
+    assert event.message == (
+        "timed out after 0 s waiting to be ready: the cloud did not keep the change "
+        "(asn is 65000, not 65001, password is (sensitive): the cloud has another key)"
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reconciler.apply.steps import Op, build_steps, client_token
+from reconciler.apply.steps import Op, build_steps, client_token, serial_scopes
 from reconciler.plan.model import Action, Change
 
 G = "AlibabaBgpGroup/g"
@@ -62,3 +62,107 @@ def test_client_token_is_deterministic_ascii_and_short() -> None:
     assert token != client_token("lineage-1", P, "create", 8)
     assert token != client_token("lineage-1", P, "delete", 7)
     assert token.isascii() and len(token) <= 64
+
+
+def test_client_token_of_a_later_attempt_is_new_derived_and_short() -> None:
+    first = client_token("lineage-1", P, "create", 7)
+    assert client_token("lineage-1", P, "create", 7, 1) == first  # what older runs journaled
+    later = [client_token("lineage-1", P, "create", 7, n) for n in (2, 3, 10_000)]
+    assert len({first, *later}) == 4
+    assert later == [client_token("lineage-1", P, "create", 7, n) for n in (2, 3, 10_000)]
+    assert all(t.startswith(first) and t.isascii() and len(t) <= 64 for t in later)
+
+
+# ---------------------------------------------------------------- serial scopes
+
+VBR1, VBR2 = "vbr-1", "vbr-2"
+CONN = "80AFC8BE-0CE3-4950-BE27-3D3E678E6873"
+
+
+def group(name: str, action: Action, vbr: str, *, moved_from: str | None = None, cloud_id: str = "") -> Change:
+    attrs = {"regionId": "r", "virtualBorderRouterId": vbr, "name": name}
+    before = {**attrs, "virtualBorderRouterId": moved_from or vbr} if action is not Action.CREATE else None
+    return Change(
+        f"AlibabaBgpGroup/{name}",
+        "AlibabaBgpGroup",
+        action,
+        "alibaba",
+        cloud_id=cloud_id or None,
+        before=before,
+        after=None if action is Action.DELETE else attrs,
+        name=name,
+    )
+
+
+def peer(name: str, action: Action, on: str, group_id: str | None, *, was_on: str | None = None) -> Change:
+    """A peer of group `on`; `group_id` is known unless the group is created or replaced."""
+    after = {"regionId": "r", "peerIpAddress": "10.0.0.1"} | ({"bgpGroupId": group_id} if group_id else {})
+    before = {"regionId": "r", "peerIpAddress": "10.0.0.1", "bgpGroupId": was_on} if was_on else None
+    return Change(
+        f"AlibabaBgpPeer/{name}",
+        "AlibabaBgpPeer",
+        action,
+        "alibaba",
+        cloud_id=f"bgp-{name}" if was_on else None,
+        before=before,
+        after=None if action is Action.DELETE else after,
+        after_unknown=() if group_id else ("bgpGroupId",),
+        refs={} if action is Action.DELETE else {"bgpGroup": f"AlibabaBgpGroup/{on}"},
+        depends_on=(f"AlibabaBgpGroup/{on}",),
+        name=name,
+    )
+
+
+def scoped(plan: list[Change]) -> dict[str, str | None]:
+    applied = [c for c in plan if c.applies]
+    return {s.key: s.serial_scope for s in build_steps(applied, scopes=serial_scopes(plan))}
+
+
+def test_every_step_on_one_router_shares_its_scope_found_through_what_it_references() -> None:
+    plan = [
+        group("new", Action.CREATE, VBR1),
+        peer("p-new", Action.CREATE, "new", None),
+        group("old", Action.NOOP, VBR1, cloud_id="bgpg-old"),  # makes no step, but gives its peer a scope
+        peer("p-old", Action.UPDATE, "old", "bgpg-old", was_on="bgpg-old"),
+        group("other", Action.UPDATE, VBR2, cloud_id="bgpg-other"),
+        Change("EquinixBgpPeering/e", "EquinixBgpPeering", Action.CREATE, "equinix", after={"connectionUuid": CONN}),
+    ]
+    assert scoped(plan) == {
+        "AlibabaBgpGroup/new:create": "alibaba: VBR vbr-1",
+        "AlibabaBgpPeer/p-new:create": "alibaba: VBR vbr-1",
+        "AlibabaBgpPeer/p-old:update": "alibaba: VBR vbr-1",
+        "AlibabaBgpGroup/other:update": "alibaba: VBR vbr-2",
+        "EquinixBgpPeering/e:create": f"equinix: connection {CONN.lower()}",
+    }
+
+
+def test_a_replace_that_moves_objects_deletes_in_the_old_scope_and_creates_in_the_new() -> None:
+    plan = [
+        peer("p", Action.REPLACE, "g", None, was_on="bgpg-g"),
+        group("g", Action.REPLACE, VBR2, moved_from=VBR1, cloud_id="bgpg-g"),
+        peer("gone", Action.DELETE, "g", None, was_on="bgpg-g"),
+    ]
+    assert scoped(plan) == {
+        "AlibabaBgpPeer/p:delete": "alibaba: VBR vbr-1",
+        "AlibabaBgpPeer/p:create": "alibaba: VBR vbr-2",
+        "AlibabaBgpGroup/g:delete": "alibaba: VBR vbr-1",
+        "AlibabaBgpGroup/g:create": "alibaba: VBR vbr-2",
+        "AlibabaBgpPeer/gone:delete": "alibaba: VBR vbr-1",
+    }
+
+
+def test_steps_that_make_no_call_have_no_scope() -> None:
+    conn = {"connectionUuid": CONN}
+    replaced = Change(
+        "EquinixBgpPeering/e", "EquinixBgpPeering", Action.REPLACE, "equinix", before=conn, after=conn, cloud_id="u"
+    )
+    forgotten = Change("EquinixBgpPeering/f", "EquinixBgpPeering", Action.FORGET, "equinix", before=conn, cloud_id="v")
+    assert scoped([replaced, forgotten]) == {
+        "EquinixBgpPeering/e:forget": None,
+        "EquinixBgpPeering/e:create": f"equinix: connection {CONN.lower()}",
+        "EquinixBgpPeering/f:forget": None,
+    }
+    refreshed = build_steps(
+        [group("g", Action.UPDATE, VBR1)], refresh_only=True, scopes=serial_scopes([group("g", Action.UPDATE, VBR1)])
+    )
+    assert [(s.op, s.serial_scope) for s in refreshed] == [(Op.RECORD, None)]

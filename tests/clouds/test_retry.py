@@ -59,3 +59,34 @@ def test_backoff_is_jittered_and_bounded(debug_logs: Logs) -> None:
     call_with_retries(failing(3, TransientError("busy", cloud="x"), calls), QUICK, "op")
     waits = [e["wait"] for e in logs]
     assert len(waits) == 3 and all(0 <= w <= QUICK.backoff_max for w in waits)
+
+
+def test_throttling_is_retried_past_the_attempt_limit_within_its_budget() -> None:
+    calls: list[int] = []
+    policy = RetryPolicy(
+        max_retries=1, backoff_base=0.001, backoff_max=0.002, throttle_budget=30.0, throttle_backoff_base=0.001
+    )
+    throttled = TransientError("slow down", cloud="x", status=429, throttled=True)
+    assert call_with_retries(failing(6, throttled, calls), policy, "op") == "done"
+    assert len(calls) == 7  # six throttled answers, far more than max_retries, then success
+
+
+def test_throttling_stops_when_its_budget_is_spent() -> None:
+    calls: list[int] = []
+    policy = RetryPolicy(
+        max_retries=50, backoff_base=0.001, backoff_max=0.02, throttle_budget=0.05, throttle_backoff_base=0.01
+    )
+    throttled = TransientError("slow down", cloud="x", status=429, throttled=True)
+    with pytest.raises(TransientError, match="slow down"):
+        call_with_retries(failing(10_000, throttled, calls), policy, "op")
+    assert 1 < len(calls) < 50  # stopped by time, not by the attempt limit
+
+
+def test_throttling_backs_off_from_its_own_base(debug_logs: Logs) -> None:
+    calls: list[int] = []
+    policy = RetryPolicy(max_retries=5, backoff_base=0.0001, backoff_max=0.05, throttle_backoff_base=0.02)
+    debug_logs.clear()
+    logs = debug_logs
+    call_with_retries(failing(4, TransientError("slow down", cloud="x", throttled=True), calls), policy, "op")
+    waits = [e["wait"] for e in logs]
+    assert len(waits) == 4 and max(waits) > policy.backoff_base * 16  # not the ordinary, shorter backoff

@@ -54,6 +54,13 @@ def test_apply_changes_returns_a_new_config() -> None:
         ({"colour": "red"}, "colour: unknown setting; valid settings: provision_delay, equinix"),
         ({"equinix_client_secret": ""}, "must not be empty"),
         ({"equinix_retry_after": 1}, "expected bool"),
+        ({"alibaba_read_lag": -1}, "alibaba_read_lag: -1.0 is negative"),
+        ({"alibaba_deleted_peer_linger": -0.5}, "is negative"),
+        ({"alibaba_token_ttl": 0}, "alibaba_token_ttl: 0.0 must be above 0 seconds"),
+        ({"alibaba_busy_vbr": "queue"}, "one of 'accept', 'conflict'"),
+        ({"alibaba_ip_version_case": "Ipv4"}, "one of 'IPv4', 'IPV4', 'ipv4', 'mixed'"),
+        ({"equinix_prerequisite_reads": "denied"}, "one of 'allowed', 'forbidden'"),
+        ({"profile": "strict"}, "profile: 'strict' is not a sandbox profile"),
     ],
 )
 def test_bad_changes_name_the_field(changes: dict[str, object], message: str) -> None:
@@ -81,3 +88,18 @@ def test_configure_before_start_and_while_running() -> None:
         assert sandbox.config.equinix.latency_ms == 1.0
         assert sandbox.config_json()["equinix"]["latency_ms"] == 1.0
     assert sandbox.config.equinix.latency_ms == 1.0  # kept after stop
+
+
+def test_new_knobs_default_to_the_old_behaviour() -> None:
+    """docs/sandbox.md (Knobs, Profiles): every realism knob's default is the lenient answer."""
+    config = SandboxConfig()
+    assert (config.alibaba_busy_vbr, config.alibaba_read_lag, config.alibaba_deleted_peer_linger) == ("accept", 0, 0)
+    assert (config.equinix_prerequisite_reads, config.equinix_get_uuid_spelling) == ("allowed", "Uuid")
+    assert (config.equinix_oauth_error_case, config.equinix_state_before_provisioned) == ("camel", "Idle")
+    assert (config.alibaba_modify_peer_without_bfd, config.alibaba_bfd_default) == ("keep", True)
+    assert (config.alibaba_token_remembers_refusals, config.alibaba_token_ttl) == (False, None)
+    assert config.alibaba_description_error_code == "InvalidBgpDescription.Malformed"
+    assert (config.alibaba_ip_version_case, config.alibaba_empty_param_code) == ("IPv4", "MissingParameter")
+    assert not (
+        config.alibaba_specific_ip_codes or config.alibaba_check_vbr_addressing or config.alibaba_unique_group_names
+    )

@@ -61,6 +61,11 @@ def test_empty_seed_and_sections() -> None:
         ("equinix:\n  devices: {uuid: a}\n", "equinix.devices: expected a list"),
         ("equinix:\n  devices: [{uuid: a\n", "s.yaml:3:1: not valid YAML"),
         ("- 1\n", "(top level): expected a mapping"),
+        ("alibaba:\n  vbrs: [{vbrId: v, regionId: r, bfdEnabled: 1}]\n", "vbrs[0].bfdEnabled: expected true or false"),
+        ("alibaba:\n  vbrs: [{vbrId: v, regionId: r, bfdSessionQuota: -1}]\n", "bfdSessionQuota: expected a number"),
+        ("alibaba:\n  vbrs: [{vbrId: v, regionId: r, physicalConnections: pc-1}]\n", "expected a list of physical"),
+        ("alibaba:\n  vbrs: [{vbrId: v, regionId: r, physicalConnections: [pc-1, '']}]\n", "physicalConnections[1]"),
+        ("alibaba:\n  vbrs: [{vbrId: v, regionId: r, hostedConnection: yes please}]\n", "hostedConnection: expected"),
     ],
 )
 def test_seed_errors_name_where(text: str, message: str) -> None:
@@ -117,3 +122,37 @@ def test_default_seed_is_the_examples_seed(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setattr(sandbox_server, "example_path", lambda name: path)
     with Sandbox() as sandbox:
         assert list(sandbox.objects().devices) == ["dev-1"]
+
+
+def test_account_facts_of_a_vbr() -> None:
+    """docs/sandbox.md (Seed): the optional account facts of a VBR, their defaults, and that they are
+    not shown by the API (but for the physical connections)."""
+    seed = parse_seed_text(
+        "alibaba:\n  vbrs:\n    - {vbrId: v, regionId: r}\n"
+        "    - {vbrId: w, regionId: r, bfdEnabled: false, bfdSessionQuota: 4, pconnTrafficEnabled: false,\n"
+        "       hostedConnection: true, accessDeviceMissing: true, nqaQuotaExceeded: true,\n"
+        "       bgpNetworkQuotaExceeded: true, physicalConnections: [pc-1, pc-2]}\n",
+        "s.yaml",
+    )
+    plain, full = seed.vbrs
+    assert (plain.bfd_enabled, plain.bfd_session_quota, plain.pconn_traffic_enabled, plain.physical_connections) == (
+        None,
+        None,
+        True,
+        (),
+    )
+    assert (full.bfd_enabled, full.bfd_session_quota, full.hosted_connection, full.physical_connections) == (
+        False,
+        4,
+        True,
+        ("pc-1", "pc-2"),
+    )
+    assert full.access_device_missing and full.nqa_quota_exceeded and full.bgp_network_quota_exceeded
+    assert not full.pconn_traffic_enabled and full.extra == {}
+    assert Seed.from_mapping(seed.to_mapping()) == seed
+    assert "bfdEnabled" not in seed.to_mapping()["alibaba"]["vbrs"][0]  # defaults are left out
+    with Sandbox(seed) as sandbox:
+        shown = sandbox.objects().vbrs["w"]
+        assert "BfdEnabled" not in shown and "HostedConnection" not in shown
+        pconns = shown["AssociatedPhysicalConnections"]["AssociatedPhysicalConnection"]
+        assert pconns == [{"PhysicalConnectionId": "pc-1"}, {"PhysicalConnectionId": "pc-2"}]

@@ -16,6 +16,7 @@ import pytest
 
 from reconciler.sandbox import Sandbox, SandboxConfig, SandboxError, Seed
 from reconciler.sandbox.records import EquinixBgp
+from reconciler.sandbox.seed import parse_seed_text
 from reconciler.sandbox.store import Store
 
 from .conftest import (
@@ -187,3 +188,38 @@ def test_store_without_data_file_is_memory_only() -> None:
     assert ticket == 0
     assert store.count("equinix_bgp") == 1
     store.close()
+
+
+def test_lag_deleted_peers_and_remembered_refusals_survive_a_restart(tmp_path: Path) -> None:
+    """docs/sandbox.md (Persistence): read lag, `Deleted` peers, tombstones and remembered ClientToken
+    refusals are stored as timestamps, so a restarted sandbox answers the same."""
+    from alibabacloud_vpc20160428 import models as vpc
+
+    from .conftest import SG, VBR_SG2, alibaba_client, create_group, create_peer, describe_peers, expect_error
+
+    def vbr_sg2(extra: str) -> Seed:
+        text = f"alibaba:\n  vbrs: [{{vbrId: {VBR_SG2}, regionId: {SG}, peerGatewayIp: 10.0.1.1{extra}}}]\n"
+        return parse_seed_text(text, "vbr.yaml")
+
+    data = tmp_path / "sandbox.json"
+    config = SandboxConfig(alibaba_deleted_peer_linger=60, alibaba_token_remembers_refusals=True)
+    with Sandbox(parse_seed_text(SEED_YAML, "seed.yaml"), config=config, data_file=data) as sandbox:
+        sandbox.add_seed(vbr_sg2(", nqaQuotaExceeded: true"))
+        ali = alibaba_client(sandbox)
+        group_id = create_group(ali)
+        expect_error(lambda: create_peer(ali, create_group(ali, vbr=VBR_SG2), client_token="t1"), "QuotaExceeded.Nqa")
+        deleted = create_peer(ali, group_id, ip="10.0.0.5")
+        gone = create_peer(ali, group_id, ip="10.0.0.6")
+        ali.delete_bgp_peer(vpc.DeleteBgpPeerRequest(region_id=SG, bgp_peer_id=deleted))
+        sandbox.configure(alibaba_read_lag=60, alibaba_deleted_peer_linger=0)
+        ali.delete_bgp_peer(vpc.DeleteBgpPeerRequest(region_id=SG, bgp_peer_id=gone))
+        hidden = create_peer(ali, group_id, ip="10.0.0.7")
+        before = [(p.bgp_peer_id, p.status) for p in describe_peers(ali).bgp_peers.bgp_peer]
+        assert before == [(deleted, "Deleted"), (gone, "Available")]
+    with Sandbox(vbr_sg2(""), config=config, data_file=data) as sandbox:  # the quota is fixed now
+        ali = alibaba_client(sandbox)
+        assert [(p.bgp_peer_id, p.status) for p in describe_peers(ali).bgp_peers.bgp_peer] == before
+        assert set(sandbox.objects().alibaba_peers) == {deleted, hidden}  # only reads lag
+        group_sg2 = next(g for g, item in sandbox.objects().alibaba_groups.items() if item["RouterId"] == VBR_SG2)
+        expect_error(lambda: create_peer(ali, group_sg2, client_token="t1"), "QuotaExceeded.Nqa")
+        assert create_peer(ali, group_sg2, client_token="t2")

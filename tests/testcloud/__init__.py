@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.clouds import register, unregister
 from reconciler.clouds.base import (
+    DoctorCheck,
     DocumentRule,
     KeyHolder,
     ManifestRule,
@@ -39,6 +40,7 @@ from tests.testcloud.store import STORE, MemStore
 if TYPE_CHECKING:
     from reconciler.manifest.checked import Checked
     from reconciler.manifest.links import LinkEnd
+    from reconciler.plan.model import Change
 
 
 class MemCloud:
@@ -87,6 +89,15 @@ class MemCloud:
 
     def sandbox_seed(self, presupposed: Iterable[Presupposed]) -> Mapping[str, Any]:
         return {}  # the embedded sandbox does not emulate memcloud: nothing to presuppose there
+
+    def serial_scope(self, change: Change, changes: Mapping[str, Change]) -> str | None:
+        router = (change.after or change.before or {}).get("routerId")
+        return f"router {router}" if router else None  # a router takes one change at a time
+
+    def doctor(
+        self, desired: Sequence[Resource], env: Mapping[str, str], options: ProviderOptions
+    ) -> Iterator[DoctorCheck]:
+        yield DoctorCheck(self.name, "credentials", True, "an in-memory cloud needs none")
 
 
 CLOUD = MemCloud()

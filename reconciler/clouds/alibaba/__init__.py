@@ -7,11 +7,12 @@ imported only when a provider is made: the SDK is slow to import).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from reconciler.clouds.alibaba import kinds, scope
 from reconciler.clouds.base import (
+    DoctorCheck,
     DocumentRule,
     KeyHolder,
     ManifestRule,
@@ -28,6 +29,7 @@ from reconciler.model import LiveObject, Resource, SecretValue, StateDoc
 if TYPE_CHECKING:  # the manifest reader is imported only by the rules, when they run
     from reconciler.manifest.checked import Checked
     from reconciler.manifest.links import LinkEnd
+    from reconciler.plan.model import Change
 
 
 class AlibabaCloud:
@@ -74,6 +76,16 @@ class AlibabaCloud:
 
     def sandbox_seed(self, presupposed: Iterable[Presupposed]) -> Mapping[str, Any]:
         return scope.sandbox_seed(presupposed)
+
+    def serial_scope(self, change: Change, changes: Mapping[str, Change]) -> str | None:
+        return scope.serial_scope(change, changes)
+
+    def doctor(
+        self, desired: Sequence[Resource], env: Mapping[str, str], options: ProviderOptions
+    ) -> Iterator[DoctorCheck]:
+        from reconciler.clouds.alibaba import doctor
+
+        return doctor.doctor(desired, env, options)
 
 
 CLOUD = AlibabaCloud()

@@ -10,8 +10,8 @@ HINTS: Mapping[str, str] = {
     "use another VBR",
     "QuotaExceeded.Nqa": "the VBR reached its health-check (NQA) quota: remove one",
     "QuotaExceeded.BgpNetwork": "the VBR reached its quota of advertised BGP networks: remove one",
-    "QuotaExceeded.BfdSession": "the account reached its BFD session quota: set enableBfd: false on some peer "
-    "or ask Alibaba for a higher quota",
+    "QuotaExceeded.BfdSession": "BFD is off on VBRs by default: ask Alibaba Cloud to enable BFD on this VBR, "
+    "or set enableBfd: false on this peer (the account's BFD session quota may also be reached)",
     "InvalidAccessDeviceId.NotFound": "the access device behind the VBR's physical connection was not found: "
     "check the VBR in the Express Connect console",
     "InvalidPeerIpAddress": "the VBR uses several physical connections: set spec.peerIpAddress",
@@ -45,6 +45,15 @@ HINTS: Mapping[str, str] = {
     "IllegalParam.PeerIpAddress": "spec.peerIpAddress is not valid for this VBR: it must be in the VBR's "
     "peering subnet and match ipVersion",
     "DuplicatedParam.PeerIpAddress": "spec.peerIpAddress is given twice for this group",
+    "DuplicatedParam.LocalIpAddress": "this address is already used on the VBR: check spec.peerIpAddress and the "
+    "VBR's addresses in the Express Connect console",
+    "DuplicatedParam.PeerIpv6Address": "this IPv6 address is already used on the VBR: check spec.peerIpAddress",
+    "DuplicatedParam.LocalIpv6Address": "this IPv6 address is already used on the VBR: check the VBR's IPv6 "
+    "addresses in the Express Connect console",
+    "IllegalParam.LocalGatewayIpAndMask": "the VBR's gateway address and subnet mask do not fit together: fix the "
+    "VBR's addressing in the Express Connect console",
+    "IllegalParam.PeeringIpv6SubnetMask": "the VBR's IPv6 peering subnet is not valid: fix the VBR's IPv6 "
+    "addressing in the Express Connect console",
     "OperationUnsupported.IPV6ForThisRegion": "this region does not support IPv6 BGP: use ipVersion IPv4",
     "IllegalParam.PeerAsn": "spec.peerAsn must be 1..4294967295 and not 45104",
     "IllegalParam.LocalAsn": "spec.localAsn must be 45104, 64512-65534 or 4200000000-4294967294, and not 65025",

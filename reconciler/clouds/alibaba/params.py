@@ -32,9 +32,6 @@ class KindParams:
     modify_changes: Callable[[Attrs, Secrets, Sequence[str]], SdkParams]  # only the `changed` fields
     delete: str
     delete_id: str  # the parameter naming the object
-    # A refused delete may be remembered under its ClientToken: later attempts of the same
-    # delete use fresh derived tokens, as Terraform does for groups (docs/cloud-apis.md, Alibaba §4).
-    fresh_delete_tokens: bool = False
 
 
 def _auth_key(secrets: Secrets) -> SdkParams:
@@ -94,12 +91,13 @@ def _modify_peer(attrs: Attrs, secrets: Secrets, changed: Sequence[str]) -> SdkP
     changes: SdkParams = {}
     if "peerIpAddress" in changed:
         changes["peer_ip_address"] = attrs.get("peerIpAddress")
-    if "enableBfd" in changed or "bfdMultiHop" in changed:
-        # EnableBfd defaults to false server-side: always send it along with the hop count
-        # (docs/cloud-apis.md, Alibaba §11).
-        changes["enable_bfd"] = bool(attrs.get("enableBfd"))
-        if attrs.get("enableBfd"):
-            changes["bfd_multi_hop"] = attrs.get("bfdMultiHop")
+    if not changes and "enableBfd" not in changed and "bfdMultiHop" not in changed:
+        return changes
+    # The SDK documents EnableBfd as "false (default)": a modify without it may turn BFD off.
+    # It is always sent, with the hop count when BFD is on (docs/cloud-apis.md, Alibaba §11).
+    changes["enable_bfd"] = bool(attrs.get("enableBfd"))
+    if attrs.get("enableBfd"):
+        changes["bfd_multi_hop"] = attrs.get("bfdMultiHop")
     return changes
 
 
@@ -113,7 +111,6 @@ KIND_PARAMS: Mapping[str, KindParams] = {
         modify_changes=_modify_group,
         delete="DeleteBgpGroup",
         delete_id="bgp_group_id",
-        fresh_delete_tokens=True,
     ),
     ALIBABA_PEER: KindParams(
         create="CreateBgpPeer",

@@ -12,8 +12,9 @@ Facts this client relies on:
 - Lifecycle: Pending -> Available, Modifying -> Available, Deleting -> gone. A call on an object
   that is not Available fails with `InvalidStatus.CannotOperate`, and a group with peers (even
   deleting ones) refuses deletion with `DependencyViolation.BgpPeer` (docs/cloud-apis.md,
-  Alibaba §7). Both are answered with `Busy`: nothing changed, and the engine sends the same
-  call again once the object settled.
+  Alibaba §7); another operation on the VBR gives `OperationConflict`. All are answered with
+  `Busy`: nothing changed, and the engine calls again once the object settled, with a new token
+  derived from the first (a refused token may be remembered with its refusal, Alibaba §4).
 
 The SDK takes ~0.4 s to import, so it is imported on the first call that needs it.
 """
@@ -26,7 +27,6 @@ import ipaddress
 import math
 import re
 import threading
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import ModuleType
@@ -70,8 +70,19 @@ NOT_FOUND_CODES = frozenset(
         "InvalidBgpGroupId.NotFound",
     }
 )
-RETRYABLE_CODES = frozenset({"ServiceUnavailable", "InternalError", "OperationConflict"})
+RETRYABLE_CODES = frozenset({"ServiceUnavailable", "InternalError"})
 BUSY_CODE = "InvalidStatus.CannotOperate"  # the object, its group or its VBR is still changing
+# Refusals that mean "not now": another operation on the VBR is in progress, or an object is in a
+# status that does not allow the call. Terraform's alicloud provider retries them for minutes
+# (docs/cloud-apis.md, Alibaba §13); reconciler answers `Busy` and retries within the timeout.
+CONFLICT_CODE = "OperationConflict"
+BUSY_RETRY_AFTER = 3.0  # seconds at least between attempts after a "not now"
+
+
+def is_busy_code(code: str | None) -> bool:
+    return code in (BUSY_CODE, CONFLICT_CODE) or (code or "").startswith("IncorrectStatus")
+
+
 DEPENDENCY_CODE = "DependencyViolation.BgpPeer"  # the group still has peers, deleting ones included
 
 
@@ -267,8 +278,6 @@ class AlibabaProvider:
         self._in_flight = threading.BoundedSemaphore(max(1, options.max_in_flight))
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
-        self._delete_attempts: Counter[tuple[str, str]] = Counter()  # (cloud id, token) -> attempts made
-        self._delete_attempts_lock = threading.Lock()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], options: ProviderOptions) -> AlibabaProvider:
@@ -398,6 +407,7 @@ class AlibabaProvider:
                 request_id=request_id,
                 retry_after=retry_after,
                 hint=HINTS.get(code),
+                throttled=throttled,
             )
         cls = ResourceNotFound if code in NOT_FOUND_CODES else ProviderError
         return cls(
@@ -539,7 +549,7 @@ class AlibabaProvider:
                 {**params.create_params(attrs, desired.secrets, desired.name), "client_token": token},
             )
         except ProviderError as error:
-            if error.code != BUSY_CODE:
+            if not is_busy_code(error.code):
                 raise
             return self._busy(error, params.create, _referenced(info, attrs, region))
         return _text(body.get(params.created_id))
@@ -564,7 +574,7 @@ class AlibabaProvider:
                 region, params.modify, {**params.modify_ids(ref.cloud_id, attrs), **changes, "client_token": token}
             )
         except ProviderError as error:
-            if error.code != BUSY_CODE:
+            if not is_busy_code(error.code):
                 raise
             return self._busy(error, params.modify, [ref, *_referenced(info, attrs, region)])
         return None
@@ -574,27 +584,18 @@ class AlibabaProvider:
         the object is still changing, or when a group's peers are still being deleted."""
         _, params = _kind(ref.kind)
         region = self._region(ref)
-        attempt_token = self._delete_token(ref, token) if params.fresh_delete_tokens else token
         try:
-            self._call(region, params.delete, {params.delete_id: ref.cloud_id, "client_token": attempt_token})
+            self._call(region, params.delete, {params.delete_id: ref.cloud_id, "client_token": token})
         except ProviderError as error:
             if error.code == DEPENDENCY_CODE:
                 return self._peers_still_deleting(ref, region, error)
             live = self._describe_one(ref)
             if live is None or live.status == "deleting":
                 return None
-            if error.code != BUSY_CODE:
+            if not is_busy_code(error.code):
                 raise error from None
             return self._busy(error, params.delete, [ref], observed={ref.cloud_id: live})
         return None
-
-    def _delete_token(self, ref: ObjectRef, token: str) -> str:
-        """`token` for the first attempt of this delete, then a fresh token derived from it for
-        each later one (the engine repeats a `Busy` delete with the same token)."""
-        with self._delete_attempts_lock:
-            attempt = self._delete_attempts[(ref.cloud_id, token)]
-            self._delete_attempts[(ref.cloud_id, token)] += 1
-        return token if attempt == 0 else f"{token[:56]}-del{attempt}"
 
     def _peers_still_deleting(self, ref: ObjectRef, region: str, error: ProviderError) -> Busy:
         """`DependencyViolation.BgpPeer`: an error naming the peers when some are not being
@@ -612,8 +613,12 @@ class AlibabaProvider:
         deleting = sorted(p.cloud_id for p in peers)
         reason = f"BGP group {ref.cloud_id} cannot be deleted until its peers being deleted are gone"
         if len(deleting) == 1:  # one object whose going unblocks the delete
-            return Busy(f"{reason} ({deleting[0]})", wait_for=ObjectRef(ALIBABA_PEER, deleting[0], region))
-        return Busy(f"{reason} ({', '.join(deleting)})" if deleting else reason)
+            return Busy(
+                f"{reason} ({deleting[0]})",
+                wait_for=ObjectRef(ALIBABA_PEER, deleting[0], region),
+                retry_after=BUSY_RETRY_AFTER,
+            )
+        return Busy(f"{reason} ({', '.join(deleting)})" if deleting else reason, retry_after=BUSY_RETRY_AFTER)
 
     def _busy(
         self,
@@ -622,10 +627,12 @@ class AlibabaProvider:
         candidates: Sequence[ObjectRef],
         observed: Mapping[str, LiveObject | None] | None = None,
     ) -> Busy:
-        """`InvalidStatus.CannotOperate`: the object, its group or its VBR is not Available
-        (docs/cloud-apis.md, Alibaba §7). The API does not say which, so look: the first
-        candidate that is still changing is what to wait for; otherwise (e.g. a VBR that is not
-        active: not an object reconciler polls) try again after a while."""
+        """`InvalidStatus.CannotOperate`, `OperationConflict` or `IncorrectStatus.*`: the object, its
+        group or something else on its VBR is not Available (docs/cloud-apis.md, Alibaba §7). The
+        API does not say which, so look: the first candidate that is still changing is what to
+        wait for; otherwise (another object on the VBR, or a VBR that is not active: not objects
+        reconciler polls) try again after a while."""
+        code = error.code or BUSY_CODE
         if observed is None:
             observed = self.poll(candidates) if candidates else {}
         for ref in candidates:
@@ -633,11 +640,12 @@ class AlibabaProvider:
             if live is not None and live.status in ("pending", "deleting"):
                 return Busy(
                     f"{ref.kind} {ref.cloud_id} is {live.raw_status or live.status}; Alibaba refuses {action} "
-                    f"until it is Available ({BUSY_CODE})",
+                    f"until it is Available ({code})",
                     wait_for=ref,
+                    retry_after=BUSY_RETRY_AFTER,
                 )
-        detail = "; ".join(m for m in error.messages if m) or BUSY_CODE
-        return Busy(f"Alibaba refuses {action} for now: {detail} ({BUSY_CODE})")
+        detail = "; ".join(m for m in error.messages if m) or code
+        return Busy(f"Alibaba refuses {action} for now: {detail} ({code})", retry_after=BUSY_RETRY_AFTER)
 
     def api_calls(self) -> Mapping[str, int]:
         return self._counter.snapshot()

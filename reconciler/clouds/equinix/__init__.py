@@ -7,10 +7,11 @@ provider is made).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from reconciler.clouds.base import (
+    DoctorCheck,
     DocumentRule,
     KeyHolder,
     ManifestRule,
@@ -28,6 +29,7 @@ from reconciler.model import LiveObject, Resource, SecretValue, StateDoc
 if TYPE_CHECKING:  # the manifest reader is imported only by the rules, when they run
     from reconciler.manifest.checked import Checked
     from reconciler.manifest.links import LinkEnd
+    from reconciler.plan.model import Change
 
 
 class EquinixCloud:
@@ -74,6 +76,16 @@ class EquinixCloud:
 
     def sandbox_seed(self, presupposed: Iterable[Presupposed]) -> Mapping[str, Any]:
         return scope.sandbox_seed(presupposed)
+
+    def serial_scope(self, change: Change, changes: Mapping[str, Change]) -> str | None:
+        return scope.serial_scope(change)
+
+    def doctor(
+        self, desired: Sequence[Resource], env: Mapping[str, str], options: ProviderOptions
+    ) -> Iterator[DoctorCheck]:
+        from reconciler.clouds.equinix import doctor
+
+        return doctor.doctor(desired, env, options)
 
 
 CLOUD = EquinixCloud()

@@ -113,6 +113,7 @@ def response_error(
             codes=codes,
             messages=messages,
             retry_after=retry_after_seconds(response),
+            throttled=response.status_code == 429,
         )
     cls = ResourceNotFound if response.status_code == 404 else ProviderError
     hint = None

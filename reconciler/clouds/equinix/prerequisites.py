@@ -1,5 +1,13 @@
 """What a BGP config needs before it can be created: a provisioned Fabric connection whose A-side
-virtual device is PROVISIONED, Equinix-configured and licensed (docs/cloud-apis.md, Equinix §9)."""
+virtual device is PROVISIONED, Equinix-configured and licensed (docs/cloud-apis.md, Equinix §9).
+
+These reads are advice, not authority. Credentials that may manage Network Edge but not read
+Fabric connections or devices get a 403: that is warned about once, and the POST's own answer
+decides. Every documented Fabric connection state is understood: a connection on its way by itself
+(PROVISIONING, REPROVISIONING...) answers `Busy`, so the create is tried again once it is ready; one
+that waits for someone (PENDING approval, a DRAFT order) or is gone is an error that says so; an
+undocumented state is warned about and left to the POST.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +15,29 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from reconciler.clouds.base import Busy
 from reconciler.clouds.equinix.kinds import CLOUD_NAME
 from reconciler.errors import ProviderError, ResourceNotFound
+from reconciler.log import get_logger
 
 READY_LICENSES = frozenset({"REGISTERED", "APPLIED", "N/A"})
-READY_CONNECTION_STATES = frozenset({"PROVISIONED", "ACTIVE"})
-READY_CONNECTION_EQUINIX_STATUSES = frozenset({"PROVISIONED", "PENDING_BGP_PEERING"})
+# Fabric v4 connection `state` and `operation.equinixStatus` values (docs/cloud-apis.md, Equinix §9).
+READY_STATES = frozenset({"PROVISIONED", "ACTIVE"})
+READY_EQUINIX_STATUSES = frozenset({"PROVISIONED", "PENDING_BGP_PEERING"})
+# On their way by themselves: the create waits for them.
+COMING_STATES = frozenset({"PROVISIONING", "REPROVISIONING", "PENDING_INTERFACE_CONFIGURATION"})
+COMING_EQUINIX_STATUSES = frozenset({"PROVISIONING", "PENDING_INTERFACE_CONFIGURATION"})
+# Waiting for someone (an approval, the other side's VLAN, an order not submitted yet).
+STALLED_STATES = frozenset({"DRAFT", "PENDING"})
+STALLED_EQUINIX_STATUSES = frozenset({"PENDING_APPROVAL", "PENDING_PROVIDER_VLAN"})
+GONE_STATES = frozenset({"CANCELLED", "DEPROVISIONED", "DEPROVISIONING", "FAILED"})
+GONE_EQUINIX_STATUSES = frozenset({"NOT_PROVISIONED", "DEPROVISIONED", "DEPROVISIONING", "FAILED"})
+CONNECTION_RETRY_AFTER = 30.0  # seconds: a Fabric connection takes minutes to provision
 
 # GET of a path, counted under an operation name -> the JSON reply (404: ResourceNotFound).
 GetJson = Callable[[str, str], Any]
+
+log = get_logger("reconciler.clouds.equinix")
 
 
 class Prerequisites:
@@ -27,33 +49,49 @@ class Prerequisites:
         self._lock = threading.Lock()
         self._ready_connections: set[str] = set()
         self._ready_devices: set[str] = set()
+        self._refused: set[str] = set()  # reads refused with a 403: warned about once
 
-    def check(self, connection_uuid: str) -> None:
-        """Raise a ProviderError naming the object and its status unless BGP can go on the connection."""
+    def check(self, connection_uuid: str) -> Busy | None:
+        """None when the create may go on (BGP can go on the connection, or the reads are not
+        allowed and the POST decides), `Busy` while the connection is still being provisioned;
+        a ProviderError naming the object and its status when it can never take BGP."""
         with self._lock:
             if connection_uuid in self._ready_connections:
-                return
-        try:
-            connection = self._get_json(
-                f"/fabric/v4/connections/{connection_uuid}", "GET /fabric/v4/connections/{uuid}"
-            )
-        except ResourceNotFound:
-            raise ProviderError(
-                f"Fabric connection {connection_uuid} was not found",
-                cloud=CLOUD_NAME,
-                status=404,
-                hint="check spec.connectionUuid",
-            ) from None
+                return None
+        connection = self._read(
+            f"/fabric/v4/connections/{connection_uuid}",
+            "GET /fabric/v4/connections/{uuid}",
+            f"Fabric connection {connection_uuid}",
+            "check spec.connectionUuid",
+        )
+        if connection is None:
+            return None
         state = str(connection.get("state") or "")
         operation = connection.get("operation") or {}
         equinix_status = str(operation.get("equinixStatus") or "") if isinstance(operation, dict) else ""
-        if state not in READY_CONNECTION_STATES and equinix_status not in READY_CONNECTION_EQUINIX_STATUSES:
-            raise ProviderError(
-                f"Fabric connection {connection_uuid} is {state or equinix_status or 'in an unknown state'}; "
-                "BGP can be configured only on a PROVISIONED connection",
-                cloud=CLOUD_NAME,
-                hint="wait until the connection is provisioned, then apply again",
+        shown = state or equinix_status or "in an unknown state"
+        if state not in READY_STATES and equinix_status not in READY_EQUINIX_STATUSES:
+            if state in COMING_STATES or equinix_status in COMING_EQUINIX_STATUSES:
+                return Busy(
+                    f"Fabric connection {connection_uuid} is {shown}: BGP waits until it is provisioned",
+                    retry_after=CONNECTION_RETRY_AFTER,
+                )
+            stalled = state in STALLED_STATES or equinix_status in STALLED_EQUINIX_STATUSES
+            if stalled or state in GONE_STATES or equinix_status in GONE_EQUINIX_STATUSES:
+                raise ProviderError(
+                    f"Fabric connection {connection_uuid} is {shown}; BGP can be configured only on a "
+                    "PROVISIONED connection",
+                    cloud=CLOUD_NAME,
+                    hint="the connection waits for an approval or for its other side: finish that, then apply again"
+                    if stalled
+                    else "check spec.connectionUuid: this connection cannot take a BGP peering",
+                )
+            log.warning(
+                "the Fabric connection is in a state reconciler does not know: the create goes on",
+                connection=connection_uuid,
+                state=shown,
             )
+            return None
         device_uuid = device_of(connection)
         if not device_uuid:
             raise ProviderError(
@@ -63,15 +101,38 @@ class Prerequisites:
         self._check_device(device_uuid)
         with self._lock:
             self._ready_connections.add(connection_uuid)
+        return None
+
+    def _read(self, path: str, op: str, what: str, hint: str) -> Mapping[str, Any] | None:
+        """The object at `path`, or None when the credentials may not read it (warned once)."""
+        try:
+            found = self._get_json(path, op)
+        except ResourceNotFound:
+            raise ProviderError(f"{what} was not found", cloud=CLOUD_NAME, status=404, hint=hint) from None
+        except ProviderError as error:
+            if error.status != 403:
+                raise
+            with self._lock:
+                first = op not in self._refused
+                self._refused.add(op)
+            if first:
+                log.warning(
+                    "not allowed to read this before creating: the create goes on and its answer decides",
+                    operation=op,
+                    error=error.message,
+                )
+            return None
+        return found if isinstance(found, Mapping) else {}
 
     def _check_device(self, device_uuid: str) -> None:
         with self._lock:
             if device_uuid in self._ready_devices:
                 return
-        try:
-            device = self._get_json(f"/ne/v1/devices/{device_uuid}", "GET /ne/v1/devices/{uuid}")
-        except ResourceNotFound:
-            raise ProviderError(f"virtual device {device_uuid} was not found", cloud=CLOUD_NAME, status=404) from None
+        device = self._read(
+            f"/ne/v1/devices/{device_uuid}", "GET /ne/v1/devices/{uuid}", f"virtual device {device_uuid}", ""
+        )
+        if device is None:
+            return
         label = f"virtual device {device.get('name') or device_uuid} ({device_uuid})"
         status = str(device.get("status") or "")
         if status != "PROVISIONED":

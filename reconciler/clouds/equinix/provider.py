@@ -284,11 +284,14 @@ class EquinixProvider:
         """Adopt the connection's config if it has one (PUT when it differs), else POST once.
 
         `token` is unused: Equinix has no idempotency key; the connection is the natural key
-        (docs/cloud-apis.md, Equinix §3). `Busy` when the adopted config must be changed but is
-        still provisioning: nothing was sent, and the same call succeeds once it settled.
+        (docs/cloud-apis.md, Equinix §3). `Busy` when the connection is still being provisioned,
+        or when the adopted config must be changed but is still provisioning: nothing was sent,
+        and the same call succeeds once it settled.
         """
         connection_uuid = PEERING.normalise(desired.attrs)["connectionUuid"]
-        self._prerequisites.check(connection_uuid)
+        waiting = self._prerequisites.check(connection_uuid)
+        if waiting is not None:
+            return waiting
         existing = self._lookup_connection(connection_uuid)
         if existing is not None:
             busy = self._converge(existing, desired)

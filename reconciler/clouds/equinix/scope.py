@@ -11,6 +11,7 @@ from typing import Any
 from reconciler.clouds.base import Presupposed, RefreshScope, UnmanagedScope
 from reconciler.clouds.equinix.kinds import EQUINIX_PEERING
 from reconciler.model import LiveObject, Resource, StateDoc
+from reconciler.plan.model import Change
 
 _NAMESPACE = uuid.UUID("6f1c2b9e-5d0a-4c3e-9a61-2a7de0c1b5f4")
 
@@ -79,3 +80,10 @@ def sandbox_seed(presupposed: Iterable[Presupposed]) -> Mapping[str, Any]:
     if not devices:
         return {}
     return {"devices": list(devices.values()), "connections": list(connections.values())}
+
+
+def serial_scope(change: Change) -> str | None:
+    """A connection's config takes one change at a time (docs/cloud-apis.md, Equinix §5)."""
+    attrs = change.after or change.before or {}
+    connection = attrs.get("connectionUuid")
+    return f"connection {str(connection).lower()}" if connection else None

@@ -462,6 +462,37 @@ def test_a_create_on_an_inactive_vbr_answers_busy_with_a_retry_time(
     assert list(box.objects().alibaba_groups) == [group_id]
 
 
+def test_operation_conflict_on_a_busy_vbr_answers_busy_for_at_least_three_seconds(
+    sandbox: Callable[..., Sandbox], alibaba: Callable[..., AlibabaProvider]
+) -> None:
+    """Another object on the VBR is still changing: `OperationConflict` is "not now", never a
+    failure, and no object on the VBR is the one to wait for (docs/cloud-apis.md, Alibaba §7)."""
+    box = sandbox(provision_delay=1.0, alibaba_busy_vbr="conflict")
+    provider = alibaba(box)
+    created(provider.create(group("sg-vbr1"), "t-g1"))  # Pending for 1 s: the VBR is busy
+    busy = provider.create(group("sg-vbr2"), "t-g2")
+    assert isinstance(busy, Busy) and busy.retry_after >= 3.0
+    assert "OperationConflict" in busy.reason and AUTH_KEY not in busy.reason
+    assert provider.api_calls()["CreateBgpGroup"] == 2  # answered at once, not retried inside the call
+    assert len(box.objects().alibaba_groups) == 1
+
+
+def test_a_peer_modify_always_sends_enable_bfd(
+    sandbox: Callable[..., Sandbox], alibaba: Callable[..., AlibabaProvider]
+) -> None:
+    """The SDK documents EnableBfd as "false (default)": a modify of the peer address alone must
+    not turn BFD off where the cloud takes the missing parameter as false."""
+    box = sandbox(alibaba_modify_peer_without_bfd="disable")
+    provider = alibaba(box)
+    group_id = created(provider.create(group(), "t-g"))
+    peer_id = created(provider.create(peer(group_id, "10.0.0.2", bfdMultiHop=3), "t-p"))
+    settle(provider, [gref(group_id), pref(peer_id)])
+    assert provider.update(pref(peer_id), peer(group_id, "10.0.0.5", bfdMultiHop=3), ["peerIpAddress"], "t-m") is None
+    live = settle(provider, [pref(peer_id)])[peer_id]
+    assert live is not None and live.attrs["peerIpAddress"] == "10.0.0.5"
+    assert live.attrs["enableBfd"] is True and live.attrs["bfdMultiHop"] == 3
+
+
 def _seed_vbr() -> dict[str, object]:
     """The first VBR of `make_seed()`, as a seed item."""
     return {

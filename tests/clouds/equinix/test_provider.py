@@ -433,6 +433,34 @@ def test_prerequisite_failures_name_the_object_and_its_status(
     assert "equinix POST /ne/v1/bgp" not in box.request_counts()
 
 
+@pytest.mark.parametrize("state", ["PROVISIONING", "REPROVISIONING"])
+def test_a_connection_on_its_way_answers_busy_and_nothing_is_posted(
+    state: str, sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider]
+) -> None:
+    """Every documented Fabric state is understood: one that becomes ready by itself is "not now"."""
+    box = sandbox(make_seed(connection_state=state))
+    busy = equinix(box).create(peering(), "unused")
+    assert isinstance(busy, Busy) and state in busy.reason and busy.retry_after >= 10
+    assert "equinix POST /ne/v1/bgp" not in box.request_counts()
+
+
+def test_forbidden_prerequisite_reads_are_warned_about_once_and_the_post_decides(
+    sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider], debug_logs: Logs
+) -> None:
+    """Credentials for Network Edge only may not read Fabric connections or devices (403): that
+    is advice lost, not a failure (docs/cloud-apis.md, Equinix §9)."""
+    box = sandbox(make_seed(connections=2), equinix_prerequisite_reads="forbidden")
+    provider = equinix(box)
+    debug_logs.clear()
+    logs = debug_logs
+    first = created(provider.create(peering(0), "unused"))
+    second = created(provider.create(peering(1), "unused"))
+    assert set(box.objects().equinix_bgp) == {first, second}
+    warnings = [e for e in logs if e["log_level"] == "warning"]
+    assert [e["operation"] for e in warnings] == ["GET /fabric/v4/connections/{uuid}"]  # once, not per create
+    assert EQUINIX_SECRET not in str(logs)
+
+
 def test_prerequisite_lookups_are_cached_per_provider(
     sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider]
 ) -> None:
