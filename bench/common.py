@@ -28,7 +28,9 @@ KEY_ENV = {"BENCH_KEY": "BenchKeyNotReal1"}
 CHILD = """
 import json, sys
 from reconciler.sandbox import Sandbox, SandboxConfig, load_seed
-config = SandboxConfig(**json.loads(sys.argv[2]))
+settings = json.loads(sys.argv[2])
+profile = settings.pop("profile", None)
+config = SandboxConfig.for_profile(profile, **settings) if profile else SandboxConfig(**settings)
 box = Sandbox(load_seed(sys.argv[1]), config=config).start()
 print(json.dumps(box.env()), flush=True)
 sys.stdin.read()
@@ -120,7 +122,10 @@ def generate(root: Path, equinix: int, alibaba_peers: int, regions: int = 10, fi
         },
         "alibaba": {
             "regions": [region_name(r) for r in range(regions)],
-            "vbrs": [{"vbrId": vbr(r, v), "regionId": region_name(r), "status": "active"} for r, v in vbr_list],
+            "vbrs": [
+                {"vbrId": vbr(r, v), "regionId": region_name(r), "status": "active", "bfdEnabled": True}
+                for r, v in vbr_list
+            ],
         },
     }
     (root.parent / f"{root.name}-seed.yaml").write_text(yaml.safe_dump(seed))

@@ -38,6 +38,9 @@ class Workspace:
     env: dict[str, str]
     options: ProviderOptions = field(default_factory=ProviderOptions)
     sandbox: Sandbox | None = None
+    # Objects that resolving an interrupted apply found: a refresh right after may not list them
+    # yet (reads may lag a create), and must not take them for deleted.
+    recovered: list[LiveObject] = field(default_factory=list)
     _providers: dict[str, Provider] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -143,6 +146,8 @@ def observe(ws: Workspace, desired: Sequence[Resource], state: StateDoc) -> Obse
     providers = {name: ws.provider(name) for name in scopes}
     results = refresh_all(providers, scopes)
     objects = tuple(obj for result in results.values() for obj in result.objects)
+    listed = {obj.cloud_id for obj in objects}
+    objects += tuple(obj for obj in ws.recovered if obj.cloud_id not in listed)
     kinds = frozenset(k for name in results for k in scopes[name].kinds)
     calls = {name: dict(result.api_calls) for name, result in results.items()}
     log.debug("refresh complete", objects=len(objects), api_calls=calls)
@@ -182,7 +187,9 @@ def _resolve_and_fold(ws: Workspace, resend: Resend | None) -> StateDoc:
 
     state = ws.backend.read()
     if state.pending:
-        recover(state, ws.provider, ws.backend.journal_append, resend)
+        recover(
+            state, ws.provider, ws.backend.journal_append, resend, read_lag=ws.options.create_grace, seen=ws.recovered
+        )
     if ws.backend.journal_entries():
         state = ws.backend.write(ws.backend.read())
     return state

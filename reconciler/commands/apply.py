@@ -43,6 +43,15 @@ def _is_plan_file(paths: Sequence[str]) -> bool:
 @click.option(
     "--timeout", type=click.FloatRange(1), default=600, show_default=True, help="Per-resource timeout (seconds)."
 )
+@click.option(
+    "--read-lag",
+    envvar="RECONCILER_READ_LAG",
+    type=click.FloatRange(0),
+    default=ProviderOptions().create_grace,
+    show_default=True,
+    help="Seconds a change may take to show in the cloud's reads: a change is judged, and an "
+    "interrupted create sent again, only after it (env RECONCILER_READ_LAG).",
+)
 @click.option("--refresh-only", is_flag=True, help="Accept the live values into state; change nothing in the clouds.")
 @click.option("--target", "targets", multiple=True, metavar="ADDRESS", help="Limit to ADDRESS and its dependencies.")
 @click.pass_obj
@@ -52,18 +61,27 @@ def command(
     auto_approve: bool,
     parallelism: int,
     timeout: float,
+    read_lag: float,
     refresh_only: bool,
     targets: tuple[str, ...],
 ) -> int:
     """Apply PLANFILE exactly, or plan the manifests in PATHS (default: .) and apply after confirmation."""
     from reconciler.apply.settings import EngineSettings
 
-    settings = EngineSettings(parallelism=parallelism, timeout=timeout)
+    settings = EngineSettings(parallelism=parallelism, timeout=timeout, create_grace=read_lag)
     if _is_plan_file(paths):
         if refresh_only or targets:
             raise UsageError("a saved plan is applied as it is: --refresh-only and --target belong to `plan`")
         return _apply_plan_file(app, Path(paths[0]), settings)
     return _apply_manifests(app, paths, settings, auto_approve, refresh_only, targets)
+
+
+def _provider_options(settings: EngineSettings) -> ProviderOptions:
+    """The providers may have as many requests in flight as the engine has calls, and wait out the
+    same read lag."""
+    return ProviderOptions(
+        max_in_flight=max(ProviderOptions().max_in_flight, settings.parallelism), create_grace=settings.create_grace
+    )
 
 
 def _apply_manifests(
@@ -88,7 +106,7 @@ def _apply_manifests(
     secrets = {
         ref.id: value for r in resources for f, ref in r.secret_refs.items() if (value := r.secrets.get(f)) is not None
     }
-    options = ProviderOptions(max_in_flight=max(ProviderOptions().max_in_flight, settings.parallelism))
+    options = _provider_options(settings)
     with (
         open_workspace(app, presupposed_by(resources), options) as ws,
         ws.backend.lock("apply", timeout=app.lock_timeout),
@@ -119,7 +137,7 @@ def _apply_plan_file(app: AppContext, path: Path, settings: EngineSettings) -> i
 
     plan = load_plan(path)
     presupposed = [Presupposed(c.kind, c.after) for c in plan.changes if c.after]
-    options = ProviderOptions(max_in_flight=max(ProviderOptions().max_in_flight, settings.parallelism))
+    options = _provider_options(settings)
     with open_workspace(app, presupposed, options) as ws, ws.backend.lock("apply", timeout=app.lock_timeout):
         state = ws.backend.read()
         if state.pending or ws.backend.journal_entries():

@@ -20,7 +20,7 @@ from reconciler.apply.steps import Step, build_steps, serial_scopes
 from reconciler.clouds import register, unregister
 from reconciler.clouds.base import Busy, Cloud, Desired, ObjectRef, RefreshResult, RefreshScope
 from reconciler.kinds import KindInfo, RefField, as_int
-from reconciler.model import JournalEntry, LiveObject, SecretValue, StateDoc, Status
+from reconciler.model import JournalEntry, LiveObject, Resource, SecretValue, StateDoc, Status
 from reconciler.plan.model import Action, Change, FieldChange
 from reconciler.state.codec import check_entry
 from reconciler.state.journal import fold
@@ -63,12 +63,15 @@ LINK_KIND = KindInfo(
 
 @dataclass(frozen=True)
 class FakeCloud:
-    """Only what the engine and recovery ask a cloud for: its name, its kinds and its serial
-    scopes (a router takes one change at a time, its links' included)."""
+    """Only what the engine, recovery and refresh ask a cloud for: its name, its kinds, its serial
+    scopes (a router takes one change at a time, its links' included) and what to refresh."""
 
     name: str = CLOUD
     title: str = "a cloud of routers and links, for tests"
     kinds: tuple[KindInfo, ...] = (ROUTER_KIND, LINK_KIND)
+
+    def refresh_scope(self, desired: Sequence[Resource], state: StateDoc) -> RefreshScope:
+        return RefreshScope(kinds=frozenset(k.kind for k in self.kinds))
 
     def serial_scope(self, change: Change, changes: Mapping[str, Change]) -> str | None:
         if change.kind == ROUTER:

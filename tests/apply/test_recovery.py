@@ -14,7 +14,7 @@ from reconciler.apply.recovery import Resend, recover, resend_from, resolve_inte
 from reconciler.apply.steps import client_token
 from reconciler.clouds.base import Busy, Desired
 from reconciler.errors import ProviderError
-from reconciler.model import JournalAction, JournalEntry, Resource, SecretRef, SecretValue
+from reconciler.model import JournalAction, JournalEntry, Resource, SecretRef, SecretValue, utc_now
 from reconciler.plan.model import Action
 from tests.apply.fakes import (
     CLOUD,
@@ -303,3 +303,29 @@ def test_an_engine_run_killed_on_a_later_attempt_leaves_that_attempts_token_for_
     provider.on_find = answers(live(ROUTER, "router-3", attrs=ATTRS))  # the lost call made it
     assert recover(journal.state(), lambda name: provider, journal.append, resend_from([])) == 1
     assert journal.state().resources[A].cloud_id == "router-3"
+
+
+def test_a_recent_unconfirmed_create_is_looked_for_until_the_read_lag_passes_not_sent_again() -> None:
+    """Reads may lag a create: an object made by the interrupted run can be invisible for a while.
+    Within the read lag recovery looks again; it never sends the create twice meanwhile."""
+    provider = FakeProvider(on_find=answers(None, None, FOUND))
+    recent = intent(JournalAction.CREATE, time=utc_now())
+    outcome = resolve_intent(recent, provider, resend_as_declared, read_lag=30.0)
+    assert outcome is not None and outcome.phase == "done" and outcome.cloud_id == "router-7"
+    assert [op for op, _, _ in provider.calls] == ["find", "find", "find"]
+
+
+def test_an_unconfirmed_create_is_sent_again_once_the_read_lag_has_passed() -> None:
+    provider = FakeProvider(on_find=answers(None), on_create=answers("router-9"))
+    recent = intent(JournalAction.CREATE, time=utc_now())
+    outcome = resolve_intent(recent, provider, resend_as_declared, read_lag=0.3)
+    assert outcome is not None and outcome.phase == "done" and outcome.cloud_id == "router-9"
+    finds = [op for op, _, _ in provider.calls if op == "find"]
+    assert len(finds) >= 2  # looked again before giving up on seeing it
+    assert [token for op, _, token in provider.calls if op == "create"] == [TOKEN]  # once, with its own token
+
+
+def test_plan_does_not_wait_for_an_unconfirmed_create() -> None:
+    provider = FakeProvider(on_find=answers(None))
+    assert resolve_intent(intent(JournalAction.CREATE, time=utc_now()), provider, None, read_lag=30.0) is None
+    assert [op for op, _, _ in provider.calls] == ["find"]

@@ -49,14 +49,46 @@ class Result:
         return self.out + self.err
 
 
+# The core scenarios (marked `profiles`) run against each of these as well as the lenient default
+# the other tests use (docs/sandbox.md, "Profiles").
+PROFILES = ("realistic", "pessimistic")
+# Read lag the pessimistic profile shows, plus a margin: what apply waits out before judging a change.
+PESSIMISTIC_READ_LAG = "6"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "sandbox_profile" in metafunc.fixturenames and metafunc.definition.get_closest_marker("profiles"):
+        metafunc.parametrize("sandbox_profile", ("lenient", *PROFILES), indirect=True)
+
+
 @pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(load_seed(EXAMPLES / "sandbox-seed.yaml"), config=SandboxConfig(provision_delay=0.0)) as box:
+def sandbox_profile(request: pytest.FixtureRequest) -> str:
+    return str(getattr(request, "param", "lenient"))
+
+
+def profile_config(profile: str) -> SandboxConfig:
+    """The profile as the end-to-end tests use it. Two account settings that are not API
+    behaviour are kept as the examples need them (a custom local ASN; a throttle rate the whole
+    suite can live with), so a pessimistic run tests the tool, not the account's quotas."""
+    if profile == "lenient":
+        return SandboxConfig(provision_delay=0.0)
+    return SandboxConfig.for_profile(
+        profile,
+        provision_delay=0.0,
+        alibaba_custom_local_asn=True,
+        equinix={"throttle_rps": 20.0},
+        alibaba={"throttle_rps": 20.0},
+    )
+
+
+@pytest.fixture
+def sandbox(sandbox_profile: str) -> Iterator[Sandbox]:
+    with Sandbox(load_seed(EXAMPLES / "sandbox-seed.yaml"), config=profile_config(sandbox_profile)) as box:
         yield box
 
 
 @pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox: Sandbox) -> Path:
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox: Sandbox, sandbox_profile: str) -> Path:
     """A GitOps-like folder: manifests in bgp/, state in state/, keys and sandbox in the environment."""
     shutil.copytree(EXAMPLES / "alibaba", tmp_path / "bgp" / "alibaba")
     shutil.copytree(EXAMPLES / "equinix", tmp_path / "bgp" / "equinix")
@@ -64,6 +96,8 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox: Sandbox) -
     for name, value in {**EXAMPLE_KEYS, **sandbox.env()}.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("RECONCILER_STATE", raising=False)
+    if sandbox_profile == "pessimistic":
+        monkeypatch.setenv("RECONCILER_READ_LAG", PESSIMISTIC_READ_LAG)
     return tmp_path
 
 

@@ -32,10 +32,17 @@ def rename(root: Path, kind: str, old: str, new: str) -> None:
         write_documents(path, docs)
 
 
+@pytest.mark.profiles
 def test_moving_a_group_to_another_vbr_replaces_it_and_its_peers(project: Path, sandbox: Sandbox) -> None:
     assert cli("apply", "bgp", "--auto-approve").code == 0
     sandbox.add_seed(
-        Seed.from_mapping({"alibaba": {"vbrs": [{"vbrId": NEW_VBR, "regionId": "ap-southeast-1", "status": "active"}]}})
+        Seed.from_mapping(
+            {
+                "alibaba": {
+                    "vbrs": [{"vbrId": NEW_VBR, "regionId": "ap-southeast-1", "status": "active", "bfdEnabled": True}]
+                }
+            }
+        )
     )
     edit_document(project / "bgp", "AlibabaBgpGroup", "sg-colo-core", virtualBorderRouterId=NEW_VBR)
     assert plan_actions() == {
@@ -51,6 +58,7 @@ def test_moving_a_group_to_another_vbr_replaces_it_and_its_peers(project: Path, 
     assert cli("plan", "bgp", "--detailed-exitcode").code == 0
 
 
+@pytest.mark.profiles
 def test_renaming_a_peer_takes_the_object_over(project: Path, sandbox: Sandbox) -> None:
     assert cli("apply", "bgp", "--auto-approve").code == 0
     before = state_ids(project)["AlibabaBgpPeer/sg-colo-core-r2"]
@@ -75,6 +83,7 @@ def test_moving_a_peer_to_another_group_replaces_it(project: Path, sandbox: Sand
     assert cli("plan", "bgp", "--detailed-exitcode").code == 0
 
 
+@pytest.mark.profiles
 def test_rotating_and_removing_keys(project: Path, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
     assert cli("apply", "bgp", "--auto-approve").code == 0
     monkeypatch.setenv("SG_BGP_KEY", "RotatedSgKey2")
@@ -132,6 +141,7 @@ def test_a_rename_killed_mid_apply_never_deletes_the_object(project: Path, sandb
     assert cli("plan", "bgp", "--detailed-exitcode").code == 0
 
 
+@pytest.mark.profiles
 def test_renaming_a_group_renames_it_in_place_and_keeps_its_peers(project: Path, sandbox: Sandbox) -> None:
     assert cli("apply", "bgp", "--auto-approve").code == 0
     before = state_ids(project)
@@ -145,5 +155,22 @@ def test_renaming_a_group_renames_it_in_place_and_keeps_its_peers(project: Path,
     assert after["AlibabaBgpGroup/sg-colo-main"] == before["AlibabaBgpGroup/sg-colo-core"]
     assert after["AlibabaBgpPeer/sg-colo-core-r1"] == before["AlibabaBgpPeer/sg-colo-core-r1"]
     assert sandbox.objects().alibaba_groups[after["AlibabaBgpGroup/sg-colo-main"]]["Name"] == "sg-colo-main"
+    assert live_counts(sandbox) == {"equinix_bgp": 4, "alibaba_groups": 5, "alibaba_peers": 6}
+    assert cli("plan", "bgp", "--detailed-exitcode").code == 0
+
+
+@pytest.mark.profiles
+def test_two_peers_swapping_addresses_converge_without_a_refused_call(project: Path, sandbox: Sandbox) -> None:
+    """Two peers of one group trade addresses: whatever the order, one would hold the other's
+    address for a moment, so one is replaced and the other's update waits for its delete."""
+    assert cli("apply", "bgp", "--auto-approve").code == 0
+    edit_document(project / "bgp", "AlibabaBgpPeer", "sg-colo-core-r1", peerIpAddress="10.10.0.3")
+    edit_document(project / "bgp", "AlibabaBgpPeer", "sg-colo-core-r2", peerIpAddress="10.10.0.2")
+    actions = plan_actions()
+    assert sorted(actions.values()) == ["replace", "update"], actions
+    applied = cli("apply", "bgp", "--auto-approve")
+    assert applied.code == 0, applied.both
+    peers = {p["PeerIpAddress"] for p in sandbox.objects().alibaba_peers.values()}
+    assert {"10.10.0.2", "10.10.0.3"} <= peers
     assert live_counts(sandbox) == {"equinix_bgp": 4, "alibaba_groups": 5, "alibaba_peers": 6}
     assert cli("plan", "bgp", "--detailed-exitcode").code == 0

@@ -52,6 +52,7 @@ def test_examples_plan_is_all_creates_groups_before_their_peers(project: Path) -
     assert cli("plan", "bgp", "--detailed-exitcode").code == 2
 
 
+@pytest.mark.profiles
 def test_plan_apply_plan_shows_no_changes(project: Path, sandbox: Sandbox) -> None:
     applied = cli("apply", "bgp", "--auto-approve")
     assert applied.code == 0, applied.both
