@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
 from reconciler.kinds import KindInfo
+from reconciler.masking import mask_secrets
 from reconciler.model import LiveObject, Resource, SecretValue, StateDoc
 
 if TYPE_CHECKING:
@@ -175,6 +176,29 @@ class DoctorCheck:
     ok: bool
     detail: str = ""  # what was found
     hint: str = ""  # what to do about a failure (the permission to grant, the object to fix)
+
+
+@dataclass
+class DoctorReport:
+    """Builds the checks of one cloud's doctor run, masking every credential in what they say.
+    A warning is a check that passed with a hint (something to know, nothing to fix)."""
+
+    cloud: str
+    hide: list[str]
+    checks: list[DoctorCheck] = field(default_factory=list)
+
+    def add(self, name: str, ok: bool, detail: str, hint: str = "") -> None:
+        detail, hint = mask_secrets(detail, self.hide), mask_secrets(hint, self.hide) if hint else ""
+        self.checks.append(DoctorCheck(self.cloud, name, ok, detail, hint))
+
+    def ok(self, name: str, detail: str) -> None:
+        self.add(name, True, detail)
+
+    def warn(self, name: str, detail: str, hint: str) -> None:
+        self.add(name, True, detail, hint)
+
+    def fail(self, name: str, detail: str, hint: str) -> None:
+        self.add(name, False, detail, hint)
 
 
 class Cloud(Protocol):

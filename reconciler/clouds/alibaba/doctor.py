@@ -36,9 +36,8 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.clouds.alibaba.hints import HINTS
 from reconciler.clouds.alibaba.kinds import ALIBABA_GROUP, ALIBABA_PEER, CLOUD_NAME
-from reconciler.clouds.base import DoctorCheck, ProviderOptions
+from reconciler.clouds.base import DoctorCheck, DoctorReport, ProviderOptions
 from reconciler.errors import ProviderError
-from reconciler.masking import mask_secrets
 from reconciler.model import Resource
 
 if TYPE_CHECKING:  # the provider (and the SDK) is imported only when doctor runs
@@ -115,30 +114,6 @@ def _what_failed(result: _Read) -> str:
     return f"failed: {error.message}"
 
 
-@dataclass
-class _Report:
-    """Builds the checks of one run, masking every credential in what they say."""
-
-    hide: list[str]
-    checks: list[DoctorCheck] = field(default_factory=list)
-
-    def add(self, name: str, ok: bool, detail: str, hint: str = "") -> None:
-        self.checks.append(
-            DoctorCheck(
-                CLOUD_NAME, name, ok, mask_secrets(detail, self.hide), mask_secrets(hint, self.hide) if hint else ""
-            )
-        )
-
-    def ok(self, name: str, detail: str) -> None:
-        self.add(name, True, detail)
-
-    def warn(self, name: str, detail: str, hint: str) -> None:
-        self.add(name, True, detail, hint)
-
-    def fail(self, name: str, detail: str, hint: str) -> None:
-        self.add(name, False, detail, hint)
-
-
 # -- what the manifests presuppose -----------------------------------------------------------------
 
 
@@ -196,7 +171,7 @@ def doctor(desired: Sequence[Resource], env: Mapping[str, str], options: Provide
     groups named by id, BFD."""
     layout = _layout(desired)
     key_id, secret = (env.get(name) or "" for name in ENV_KEYS)
-    report = _Report(hide=[key_id, secret])
+    report = DoctorReport(CLOUD_NAME, hide=[key_id, secret])
     if key_id and secret:
         source = f"{ENV_KEYS[0]} / {ENV_KEYS[1]}"
     else:
@@ -245,7 +220,7 @@ def _default_chain() -> tuple[list[str], str | None]:
     return [str(v) for v in values if v], None
 
 
-def _skipped(report: _Report) -> None:
+def _skipped(report: DoctorReport) -> None:
     report.warn(
         "remaining checks",
         "not run: every other check needs credentials that Alibaba accepts",
@@ -253,7 +228,9 @@ def _skipped(report: _Report) -> None:
     )
 
 
-def _run(report: _Report, provider: AlibabaProvider, layout: _Layout, source: str, endpoint_override: bool) -> None:
+def _run(
+    report: DoctorReport, provider: AlibabaProvider, layout: _Layout, source: str, endpoint_override: bool
+) -> None:
     regions = sorted(layout.regions)
     # One DescribeBgpGroups page of one item per region: the signed call, the permission, the region.
     groups_read: dict[str, _Read] = {}
@@ -290,7 +267,7 @@ def _run(report: _Report, provider: AlibabaProvider, layout: _Layout, source: st
     _bfd_lines(report, provider, layout, vbrs_read, outside_vbrs)
 
 
-def _credentials(report: _Report, groups_read: Mapping[str, _Read], source: str) -> bool:
+def _credentials(report: DoctorReport, groups_read: Mapping[str, _Read], source: str) -> bool:
     """Refused (a signature or access-key code), accepted (any other answer: the gateway checks the
     signature first), or not checked (only network errors)."""
     results = list(groups_read.items())
@@ -326,7 +303,7 @@ def _credentials(report: _Report, groups_read: Mapping[str, _Read], source: str)
     return False
 
 
-def _api_line(report: _Report, action: str, results: Sequence[_Read]) -> None:
+def _api_line(report: DoctorReport, action: str, results: Sequence[_Read]) -> None:
     refused = next((r for r in results if r.refused), None)
     if refused is not None:
         report.fail(action, _what_failed(refused), f"grant the RAM user {ram_action(action)}: reconciler calls it")
@@ -336,7 +313,7 @@ def _api_line(report: _Report, action: str, results: Sequence[_Read]) -> None:
         report.warn(action, "not checked: no region answered", "see the region checks below")
 
 
-def _vbr_api_line(report: _Report, results: Sequence[_Read]) -> None:
+def _vbr_api_line(report: DoctorReport, results: Sequence[_Read]) -> None:
     if not results:
         return
     refused = next((r for r in results if r.refused), None)
@@ -354,7 +331,9 @@ def _vbr_api_line(report: _Report, results: Sequence[_Read]) -> None:
         report.fail(VBR_READ, _what_failed(failed), (failed.error.hint if failed.error else None) or "")
 
 
-def _region_line(report: _Report, region: str, result: _Read, named_by: Sequence[str], endpoint_override: bool) -> None:
+def _region_line(
+    report: DoctorReport, region: str, result: _Read, named_by: Sequence[str], endpoint_override: bool
+) -> None:
     name = f"region {region}"
     where = ", ".join(named_by)
     if result.error is None:
@@ -405,7 +384,7 @@ def _flag(value: Any) -> bool:
     return str(value).lower() == "true"
 
 
-def _vbr_line(report: _Report, vbr: _Vbr, vbrs_read: _Read | None) -> None:
+def _vbr_line(report: DoctorReport, vbr: _Vbr, vbrs_read: _Read | None) -> None:
     name = f"VBR {vbr.vbr_id} ({vbr.region})"
     where = ", ".join(vbr.groups)
     if vbrs_read is None:
@@ -443,7 +422,7 @@ def _vbr_line(report: _Report, vbr: _Vbr, vbrs_read: _Read | None) -> None:
 
 
 def _outside_groups(
-    report: _Report, provider: AlibabaProvider, layout: _Layout, groups_read: Mapping[str, _Read]
+    report: DoctorReport, provider: AlibabaProvider, layout: _Layout, groups_read: Mapping[str, _Read]
 ) -> dict[tuple[str, str], str]:
     """Check the groups peers name by id; returns (region, group id) -> its VBR, for those found."""
     vbrs: dict[tuple[str, str], str] = {}
@@ -472,7 +451,7 @@ def _outside_groups(
 
 
 def _bfd_lines(
-    report: _Report,
+    report: DoctorReport,
     provider: AlibabaProvider,
     layout: _Layout,
     vbrs_read: Mapping[str, _Read],

@@ -23,10 +23,10 @@ confirmed (a mutating call, a check that an earlier failure kept from running).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from reconciler.clouds.base import DoctorCheck, ProviderOptions
+from reconciler.clouds.base import DoctorCheck, DoctorReport, ProviderOptions
 from reconciler.clouds.equinix.kinds import CLOUD_NAME, EQUINIX_PEERING
 from reconciler.clouds.equinix.paging import parse_page
 from reconciler.clouds.equinix.prerequisites import (
@@ -40,7 +40,6 @@ from reconciler.clouds.equinix.prerequisites import (
     device_of,
 )
 from reconciler.errors import ProviderError, ResourceNotFound
-from reconciler.masking import mask_secrets
 from reconciler.model import LiveObject, Resource
 
 if TYPE_CHECKING:  # the provider (httpx) is imported only when doctor runs
@@ -115,30 +114,6 @@ def _hint_for(op: str, error: ProviderError) -> str:
     return error.hint or ""
 
 
-@dataclass
-class _Report:
-    """Builds the checks of one run, masking every credential in what they say."""
-
-    hide: Sequence[str]
-    checks: list[DoctorCheck] = field(default_factory=list)
-
-    def add(self, name: str, ok: bool, detail: str, hint: str = "") -> None:
-        self.checks.append(
-            DoctorCheck(
-                CLOUD_NAME, name, ok, mask_secrets(detail, self.hide), mask_secrets(hint, self.hide) if hint else ""
-            )
-        )
-
-    def ok(self, name: str, detail: str) -> None:
-        self.add(name, True, detail)
-
-    def warn(self, name: str, detail: str, hint: str) -> None:
-        self.add(name, True, detail, hint)
-
-    def fail(self, name: str, detail: str, hint: str) -> None:
-        self.add(name, False, detail, hint)
-
-
 @dataclass(frozen=True, slots=True)
 class _Connection:
     uuid: str
@@ -168,7 +143,7 @@ def doctor(desired: Sequence[Resource], env: Mapping[str, str], options: Provide
     client_id = env.get("EQUINIX_CLIENT_ID", "")
     client_secret = env.get("EQUINIX_CLIENT_SECRET", "")
     endpoint = env.get("EQUINIX_API_ENDPOINT") or DEFAULT_ENDPOINT
-    report = _Report(hide=[client_id, client_secret])
+    report = DoctorReport(CLOUD_NAME, hide=[client_id, client_secret])
     missing = [
         name
         for name, value in (("EQUINIX_CLIENT_ID", client_id), ("EQUINIX_CLIENT_SECRET", client_secret))
@@ -195,7 +170,7 @@ def doctor(desired: Sequence[Resource], env: Mapping[str, str], options: Provide
     yield from report.checks
 
 
-def _skipped(report: _Report) -> None:
+def _skipped(report: DoctorReport) -> None:
     report.warn(
         "remaining checks",
         "not run: every other check needs an API token",
@@ -203,7 +178,7 @@ def _skipped(report: _Report) -> None:
     )
 
 
-def _credentials(report: _Report, provider: EquinixProvider, endpoint: str) -> bool:
+def _credentials(report: DoctorReport, provider: EquinixProvider, endpoint: str) -> bool:
     """One login. A refused one is not retried (Equinix locks the account after 5)."""
     try:
         provider._tokens.get()
@@ -235,7 +210,7 @@ def _credentials(report: _Report, provider: EquinixProvider, endpoint: str) -> b
     return True
 
 
-def _reads(report: _Report, provider: EquinixProvider, connections: Sequence[_Connection]) -> None:
+def _reads(report: DoctorReport, provider: EquinixProvider, connections: Sequence[_Connection]) -> None:
     get = provider._get_json
     # The BGP list, one page of one item: whether it may be read, and how many configs there are.
     listed = _read(get, BGP_PATH, LIST_OP, {"offset": 0, "limit": 1})
@@ -296,14 +271,14 @@ def _reads(report: _Report, provider: EquinixProvider, connections: Sequence[_Co
         _device_line(report, device_uuid, result, asns.get(device_uuid, frozenset()))
 
 
-def _api_line(report: _Report, op: str, result: _Read, answered: str) -> None:
+def _api_line(report: DoctorReport, op: str, result: _Read, answered: str) -> None:
     if result.error is None:
         report.ok(op, answered)
     else:
         report.fail(op, _what_failed(result.error), _hint_for(op, result.error))
 
 
-def _prerequisite_api_line(report: _Report, op: str, results: Sequence[_Read], noun: str) -> None:
+def _prerequisite_api_line(report: DoctorReport, op: str, results: Sequence[_Read], noun: str) -> None:
     """One line for a read made once per object. A 403 is a warning: reconciler then creates without
     this check and the create's own answer decides (docs/cloud-apis.md, Equinix §9, U-E16)."""
     refused = [r.error for r in results if r.error is not None and r.error.status == 403]
@@ -324,7 +299,7 @@ def _prerequisite_api_line(report: _Report, op: str, results: Sequence[_Read], n
 
 
 def _connection_line(
-    report: _Report, provider: EquinixProvider, connection: _Connection, result: _Read, can_list: bool
+    report: DoctorReport, provider: EquinixProvider, connection: _Connection, result: _Read, can_list: bool
 ) -> None:
     name = f"connection {connection.uuid}"
     named_by = ", ".join(connection.addresses)
@@ -369,7 +344,7 @@ def _connection_line(
     report.ok(name, f"{shown}; A side: virtual device {device}; {config}")
 
 
-def _unread(report: _Report, name: str, op: str, error: ProviderError) -> None:
+def _unread(report: DoctorReport, name: str, op: str, error: ProviderError) -> None:
     """An object that could not be read: a warning when the read was refused (reconciler goes on
     without it), a failure otherwise (an outage, throttling, another error)."""
     if error.status == 403:
@@ -390,7 +365,7 @@ def _existing_config(provider: EquinixProvider, connection_uuid: str) -> str:
     return f"has BGP config {live.cloud_id} ({live.raw_status or live.status}{session}; an apply adopts it)"
 
 
-def _device_line(report: _Report, device_uuid: str, result: _Read, local_asns: frozenset[int]) -> None:
+def _device_line(report: DoctorReport, device_uuid: str, result: _Read, local_asns: frozenset[int]) -> None:
     if result.error is not None:
         _unread(report, f"device {device_uuid}", DEVICE_OP, result.error)
         return
