@@ -1,4 +1,4 @@
-"""`/_sandbox/` control routes, served (without auth) on both servers.
+"""`/_sandbox/` control routes, served on both servers to local clients and holders of the admin token.
 
 They mirror the `Sandbox` methods, so tests that run `reconciler sandbox serve` as a separate
 process can drive it. Out-of-band drift is deliberately not here: make it through the public APIs.
@@ -10,20 +10,37 @@ process can drive it. Out-of-band drift is deliberately not here: make it throug
     POST   /_sandbox/seed            a seed document (JSON or YAML) merged into the data
     GET    /_sandbox/state           every object, keys in clear
     POST   /_sandbox/equinix/unlock  clear OAuth lockouts and failure counts
+
+Who may call them (docs/sandbox.md, Control routes): a request with the sandbox's admin token in
+`X-Sandbox-Admin-Token`; without it, only a plain local client: a loopback peer that names a
+loopback host and says it comes from no web page (no `Origin`, no `Sec-Fetch-Site` but `none`).
+That keeps scripts and tests on this machine working unchanged, while a web page open in a
+browser (cross-site requests, DNS rebinding) and anything relayed from another host are refused.
+Bodies are read within `bounded`'s limits and never logged or echoed.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hmac
+import ipaddress
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-import yaml
 from aiohttp import web
 
+from reconciler.sandbox.bounded import MAX_ADMIN_BODY, InputError, parse_json_object, read_body, shown
 from reconciler.sandbox.config import SandboxError
-from reconciler.sandbox.seed import Seed
+from reconciler.sandbox.seed import Seed, parse_seed_text
+
+ADMIN_TOKEN_HEADER = "X-Sandbox-Admin-Token"
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "ip6-localhost"})
+_SEED_SOURCE = "POST /_sandbox/seed"
 
 
 class Control(Protocol):
+    @property
+    def admin_token(self) -> str: ...
     def info(self) -> dict[str, Any]: ...
     def request_counts(self) -> dict[str, int]: ...
     def reset_request_counts(self) -> None: ...
@@ -36,19 +53,77 @@ class Control(Protocol):
 
 
 CONTROL = web.AppKey("control", Control)
+Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 
 def add_routes(app: web.Application, control: Control) -> None:
     app[CONTROL] = control
-    app.router.add_get("/_sandbox/info", info)
-    app.router.add_get("/_sandbox/requests", requests)
-    app.router.add_delete("/_sandbox/requests", reset_requests)
-    app.router.add_get("/_sandbox/config", get_config)
-    app.router.add_post("/_sandbox/config", set_config)
-    app.router.add_post("/_sandbox/session-state", set_session_state)
-    app.router.add_post("/_sandbox/seed", add_seed)
-    app.router.add_get("/_sandbox/state", state)
-    app.router.add_post("/_sandbox/equinix/unlock", unlock)
+    app.router.add_get("/_sandbox/info", _guarded(info))
+    app.router.add_get("/_sandbox/requests", _guarded(requests))
+    app.router.add_delete("/_sandbox/requests", _guarded(reset_requests))
+    app.router.add_get("/_sandbox/config", _guarded(get_config))
+    app.router.add_post("/_sandbox/config", _guarded(set_config))
+    app.router.add_post("/_sandbox/session-state", _guarded(set_session_state))
+    app.router.add_post("/_sandbox/seed", _guarded(add_seed))
+    app.router.add_get("/_sandbox/state", _guarded(state))
+    app.router.add_post("/_sandbox/equinix/unlock", _guarded(unlock))
+
+
+def _guarded(handler: Handler) -> Handler:
+    async def guarded(request: web.Request) -> web.Response:
+        refusal = _refusal(request, request.app[CONTROL].admin_token)
+        if refusal is not None:
+            return web.json_response({"error": refusal}, status=403)
+        try:
+            return await handler(request)
+        except _BadBody as exc:
+            return exc.response
+
+    return guarded
+
+
+def _refusal(request: web.Request, admin_token: str) -> str | None:
+    """Why this request may not use the control routes, or None when it may."""
+    given = request.headers.get(ADMIN_TOKEN_HEADER)
+    if given is not None:
+        if hmac.compare_digest(given.encode(), admin_token.encode()):
+            return None
+        return f"the {ADMIN_TOKEN_HEADER} header does not hold this sandbox's admin token"
+    need_token = (
+        f"send the sandbox's admin token in the {ADMIN_TOKEN_HEADER} header "
+        "(printed by `reconciler sandbox serve`; Sandbox.admin_token in Python)"
+    )
+    if not _is_loopback_address(request.remote):
+        return f"the control routes take requests from other hosts only with the admin token: {need_token}"
+    host = request.headers.get("Host")
+    if host is not None and not _is_loopback_host(host):
+        return f"Host {shown(host)} is not this machine's loopback address; {need_token}"
+    fetch_site = request.headers.get("Sec-Fetch-Site", "none")
+    if "Origin" in request.headers or fetch_site != "none":
+        return f"a request from a web page may not use the control routes; {need_token}"
+    return None
+
+
+def _is_loopback_address(address: str | None) -> bool:
+    if address is None:
+        return False
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_loopback
+
+
+def _is_loopback_host(host: str) -> bool:
+    """`127.0.0.1:8080`, `[::1]:8080`, `localhost`: a Host header that names this machine."""
+    name = host.strip()
+    if name.startswith("["):
+        name = name[1 : name.find("]")] if "]" in name else name
+    elif name.count(":") == 1:
+        name = name.partition(":")[0]
+    return name.lower() in _LOOPBACK_NAMES or _is_loopback_address(name)
 
 
 async def info(request: web.Request) -> web.Response:
@@ -91,13 +166,23 @@ async def set_session_state(request: web.Request) -> web.Response:
 
 
 async def add_seed(request: web.Request) -> web.Response:
-    text = await request.text()
+    control = request.app[CONTROL]
     try:
-        data = yaml.safe_load(text) if text.strip() else {}
-        seed = Seed.from_mapping(data, "POST /_sandbox/seed")
-        request.app[CONTROL].add_seed(seed)
-    except yaml.YAMLError as exc:
-        return _bad(f"POST /_sandbox/seed: not valid JSON or YAML: {exc}")
+        raw = await read_body(request, MAX_ADMIN_BODY)
+    except InputError as exc:
+        return _bad(f"{_SEED_SOURCE}: {exc.message}", status=413 if exc.too_large else 400)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return _bad(f"{_SEED_SOURCE}: the body is not UTF-8 text (JSON or YAML)")
+
+    def merge() -> Seed:
+        seed = parse_seed_text(text, _SEED_SOURCE) if text.strip() else Seed()
+        control.add_seed(seed)
+        return seed
+
+    try:  # parsing a large seed takes a while: keep the event loop serving
+        seed = await asyncio.get_running_loop().run_in_executor(None, merge)
     except SandboxError as exc:
         return _bad(str(exc))
     counts = {
@@ -118,17 +203,20 @@ async def unlock(request: web.Request) -> web.Response:
     return web.json_response({})
 
 
-async def _json_object(request: web.Request) -> dict[str, Any]:
+class _BadBody(Exception):
+    """A control request whose body cannot be read: answered with `response`."""
+
+    def __init__(self, response: web.Response) -> None:
+        super().__init__(response.status)
+        self.response = response
+
+
+async def _json_object(request: web.Request) -> dict[str, object]:
     try:
-        body = await request.json()
-    except ValueError:
-        raise web.HTTPBadRequest(
-            text='{"error": "the body must be a JSON object"}', content_type="application/json"
-        ) from None
-    if not isinstance(body, dict):
-        raise web.HTTPBadRequest(text='{"error": "the body must be a JSON object"}', content_type="application/json")
-    return body
+        return parse_json_object(await read_body(request, MAX_ADMIN_BODY))
+    except InputError as exc:
+        raise _BadBody(_bad(exc.message, status=413 if exc.too_large else 400)) from None
 
 
-def _bad(message: str) -> web.Response:
-    return web.json_response({"error": message}, status=400)
+def _bad(message: str, status: int = 400) -> web.Response:
+    return web.json_response({"error": message}, status=status)

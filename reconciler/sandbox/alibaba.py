@@ -5,6 +5,8 @@
 and/or a form body, ACS3-HMAC-SHA256 (or legacy HMAC-SHA1) signatures verified, JSON answers with
 `Content-Type: application/json;charset=utf-8` and errors as `{RequestId, HostId, Code, Message,
 Recommend}` with the real HTTP statuses. docs/sandbox.md lists the exact condition of every code.
+Parameters are read within the bounds of `bounded` (body size, parameter count, digits of a
+number): over them is a 400 `InvalidParameter`.
 
 Describe reads go through `records.visible` (`alibaba_read_lag`); every check on a write sees the
 truth, where a tombstone (a deleted object only lagging reads still show) does not exist and a
@@ -27,6 +29,15 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from reconciler.sandbox import acs3
+from reconciler.sandbox.bounded import (
+    MAX_ADMIN_BODY,
+    MAX_API_BODY,
+    MAX_PARAMETERS,
+    InputError,
+    decimal_integer,
+    read_body,
+    shown,
+)
 from reconciler.sandbox.core import CORE, Core
 from reconciler.sandbox.faults import fault_middleware, retry_after_seconds
 from reconciler.sandbox.records import (
@@ -204,24 +215,49 @@ class Params:
         return value.lower() == "true"
 
     def integer(self, name: str, code: str = "InvalidParameter") -> int | None:
+        """A base-10 integer, else the parameter's own code; one of more than MAX_NUMBER_LENGTH
+        digits is `InvalidParameter` (no number the API takes is that long), never parsed."""
         value = self.values.get(name)
         if value is None or value == "":
             return None
-        text = value.strip()
-        if not (text.isdigit() or (text.startswith("-") and text[1:].isdigit())):
+        try:
+            number = decimal_integer(value)
+        except InputError as exc:  # too long to be any number the API takes: refused as unreadable
+            raise _invalid(name, f"{name} {exc.message}.") from None
+        if number is None:
             detail = f"{name} must be an integer"
             raise _invalid(name, detail) if code == "InvalidParameter" else AlibabaError(code, detail)
-        return int(text)
+        return number
 
 
-async def read_params(request: web.Request) -> tuple[list[tuple[str, str]], Params, bytes]:
-    """(query pairs as signed, all parameters, raw body)."""
-    body = await request.read()
-    query = parse_qsl(request.rel_url.raw_query_string, keep_blank_values=True)
-    values = dict(query)
-    if body and request.content_type == "application/x-www-form-urlencoded":
-        values.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
-    return query, Params(values), body
+@dataclasses.dataclass(frozen=True)
+class RpcRequest:
+    """What a call sends: the query pairs as signed, all parameters, and the raw body."""
+
+    query: list[tuple[str, str]]
+    params: Params
+    body: bytes
+
+
+async def read_params(request: web.Request) -> RpcRequest:
+    """The call's parameters (the fault middleware and `rpc` both ask; aiohttp keeps the body)."""
+    try:
+        body = await read_body(request, MAX_API_BODY)
+    except InputError as exc:
+        raise AlibabaError("InvalidParameter", message=exc.sentence()) from None
+    too_many = AlibabaError("InvalidParameter", message=f"A call takes at most {MAX_PARAMETERS} parameters.")
+    try:
+        query = parse_qsl(request.rel_url.raw_query_string, keep_blank_values=True, max_num_fields=MAX_PARAMETERS)
+        form = (
+            parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=MAX_PARAMETERS)
+            if body and request.content_type == "application/x-www-form-urlencoded"
+            else []
+        )
+    except ValueError:  # parse_qsl: more fields than max_num_fields
+        raise too_many from None
+    if len(query) + len(form) > MAX_PARAMETERS:
+        raise too_many
+    return RpcRequest(query, Params(dict(query) | dict(form)), body)
 
 
 def action_of(request: web.Request, params: Params) -> str:
@@ -240,7 +276,10 @@ class AlibabaHooks:
     async def describe(self, request: web.Request) -> tuple[str, bool]:
         if request.path != "/":
             return f"alibaba {request.method} {request.path}", False
-        _, params, _ = await read_params(request)
+        try:
+            params = (await read_params(request)).params
+        except AlibabaError:  # unreadable: `rpc` answers it; count it under the header's action, if any
+            params = Params({})
         action = action_of(request, params) or "(no action)"
         return f"alibaba {action}", action.startswith(("Create", "Modify", "Delete"))
 
@@ -255,7 +294,8 @@ class AlibabaHooks:
 
 
 def build_app(core: Core) -> web.Application:
-    app = web.Application(middlewares=[fault_middleware(AlibabaHooks(core), core)])
+    # The app's own bound is the control routes' (a seed); API bodies are bounded lower when read.
+    app = web.Application(middlewares=[fault_middleware(AlibabaHooks(core), core)], client_max_size=MAX_ADMIN_BODY)
     app[CORE] = core
     app.router.add_post("/", rpc)
     app.router.add_get("/", rpc)
@@ -266,16 +306,19 @@ async def rpc(request: web.Request) -> web.Response:
     core = request.app[CORE]
     request_id = new_request_id()
     try:
-        query, params, body = await read_params(request)
+        sent = await read_params(request)
+        query, params, body = sent.query, sent.params, sent.body
         action = action_of(request, params)
         if not action:
             raise _missing("Action")
         handler = ACTIONS.get(action)
         if handler is None:
-            raise AlibabaError("InvalidAction.NotFound", f"Action {action!r} is not an action of Vpc {API_VERSION}.")
+            raise AlibabaError(
+                "InvalidAction.NotFound", f"Action {shown(action)} is not an action of Vpc {API_VERSION}."
+            )
         version = request.headers.get("x-acs-version") or params.text("Version")
         if version != API_VERSION:
-            raise AlibabaError("InvalidVersion", f"Expected {API_VERSION}, got {version!r}.")
+            raise AlibabaError("InvalidVersion", f"Expected {API_VERSION}, got {shown(version)}.")
         access_key_id = _authenticate(core, request, query, params, body)
         region_id = params.require("RegionId")
         params.empty_code = core.config.alibaba_empty_param_code  # business parameters from here on
@@ -637,7 +680,7 @@ def _peer_ip(call: Call, vbr: SeedVbr, ip_version: str, value: str | None) -> st
     try:
         address = ipaddress.ip_address(value.strip())
     except ValueError:
-        raise AlibabaError("InvalidIP.Malformed", f"PeerIpAddress {value!r} is not an IP address.") from None
+        raise AlibabaError("InvalidIP.Malformed", f"PeerIpAddress {shown(value)} is not an IP address.") from None
     if f"IPv{address.version}" != ip_version:
         raise AlibabaError("IllegalParam.PeerIpAddress", f"PeerIpAddress {value} is not an {ip_version} address.")
     local = vbr.local_gateway_ip if ip_version == "IPv4" else vbr.local_ipv6_gateway_ip
@@ -946,7 +989,7 @@ def describe_virtual_border_routers(call: Call) -> dict[str, Any]:
             continue
         if key not in _VBR_FILTERS:
             raise AlibabaError(
-                "InvalidFilterKey.ValueNotSupported", f"Filter key {key!r}; valid: {', '.join(_VBR_FILTERS)}."
+                "InvalidFilterKey.ValueNotSupported", f"Filter key {shown(key)}; valid: {', '.join(_VBR_FILTERS)}."
             )
         prefix = f"Filter.{match.group(1)}.Value."
         filters.setdefault(key, set()).update(v for k, v in p.values.items() if k.startswith(prefix))

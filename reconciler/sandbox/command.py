@@ -2,19 +2,35 @@
 
 from __future__ import annotations
 
+import math
 import shlex
 import signal
 import sys
 import threading
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import click
 
 from reconciler.context import AppContext
 from reconciler.package_data import example_path
 from reconciler.sandbox import Sandbox, SandboxConfig, load_seed
+from reconciler.sandbox.admin import ADMIN_TOKEN_HEADER
 from reconciler.sandbox.config import DEFAULT_PROFILE, PROFILES, apply_changes
+
+
+class _FiniteFloatRange(click.FloatRange):
+    """click's FloatRange, without NaN and infinity: NaN passes every range check, and neither
+    is a delay, a rate or a latency."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        number: float = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            low = 0.0 if self.min is None else self.min
+            expected = f"{low:g}..{self.max:g}" if self.max is not None else f"{low:g} or more"
+            self.fail(f"{number} is not a finite number; expected {expected}", param, ctx)
+        return number
 
 
 @click.group(name="sandbox")
@@ -58,41 +74,45 @@ def command() -> None:
     f"RECONCILER_SANDBOX_PROFILE, else {DEFAULT_PROFILE}; docs/sandbox.md, Profiles).",
 )
 @click.option(
-    "--latency-ms", type=click.FloatRange(min=0), default=0.0, show_default=True, help="Latency added to every request."
+    "--latency-ms",
+    type=_FiniteFloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Latency added to every request.",
 )
 @click.option(
-    "--jitter-ms", type=click.FloatRange(min=0), default=0.0, show_default=True, help="Plus a random 0..N ms."
+    "--jitter-ms", type=_FiniteFloatRange(min=0), default=0.0, show_default=True, help="Plus a random 0..N ms."
 )
 @click.option(
     "--fault-rate",
-    type=click.FloatRange(0, 1),
+    type=_FiniteFloatRange(0, 1),
     default=0.0,
     show_default=True,
     help="Fraction of requests answered with a 5xx (0..1).",
 )
 @click.option(
     "--throttle-rps",
-    type=click.FloatRange(min=0),
+    type=_FiniteFloatRange(min=0),
     default=None,
     help="Throttle above N requests/s per API; 0: never (default: the profile's rate).",
 )
 @click.option(
     "--drop-rate",
-    type=click.FloatRange(0, 1),
+    type=_FiniteFloatRange(0, 1),
     default=0.0,
     show_default=True,
     help="Fraction of changes carried out, then answered by closing the connection (0..1).",
 )
 @click.option(
     "--provision-failure-rate",
-    type=click.FloatRange(0, 1),
+    type=_FiniteFloatRange(0, 1),
     default=0.0,
     show_default=True,
     help="Fraction of asynchronous changes that fail (0..1).",
 )
 @click.option(
     "--provision-delay",
-    type=float,
+    type=_FiniteFloatRange(min=0),
     default=0.0,
     show_default=True,
     help="Seconds before a change is provisioned / available / gone.",
@@ -176,6 +196,8 @@ def _print_banner(sandbox: Sandbox, seed_file: Path | None, data_file: Path | No
         f"  data:          {data_file or 'in memory only'}",
         f"  profile:       {profile} (docs/sandbox.md, Profiles; change it at POST /_sandbox/config)",
         f"  control:       {sandbox.equinix_url}/_sandbox/info (also on the Alibaba port)",
+        f"  admin token:   {sandbox.admin_token} (header {ADMIN_TOKEN_HEADER}: control calls from a browser "
+        "or through a proxy need it)",
         "",
         "Paste into your shell:",
         *(f"export {name}={shlex.quote(value)}" for name, value in env.items()),

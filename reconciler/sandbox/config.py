@@ -3,7 +3,8 @@ behaviour (docs/cloud-apis.md, Unconfirmed facts).
 
 `SandboxConfig` and `FaultConfig` are plain dataclasses. At runtime they are changed only through
 `apply_changes` (used by `Sandbox.configure` and `POST /_sandbox/config`), which validates every
-field and returns a new object, so a request always sees one consistent configuration.
+field (types, ranges; NaN and infinity are never a valid number) and returns a new object, so a
+request always sees one consistent configuration.
 
 Realism profiles (docs/sandbox.md, Profiles) set every behaviour knob at once: `lenient` is the
 dataclass defaults, `realistic` the best reading of the evidence, `pessimistic` the least
@@ -16,6 +17,7 @@ favourable plausible value of everything the evidence leaves open.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from collections.abc import Mapping
@@ -23,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from reconciler.errors import ReconcilerError
+from reconciler.sandbox.bounded import shown
 
 EQUINIX_SESSION_STATES = ("Idle", "Connect", "Active", "OpenSent", "OpenConfirm", "Established")
 ALIBABA_SESSION_STATES = ("Idle", "Connect", "Active", "Established", "Down", "")
@@ -168,7 +171,7 @@ PROFILE_TABLE: dict[str, tuple[Any, Any, Any]] = {
 def profile_changes(profile: str) -> dict[str, Any]:
     """The `apply_changes` mapping that sets every knob of `profile`."""
     if profile not in PROFILES:
-        raise SandboxError(f"profile: {profile!r} is not a sandbox profile; valid: {', '.join(PROFILES)}")
+        raise SandboxError(f"profile: {shown(profile)} is not a sandbox profile; valid: {', '.join(PROFILES)}")
     column = PROFILES.index(profile)
     changes: dict[str, Any] = {}
     for name, values in PROFILE_TABLE.items():
@@ -210,6 +213,8 @@ _NON_NEGATIVE = (
     "alibaba_max_groups_per_vbr",
     "alibaba_max_peers_per_vbr",
 )
+_SECRETS = ("client_secret", "access_key_secret")
+_INT_BOUND = 2**63
 _AT_LEAST_ONE = ("equinix_list_limit_cap", "equinix_token_timeout", "equinix_lockout_after", "alibaba_timestamp_window")
 
 
@@ -223,7 +228,7 @@ def apply_changes(config: SandboxConfig, changes: Mapping[str, Any]) -> SandboxC
     if changes.get("profile") is not None:
         profile = changes["profile"]
         if not isinstance(profile, str):
-            raise SandboxError(f"profile: {profile!r} is not a sandbox profile; valid: {', '.join(PROFILES)}")
+            raise SandboxError(f"profile: {shown(profile)} is not a sandbox profile; valid: {', '.join(PROFILES)}")
         config = apply_changes(config, profile_changes(profile))
     updates: dict[str, Any] = {}
     for name, value in changes.items():
@@ -254,7 +259,8 @@ def _replace_checked(obj: _T, changes: Mapping[str, Any], *, prefix: str, nested
     checked: dict[str, Any] = {}
     for name, value in changes.items():
         if name not in hints:
-            raise SandboxError(f"{prefix}{name}: unknown setting; valid settings: {', '.join(names)}")
+            where = f"{prefix}{name}" if len(name) <= 60 else f"{prefix}{shown(name)}"
+            raise SandboxError(f"{where}: unknown setting; valid settings: {', '.join(names)}")
         checked[name] = value if name in nested else _coerce(f"{prefix}{name}", value, hints[name])
     for name, value in checked.items():
         if name in nested:
@@ -276,12 +282,26 @@ def _coerce(path: str, value: Any, hint: Any) -> Any:
         if option is bool and isinstance(value, bool):
             return value
         if option is int and isinstance(value, int) and not isinstance(value, bool):
+            if not -_INT_BOUND <= value < _INT_BOUND:  # nothing needs more; huge ints cannot even be printed
+                raise SandboxError(f"{path}: the number is too large; expected an integer from -2**63 to 2**63 - 1")
             return value
         if option is float and isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
+            return _finite(path, value)
         if option is str and isinstance(value, str):
             return value
-    raise SandboxError(f"{path}: {value!r} is not valid; expected {_describe(options)}")
+    given = "the value given" if path.endswith(_SECRETS) else shown(value)  # never echo a credential
+    raise SandboxError(f"{path}: {given} is not valid; expected {_describe(options)}")
+
+
+def _finite(path: str, value: int | float) -> float:
+    """NaN passes every `<` check and infinity every `>=` one, so both are refused here, once."""
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond float range
+        raise SandboxError(f"{path}: the number is too large; expected a finite number") from None
+    if not math.isfinite(number):
+        raise SandboxError(f"{path}: {number} is not valid; expected a finite number")
+    return number
 
 
 def _describe(options: tuple[Any, ...]) -> str:
@@ -310,10 +330,10 @@ def _check_range(path: str, name: str, value: Any) -> None:
     if name == "throttle_rps" and value <= 0:
         raise SandboxError(f"{path}: {value} must be above 0 requests per second (or null for no throttling)")
     if name == "equinix_session_target" and value not in EQUINIX_SESSION_STATES:
-        raise SandboxError(f"{path}: {value!r} is not a BGP state; valid: {', '.join(EQUINIX_SESSION_STATES)}")
+        raise SandboxError(f"{path}: {shown(value)} is not a BGP state; valid: {', '.join(EQUINIX_SESSION_STATES)}")
     if name == "alibaba_session_target" and value not in ALIBABA_SESSION_STATES:
         valid = ", ".join(repr(s) for s in ALIBABA_SESSION_STATES)
-        raise SandboxError(f"{path}: {value!r} is not a BgpStatus; valid: {valid}")
+        raise SandboxError(f"{path}: {shown(value)} is not a BgpStatus; valid: {valid}")
     if name.endswith(("client_id", "client_secret", "access_key_id", "access_key_secret")) and not value:
         raise SandboxError(f"{path}: must not be empty")
 

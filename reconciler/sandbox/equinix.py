@@ -6,14 +6,14 @@ Routes: `POST /oauth2/v1/token`; `POST|GET /ne/v1/bgp`; `GET|PUT /ne/v1/bgp/{uui
 any source (no public source lists a BGP error code: Equinix §8); docs/sandbox.md has the table.
 
 Reads go through `records.visible`, so with `equinix_read_lag` they show what was there before a
-change; checks on writes always see the truth.
+change; checks on writes always see the truth. Bodies and list parameters are read within the
+bounds of `bounded` (docs/sandbox.md, Limits): over them is a 400 or 413 in the Equinix shape.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import ipaddress
-import json
 import re
 import secrets
 from collections.abc import Mapping
@@ -23,6 +23,16 @@ from typing import Any
 
 from aiohttp import web
 
+from reconciler.sandbox.bounded import (
+    MAX_ADMIN_BODY,
+    MAX_API_BODY,
+    MAX_NUMBER_LENGTH,
+    InputError,
+    decimal_integer,
+    parse_json_object,
+    read_body,
+    shown,
+)
 from reconciler.sandbox.core import CORE, Core
 from reconciler.sandbox.faults import fault_middleware, retry_after_seconds
 from reconciler.sandbox.records import EquinixBgp, session_since, session_state, visible
@@ -42,6 +52,7 @@ DUPLICATE = "IC-NE-BGP-0006"  # 400: the connection already has a BGP configurat
 BUSY = "IC-NE-BGP-0007"  # 400: PUT while PROVISIONING / PENDING_UPDATE
 NOT_UPDATABLE = "IC-NE-BGP-0008"  # 400: connectionUuid in a PUT
 BAD_REQUEST = "IC-NE-ERR-400"
+TOO_LARGE = "IC-NE-ERR-413"  # invented, like -405 and -429
 UNAUTHORIZED = "IC-NE-ERR-401"
 NOT_FOUND = "IC-NE-ERR-404"
 METHOD_NOT_ALLOWED = "IC-NE-ERR-405"
@@ -229,7 +240,10 @@ _SNAKE = {
 
 
 def build_app(core: Core) -> web.Application:
-    app = web.Application(middlewares=[fault_middleware(EquinixHooks(core), core), _errors_middleware])
+    # The app's own bound is the control routes' (a seed); API bodies are bounded lower when read.
+    app = web.Application(
+        middlewares=[fault_middleware(EquinixHooks(core), core), _errors_middleware], client_max_size=MAX_ADMIN_BODY
+    )
     app[CORE] = core
     app.router.add_post("/oauth2/v1/token", token)
     app.router.add_post("/ne/v1/bgp", create_bgp)
@@ -259,7 +273,10 @@ async def token(request: web.Request) -> web.Response:
     grant_type = body.get("grant_type")
     if grant_type != "client_credentials":
         raise OAuthError(
-            400, "S1002", "Invalid Grant Type", f"grant_type {grant_type!r} is not supported; use client_credentials."
+            400,
+            "S1002",
+            "Invalid Grant Type",
+            f"grant_type {shown(grant_type)} is not supported; use client_credentials.",
         )
     client_id, client_secret = body.get("client_id"), body.get("client_secret")
     if not isinstance(client_id, str) or not isinstance(client_secret, str) or not client_id:
@@ -468,7 +485,9 @@ async def list_bgp(request: web.Request) -> web.Response:
         raise EquinixError(
             400,
             ErrorItem(
-                FIELD_INVALID, f"status {status!r} is not valid; valid: {', '.join(PROVISIONING_STATUSES)}", "status"
+                FIELD_INVALID,
+                f"status {shown(status)} is not valid; valid: {', '.join(PROVISIONING_STATUSES)}",
+                "status",
             ),
         )
     effective_limit = min(limit, core.config.equinix_list_limit_cap)
@@ -632,7 +651,7 @@ def _bgp_fields(body: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
             continue
         value = body[prop]
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ASN:
-            bad(prop, f"{prop} {value!r} is not valid: expected an integer 1..{MAX_ASN}")
+            bad(prop, f"{prop} {shown(value)} is not valid: expected an integer 1..{MAX_ASN}")
         else:
             fields[attr] = value
     if "localIpAddress" in body:
@@ -648,7 +667,8 @@ def _bgp_fields(body: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
         remote = body["remoteIpAddress"]
         if not isinstance(remote, str) or "/" in remote or not _is_ip(remote):
             bad(
-                "remoteIpAddress", f"remoteIpAddress {remote!r} is not valid: expected a plain IP address like 10.0.0.2"
+                "remoteIpAddress",
+                f"remoteIpAddress {shown(remote)} is not valid: expected a plain IP address like 10.0.0.2",
             )
         else:
             fields["remote_ip_address"] = str(ipaddress.ip_address(remote))
@@ -670,14 +690,14 @@ def _bgp_fields(body: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
 
 def _local_ip_problem(value: Any) -> str | None:
     if not isinstance(value, str) or "/" not in value:
-        return f"localIpAddress {value!r} is not valid: expected CIDR notation like 10.0.0.1/30"
+        return f"localIpAddress {shown(value)} is not valid: expected CIDR notation like 10.0.0.1/30"
     try:
         interface = ipaddress.ip_interface(value)
     except ValueError:
-        return f"localIpAddress {value!r} is not valid: expected CIDR notation like 10.0.0.1/30"
+        return f"localIpAddress {shown(value)} is not valid: expected CIDR notation like 10.0.0.1/30"
     network = interface.network
     if network.num_addresses > 2 and interface.ip in (network.network_address, network.broadcast_address):
-        return f"localIpAddress {value!r} is the network or broadcast address of {network}; use a host address"
+        return f"localIpAddress {shown(value)} is the network or broadcast address of {network}; use a host address"
     return None
 
 
@@ -706,25 +726,29 @@ def _is_ip(value: str) -> bool:
 
 def _non_negative_int(value: str, prop: str, *, minimum: int) -> int:
     """`offset` / `limit` arrive as strings (the spec types them so); ints written as text."""
-    text = value.strip()
-    if not text.isdigit() or int(text) < minimum:
+    try:
+        number = decimal_integer(value)
+    except InputError:
+        number = None
+    if number is None or number < minimum:
+        expected = f"an integer >= {minimum} of at most {MAX_NUMBER_LENGTH} digits"
         raise EquinixError(
-            400, ErrorItem(FIELD_INVALID, f"{prop} {value!r} is not valid: expected an integer >= {minimum}", prop)
+            400, ErrorItem(FIELD_INVALID, f"{prop} {shown(value)} is not valid: expected {expected}", prop)
         )
-    return int(text)
+    return number
 
 
 async def _json_object(request: web.Request, *, oauth: bool = False) -> dict[str, Any]:
-    raw = await request.read()
+    """The body as a JSON object, read within `bounded`'s limits (size, nesting, number length)."""
     try:
-        body = json.loads(raw) if raw else None
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
+        return parse_json_object(await read_body(request, MAX_API_BODY))
+    except InputError as exc:
+        status = 413 if exc.too_large else 400
         if oauth:
-            raise OAuthError(400, "S1001", "Bad Request", "The request body must be a JSON object.")
-        raise EquinixError(400, ErrorItem(BAD_REQUEST, "The request body must be a JSON object.", ""))
-    return body
+            raise OAuthError(
+                status, "S1001", "Payload Too Large" if exc.too_large else "Bad Request", exc.sentence()
+            ) from None
+        raise EquinixError(status, ErrorItem(TOO_LARGE if exc.too_large else BAD_REQUEST, exc.sentence(), "")) from None
 
 
 # -- prerequisites (Equinix §9) ----------------------------------------------------------------

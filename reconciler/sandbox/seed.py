@@ -12,7 +12,9 @@ alibaba:
 ```
 
 Item fields not listed below are kept as given and shown in the device / connection / VBR
-responses (a VBR's `vlanId: 100` is returned as `VlanId: 100`).
+responses (a VBR's `vlanId: 100` is returned as `VlanId: 100`). Seed text is read within the
+bounds of `bounded.read_yaml` (nesting, values once aliases are expanded, number length), since
+`POST /_sandbox/seed` takes it from any local client.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 
 import yaml
 
+from reconciler.sandbox.bounded import InputError, read_yaml, shown
 from reconciler.sandbox.config import SandboxError
 
 MAX_ASN = 4294967295
@@ -145,19 +148,11 @@ def load_seed(path: Path | str) -> Seed:
 
 
 def parse_seed_text(text: str, source: str) -> Seed:
+    """Parse seed YAML (or JSON) within the bounds of `bounded.read_yaml` (nesting, aliases, numbers)."""
     try:
-        loader = yaml.SafeLoader(text)
-        try:
-            node = loader.get_single_node()
-            data = loader.construct_document(node) if node is not None else None
-        finally:
-            loader.dispose()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
-        raise SandboxError(f"{where}: not valid YAML: {exc.problem}") from None
-    except yaml.YAMLError as exc:
-        raise SandboxError(f"{source}: not valid YAML: {exc}") from None
+        data, node = read_yaml(text)
+    except InputError as exc:
+        raise SandboxError(f"{exc.where(source)}: {exc.message}") from None
     return Seed.from_mapping({} if data is None else data, source, node=node)
 
 
@@ -273,7 +268,7 @@ class _Parser:
         seen: set[str] = set()
         for i, item in enumerate(items):
             if item.key in seen:
-                raise self.fail((*path, i), f"duplicate {label} {item.key!r}")
+                raise self.fail((*path, i), f"duplicate {label} {shown(item.key)}")
             seen.add(item.key)
 
     def fields(
@@ -283,12 +278,12 @@ class _Parser:
             raise self.fail(path, "expected a mapping")
         for name in required:
             if name not in item:
-                raise self.fail(path, f"missing {name!r}")
+                raise self.fail(path, f"missing {shown(name)}")
         values: dict[str, Any] = {}
         extra: dict[str, Any] = {}
         for name, value in item.items():
             if not isinstance(name, str):
-                raise self.fail(path, f"field names must be strings, got {name!r}")
+                raise self.fail(path, f"field names must be strings, got {shown(name)}")
             if name in known:
                 values[known[name]] = value
             else:
@@ -297,12 +292,12 @@ class _Parser:
 
     def text(self, path: tuple[str | int, ...], value: Any, *, allow_empty: bool = False) -> str:
         if not isinstance(value, str) or (not value and not allow_empty):
-            raise self.fail(path, f"expected a non-empty string, got {value!r}")
+            raise self.fail(path, f"expected a non-empty string, got {shown(value)}")
         return value
 
     def flag(self, path: tuple[str | int, ...], value: Any) -> bool:
         if not isinstance(value, bool):
-            raise self.fail(path, f"expected true or false, got {value!r}")
+            raise self.fail(path, f"expected true or false, got {shown(value)}")
         return value
 
     def device(self, i: int, item: Any) -> SeedDevice:
@@ -315,7 +310,7 @@ class _Parser:
                 )
         asn = values.get("asn")
         if asn is not None and (isinstance(asn, bool) or not isinstance(asn, int) or not 1 <= asn <= MAX_ASN):
-            raise self.fail((*path, "asn"), f"{asn!r} is not an ASN (an integer 1..{MAX_ASN})")
+            raise self.fail((*path, "asn"), f"{shown(asn)} is not an ASN (an integer 1..{MAX_ASN})")
         return SeedDevice(**values, extra=extra)
 
     def connection(self, i: int, item: Any) -> SeedConnection:
@@ -333,7 +328,7 @@ class _Parser:
             path, item, {"regionId": "region_id", "ipv6Supported": "ipv6_supported"}, ("regionId",)
         )
         if extra:
-            raise self.fail(path, f"unknown field {next(iter(extra))!r}; valid: regionId, ipv6Supported")
+            raise self.fail(path, f"unknown field {shown(next(iter(extra)))}; valid: regionId, ipv6Supported")
         region_id = self.text((*path, "regionId"), values["region_id"])
         ipv6 = self.flag((*path, "ipv6Supported"), values.get("ipv6_supported", True))
         return SeedRegion(region_id, ipv6)
@@ -347,10 +342,12 @@ class _Parser:
                 values[name] = self.flag(where, value)
             elif name == "bfd_session_quota":
                 if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                    raise self.fail(where, f"expected a number of BFD sessions (an integer 0 or more), got {value!r}")
+                    raise self.fail(
+                        where, f"expected a number of BFD sessions (an integer 0 or more), got {shown(value)}"
+                    )
             elif name == "physical_connections":
                 if not isinstance(value, list):
-                    raise self.fail(where, f"expected a list of physical connection ids, got {value!r}")
+                    raise self.fail(where, f"expected a list of physical connection ids, got {shown(value)}")
                 values[name] = tuple(self.text((*where, j), item) for j, item in enumerate(value))
             else:
                 values[name] = self.text(where, value, allow_empty=name not in ("vbr_id", "region_id"))
@@ -366,7 +363,7 @@ def _check_ipv4(value: str) -> str | None:
     try:
         ipaddress.IPv4Address(value)
     except ValueError:
-        return f"{value!r} is not an IPv4 address"
+        return f"{shown(value)} is not an IPv4 address"
     return None
 
 
@@ -374,7 +371,7 @@ def _check_ipv6(value: str) -> str | None:
     try:
         ipaddress.IPv6Address(value)
     except ValueError:
-        return f"{value!r} is not an IPv6 address"
+        return f"{shown(value)} is not an IPv6 address"
     return None
 
 
@@ -382,7 +379,7 @@ def _check_mask(value: str) -> str | None:
     try:
         ipaddress.IPv4Network(f"0.0.0.0/{value}")
     except ValueError:
-        return f"{value!r} is not a subnet mask (like 255.255.255.252)"
+        return f"{shown(value)} is not a subnet mask (like 255.255.255.252)"
     return None
 
 
@@ -390,7 +387,7 @@ def _check_ipv6_mask(value: str) -> str | None:
     try:
         ipaddress.IPv6Network(f"::/{value.lstrip('/')}")
     except ValueError:
-        return f"{value!r} is not an IPv6 prefix length (like 126)"
+        return f"{shown(value)} is not an IPv6 prefix length (like 126)"
     return None
 
 
@@ -411,7 +408,8 @@ def _camel(attr: str, table: Mapping[str, str]) -> str:
 def _path_text(path: tuple[str | int, ...]) -> str:
     out = ""
     for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+        name = part if isinstance(part, int) or len(part) <= 60 else shown(part)  # a key may be huge
+        out += f"[{name}]" if isinstance(name, int) else (f".{name}" if out else name)
     return out
 
 

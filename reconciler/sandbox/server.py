@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import secrets
 import socket
 import threading
 from collections.abc import Mapping
@@ -16,6 +17,7 @@ from aiohttp import web
 
 from reconciler.package_data import example_path
 from reconciler.sandbox import admin, alibaba, equinix
+from reconciler.sandbox.bounded import shown
 from reconciler.sandbox.config import (
     ALIBABA_SESSION_STATES,
     EQUINIX_SESSION_STATES,
@@ -74,6 +76,9 @@ class Sandbox:
 
     >>> with Sandbox(seed) as sandbox:
     ...     os.environ.update(sandbox.env())
+
+    `admin_token` (random, one per Sandbox) opens the `/_sandbox/` control routes to requests that
+    a plain local client would not make (docs/sandbox.md, Control routes): send `admin_headers()`.
     """
 
     def __init__(
@@ -89,6 +94,7 @@ class Sandbox:
         self._config = validated(config or SandboxConfig())
         self.data_file = Path(data_file) if data_file is not None else None
         self._ports = (equinix_port, alibaba_port)
+        self.admin_token = secrets.token_urlsafe(24)
         self._core: Core | None = None
         self._runner: _LoopThread | None = None
         self.equinix_url = ""
@@ -155,6 +161,10 @@ class Sandbox:
             "ALIBABA_CLOUD_VPC_ENDPOINT": self.alibaba_endpoint,
         }
 
+    def admin_headers(self) -> dict[str, str]:
+        """The header that admits a request to the `/_sandbox/` control routes from anywhere."""
+        return {admin.ADMIN_TOKEN_HEADER: self.admin_token}
+
     def info(self) -> dict[str, Any]:
         return {"equinixUrl": self.equinix_url, "alibabaEndpoint": self.alibaba_endpoint, "env": self.env()}
 
@@ -211,8 +221,10 @@ class Sandbox:
                 if record is None or not record.exists:
                     continue
                 if state != AUTO and state not in valid:
-                    shown = ", ".join(repr(s) for s in valid)
-                    raise SandboxError(f"{state!r} is not a session state for {cloud_id}; valid: {shown} or 'auto'")
+                    states = ", ".join(repr(s) for s in valid)
+                    raise SandboxError(
+                        f"{shown(state)} is not a session state for {cloud_id}; valid: {states} or 'auto'"
+                    )
                 override = None if state == AUTO else state
                 ticket = core.store.put(
                     table,
@@ -224,7 +236,7 @@ class Sandbox:
             else:
                 if core.store.get("alibaba_groups", cloud_id) is not None:
                     raise SandboxError(f"{cloud_id} is a BGP group; session states belong to peers (bgp-...)")
-                raise SandboxError(f"no Equinix BGP configuration or Alibaba BGP peer with id {cloud_id!r}")
+                raise SandboxError(f"no Equinix BGP configuration or Alibaba BGP peer with id {shown(cloud_id)}")
         core.store.sync(ticket)
 
     def objects(self) -> SandboxObjects:

@@ -98,3 +98,56 @@ def test_bad_seed_content_names_the_line(tmp_path: Path) -> None:
     _, err = process.communicate(timeout=20)
     assert process.returncode == 1
     assert f"Error: {seed}:3:7: equinix.devices[0]: missing 'uuid'" in err
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--provision-delay", "nan", "nan is not a finite number"),
+        ("--provision-delay", "inf", "inf is not a finite number"),
+        ("--provision-delay", "-1", "-1.0 is not in the range x>=0"),
+        ("--latency-ms", "nan", "nan is not a finite number"),
+        ("--jitter-ms", "inf", "inf is not a finite number"),
+        ("--fault-rate", "nan", "nan is not a finite number"),
+        ("--drop-rate", "nan", "nan is not a finite number"),
+        ("--provision-failure-rate", "nan", "nan is not a finite number"),
+        ("--throttle-rps", "inf", "inf is not a finite number"),
+    ],
+)
+def test_float_options_must_be_finite(option: str, value: str, message: str) -> None:
+    """docs/sandbox.md (Running it): NaN, infinity and negative numbers are refused, exit 1, no traceback
+    (`--provision-delay nan` used to start a sandbox whose changes never settled)."""
+    process = _serve("sandbox", "serve", option, value)
+    try:
+        _, err = process.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        pytest.fail(f"`sandbox serve {option} {value}` started serving instead of refusing the value")
+    assert process.returncode == 1, err
+    assert f"Invalid value for '{option}': {message}" in err
+    assert "Traceback" not in err
+
+
+def test_banner_prints_the_admin_token(tmp_path: Path) -> None:
+    """docs/sandbox.md (Control routes): the banner prints the admin token, which admits a control
+    request that a plain local client would not send (here one that says it comes from a web page)."""
+    seed = tmp_path / "seed.yaml"
+    seed.write_text(SEED_YAML)
+    process = _serve("sandbox", "serve", "--seed", str(seed))
+    try:
+        assert process.stdout is not None
+        banner = [process.stdout.readline() for _ in range(8)]
+        token_lines = [line for line in banner if line.startswith("  admin token:   ")]
+        assert len(token_lines) == 1, banner
+        token = token_lines[0].split()[2]
+        exports = _read_exports(process)
+        url = f"{exports['EQUINIX_API_ENDPOINT']}/_sandbox/config"
+        from_a_page = {"Origin": "https://example.invalid"}
+        assert httpx.get(url, headers=from_a_page).status_code == 403
+        assert httpx.get(url, headers={**from_a_page, "X-Sandbox-Admin-Token": token}).status_code == 200
+        assert httpx.get(url).status_code == 200  # a local script needs no token
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=20)
+    assert process.returncode == 0, err

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import math
+import re
+import typing
+
 import pytest
 
 from reconciler.sandbox import FaultConfig, Sandbox, SandboxConfig, SandboxError, Seed
@@ -103,3 +107,58 @@ def test_new_knobs_default_to_the_old_behaviour() -> None:
     assert not (
         config.alibaba_specific_ip_codes or config.alibaba_check_vbr_addressing or config.alibaba_unique_group_names
     )
+
+
+def _float_knobs() -> list[str]:
+    """Every float field of SandboxConfig and FaultConfig, as `apply_changes` names it."""
+    knobs = []
+    for prefix, cls in (("", SandboxConfig), ("equinix.", FaultConfig), ("alibaba.", FaultConfig)):
+        for name, hint in typing.get_type_hints(cls).items():
+            if float in (typing.get_args(hint) or (hint,)):
+                knobs.append(prefix + name)
+    return knobs
+
+
+def _change(knob: str, value: object) -> dict[str, object]:
+    api, dot, name = knob.partition(".")
+    return {api: {name: value}} if dot else {knob: value}
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, 10**400], ids=["nan", "inf", "-inf", "10**400"])
+@pytest.mark.parametrize("knob", _float_knobs())
+def test_float_knobs_must_be_finite(knob: str, value: float) -> None:
+    """docs/sandbox.md (Knobs): NaN passes every range check and infinity most, so neither is a value."""
+    with pytest.raises(SandboxError, match=rf"^{re.escape(knob)}: .*expected a finite number"):
+        apply_changes(SandboxConfig(), _change(knob, value))
+
+
+def test_float_knobs_are_many() -> None:
+    """The list above really covers the timing, fault and read-lag knobs."""
+    assert {"provision_delay", "equinix.latency_ms", "alibaba.throttle_rps", "alibaba_token_ttl"} <= set(_float_knobs())
+
+
+def test_configure_refuses_nan_and_keeps_the_config(seed: Seed) -> None:
+    """docs/sandbox.md (Running it): Sandbox.configure, before start and while running, refuses NaN."""
+    sandbox = Sandbox(seed)
+    with pytest.raises(SandboxError, match="provision_delay: nan is not valid"):
+        sandbox.configure(provision_delay=math.nan)
+    with sandbox:
+        with pytest.raises(SandboxError, match=r"equinix\.latency_ms: inf is not valid"):
+            sandbox.configure(equinix={"latency_ms": math.inf})
+        assert sandbox.config == SandboxConfig()
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [
+        ({"equinix_lockout_after": 10**30}, "equinix_lockout_after: the number is too large"),
+        ({"equinix_client_secret": 1234567}, "equinix_client_secret: the value given is not valid"),
+        ({"equinix_session_target": "x" * 5_000}, "(5,002 characters) is not a BGP state"),
+    ],
+)
+def test_odd_values_give_short_messages(changes: dict[str, object], words: str) -> None:
+    """docs/sandbox.md (Knobs): huge or secret values are not quoted back in full."""
+    with pytest.raises(SandboxError) as info:
+        apply_changes(SandboxConfig(), changes)
+    assert words in str(info.value)
+    assert len(str(info.value)) < 300 and "1234567" not in str(info.value)
