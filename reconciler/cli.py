@@ -7,6 +7,7 @@ runs, so `reconciler --help` stays fast.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import click
 
 from reconciler import __version__
-from reconciler.context import AppContext
+from reconciler.context import AppContext, SecretsOptions
 from reconciler.errors import ReconcilerError
 
 # command name -> (module, one-line help). The module defines `command` (a click.Command).
@@ -42,6 +43,12 @@ def _sandbox_profile(ctx: click.Context, param: click.Parameter, value: str) -> 
     raise click.BadParameter(
         f"{value!r} is not a sandbox profile; valid: {', '.join(SANDBOX_PROFILES)}", ctx, param, where
     )
+
+
+def _allowed_paths(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[Path, ...]:
+    # RECONCILER_SECRETS_ALLOW=/a:/b: is split on os.pathsep; an empty entry would otherwise
+    # become "." and allow the working folder.
+    return tuple(Path(path) for path in value if path)
 
 
 class LazyGroup(click.Group):
@@ -99,6 +106,23 @@ class LazyGroup(click.Group):
     show_default=True,
     help="Seconds to wait for the state lock before failing.",
 )
+@click.option(
+    "--secrets-root",
+    envvar="RECONCILER_SECRETS_ROOT",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder that fromFile secret references must stay inside (default: the Git work tree holding "
+    "the manifests, else their common folder; env RECONCILER_SECRETS_ROOT).",
+)
+@click.option(
+    "--secrets-allow",
+    envvar="RECONCILER_SECRETS_ALLOW",
+    multiple=True,
+    type=click.Path(),
+    callback=_allowed_paths,
+    metavar="PATH",
+    help="A file or folder outside the secrets root that fromFile may also read; repeatable "
+    f"(env RECONCILER_SECRETS_ALLOW, paths separated by {os.pathsep!r}).",
+)
 @click.pass_context
 def cli(
     ctx: click.Context,
@@ -109,6 +133,8 @@ def cli(
     log_format: str,
     verbose: bool,
     lock_timeout: float,
+    secrets_root: Path | None,
+    secrets_allow: tuple[Path, ...],
 ) -> None:
     """Declarative BGP peering across clouds: plan, apply and drift, Terraform style.
 
@@ -118,11 +144,14 @@ def cli(
     from reconciler import log
 
     log.configure(log_format, verbose)
-    ctx.obj = AppContext(state_url, sandbox, seed, log_format, verbose, lock_timeout, sandbox_profile)
+    secrets = SecretsOptions(secrets_root, secrets_allow)
+    ctx.obj = AppContext(state_url, sandbox, seed, log_format, verbose, lock_timeout, sandbox_profile, secrets)
 
 
 _GLOBAL_FLAGS = frozenset({"--sandbox", "-v", "--verbose"})
-_GLOBAL_VALUES = frozenset({"--state", "--seed", "--sandbox-profile", "--log-format", "--lock-timeout"})
+_GLOBAL_VALUES = frozenset(
+    {"--state", "--seed", "--sandbox-profile", "--log-format", "--lock-timeout", "--secrets-root", "--secrets-allow"}
+)
 
 
 def hoist_global_options(args: list[str]) -> list[str]:

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+
+@dataclass(frozen=True)
+class SecretsOptions:
+    """Where `fromFile` secret references may point, as given: `--secrets-root` (None: the Git
+    work tree of the manifests, else their common folder) and each `--secrets-allow`."""
+
+    root: Path | None = None
+    allow: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -17,3 +26,4 @@ class AppContext:
     verbose: bool
     lock_timeout: float
     sandbox_profile: str = "realistic"  # realism of the embedded sandbox (docs/sandbox.md, Profiles)
+    secrets: SecretsOptions = field(default_factory=SecretsOptions)

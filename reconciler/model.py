@@ -200,6 +200,9 @@ class StateResource:
     region: str | None
     attributes: Mapping[str, Any]
     dependencies: tuple[str, ...] = ()
+    # When reconciler created it (ISO 8601): until the cloud's read lag has passed, a read that
+    # does not show it does not mean it is gone.
+    created_at: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

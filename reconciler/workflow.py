@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from reconciler.clouds import make_provider, refresh_scopes
-from reconciler.clouds.base import Presupposed, Provider, ProviderOptions
+from reconciler.clouds import KINDS, make_provider, refresh_scopes
+from reconciler.clouds.base import ObjectRef, Presupposed, Provider, ProviderOptions
 from reconciler.context import AppContext
 from reconciler.log import get_logger
 from reconciler.model import LiveObject, Resource, StateDoc
@@ -77,7 +79,7 @@ def open_workspace(
     """
     from reconciler.state import open_backend
 
-    ws = Workspace(app, open_backend(app.state_url), dict(os.environ), options or ProviderOptions())
+    ws = Workspace(app, open_backend(app.state_url), dict(os.environ), options or default_options(os.environ))
     try:
         with _embedded_sandbox(app, presupposed) as sandbox:
             if sandbox is not None:
@@ -86,6 +88,23 @@ def open_workspace(
             yield ws
     finally:
         ws.close()
+
+
+def default_options(env: Mapping[str, str]) -> ProviderOptions:
+    """Provider options for commands that do not set them: the read lag from RECONCILER_READ_LAG
+    (as `apply --read-lag`), so that plan and drift wait out the same lag as apply."""
+    from reconciler.errors import UsageError
+
+    raw = env.get("RECONCILER_READ_LAG", "").strip()
+    if not raw:
+        return ProviderOptions()
+    try:
+        read_lag = float(raw)
+    except ValueError:
+        read_lag = -1.0
+    if not 0 <= read_lag < float("inf"):
+        raise UsageError(f"RECONCILER_READ_LAG={raw!r} is not a number of seconds (0 or more, e.g. 30)")
+    return ProviderOptions(create_grace=read_lag)
 
 
 @contextmanager
@@ -149,9 +168,37 @@ def observe(ws: Workspace, desired: Sequence[Resource], state: StateDoc) -> Obse
     listed = {obj.cloud_id for obj in objects}
     objects += tuple(obj for obj in ws.recovered if obj.cloud_id not in listed)
     kinds = frozenset(k for name in results for k in scopes[name].kinds)
+    objects += tuple(_just_created(ws, state, {obj.cloud_id for obj in objects}, kinds))
     calls = {name: dict(result.api_calls) for name, result in results.items()}
     log.debug("refresh complete", objects=len(objects), api_calls=calls)
     return Observed(objects, kinds, calls)
+
+
+def _just_created(
+    ws: Workspace, state: StateDoc, listed: set[str], refreshed_kinds: frozenset[str]
+) -> Iterator[LiveObject]:
+    """State resources created so recently that reads may not show them yet (`created_at` within
+    the read lag, `ws.options.create_grace`), which the refresh did not list: each is looked for
+    again until it shows, or the read lag has passed and it is really gone. Without this, an apply
+    right after another (one killed after its create, for instance) would take the new object for
+    deleted and create it again: a duplicate where the cloud has no idempotency token."""
+    from reconciler.readlag import look_until, seconds_since_epoch
+
+    now = time.time()
+    for recorded in state.resources.values():
+        if recorded.kind not in refreshed_kinds or recorded.cloud_id in listed or recorded.created_at is None:
+            continue
+        until = seconds_since_epoch(recorded.created_at) + ws.options.create_grace
+        if until <= now:
+            continue
+        provider = ws.provider(KINDS[recorded.kind].cloud)
+        found = look_until(
+            partial(provider.get, ObjectRef(recorded.kind, recorded.cloud_id, recorded.region)),
+            until,
+            partial(log.info, "a just-created object is not listed yet: looking again", address=recorded.address),
+        )
+        if found is not None:
+            yield found
 
 
 # ---------------------------------------------------------------- interrupted applies
@@ -198,18 +245,28 @@ def _resolve_and_fold(ws: Workspace, resend: Resend | None) -> StateDoc:
 # ---------------------------------------------------------------- manifests -> plan
 
 
-def load_desired(paths: Sequence[str], *, with_secrets: bool = True) -> tuple[Manifests, tuple[Resource, ...]]:
-    """Load and validate manifests (no API call is made when they are invalid), then resolve secrets."""
-    from reconciler.errors import ManifestError
-    from reconciler.manifest import load_manifests, resolve_secrets
+def load_desired(
+    paths: Sequence[str], *, with_secrets: bool = True, app: AppContext | None = None
+) -> tuple[Manifests, tuple[Resource, ...]]:
+    """Load and validate manifests (no API call is made when they are invalid), then resolve secrets.
 
-    manifests = load_manifests([Path(p) for p in paths] or [Path(".")])
+    With `app`, its `secrets` options (`--secrets-root`, `--secrets-allow`) say where `fromFile`
+    references may point, and every reference is checked while loading, whether keys are read
+    or not. Key files are only ever read inside the secrets root (by default the Git work tree of
+    the manifests) or the allow-list.
+    """
+    from reconciler.errors import ManifestError
+    from reconciler.manifest import load_manifests, resolve_secrets, secret_files
+
+    roots = [Path(p) for p in paths] or [Path(".")]
+    key_files = None if app is None else secret_files(roots, app.secrets.root, app.secrets.allow)
+    manifests = load_manifests(roots, key_files)
     if not manifests.ok:
         errors = [d for d in manifests.diagnostics if getattr(d, "severity", "error") == "error"]
         lines = "\n".join(str(d) for d in errors[:50])
         more = f"\n... and {len(errors) - 50} more" if len(errors) > 50 else ""
         raise ManifestError(f"invalid manifests ({len(errors)} problems):\n{lines}{more}", manifests.diagnostics)
-    resources = resolve_secrets(manifests.resources) if with_secrets else manifests.resources
+    resources = resolve_secrets(manifests.resources, key_files) if with_secrets else manifests.resources
     return manifests, tuple(resources)
 
 

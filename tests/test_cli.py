@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.cli import SANDBOX_PROFILES, cli, hoist_global_options
-from reconciler.context import AppContext
+from reconciler.context import AppContext, SecretsOptions
 
 
 def test_global_options_after_the_command_move_in_front() -> None:
@@ -125,3 +125,51 @@ def test_the_profile_reaches_the_embedded_sandbox(
     with open_workspace(app) as ws:
         assert ws.sandbox is not None
         assert profile_of(ws.sandbox.config) == expected
+
+
+def test_the_secrets_options_are_global_options_also_after_the_command() -> None:
+    args = ["plan", "bgp", "--secrets-root", "/repo", "--secrets-allow=/run/a.key", "--secrets-allow", "/run/b"]
+    assert hoist_global_options(args) == [
+        "--secrets-root",
+        "/repo",
+        "--secrets-allow=/run/a.key",
+        "--secrets-allow",
+        "/run/b",
+        "plan",
+        "bgp",
+    ]
+
+
+def app_for(args: list[str], monkeypatch: pytest.MonkeyPatch) -> AppContext:
+    monkeypatch.setattr("reconciler.log.configure", lambda *a: None)
+    with cli.make_context("reconciler", [*args, "validate"]) as ctx:
+        ctx.invoke(cli.callback, **ctx.params)  # the global options only; the command is not run
+        app = ctx.obj
+    assert isinstance(app, AppContext)
+    return app
+
+
+def test_the_secrets_options_reach_the_commands(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RECONCILER_SECRETS_ROOT", raising=False)
+    monkeypatch.delenv("RECONCILER_SECRETS_ALLOW", raising=False)
+    assert app_for([], monkeypatch).secrets == SecretsOptions(None, ())
+    app = app_for(["--secrets-root", "/repo", "--secrets-allow", "/a", "--secrets-allow", "/b"], monkeypatch)
+    assert app.secrets == SecretsOptions(Path("/repo"), (Path("/a"), Path("/b")))
+
+
+def test_the_secrets_options_come_from_the_environment_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """RECONCILER_SECRETS_ALLOW holds paths separated by os.pathsep; an empty entry (a stray
+    separator) allows nothing, in particular not the working folder."""
+    monkeypatch.setenv("RECONCILER_SECRETS_ROOT", "/repo")
+    monkeypatch.setenv("RECONCILER_SECRETS_ALLOW", os.pathsep.join(["/run/a.key", "", "/run/b"]) + os.pathsep)
+    assert app_for([], monkeypatch).secrets == SecretsOptions(Path("/repo"), (Path("/run/a.key"), Path("/run/b")))
+    monkeypatch.setenv("RECONCILER_SECRETS_ALLOW", "")
+    assert app_for([], monkeypatch).secrets.allow == ()
+
+
+def test_a_secrets_root_that_is_a_file_exits_1_naming_the_option(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    result = run("--secrets-root", str(tmp_path / "file"), "validate", str(tmp_path))
+    assert result.returncode == 1
+    assert "Invalid value for '--secrets-root'" in result.stderr and "is a file" in result.stderr
+    assert "Traceback" not in result.stderr

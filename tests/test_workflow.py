@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.clouds.base import ObjectRef, ProviderOptions
 from reconciler.context import AppContext
-from reconciler.model import StateDoc, StateResource
+from reconciler.errors import UsageError
+from reconciler.model import LiveObject, StateDoc, StateResource, utc_now
 from reconciler.state import open_backend
-from reconciler.workflow import Workspace, observe
+from reconciler.workflow import Workspace, default_options, observe
 from tests.apply.fakes import CLOUD, ROUTER, FakeProvider, live, registered
 
 
@@ -39,3 +41,46 @@ def test_an_object_recovery_found_counts_as_seen_even_if_the_list_does_not_show_
     finally:
         ws.close()
     assert sorted(o.cloud_id for o in observed.objects) == ["router-1", "router-2"]
+
+
+@pytest.mark.parametrize(
+    ("value", "read_lag"), [("", ProviderOptions().create_grace), ("0", 0.0), (" 8.5 ", 8.5)], ids=repr
+)
+def test_plan_and_drift_wait_out_the_read_lag_apply_is_given(value: str, read_lag: float) -> None:
+    assert default_options({"RECONCILER_READ_LAG": value}).create_grace == read_lag
+
+
+@pytest.mark.parametrize("value", ["soon", "-1", "nan", "inf"])
+def test_a_read_lag_that_is_not_a_number_of_seconds_is_refused(value: str) -> None:
+    with pytest.raises(UsageError, match="RECONCILER_READ_LAG"):
+        default_options({"RECONCILER_READ_LAG": value})
+
+
+@pytest.mark.parametrize("just_created", [True, False], ids=["just created", "created long ago"])
+def test_a_just_created_object_the_list_does_not_show_is_looked_for_until_the_read_lag_passed(
+    tmp_path: Path, fake_cloud: None, just_created: bool
+) -> None:
+    """An apply right after another (one killed after its create, say) may refresh before reads
+    show the new object. Until the read lag after its creation has passed, it is looked for again;
+    an object created long ago and not listed is gone."""
+    app = AppContext(str(tmp_path / "state.json"), False, None, "text", False, 0.0)
+    ws = Workspace(app, open_backend(app.state_url), {}, ProviderOptions(create_grace=30.0))
+    shows_on_second_look = [None, live(ROUTER, "router-1")]
+
+    def get(ref: ObjectRef) -> LiveObject | None:
+        return shows_on_second_look.pop(0) if shows_on_second_look else live(ROUTER, ref.cloud_id)
+
+    provider = FakeProvider(on_get=get)  # its list shows nothing
+    ws._providers[CLOUD] = provider
+    address = f"{ROUTER}/a"
+    created_at = utc_now() if just_created else None
+    recorded = {address: StateResource(address, ROUTER, "router-1", "r1", {}, created_at=created_at)}
+    try:
+        observed = observe(ws, [], StateDoc(resources=recorded))
+    finally:
+        ws.close()
+    if created_at is None:
+        assert observed.objects == () and not [c for c in provider.calls if c[0] == "get"]
+    else:
+        assert [o.cloud_id for o in observed.objects] == ["router-1"]
+        assert [c[0] for c in provider.calls].count("get") == 2

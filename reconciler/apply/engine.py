@@ -45,7 +45,7 @@ from reconciler.apply.journal import JournalWriter
 from reconciler.apply.scheduler import Scheduler
 from reconciler.apply.settings import EngineSettings
 from reconciler.apply.settle import SettleWatcher
-from reconciler.apply.steps import Step
+from reconciler.apply.steps import Step, new_run_id
 from reconciler.clouds.base import Provider
 from reconciler.log import get_logger
 from reconciler.model import JournalEntry, SecretValue
@@ -88,6 +88,7 @@ class Engine:
     settings: EngineSettings = field(default_factory=EngineSettings)
     stop: threading.Event = field(default_factory=threading.Event)  # set on the first interrupt
     known_ids: dict[str, str] = field(default_factory=dict)  # address -> cloud id, filled as creates finish
+    run_id: str = field(default_factory=new_run_id)  # part of every token and journal id of this run
 
     def run(self) -> list[StepResult]:
         return _Run(self).results()
@@ -104,9 +105,10 @@ class _Run:
         self.events: queue.Queue[Event] = queue.Queue()
         self.executor = StepExecutor(
             engine.providers,
-            JournalWriter(engine.journal, engine.lineage, engine.serial),
+            JournalWriter(engine.journal, engine.lineage, engine.serial, engine.run_id),
             engine.lineage,
             engine.serial,
+            engine.run_id,
             engine.secrets,
             engine.settings,
             engine.known_ids,
@@ -143,9 +145,18 @@ class _Run:
             except queue.Empty:
                 continue
             self._handle(event)
+            failure = self.executor.journal.failure
+            if failure is not None and not self.engine.stop.is_set():
+                # Nothing more could be recorded: start nothing new (the calls in flight finish).
+                log.error("the journal cannot be written: stopping", error=str(failure))
+                self.engine.stop.set()
 
     def _call(self, step: Step, deadline: float) -> None:  # worker thread
-        self.events.put(self.executor.run(step, deadline))
+        try:
+            event: Event = self.executor.run(step, deadline)
+        except Exception as exc:  # `run` never raises; should it, the loop must still hear of the step
+            event = CallFailed(step, f"internal error: {type(exc).__name__}")
+        self.events.put(event)
 
     def _handle(self, event: Event) -> None:
         match event:
@@ -165,8 +176,10 @@ class _Run:
                 self.scheduler.call_ended(step.key)
                 self._fail(step, message)
             case Settled(step=step):
+                self.executor.settled(step)
                 self._succeed(step, self.engine.known_ids.get(step.address))
             case SettleFailed(step=step, message=message):
+                self.executor.not_settled(step, message)
                 self._fail(step, message)
             case RetryDue(step=step):
                 self.scheduler.call_again(step.key)

@@ -1,7 +1,8 @@
 """One call of one step, in a worker thread: one handler per `Op`.
 
-Each handler journals its intent, makes at most one cloud call, journals the outcome and says what
-is left to wait for: a ready object showing every desired value, keys included, or a gone one.
+Each handler journals its intent, makes at most one cloud call, journals the outcome (a delete's
+once its object is gone: `settled`) and says what is left to wait for: a ready object showing
+every desired value, keys included, or a gone one.
 The call is never retried here: a busy cloud is answered with `CallBusy` and the engine calls
 again later (docs/architecture.md, "Apply").
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -54,6 +56,7 @@ class StepExecutor:
     journal: JournalWriter
     lineage: str
     serial: int
+    run_id: str  # never repeats across runs: part of every token (steps.new_run_id)
     secrets: Mapping[str, SecretValue]  # secret reference id -> value
     settings: EngineSettings = field(default_factory=EngineSettings)
     known_ids: dict[str, str] = field(default_factory=dict)  # address -> cloud id, filled as creates finish
@@ -66,7 +69,7 @@ class StepExecutor:
         with self._lock:
             number = self._attempts[step.key] = self._attempts.get(step.key, 0) + 1
         # A step is called again only after a definite refusal: a new token, derived from the first.
-        token = client_token(self.lineage, step.address, step.op, self.serial, number)
+        token = client_token(self.lineage, step.address, step.op, self.serial, self.run_id, number)
         attempt = _Attempt(step, number, token, deadline, now + self.settings.create_grace)
         try:
             return _HANDLERS[step.op](self, attempt)
@@ -74,10 +77,15 @@ class StepExecutor:
             # A refusal (validation, quota...) certainly changed nothing: settle the intent as
             # failed. After a timeout, a reset or a 5xx the outcome is unknown: the intent stays
             # open and the next run looks at the cloud to learn what happened.
-            if isinstance(exc, ProviderError) and exc.retryable:
-                self.journal.unknown(step)
-            else:
-                self.journal.failed(step, str(exc))
+            if self.journal.failure is not None:  # the journal itself failed: nothing to settle
+                return CallFailed(step, f"cannot record it in the journal: {self.journal.failure}")
+            try:
+                if isinstance(exc, ProviderError) and exc.retryable:
+                    self.journal.unknown(step)
+                else:
+                    self.journal.failed(step, str(exc))
+            except ReconcilerError as journal_error:
+                return CallFailed(step, f"{exc}; and cannot record it in the journal: {journal_error}")
             return CallFailed(step, str(exc))
         except Exception as exc:  # a bug: report it on this step, keep the others going
             message = mask_secrets(
@@ -85,7 +93,7 @@ class StepExecutor:
             )
             log.error("internal error in apply step", step=step.key, error=message)
             log.debug("traceback of the internal error", step=step.key, exc_info=True)  # shown with -v
-            self.journal.unknown(step)
+            self.journal.unknown(step)  # writes nothing: it cannot fail
             return CallFailed(step, message)
 
     # ------------------------------------------------------------ one handler per Op
@@ -149,7 +157,8 @@ class StepExecutor:
         busy = provider.delete(ObjectRef(step.change.kind, cloud_id, region), attempt.token)
         if busy is not None:
             return self._busy(attempt, busy)
-        self.journal.done(step, cloud_id=cloud_id)
+        # Accepted is not gone: a cloud may roll a delete back. The outcome is journaled once the
+        # object is gone (`settled`), or as failed when it stays (`not_settled`).
         return Called(step, cloud_id, self._watch(attempt, cloud_id, region, "gone"))
 
     def _forget(self, attempt: _Attempt) -> CallEvent:
@@ -170,6 +179,24 @@ class StepExecutor:
         cloud_id = self._cloud_id(step)
         self.known_ids[step.address] = cloud_id
         return Called(step, cloud_id, self._watch(attempt, cloud_id, step.change.region, "ready", desired))
+
+    # ------------------------------------------------------------ after the wait
+
+    def settled(self, step: Step) -> None:
+        """The step's object settled: a delete is journaled as done only now, when it is gone."""
+        if step.op is Op.DELETE:
+            # Should this fail, `journal.failure` stops the run; the next run's recovery records it.
+            with suppress(ReconcilerError):
+                self.journal.done(step, cloud_id=step.change.cloud_id)
+
+    def not_settled(self, step: Step, message: str) -> None:
+        """The step's object did not settle. A delete whose object is still there (the cloud rolled
+        it back, or is still deleting at the timeout) is failed: the state keeps the object, and
+        the next run looks at it again."""
+        if step.op is Op.DELETE:
+            # Should this fail, `journal.failure` stops the run; the intent stays open for recovery.
+            with suppress(ReconcilerError):
+                self.journal.failed(step, message)
 
     # ------------------------------------------------------------ helpers
 

@@ -22,14 +22,16 @@ from typing import Any, Literal
 
 from reconciler.apply.steps import Op, Step
 from reconciler.clouds import KINDS
+from reconciler.errors import ReconcilerError
 from reconciler.model import JournalAction, JournalEntry, utc_now
 
 Phase = Literal["intent", "done", "failed"]
 
 
-def entry_id(lineage: str, serial: int, step: Step, attempt: int) -> str:
-    """Unique per attempt; the first attempt's id is the step's own."""
-    base = f"{lineage}:{serial}:{step.key}"
+def entry_id(lineage: str, serial: int, run_id: str, step: Step, attempt: int) -> str:
+    """Unique per attempt, across runs too (the serial repeats after a run that changed nothing);
+    the first attempt's id is the step's own."""
+    base = f"{lineage}:{serial}:{run_id}:{step.key}"
     return base if attempt <= 1 else f"{base}#{attempt}"
 
 
@@ -39,10 +41,14 @@ def journal_action(op: Op) -> JournalAction:
 
 
 class JournalWriter:
-    def __init__(self, append: Callable[[JournalEntry], None], lineage: str, serial: int) -> None:
-        self._append = append
+    def __init__(self, append: Callable[[JournalEntry], None], lineage: str, serial: int, run_id: str) -> None:
+        self._append_durably = append
+        # The first append that failed (the state lock was lost, the disk is full...): after it,
+        # nothing more may be done, since nothing more could be recorded.
+        self.failure: ReconcilerError | None = None
         self._lineage = lineage
         self._serial = serial
+        self._run_id = run_id
         self._lock = threading.Lock()
         self._attempts: dict[str, int] = {}  # step key -> attempts journaled so far
         self._open: dict[str, list[JournalEntry]] = {}  # step key -> intents without an outcome
@@ -86,6 +92,14 @@ class JournalWriter:
         with self._lock:
             self._open.pop(step.key, None)
 
+    def _append(self, entry: JournalEntry) -> None:
+        try:
+            self._append_durably(entry)
+        except ReconcilerError as exc:
+            if self.failure is None:
+                self.failure = exc
+            raise
+
     def _write(
         self,
         step: Step,
@@ -99,7 +113,7 @@ class JournalWriter:
         change = step.change
         info = KINDS[change.kind]
         entry = JournalEntry(
-            id=entry_id(self._lineage, self._serial, step, self._attempts.get(step.key, 1)),
+            id=entry_id(self._lineage, self._serial, self._run_id, step, self._attempts.get(step.key, 1)),
             address=step.address,
             kind=change.kind,
             action=journal_action(step.op),

@@ -18,24 +18,20 @@ to learn what really happened, and record the outcome in the journal
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import datetime
 
 from reconciler.clouds import KINDS
 from reconciler.clouds.base import Busy, Desired, ObjectRef, Provider
 from reconciler.errors import ReconcilerError
 from reconciler.log import get_logger
 from reconciler.model import JournalAction, JournalEntry, LiveObject, Resource, StateDoc, utc_now
+from reconciler.readlag import look_until, seconds_since_epoch
 
 log = get_logger("reconciler.recovery")
 
 # For `apply`: the Desired object to send again for an unconfirmed create (None: not declared now).
 Resend = Callable[[JournalEntry], Desired | None]
-
-
-LOOK_AGAIN_EVERY = 0.5  # seconds between looks while an unconfirmed create may still appear
 
 
 def resolve_intent(
@@ -88,23 +84,14 @@ def resolve_intent(
 
 def _find_created(intent: JournalEntry, provider: Provider, read_lag: float) -> LiveObject | None:
     """The object an interrupted create made, looking again until `read_lag` after the intent."""
-    if not intent.attributes:
+    attributes = intent.attributes
+    if not attributes:
         return None
-    until = _seconds_since_epoch(intent.time) + read_lag
-    while True:
-        found = provider.find(intent.kind, intent.attributes)
-        left = until - time.time()
-        if found is not None or left <= 0:
-            return found
-        log.info("an interrupted create may not be visible yet: looking again", address=intent.address)
-        time.sleep(min(LOOK_AGAIN_EVERY, left))
-
-
-def _seconds_since_epoch(stamp: str) -> float:
-    try:
-        return datetime.fromisoformat(stamp).timestamp()
-    except ValueError:
-        return 0.0  # an unreadable time: the grace is over
+    return look_until(
+        lambda: provider.find(intent.kind, attributes),
+        seconds_since_epoch(intent.time) + read_lag,
+        lambda: log.info("an interrupted create may not be visible yet: looking again", address=intent.address),
+    )
 
 
 def recover(

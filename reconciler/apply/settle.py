@@ -80,7 +80,12 @@ def not_kept(shown: Sequence[FieldChange]) -> str:
 def judge_watch(watch: Watch, obj: LiveObject | None, now: float) -> Settled | SettleFailed | None:
     """What one poll of the watched object means: settled, failed, or None (still settling)."""
     if watch.target == "gone":
-        return Settled(watch.step) if obj is None else None
+        if obj is None:
+            return Settled(watch.step)
+        if obj.status not in STILL_CHANGING and now > watch.grace_until:
+            # Reads may show it as it was for a while; after that, the cloud rolled the delete back.
+            return SettleFailed(watch.step, f"the cloud did not keep the delete: the object is {status_of(obj)} again")
+        return None
     if obj is None:
         if now > watch.grace_until:
             return SettleFailed(watch.step, "the object disappeared while provisioning")

@@ -9,6 +9,7 @@ the step's concurrency key: the scheduler never runs two steps of one scope at o
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -48,16 +49,26 @@ class Step:
         return KINDS[self.change.kind].cloud
 
 
-def client_token(lineage: str, address: str, op: str, serial: int, attempt: int = 1) -> str:
-    """The idempotency token of one attempt at a step: the same on every resend of that attempt
-    (after a timeout, a 5xx or a dropped connection, and by recovery after a crash) and on a
-    re-run of the same plan.
+def new_run_id() -> str:
+    """A component of every token and journal id of one apply run that never repeats, not even
+    after an older state copy is restored (lineage and serial then repeat; docs/architecture.md,
+    "Idempotency tokens")."""
+    return secrets.token_hex(8)
 
+
+def client_token(lineage: str, address: str, op: str, serial: int, run_id: str, attempt: int = 1) -> str:
+    """The idempotency token of one attempt at a step: the same on every resend of that attempt
+    (after a timeout, a 5xx or a dropped connection), and sent again by recovery after a crash,
+    which reads it from the attempt's intent in the journal.
+
+    `run_id` makes a new run's tokens new: a cloud remembers a token with the parameters and the
+    answer it first saw, so a token reused by a later run (restored state, same serial) would be
+    refused (`IdempotentParameterMismatch`) or answered with another object.
     An attempt that follows a definite refusal (a 4xx, `Busy`) has a token of its own, derived
     from the first attempt's: a cloud may remember a token together with its refusal.
     ASCII, at most 64 characters: within every cloud's limit (docs/cloud-apis.md).
     """
-    digest = hashlib.sha256(f"{lineage}|{address}|{op}|{serial}".encode()).hexdigest()
+    digest = hashlib.sha256(f"{lineage}|{address}|{op}|{serial}|{run_id}".encode()).hexdigest()
     token = f"rcl-{digest[:48]}"
     return token if attempt <= 1 else f"{token}-{attempt}"
 
@@ -122,8 +133,10 @@ def build_steps(
     - a create/update/adopt waits for the create/update/adopt of what it depends on;
     - a delete waits for the deletes of everything that depends on it (reverse order);
     - a replace deletes (or forgets) before it creates;
-    - creates and updates wait for the provider's deletes, so a freed natural key or quota is
-      free for them, and for updates that move another object off the key they move onto.
+    - creates and updates wait for the deletes they conflict with: of an object with the natural
+      key they take, or in their serial scope (where a cloud counts a quota, e.g. peers per VBR);
+      and for updates that move another object off the key they move onto. Other deletes do not
+      hold them up: a stuck delete skips only what conflicts with it.
 
     `scopes` (from `serial_scopes` over the whole plan) gives each step that calls a cloud, or
     waits for an object to settle, its serial scope: a delete the scope of the object as it is,
@@ -135,10 +148,19 @@ def build_steps(
     for c in changes:
         for dep in c.depends_on:
             dependents.setdefault(dep, []).append(c.address)
-    deletes_by_provider: dict[str, set[str]] = {}
+    # What each delete frees: its natural key, and room in its serial scope (a quota is counted
+    # per scope, e.g. peers per VBR).
+    deletes_by_key: dict[tuple[str, tuple[object, ...]], set[str]] = {}
+    deletes_by_scope: dict[str, set[str]] = {}
     for c in changes:
         if Op.DELETE in ops[c.address]:
-            deletes_by_provider.setdefault(KINDS[c.kind].cloud, set()).add(keys[(c.address, Op.DELETE)])
+            delete_key = keys[(c.address, Op.DELETE)]
+            freed_key = key_before(c)
+            if freed_key is not None:
+                deletes_by_key.setdefault((c.kind, freed_key), set()).add(delete_key)
+            freed_scope = _scope_of(Op.DELETE, c, scopes)
+            if freed_scope is not None:
+                deletes_by_scope.setdefault(freed_scope, set()).add(delete_key)
     # Updates that move an object off a natural key: whoever moves onto that key waits for them.
     freed_by: dict[tuple[str, tuple[object, ...]], str] = {}
     for c in changes:
@@ -154,14 +176,19 @@ def build_steps(
                 for dep in c.depends_on:
                     after.update(keys[(dep, o)] for o in (Op.CREATE, Op.UPDATE, Op.ADOPT, Op.WAIT) if (dep, o) in keys)
             if op in (Op.CREATE, Op.UPDATE):
-                # Deletes first: a freed natural key or quota is then free for creates and updates.
-                after.update(deletes_by_provider.get(KINDS[c.kind].cloud, set()))
+                # The deletes it conflicts with first: the natural key it takes, or room in its
+                # serial scope. Unrelated deletes do not hold it up (one may be stuck).
                 target = key_after(c)
+                if target is not None:
+                    after.update(deletes_by_key.get((c.kind, target), set()))
+                scope = _scope_of(op, c, scopes)
+                if scope is not None:
+                    after.update(deletes_by_scope.get(scope, set()))
                 freeing = freed_by.get((c.kind, target)) if target is not None else None
                 if freeing is not None and freeing != keys[(c.address, op)]:
                     after.add(freeing)
-            if op is Op.CREATE and (c.address, Op.FORGET) in keys:
-                after.add(keys[(c.address, Op.FORGET)])
+            if op is Op.CREATE:  # a replace: the old object goes first
+                after.update(keys[(c.address, o)] for o in (Op.DELETE, Op.FORGET) if (c.address, o) in keys)
             if op is Op.DELETE:
                 for dependent in dependents.get(c.address, []):
                     if (dependent, Op.DELETE) in keys:

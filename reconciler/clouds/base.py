@@ -207,6 +207,9 @@ class Cloud(Protocol):
     name: str  # also its provider's name and `Change.provider`
     title: str  # for people: "Example Cloud Interconnect"
     kinds: tuple[KindInfo, ...]
+    # Environment variables that hold its API credentials: never the source of a BGP key, so that a
+    # manifest (a pull request's) cannot send one to a cloud.
+    credential_variables: frozenset[str]
 
     def make_provider(self, env: Mapping[str, str], options: ProviderOptions) -> Provider:
         """The API client, from environment variables (credentials, endpoint)."""

@@ -1,4 +1,6 @@
-"""`reconciler apply`: make the clouds match the manifests, or apply exactly a saved plan."""
+"""`reconciler apply`: make the clouds match the manifests, or apply exactly a saved plan once it is
+shown to be authentic (its signature), current (its manifests, the state, the keys) and made by
+this version."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ import click
 from reconciler.clouds.base import Presupposed, ProviderOptions
 from reconciler.context import AppContext
 from reconciler.errors import PlanError, ReconcilerError, UsageError
-from reconciler.model import SecretValue, StateDoc
+from reconciler.model import Resource, SecretValue, StateDoc
 from reconciler.plan.model import Plan, PlanMode
 
 if TYPE_CHECKING:  # the engine, the workflow and the providers load only when apply runs
@@ -102,7 +104,7 @@ def _apply_manifests(
             hint="review with `reconciler plan --out PLANFILE`, then `reconciler apply PLANFILE`, "
             "or pass --auto-approve",
         )
-    manifests, resources = load_desired(paths, with_secrets=not refresh_only)
+    manifests, resources = load_desired(paths, with_secrets=not refresh_only, app=app)
     secrets = {
         ref.id: value for r in resources for f, ref in r.secret_refs.items() if (value := r.secrets.get(f)) is not None
     }
@@ -130,12 +132,21 @@ def _apply_manifests(
 
 
 def _apply_plan_file(app: AppContext, path: Path, settings: EngineSettings) -> int:
-    from reconciler.manifest.secrets import resolve_ref_ids
+    """Apply a saved plan, after every check that needs no cloud call: its signature, the version
+    that made it, and its manifests (read again: their digest, and every secret reference, whose
+    values come from them and never from the plan file); then, under the lock, the state."""
     from reconciler.plan.digest import changed_refs
-    from reconciler.plan.planfile import load_plan
+    from reconciler.plan.planfile import load_saved_plan
+    from reconciler.plan.signing import plan_key_from_env
     from reconciler.workflow import open_workspace, recover_pending
 
-    plan = load_plan(path)
+    saved = load_saved_plan(path, plan_key_from_env(os.environ))
+    notice = saved.signature.check_for_apply(str(path))
+    if notice:
+        click.echo(notice, err=True)
+    plan = saved.plan
+    _check_tool_version(plan, path)
+    secrets = _secrets_from_manifests(app, plan, path)
     presupposed = [Presupposed(c.kind, c.after) for c in plan.changes if c.after]
     options = _provider_options(settings)
     with open_workspace(app, presupposed, options) as ws, ws.backend.lock("apply", timeout=app.lock_timeout):
@@ -149,8 +160,6 @@ def _apply_plan_file(app: AppContext, path: Path, settings: EngineSettings) -> i
                 hint="run `reconciler plan` again and review the new plan",
             )
         _check_fresh(plan, state, path)
-        ref_ids = {ref for c in plan.changes for ref in c.secret_refs.values()} | set(plan.secret_digests)
-        secrets = resolve_ref_ids(sorted(ref_ids))
         stale = changed_refs(plan.secret_digests, secrets)
         if stale:
             raise PlanError(
@@ -161,6 +170,92 @@ def _apply_plan_file(app: AppContext, path: Path, settings: EngineSettings) -> i
             click.echo("No changes. The clouds match the manifests.")
             return 0
         return _execute(ws, plan, state, secrets, settings)
+
+
+def _check_tool_version(plan: Plan, path: Path) -> None:
+    """Terraform's rule: a saved plan is applied by the version that made it, which planned it
+    with its own understanding of the clouds and of the plan format."""
+    from reconciler import __version__
+
+    if plan.tool_version != __version__:
+        made_by = f"reconciler {plan.tool_version}" if plan.tool_version else "an unknown version of reconciler"
+        raise PlanError(
+            f"saved plan {path} was made by {made_by}, and this is reconciler {__version__}: "
+            "a saved plan is applied only by the version that made it",
+            hint="run `reconciler plan` again with this version and review the new plan",
+        )
+
+
+def _secrets_from_manifests(app: AppContext, plan: Plan, path: Path) -> dict[str, SecretValue]:
+    """Read the plan's manifests again and return their secret values by reference id.
+
+    Refuses the plan when the manifests changed since it was made, or when its secret references
+    are not the manifests': the values sent to the clouds come from the manifests' references
+    only, so an edited plan cannot send another variable's or file's value as a key.
+    """
+    from reconciler.errors import ManifestError
+    from reconciler.workflow import load_desired
+
+    if plan.manifest_paths is None:
+        raise PlanError(
+            f"saved plan {path} does not record which manifests it was made from, so it cannot be checked against them",
+            hint="run `reconciler plan PATH... --out PLANFILE` again with this version",
+        )
+    paths = list(plan.manifest_paths)
+    where = ", ".join(paths)
+    try:
+        manifests, resources = load_desired(paths, with_secrets=plan.mode is PlanMode.NORMAL, app=app)
+    except ManifestError as exc:
+        raise PlanError(
+            f"saved plan {path} cannot be checked against its manifests ({where}): {exc.message}",
+            hint="apply a saved plan from the folder it was made in, with the same secrets, or plan again",
+        ) from None
+    if manifests.digest != plan.manifests_digest:
+        raise PlanError(
+            f"saved plan {path} is stale: the manifests in {where} changed since the plan was made",
+            hint="run `reconciler plan` again and review the new plan",
+        )
+    problems = _secret_ref_mismatches(plan, resources)
+    if problems:
+        shown = "; ".join(problems[:_MISMATCHES_SHOWN])
+        more = f" (and {len(problems) - _MISMATCHES_SHOWN} more)" if len(problems) > _MISMATCHES_SHOWN else ""
+        raise PlanError(
+            f"saved plan {path} is refused: its secret references are not those of its manifests: {shown}{more}",
+            hint="the plan file was edited; make a new one with `reconciler plan --out PLANFILE`",
+        )
+    return {
+        ref.id: value for r in resources for f, ref in r.secret_refs.items() if (value := r.secrets.get(f)) is not None
+    }
+
+
+_MISMATCHES_SHOWN = 5
+
+
+def _secret_ref_mismatches(plan: Plan, resources: Sequence[Resource]) -> list[str]:
+    """Where the plan's secret references (per change and field, and its salted digests) differ
+    from those the manifests declare. A refresh-only plan changes no secret, so it names none."""
+    normal = plan.mode is PlanMode.NORMAL
+    declared = {r.address: {f: ref.id for f, ref in r.secret_refs.items()} for r in resources} if normal else {}
+    problems = []
+    for change in plan.changes:
+        expected = declared.get(change.address, {})
+        for field in sorted({*change.secret_refs, *expected}):
+            in_plan, in_manifests = change.secret_refs.get(field), expected.get(field)
+            if in_plan != in_manifests:
+                problems.append(
+                    f"{change.address} {field} is {in_plan or 'no secret'} in the plan "
+                    f"but {in_manifests or 'no secret'} in the manifests"
+                )
+    referenced = {ref_id for refs in declared.values() for ref_id in refs.values()}
+    problems.extend(
+        f"the plan has a digest of {ref}, which no manifest references"
+        for ref in sorted(set(plan.secret_digests) - referenced)
+    )
+    problems.extend(
+        f"the plan has no digest of {ref}, which the manifests reference"
+        for ref in sorted(referenced - set(plan.secret_digests))
+    )
+    return problems
 
 
 def _check_fresh(plan: Plan, state: StateDoc, path: Path) -> None:

@@ -26,10 +26,10 @@ def command(app: AppContext, paths: tuple[str, ...], fmt: str, require_establish
     from reconciler.render.drift import render_drift
     from reconciler.workflow import load_desired, observe, open_workspace, presupposed_by
 
-    _, resources = load_desired(paths, with_secrets=False)
+    manifests, resources = load_desired(paths, with_secrets=False, app=app)
     check_secrets = True
     try:
-        resources = tuple(resolve_secrets(resources))
+        resources = tuple(resolve_secrets(resources, manifests.key_files))
     except (SecretError, ManifestError):  # drift still runs; the report says keys were not compared
         check_secrets = False
     with open_workspace(app, presupposed_by(resources)) as ws:

@@ -25,7 +25,7 @@ def command(app: AppContext, address: str, cloud_id: str, paths: tuple[str, ...]
     from reconciler.plan.resolve import resolve_against_state
     from reconciler.workflow import load_desired, open_workspace, presupposed_by, recover_pending
 
-    _, resources = load_desired(paths, with_secrets=False)
+    _, resources = load_desired(paths, with_secrets=False, app=app)
     declared = {r.address: r for r in resources}
     resource = declared.get(address)
     if resource is None:

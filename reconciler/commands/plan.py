@@ -33,13 +33,13 @@ def command(
     from reconciler.render import render_plan
     from reconciler.workflow import build_plan, load_desired, open_workspace, presupposed_by
 
-    manifests, resources = load_desired(paths, with_secrets=not refresh_only)
+    manifests, resources = load_desired(paths, with_secrets=not refresh_only, app=app)
     with open_workspace(app, presupposed_by(resources)) as ws:
         plan, _ = build_plan(
             ws, resources, manifests.digest, operation="plan", targets=targets, refresh_only=refresh_only
         )
     if out is not None:
-        save_plan(plan, out)
+        save_plan(plan, out, manifest_paths=paths)
     width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
     click.echo(render_plan(plan, fmt, width=width, plan_file=str(out) if out else None), nl=False)
     if out is not None and fmt == "text":

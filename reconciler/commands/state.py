@@ -107,7 +107,8 @@ def unlock_command(app: AppContext, lock_id: str, yes: bool) -> None:
     """Remove the state lock LOCK_ID left behind by a holder that died.
 
     Shows who held it and asks first (--yes skips the question; without a terminal --yes is
-    required). A lock whose holder is still running is never removed.
+    required). A lock still held (by a live process, or a live PostgreSQL session) is never
+    removed. A holder whose lock record is gone can no longer write the state.
     """
     with _opened(app) as backend:
         holder = backend.current_lock()

@@ -1,7 +1,8 @@
 """`reconciler validate [PATH...] [--format text|json]`: check manifests, change nothing.
 
 Prints one line per problem (`file:line:col: json.path: message`) and a summary; exit 0 when
-the manifests are valid, 1 when not. No API call is made and no secret is read.
+the manifests are valid, 1 when not. No API call is made and no secret is read, though every
+`fromFile` reference is checked to point inside the secrets root or the allow-list.
 """
 
 from __future__ import annotations
@@ -31,11 +32,15 @@ def command(ctx: click.Context, paths: tuple[Path, ...], fmt: str) -> None:
     Every *.yaml/*.yml below each PATH is read, skipping hidden folders, state/ and what a
     .reconcilerignore file lists. Exit 0 when valid, 1 when not.
     """
-    from reconciler.manifest import load_manifests
+    from reconciler.context import AppContext
+    from reconciler.manifest import load_manifests, secret_files
     from reconciler.manifest.diagnostics import DIAGNOSTICS_FORMAT_VERSION, Diagnostic
 
+    roots = paths or (Path("."),)
+    app = ctx.find_object(AppContext)
+    key_files = secret_files(roots, app.secrets.root, app.secrets.allow) if app is not None else None
     try:
-        manifests = load_manifests(paths or (Path("."),))
+        manifests = load_manifests(roots, key_files)
     except ManifestError as exc:
         if fmt != "json":
             raise

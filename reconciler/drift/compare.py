@@ -17,6 +17,7 @@ from reconciler.drift.health import health_of
 from reconciler.drift.ignores import acceptance, active_ignores, expiry_warnings, field_ignores
 from reconciler.drift.model import DriftField, DriftItem, DriftReport, HealthItem
 from reconciler.model import DriftIgnore, LiveObject, Resource, SecretValue, StateDoc, StateResource
+from reconciler.plan.ambiguous import find_ambiguities
 from reconciler.plan.model import SecretChange
 from reconciler.plan.resolve import dependency_order, resolve_against_state
 from reconciler.plan.secrets import compare_secret, desired_secrets
@@ -330,6 +331,7 @@ def detect(
 ) -> DriftReport:
     """Compare live objects with the state and the manifests (see `DriftOptions` for the knobs)."""
     options = options or DriftOptions()
+    live_objects = tuple(live_objects)
     c = Comparison.of(desired, state, live_objects, options)
     in_scope = unmanaged_drift(c)
     return DriftReport(
@@ -342,5 +344,6 @@ def detect(
         created_at=c.now.isoformat(timespec="seconds").replace("+00:00", "Z"),
         api_calls=options.api_calls,
         warnings=tuple(drift_warnings(c)),
+        errors=tuple(a.describe() for a in find_ambiguities(desired, state, live_objects)),
         require_established=options.require_established,
     )

@@ -14,7 +14,7 @@ from typing import Any, Literal, NamedTuple
 from reconciler import __version__
 from reconciler.plan.model import SecretChange
 
-DRIFT_FORMAT_VERSION = "1.0"
+DRIFT_FORMAT_VERSION = "1.1"  # 1.1: `errors`
 Category = Literal["changed", "missing", "unmanaged"]
 
 
@@ -80,6 +80,7 @@ class DriftReport:
     tool_version: str = __version__
     api_calls: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    errors: tuple[str, ...] = ()  # what no plan can fix on its own, e.g. two objects where one belongs
     require_established: bool = False
     format_version: str = DRIFT_FORMAT_VERSION
 
@@ -125,6 +126,9 @@ class DriftReport:
         return bool(self.findings) or (self.require_established and bool(self.health_findings))
 
     def exit_code(self) -> int:
+        """1 for an error (the nightly job must fail loudly), 2 for drift, 0 for none."""
+        if self.errors:
+            return 1
         return 2 if self.drifted else 0
 
     @property

@@ -1,12 +1,14 @@
 """Manifests: find the YAML files, check them (JSON Schema + semantic rules), build resources.
 
-    manifests = load_manifests(["examples"])
+    key_files = secret_files(["examples"])            # where fromFile references may point
+    manifests = load_manifests(["examples"], key_files)
     if not manifests.ok:
         print(format_diagnostics(manifests.diagnostics))
-    resources = resolve_secrets(manifests.resources)   # when planning: reads env vars / files
+    resources = resolve_secrets(manifests.resources, key_files)   # when planning: reads env vars / files
 
 `load_manifests` never raises for content problems; it returns every diagnostic. It raises
-ManifestError only when there is nothing usable to read (a path that does not exist, no files).
+ManifestError only when there is nothing usable to read (a path that does not exist or is not a
+file or folder, no files).
 """
 
 from __future__ import annotations
@@ -25,21 +27,24 @@ from reconciler.manifest.diagnostics import (
     format_report,
     sort_key,
 )
-from reconciler.manifest.load import Document, find_files, load_file
-from reconciler.manifest.secrets import resolve_secrets
+from reconciler.manifest.load import AliasBudget, Document, find_files, load_file
+from reconciler.manifest.secretfiles import SecretFiles, reference_diagnostics, secret_files
+from reconciler.manifest.secrets import env_reference_diagnostics, resolve_secrets
 from reconciler.model import Resource, SourcePos, address_of
 
 __all__ = [
     "Diagnostic",
     "ManifestError",
     "Manifests",
+    "SecretFiles",
     "format_diagnostics",
     "load_manifests",
     "resolve_secrets",
+    "secret_files",
 ]
 
 # Load problems after which some documents are missing (so "X not found" checks are skipped).
-_LOSES_DOCUMENTS = frozenset({"yaml-syntax", "yaml-tab", "encoding", "read"})
+_LOSES_DOCUMENTS = frozenset({"yaml-syntax", "yaml-tab", "encoding", "read", "file-type", "file-size", "symlink-loop"})
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,7 @@ class Manifests:
     documents: int
     digest: str  # sha256 over the files' paths and contents: ties a saved plan to its manifests
     _by_address: Mapping[str, Document] = field(default_factory=dict, repr=False, compare=False)
+    key_files: SecretFiles | None = None  # where fromFile references were checked to point, if they were
 
     @property
     def ok(self) -> bool:
@@ -77,8 +83,9 @@ class Manifests:
         )
 
 
-def load_manifests(paths: Sequence[Path | str] = (".",)) -> Manifests:
-    """Read and check every manifest below `paths` (default: the current folder)."""
+def load_manifests(paths: Sequence[Path | str] = (".",), key_files: SecretFiles | None = None) -> Manifests:
+    """Read and check every manifest below `paths` (default: the current folder). With `key_files`,
+    every `fromFile` reference must point where it allows (checked without reading the file)."""
     from reconciler.manifest.checked import Checked
     from reconciler.manifest.desired import to_resource
     from reconciler.manifest.rules import semantic_diagnostics
@@ -93,7 +100,8 @@ def load_manifests(paths: Sequence[Path | str] = (".",)) -> Manifests:
             "state/ and what .reconcilerignore lists are skipped)",
             [Diagnostic(where, 0, 0, "", "no manifest files found", code="no-manifests")],
         )
-    results = [load_file(path, display) for path, display in files]
+    aliases = AliasBudget()  # one budget for every file of the run
+    results = [load_file(path, display, aliases) for path, display in files]
     diags: list[Diagnostic] = [d for result in results for d in result.diagnostics]
     complete = not any(d.code in _LOSES_DOCUMENTS for d in diags)
     checked: list[Checked] = []
@@ -115,6 +123,9 @@ def load_manifests(paths: Sequence[Path | str] = (".",)) -> Manifests:
                 failed.extend(problem.failed_paths)
             checked.append(Checked.of(doc, kind, tuple(failed)))
     diags.extend(semantic_diagnostics(checked, complete))
+    diags.extend(env_reference_diagnostics(checked))
+    if key_files is not None:
+        diags.extend(reference_diagnostics(checked, key_files))
     diags.sort(key=sort_key)
     ok = not any(d.severity == "error" for d in diags)
     by_address: dict[str, Document] = {}
@@ -128,6 +139,7 @@ def load_manifests(paths: Sequence[Path | str] = (".",)) -> Manifests:
         documents=documents,
         digest=_digest((display, result.content) for (_, display), result in zip(files, results, strict=True)),
         _by_address=by_address,
+        key_files=key_files,
     )
 
 

@@ -3,11 +3,17 @@
 PyYAML's `compose` (libyaml, in C) gives nodes with line/column marks; we build plain Python data
 from the nodes ourselves so that each value's JSON path maps to its `line:col`, and so that
 duplicate keys, tabs and other YAML traps become diagnostics instead of silent surprises.
+
+Manifests may come from an unreviewed pull request, so reading is bounded: only regular files are
+read (a FIFO, a device or a symbolic link loop is a diagnostic, never a hang), at most
+`MAX_FILE_BYTES` of each, and the values YAML aliases add are limited per document, per file and
+over all the files of one run (`AliasBudget`).
 """
 
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -20,6 +26,7 @@ from yaml.constructor import SafeConstructor
 from reconciler.errors import ManifestError
 from reconciler.manifest import jsonpath
 from reconciler.manifest.diagnostics import Diagnostic
+from reconciler.manifest.files import Refusal, file_kind, file_mode, git_top, read_regular_file, within
 
 if TYPE_CHECKING:
     from pathspec import GitIgnoreSpec
@@ -29,6 +36,13 @@ SKIPPED_DIRS = frozenset({"state"})
 YAML_SUFFIXES = (".yaml", ".yml")
 MAX_NODES_PER_DOCUMENT = 100_000  # a real manifest has ~30; this stops alias bombs
 MAX_DEPTH = 64  # a real manifest nests 4 deep; this keeps recursion far from Python's limit
+# A file of a hundred resources is about 30 KB: 1 MiB is generous, and bounds what one file costs.
+MAX_FILE_BYTES = 1024 * 1024
+# Values built through YAML aliases. Anchors do not cross documents, so the per-document bound
+# alone let a 20 KB file of many small alias bombs grow to 941 MB; these bound a file and a run.
+# Real manifests reuse a few values through merge keys (`<<: *base`): ~10 per resource.
+MAX_ALIAS_VALUES_PER_FILE = 100_000
+MAX_ALIAS_VALUES_PER_RUN = 1_000_000
 
 _STR = "tag:yaml.org,2002:str"
 _NULL = "tag:yaml.org,2002:null"
@@ -76,6 +90,48 @@ class FileResult:
     content: bytes
 
 
+class AliasBudget:
+    """How many values YAML aliases may add over all the files of one run (`load_manifests` makes
+    one per run; each file also has its own share, `per_file`)."""
+
+    def __init__(self, per_file: int = MAX_ALIAS_VALUES_PER_FILE, per_run: int = MAX_ALIAS_VALUES_PER_RUN) -> None:
+        self.per_file = per_file
+        self.per_run = per_run
+        self.used = 0
+
+
+class _FileAliases:
+    """The values aliases added in one file, against the file's and the run's limits."""
+
+    def __init__(self, budget: AliasBudget) -> None:
+        self.budget = budget
+        self.used = 0
+        self.refusal: str | None = None  # set when a limit was reached: every later alias value is dropped
+        self.reported = False
+
+    def take(self) -> bool:
+        """Count one value built through an alias; False once a limit is reached."""
+        if self.refusal is not None:
+            return False
+        budget = self.budget
+        if self.used >= budget.per_file:
+            self.refusal = (
+                f"YAML aliases in this file expand to more than {budget.per_file:,} values, the limit for one "
+                "file (a few bytes of aliases can expand to millions of values): write the values out, or "
+                "use fewer aliases"
+            )
+            return False
+        if budget.used >= budget.per_run:
+            self.refusal = (
+                f"YAML aliases in the manifests expand to more than {budget.per_run:,} values, the limit for "
+                "all the files of one run, reached in this file: write the values out, or use fewer aliases"
+            )
+            return False
+        self.used += 1
+        budget.used += 1
+        return True
+
+
 # --- finding files ---------------------------------------------------------------------------
 
 
@@ -84,9 +140,10 @@ def find_files(paths: Sequence[Path | str]) -> list[tuple[Path, str]]:
 
     A directory is searched for `*.yaml`/`*.yml`, skipping hidden files and folders, folders
     named `state`, and whatever a `.reconcilerignore` file lists. A file named explicitly is
-    always read. Raises ManifestError if a path does not exist.
+    always read. Raises ManifestError if a path does not exist, or is neither a file nor a
+    folder (a FIFO, a device, a symbolic link loop).
     """
-    missing = [str(p) for p in paths if not Path(p).exists()]
+    missing = [str(p) for p in paths if not os.path.lexists(p)]
     if missing:
         raise ManifestError(
             f"path not found: {', '.join(missing)} (give manifest files or folders that exist; "
@@ -94,16 +151,40 @@ def find_files(paths: Sequence[Path | str]) -> list[tuple[Path, str]]:
             [Diagnostic(path, 0, 0, "", "path not found", code="path-not-found") for path in missing],
         )
     found: list[tuple[Path, str]] = []
-    seen: set[Path] = set()
+    seen: set[str] = set()
+    problems: list[Diagnostic] = []
     for given in paths:
         root = Path(given)
-        candidates = [root] if root.is_file() else _walk(root)
-        for candidate in candidates:
-            real = candidate.resolve()
+        mode, refusal = file_mode(root)
+        if refusal is None and not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+            refusal = Refusal(file_kind(mode), "file-type")
+        if refusal is not None:
+            message = f"it is {refusal.what}: give manifest files (*.yaml) or folders that hold them"
+            problems.append(Diagnostic(str(given), 0, 0, "", message, code=refusal.code))
+            continue
+        # A file found in a folder (not named on the command line, so possibly a pull request's)
+        # must really be inside the repository: a symbolic link out of it could make `plan` read
+        # and quote any file on the CI runner.
+        boundary = _boundary(root) if stat.S_ISDIR(mode) else None
+        for candidate in _walk(root) if stat.S_ISDIR(mode) else [root]:
+            real = os.path.realpath(candidate)  # never raises, even for a symbolic link loop
+            if boundary is not None and not within(real, boundary):
+                message = f"it is a symbolic link out of {boundary}: manifests found in a folder must be inside it"
+                problems.append(Diagnostic(candidate.as_posix(), 0, 0, "", message, code="symlink-out"))
+                continue
             if real not in seen:
                 seen.add(real)
                 found.append((candidate, candidate.as_posix()))
+    if problems:
+        lines = "\n".join(f"  {d}" for d in problems)
+        raise ManifestError(f"cannot read the manifest paths:\n{lines}", problems)
     return found
+
+
+def _boundary(folder: Path) -> str:
+    """Where files found in `folder` must really be: its Git work tree, else the folder itself."""
+    real = os.path.realpath(folder)
+    return git_top(real) or real
 
 
 def _walk(root: Path) -> list[Path]:
@@ -133,9 +214,10 @@ def _read_ignore(path: Path) -> GitIgnoreSpec:
     """The rules of one ignore file, in gitignore's syntax (an unreadable file has none)."""
     from pathspec import GitIgnoreSpec  # imported only where an ignore file exists
 
+    content, problem = read_regular_file(path, MAX_FILE_BYTES)
     try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except (OSError, UnicodeDecodeError):
+        lines = [] if problem is not None else content.decode("utf-8-sig").splitlines()
+    except UnicodeDecodeError:
         lines = []
     try:
         return GitIgnoreSpec.from_lines(lines)
@@ -164,27 +246,38 @@ def _ignored(full: str, is_dir: bool, rules: list[tuple[str, GitIgnoreSpec]]) ->
 # --- reading files ---------------------------------------------------------------------------
 
 
-def load_file(path: Path, display: str) -> FileResult:
-    """Read one file: its documents (with positions) and any problems reading it."""
-    try:
-        content = path.read_bytes()
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        return FileResult(display, (), (_diag(display, 0, 0, f"cannot read the file: {reason}", "read"),), b"")
+def load_file(path: Path, display: str, aliases: AliasBudget | None = None) -> FileResult:
+    """Read one file: its documents (with positions) and any problems reading it. `aliases` is
+    the run's alias budget (a file read alone has a budget of its own)."""
+    content, refusal = read_regular_file(path, MAX_FILE_BYTES)
+    if refusal is not None:
+        return FileResult(display, (), (_diag(display, 0, 0, _unread(refusal), refusal.code),), b"")
     text, problem = _decode(content, display)
     if problem is not None:
         return FileResult(display, (), (problem,), content)
     if not text.strip():
         return FileResult(display, (), (_empty(display),), content)
-    documents, diags = _parse(text, display)
+    documents, diags = _parse(text, display, aliases or AliasBudget())
     if not documents and not diags:
         diags.append(_empty(display))
     return FileResult(display, tuple(documents), tuple(diags), content)
 
 
-def load_text(text: str, display: str) -> tuple[list[Document], list[Diagnostic]]:
+def _unread(refusal: Refusal) -> str:
+    """Why a manifest file was not read, and what would be valid."""
+    if refusal.code == "file-size":
+        return f"the file is {refusal.what}, the limit for one manifest file (1 MiB): split it into several files"
+    if refusal.code == "read":
+        return f"cannot read the file: it is {refusal.what}"
+    return (
+        f"cannot read the file: it is {refusal.what}; manifests are regular files "
+        f"(fix or remove it, or list it in {IGNORE_FILE})"
+    )
+
+
+def load_text(text: str, display: str, aliases: AliasBudget | None = None) -> tuple[list[Document], list[Diagnostic]]:
     """Parse YAML text already in memory (used by tests and to re-find positions)."""
-    return _parse(text, display)
+    return _parse(text, display, aliases or AliasBudget())
 
 
 def _empty(display: str) -> Diagnostic:
@@ -216,9 +309,10 @@ def _decode(content: bytes, display: str) -> tuple[str, Diagnostic | None]:
         )
 
 
-def _parse(text: str, display: str) -> tuple[list[Document], list[Diagnostic]]:
+def _parse(text: str, display: str, budget: AliasBudget) -> tuple[list[Document], list[Diagnostic]]:
     documents: list[Document] = []
     diags: list[Diagnostic] = []
+    aliases = _FileAliases(budget)
     loader = yaml.CSafeLoader(text)
     index = 0
     try:
@@ -228,7 +322,7 @@ def _parse(text: str, display: str) -> tuple[list[Document], list[Diagnostic]]:
                 continue
             if isinstance(root, yaml.ScalarNode) and root.tag == _NULL:
                 continue  # an empty document (`---` with nothing after it) is skipped, as kubectl does
-            builder = _Builder(loader, display, diags)
+            builder = _Builder(loader, display, diags, aliases)
             data = builder.build(root, "")
             documents.append(Document(display, index, data, builder.positions, tuple(builder.unreadable)))
             index += 1
@@ -268,13 +362,18 @@ def _diag(file: str, line: int, col: int, message: str, code: str, path: str = "
 class _Builder:
     """Turns one composed YAML node tree into plain data, recording positions on the way."""
 
-    def __init__(self, loader: Any, file: str, diags: list[Diagnostic]) -> None:
+    def __init__(self, loader: Any, file: str, diags: list[Diagnostic], aliases: _FileAliases) -> None:
         self.loader = loader
         self.file = file
         self.diags = diags
+        self.aliases = aliases
         self.positions: dict[str, tuple[int, int]] = {}
         self.nodes = 0
         self.active: set[int] = set()  # nodes being built, to catch recursive aliases
+        # Lists and mappings already built: meeting one again means an alias repeats it. Scalars
+        # are not tracked: an alias to a scalar adds one value per alias written, like any value.
+        self.built: set[int] = set()
+        self.expanding = 0  # > 0 while building what an alias repeats
         self.depth = 0
         self.unreadable: list[str] = []
 
@@ -290,6 +389,8 @@ class _Builder:
             if self.nodes == MAX_NODES_PER_DOCUMENT + 1:
                 self.problem(node, path, "the document is too large (too many values or aliases)", "yaml-size")
             return None
+        if self.expanding and not self.aliases.take():  # within what an alias repeats: counted
+            return self.refuse_alias(node, path)
         mark = node.start_mark
         if path not in self.positions:  # a merged (<<) value keeps the position written explicitly
             self.positions[path] = _position(mark.line + 1, mark.column + 1)
@@ -303,6 +404,14 @@ class _Builder:
         if self.depth >= MAX_DEPTH:
             self.problem(node, path, f"the document nests more than {MAX_DEPTH} levels deep", "yaml-size")
             return None
+        # A list or mapping met again is one an alias repeats: it and all it holds are counted.
+        repeated = id(node) in self.built
+        if repeated and not self.expanding and not self.aliases.take():
+            return self.refuse_alias(node, path)
+        if repeated:
+            self.expanding += 1
+        else:
+            self.built.add(id(node))
         self.active.add(id(node))
         self.depth += 1
         try:
@@ -315,6 +424,17 @@ class _Builder:
         finally:
             self.depth -= 1
             self.active.discard(id(node))
+            if repeated:
+                self.expanding -= 1
+
+    def refuse_alias(self, node: yaml.Node, path: str) -> None:
+        """Drop a value an alias repeats beyond the limits: reported once per file, and marked
+        unreadable so that no rule looks at it."""
+        if not self.aliases.reported and self.aliases.refusal is not None:
+            self.aliases.reported = True
+            self.problem(node, path, self.aliases.refusal, "yaml-size")
+        else:
+            self.unreadable.append(path)
 
     def check_tag(self, node: yaml.Node, path: str, expected: str) -> None:
         if node.tag != expected:

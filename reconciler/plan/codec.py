@@ -2,8 +2,10 @@
 
 Shape inspired by Terraform's `show -json` and described by `schemas/plan.schema.json`.
 `format_version` is `major.minor`: a minor bump only adds keys (readers ignore keys they do not
-know), a major bump breaks readers. Secret values never appear: secret fields are listed in
-`before_sensitive` / `after_sensitive` (always `true`) and their field changes carry no values.
+know), a major bump breaks readers. 1.1 added `manifest_paths` and a saved plan's optional
+`signature` (`reconciler.plan.signing`; it is no part of the `Plan` value). Secret values never
+appear: secret fields are listed in `before_sensitive` / `after_sensitive` (always `true`) and
+their field changes carry no values.
 
 `plan_from_dict(plan_to_dict(p)) == p` for every well-formed plan (JSON attribute values, no
 values on sensitive field changes); `reconciler.plan.planfile` adds file handling and validation
@@ -105,6 +107,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "lineage": plan.lineage,
         "serial": plan.serial,
         "manifests_digest": plan.manifests_digest,
+        "manifest_paths": None if plan.manifest_paths is None else list(plan.manifest_paths),
         "secret_digests": {ref: {"salt": d.salt, "digest": d.digest} for ref, d in sorted(plan.secret_digests.items())},
         "targets": list(plan.targets),
         "warnings": list(plan.warnings),
@@ -163,13 +166,15 @@ def plan_from_dict(data: Mapping[str, Any]) -> Plan:
     """Inverse of `plan_to_dict`, for a document valid against the schema.
 
     Derived keys (`summary`, `destructive`, `*_sensitive`) are recomputed, not read; unknown keys
-    are ignored. Raises KeyError / ValueError / TypeError on a malformed document.
+    (a `signature` among them) are ignored. Raises KeyError / ValueError / TypeError on a malformed document.
     """
+    manifest_paths = data.get("manifest_paths")
     return Plan(
         changes=tuple(change_from_dict(c) for c in data["resource_changes"]),
         lineage=data.get("lineage"),
         serial=int(data["serial"]),
         manifests_digest=data.get("manifests_digest", ""),
+        manifest_paths=None if manifest_paths is None else tuple(manifest_paths),
         secret_digests={
             ref: SecretDigest(salt=d["salt"], digest=d["digest"]) for ref, d in data.get("secret_digests", {}).items()
         },

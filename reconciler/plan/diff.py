@@ -254,11 +254,8 @@ def _change_existing(
             reason += f"; the old object is forgotten, not deleted ({info.no_delete_reason})"
     elif live_obj.status == "failed":
         action = Action.UPDATE
-        reason = f"last provisioning ended {live_obj.raw_status or 'FAILED'}: it will be applied again"
-        if not fields:
-            fields = tuple(
-                FieldChange(f, before=live_obj.attrs.get(f), after=resolved.attrs.get(f)) for f in info.fields
-            )
+        reason = f"{_failed_reason(live_obj)}: it will be applied again"
+        fields = fields or reapplied_fields(info, resolved, live_obj)
     elif fields:
         action = Action.UPDATE
         if outside:
@@ -285,6 +282,21 @@ def _change_existing(
         name=resource.name,
         settling=live_obj.status == "pending" and action is Action.NOOP,
     )
+
+
+def reapplied_fields(info: KindInfo, resolved: Resolved, live_obj: LiveObject) -> tuple[FieldChange, ...]:
+    """What applying a failed object again sends: every field that can change in place, as the
+    manifests want it. A field that only changes by replacement is left out: it already has the
+    desired value, and a cloud refuses an update that names it."""
+    return tuple(
+        FieldChange(f, before=live_obj.attrs.get(f), after=resolved.attrs.get(f))
+        for f in info.fields
+        if f not in info.replace_only and f not in resolved.unknown
+    )
+
+
+def _failed_reason(live_obj: LiveObject) -> str:
+    return f"last provisioning ended {live_obj.raw_status or 'FAILED'}"
 
 
 def _change_new(
@@ -335,7 +347,10 @@ def _change_new(
             reason = f"the recorded object is gone; an object with the same {info.key_words} exists"
         else:
             reason = f"exists in the cloud with the same {info.key_words} but is not in state"
-        if fields:
+        if match.status == "failed" and not replace_fields:
+            fields = fields or reapplied_fields(info, resolved, match)
+            reason += f"; {_failed_reason(match)}: it will be applied again"
+        elif fields:
             reason += "; it will be updated to match the manifests"
         return Change(
             **common,

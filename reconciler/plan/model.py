@@ -1,4 +1,5 @@
-"""The plan: an ordered list of changes, one per address, plus what it was made against."""
+"""The plan: an ordered list of changes, one per address, plus what it was made against (the state's
+lineage and serial, the manifests' paths and digest, salted digests of its secrets, the tool version)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-PLAN_FORMAT_VERSION = "1.0"
+PLAN_FORMAT_VERSION = "1.1"  # 1.1: manifest_paths, and the optional signature of a saved plan
 
 
 class Action(StrEnum):
@@ -67,7 +68,8 @@ class Change:
     `before` is the live (or last-applied) non-secret attributes, `after` the desired ones
     (fully resolved where possible; `after_unknown` lists fields known only after apply and
     `refs` says which address supplies them). `secret_refs` maps each secret field to its
-    reference id (`env:NAME`), so a saved plan can be applied without the manifests.
+    reference id (`env:NAME`), for review; `apply PLANFILE` takes references and values from the
+    manifests, never from a plan file, and refuses a plan whose references differ from theirs.
     """
 
     address: str
@@ -110,10 +112,14 @@ class SecretDigest:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
+    """`manifest_paths` are the paths the manifests were read from, as given to `plan` (None: not
+    recorded); a saved plan's apply reads them again and compares their digest."""
+
     changes: tuple[Change, ...]
     lineage: str | None
     serial: int
     manifests_digest: str = ""
+    manifest_paths: tuple[str, ...] | None = None
     secret_digests: Mapping[str, SecretDigest] = field(default_factory=dict)
     mode: PlanMode = PlanMode.NORMAL
     targets: tuple[str, ...] = ()

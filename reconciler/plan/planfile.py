@@ -1,15 +1,19 @@
 """Saved plan files (`reconciler plan --out PLANFILE`): the plan's JSON document on disk.
 
 `save_plan` writes atomically (temp file, fsync, rename; mode 0600) so a reader never sees half a
-plan. `load_plan` gives back exactly the plan that was saved, after checking the file is whole,
-is JSON, is not from a newer reconciler and matches `schemas/plan.schema.json`. Every problem is
-a `PlanError` that names the file and says what is wrong.
+plan. It records the manifest paths the plan was made from and, when `RECONCILER_PLAN_KEY` is
+set, signs the document (`reconciler.plan.signing`). `load_plan` gives back exactly the plan that
+was saved, after checking the file is whole, is JSON, is not from a newer reconciler and matches
+`schemas/plan.schema.json`; `load_saved_plan` also checks its signature. Every problem is a
+`PlanError` that names the file and says what is wrong.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -21,6 +25,7 @@ from reconciler.errors import PlanError
 from reconciler.package_data import load_schema
 from reconciler.plan.codec import plan_from_dict, plan_to_json
 from reconciler.plan.model import PLAN_FORMAT_VERSION, Plan
+from reconciler.plan.signing import SIGNATURE, PlanKey, SignatureCheck, check_signature, plan_key_from_env, sign
 
 SUPPORTED_MAJOR = int(PLAN_FORMAT_VERSION.split(".")[0])
 _MAX_ERRORS_SHOWN = 3
@@ -28,10 +33,32 @@ _MAX_ERRORS_SHOWN = 3
 _VALUE_KEYS = frozenset({"before", "after", "extra"})
 
 
-def save_plan(plan: Plan, path: str | os.PathLike[str]) -> None:
-    """Write `plan` to `path` atomically, readable by its owner only (0600)."""
+@dataclass(frozen=True, slots=True)
+class SavedPlan:
+    """A plan read from a file, with what is known of the file's signature."""
+
+    plan: Plan
+    signature: SignatureCheck
+
+
+def save_plan(
+    plan: Plan,
+    path: str | os.PathLike[str],
+    *,
+    manifest_paths: Sequence[str] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> None:
+    """Write `plan` to `path` atomically, readable by its owner only (0600).
+
+    `manifest_paths` (as given to `plan`; none means `.`) are recorded in the plan when given.
+    The document is signed when `RECONCILER_PLAN_KEY` is set in `env` (default: the process
+    environment); a set but unusable key is an error, and nothing is written.
+    """
     target = Path(path)
-    text = plan_to_json(plan)
+    key = plan_key_from_env(os.environ if env is None else env)
+    if manifest_paths is not None:
+        plan = replace(plan, manifest_paths=tuple(manifest_paths) or (".",))
+    text = plan_to_json(plan) if key is None else signed_json(plan, key)
     directory = target.parent
     if not directory.is_dir():
         raise PlanError(f"cannot write plan file {target}: directory {directory} does not exist")
@@ -41,8 +68,20 @@ def save_plan(plan: Plan, path: str | os.PathLike[str]) -> None:
         raise PlanError(f"cannot write plan file {target}: {exc.strerror or exc}") from None
 
 
+def signed_json(plan: Plan, key: PlanKey) -> str:
+    """The plan's JSON document with its `signature` as the last member."""
+    document: dict[str, Any] = json.loads(plan_to_json(plan))  # only JSON values, as a reader sees them
+    document[SIGNATURE] = sign(document, key)
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
 def load_plan(path: str | os.PathLike[str]) -> Plan:
     """Read a plan saved by `save_plan`; raise `PlanError` saying what is wrong with the file."""
+    return load_saved_plan(path, None).plan
+
+
+def load_saved_plan(path: str | os.PathLike[str], key: PlanKey | None) -> SavedPlan:
+    """Read a plan saved by `save_plan` and check its signature with `key` (None: no key)."""
     target = Path(path)
     hint = f"make a new one with `reconciler plan --out {target}`"
     try:
@@ -53,11 +92,18 @@ def load_plan(path: str | os.PathLike[str]) -> Plan:
         raise PlanError(f"plan file {target} is a directory, not a file") from None
     except OSError as exc:
         raise PlanError(f"cannot read plan file {target}: {exc.strerror or exc}") from None
-    return parse_plan(raw, str(target))
+    document = parse_document(raw, str(target))
+    return SavedPlan(_plan_of(document, str(target)), check_signature(document, key))
 
 
 def parse_plan(raw: bytes | str, source: str) -> Plan:
     """Parse and check a plan document; `source` names it in error messages."""
+    return _plan_of(parse_document(raw, source), source)
+
+
+def parse_document(raw: bytes | str, source: str) -> dict[str, Any]:
+    """The plan document as JSON values, after checking it is whole, of a format this reconciler
+    reads, and valid against the plan schema."""
     hint = f"make a new one with `reconciler plan --out {source}`"
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
@@ -88,12 +134,16 @@ def parse_plan(raw: bytes | str, source: str) -> Plan:
         )
     _check_version(data["format_version"], source)
     _check_schema(data, source)
+    return data
+
+
+def _plan_of(document: Mapping[str, Any], source: str) -> Plan:
     try:
-        return plan_from_dict(data)
+        return plan_from_dict(document)
     except (KeyError, ValueError, TypeError) as exc:  # the schema should have caught it
         raise PlanError(
             f"plan file {source} is not a valid plan: {exc!r}",
-            hint=hint,
+            hint=f"make a new one with `reconciler plan --out {source}`",
         ) from None
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from reconciler import __version__
 from reconciler.model import LiveObject, Resource, StateDoc
+from reconciler.plan.ambiguous import find_ambiguities, refuse_ambiguities
 from reconciler.plan.diff import LiveIndex, diff, refresh_only_changes
 from reconciler.plan.digest import make_digests
 from reconciler.plan.model import Plan, PlanMode
@@ -25,6 +26,8 @@ def make_plan(
     api_calls: Mapping[str, Mapping[str, int]] | None = None,
     warnings: Sequence[str] = (),
 ) -> Plan:
+    live_objects = tuple(live_objects)
+    refuse_ambiguities(find_ambiguities(desired, state, live_objects))
     live = LiveIndex.build(live_objects)
     if refresh_only:
         changes = refresh_only_changes(state, live, refreshed_kinds)

@@ -147,6 +147,9 @@ def render_text(report: DriftReport, *, verbose: bool = False) -> str:
     if report.warnings:
         lines.append("")
         lines += [f"warning: {escape_invisible(w)}" for w in report.warnings]
+    if report.errors:
+        lines.append("")
+        lines += [f"error: {escape_invisible(e)}" for e in report.errors]
     lines += ["", report.summary_line()]
     lines += [f"Hint: {hint}." for hint in _hints(report)]
     return "\n".join(lines).lstrip("\n") + "\n"
@@ -296,6 +299,8 @@ def render_markdown(report: DriftReport, *, max_chars: int = GITHUB_COMMENT_LIMI
     hints = _hints(report)
     fix = ["### How to fix", "", *(f"- {hint[0].upper()}{hint[1:]}." for hint in hints), ""] if hints else []
     warnings = ["> [!IMPORTANT]", "> **Warnings**", ">", *(f"> - {md_escape(w)}" for w in report.warnings), ""]
+    errors = ["> [!CAUTION]", "> **Errors**", ">", *(f"> - {md_escape(e)}" for e in report.errors), ""]
+    head += errors if report.errors else []
     lineage = md_code(report.lineage) if report.lineage else "none"
     footer = [
         f"<sub>reconciler {md_code(report.tool_version)} · drift format {md_code(report.format_version)} · "
@@ -383,6 +388,7 @@ def drift_to_dict(report: DriftReport) -> dict[str, Any]:
         "items": [_item_dict(i) for i in report.items],
         "health": [_health_dict(h) for h in report.health],
         "warnings": list(report.warnings),
+        "errors": list(report.errors),
         "api_calls": {k: dict(v) for k, v in report.api_calls.items()},
         "require_established": report.require_established,
     }

@@ -8,7 +8,7 @@ Typical use (the apply engine)::
         state = backend.read()  # journal folded in; unsettled intents in state.pending
         backend.journal_append(intent)  # before each mutating call: durable when it returns
         backend.journal_append(done)  # right after it
-        backend.write(backend.read())  # once at the end: one atomic write, journal emptied
+        backend.write(backend.read())  # once at the end: journal emptied; a new serial only if something changed
 """
 
 from __future__ import annotations

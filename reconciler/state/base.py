@@ -1,4 +1,5 @@
-"""What every state backend provides, and the lock record they share.
+"""What every state backend provides, the lock record they share, and the rule that a write
+which would change nothing but the serial writes nothing.
 
 A backend stores one state document (`reconciler.model.StateDoc`), a write-ahead journal of
 `JournalEntry` lines appended during an apply, and an exclusive lock that says who holds it.
@@ -12,7 +13,7 @@ import socket
 import uuid
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
@@ -21,6 +22,7 @@ import tenacity
 from reconciler.errors import LockError
 from reconciler.log import get_logger
 from reconciler.model import JournalEntry, StateDoc
+from reconciler.state.codec import dump_state
 
 # How long to sleep between attempts to take a busy lock: 0.1 s doubling up to 2 s.
 LOCK_POLL_FIRST = 0.1
@@ -122,12 +124,23 @@ def _age(created: str) -> str:
     return f" ({seconds // 3600}h ago)"
 
 
+def only_the_serial_differs(stored_text: str | None, stored_serial: int, new: StateDoc, new_text: str) -> bool:
+    """Whether `new` (whose text is `new_text`) records exactly what is stored: a write of it
+    would change nothing but the serial. The lengths are compared first, so that most real
+    changes cost no second rendering of the document."""
+    if stored_text is None:
+        return False
+    same_length = len(new_text) - len(str(new.serial)) + len(str(stored_serial))
+    return len(stored_text) == same_length and stored_text == dump_state(replace(new, serial=stored_serial))
+
+
 @runtime_checkable
 class StateBackend(Protocol):
     """Where the state lives. `reconciler.state.open_backend(url)` returns one.
 
     Reads need no lock (plans are lock-free); `write` and `journal_append` require the lock
-    held through `lock()` on the same backend object.
+    held through `lock()` on the same backend object, and check before writing anything that
+    this process still holds it (else `LockError`, and nothing is written).
     """
 
     description: str  # for messages; a password in a URL is masked
@@ -145,7 +158,10 @@ class StateBackend(Protocol):
 
         `doc` must reflect every journal entry (build it from `read()` made after the last
         append) and `doc.serial` must be the stored serial (else the state moved: StateError).
-        Assigns a lineage if `doc.lineage` is None. Returns what was written.
+        Assigns a lineage if `doc.lineage` is None. When `doc` records exactly what is stored
+        (an apply whose calls all failed), nothing is stored and the serial stays, so plans
+        saved against it stay valid; the journal is emptied all the same. Returns the state
+        as stored now.
         """
         ...
 
@@ -227,7 +243,7 @@ def acquire_with_backoff(
 def lock_busy_error(description: str, holder: LockInfo | None, timeout: float) -> LockError:
     waited = f" after waiting {timeout:g}s" if timeout > 0 else ""
     if holder is None:
-        detail = "  (the holder has not recorded itself yet: it is just starting; try again)"
+        detail = "  (no record says who holds it: the holder is just starting, or its record was deleted)"
     else:
         detail = holder.describe()
     return LockError(

@@ -40,6 +40,7 @@ ADDRESS_RE = re.compile(r"^[A-Z][A-Za-z0-9]{0,63}/[a-z0-9]([a-z0-9-]{0,61}[a-z0-
 
 _TOP_FIELDS = frozenset({"format_version", "lineage", "serial", "resources", "pending", "extra"})
 _RESOURCE_FIELDS = frozenset({"kind", "cloud_id", "region", "attributes", "dependencies"})
+_RESOURCE_OPTIONAL = frozenset({"created_at"})
 _ENTRY_REQUIRED = ("id", "address", "kind", "action", "phase", "time")
 _ENTRY_FIELDS = frozenset(
     {*_ENTRY_REQUIRED, "token", "cloud_id", "region", "attributes", "natural_key", "dependencies", "error"}
@@ -109,6 +110,7 @@ def state_to_json(doc: StateDoc) -> dict[str, Any]:
                 "region": res.region,
                 "attributes": _plain(res.attributes),
                 "dependencies": list(res.dependencies),
+                **({"created_at": res.created_at} if res.created_at is not None else {}),
             }
             for address, res in sorted(doc.resources.items())
         },
@@ -132,6 +134,7 @@ def state_from_json(data: Mapping[str, Any]) -> StateDoc:
             region=res["region"],
             attributes=res["attributes"],
             dependencies=tuple(res["dependencies"]),
+            created_at=res.get("created_at"),
         )
         for address, res in data["resources"].items()
     }
@@ -242,7 +245,7 @@ def _check_resource(address: Any, resource: Any) -> None:
         raise Invalid(path, "is not a valid address (Kind/name, e.g. BgpPeer/edge1-peer1)")
     if not isinstance(resource, dict):
         raise Invalid(path, f"must be an object, not {_json_type(resource)}")
-    _no_unknown_fields(resource, _RESOURCE_FIELDS, path)
+    _no_unknown_fields(resource, _RESOURCE_FIELDS | _RESOURCE_OPTIONAL, path)
     for name in sorted(_RESOURCE_FIELDS):
         if name not in resource:
             raise Invalid(path, f"missing required field {name!r}")
@@ -257,6 +260,8 @@ def _check_resource(address: Any, resource: Any) -> None:
         raise Invalid(f"{path}.region", "must be a string or null")
     _check_attributes(resource["attributes"], f"{path}.attributes")
     _check_addresses(resource["dependencies"], f"{path}.dependencies", unique=True)
+    if "created_at" in resource and not isinstance(resource["created_at"], str):
+        raise Invalid(f"{path}.created_at", "must be a time (ISO 8601 text)")
 
 
 def check_entry_json(entry: Any, path: str, *, extra_fields: frozenset[str] = frozenset()) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from reconciler.model import JournalEntry, StateDoc, StateResource
+from reconciler.model import JournalAction, JournalEntry, StateDoc, StateResource
 from reconciler.state.codec import RECORDING_ACTIONS, REMOVING_ACTIONS
 
 
@@ -40,7 +40,7 @@ def fold(doc: StateDoc, entries: Sequence[JournalEntry]) -> StateDoc:
         if entry.action in REMOVING_ACTIONS:
             resources.pop(entry.address, None)
         elif entry.action in RECORDING_ACTIONS:
-            resources[entry.address] = recorded_resource(entry)
+            resources[entry.address] = recorded_resource(entry, resources.get(entry.address))
     return replace(
         doc,
         resources={address: resources[address] for address in sorted(resources)},
@@ -48,10 +48,16 @@ def fold(doc: StateDoc, entries: Sequence[JournalEntry]) -> StateDoc:
     )
 
 
-def recorded_resource(entry: JournalEntry) -> StateResource:
-    """What a settled create / update / adopt entry says is now in the cloud."""
+def recorded_resource(entry: JournalEntry, before: StateResource | None = None) -> StateResource:
+    """What a settled create / update / adopt entry says is now in the cloud. A create records
+    when it was made; an update or adopt of the same object keeps that time."""
     if entry.cloud_id is None:
         raise ValueError(f"journal entry {entry.id} ({entry.phase} {entry.action}) has no cloud_id")
+    created_at: str | None = None
+    if entry.action == JournalAction.CREATE:
+        created_at = entry.time
+    else:
+        created_at = before.created_at if before is not None and before.cloud_id == entry.cloud_id else None
     return StateResource(
         address=entry.address,
         kind=entry.kind,
@@ -59,4 +65,5 @@ def recorded_resource(entry: JournalEntry) -> StateResource:
         region=entry.region,
         attributes=dict(entry.attributes or {}),
         dependencies=tuple(dict.fromkeys(entry.dependencies)),  # once each, in order
+        created_at=created_at,
     )

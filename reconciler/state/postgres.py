@@ -15,9 +15,14 @@ Tables, created on first lock (idempotent DDL):
   deletes the folded rows in the same transaction that inserts the new serial.
 - ``locks(name, id, operation, username, host, pid, created, info, backend_pid)``: who holds
   the lock. The lock itself is a session-level advisory lock (``pg_try_advisory_lock``) held
-  on a dedicated connection, so it vanishes with the holder's session; a row left behind by
-  a killed holder is stale and is replaced, with a warning. Writes and journal appends check
-  that the row is still theirs, so after `reconciler state unlock` a zombie holder cannot write.
+  on a dedicated connection, so it vanishes with the holder's session: when the holder dies,
+  and also when the server restarts or the connection drops while the holder still runs. A
+  row whose session has ended is stale: the next locker replaces it and says whose it was.
+
+Every write and journal append checks, in the statement or transaction that writes, that the
+row still names this process's lock and that the session the row names (ours) still holds the
+advisory lock. A holder whose session ended, or whose row was removed (`reconciler state
+unlock`) or replaced, therefore writes nothing and says which of these happened.
 """
 
 from __future__ import annotations
@@ -28,10 +33,10 @@ import re
 import threading
 import urllib.parse
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
-from typing import Any, LiteralString
+from typing import Any, LiteralString, TypeVar
 
 import psycopg
 from psycopg import sql
@@ -39,7 +44,14 @@ from psycopg import sql
 from reconciler.errors import LockError, StateError
 from reconciler.log import get_logger
 from reconciler.model import JournalEntry, StateDoc
-from reconciler.state.base import LockBusy, LockInfo, acquire_with_backoff, new_lock_info, waiting_logger
+from reconciler.state.base import (
+    LockBusy,
+    LockInfo,
+    acquire_with_backoff,
+    new_lock_info,
+    only_the_serial_differs,
+    waiting_logger,
+)
 from reconciler.state.codec import (
     FORMAT_VERSION,
     Invalid,
@@ -58,6 +70,7 @@ SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 MASK = "***"
 
 log = get_logger("reconciler.state")
+T = TypeVar("T")
 
 _DDL: tuple[LiteralString, ...] = (
     "CREATE SCHEMA IF NOT EXISTS {schema}",
@@ -87,6 +100,13 @@ _DDL: tuple[LiteralString, ...] = (
 )
 _TABLES = ("state_versions", "journal", "locks")
 _LOCK_COLUMNS: LiteralString = "id, operation, username, host, pid, created, info, backend_pid"
+# A row of pg_locks that says a session holds the advisory lock of key (classid, objid): a bigint
+# key shows as its two 32-bit halves and objsubid 1. Completed with the session's backend pid.
+_ADVISORY_LOCK_HELD_BY: LiteralString = (
+    "SELECT 1 FROM pg_locks p WHERE p.locktype = 'advisory' AND p.granted "
+    "AND p.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+    "AND p.classid = %s::bigint::oid AND p.objid = %s::bigint::oid AND p.objsubid = 1 AND p.pid = "
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,11 +184,14 @@ class PostgresBackend:
         self.name = self._settings.name
         self.schema = self._settings.schema
         self.lock_key = advisory_key("state", self.schema, self.name)
+        unsigned = self.lock_key & 0xFFFFFFFFFFFFFFFF
+        self._key_halves = (unsigned >> 32, unsigned & 0xFFFFFFFF)  # as pg_locks shows the key
         self._ddl_key = advisory_key("ddl", self.schema)
         self._lock_path = f"{self.schema}.locks, state {self.name!r}"
         self._conn: Connection | None = None  # for reads, writes and appends
         self._opening = threading.Lock()  # the apply engine appends from worker threads
         self._held: LockInfo | None = None
+        self._lock_backend_pid: int | None = None  # the session holding our advisory lock
         self._tables_ready = False
 
     # -- connections and errors --------------------------------------------------------------
@@ -196,6 +219,9 @@ class PostgresBackend:
 
     def _data(self) -> Connection:
         with self._opening:
+            if self._conn is not None and self._conn.broken:  # the server ended it (a restart...)
+                with suppress(psycopg.Error):
+                    self._conn.close()
             if self._conn is None or self._conn.closed:
                 self._conn = self._connect()
             return self._conn
@@ -232,22 +258,38 @@ class PostgresBackend:
         return self._read_snapshot()[1]
 
     def _read_snapshot(self) -> tuple[StateDoc, list[JournalEntry]]:
-        conn = self._data()
-        with self._errors("reading the state"):
-            if not self._tables_exist(conn):
-                return StateDoc(), []
-            with conn.transaction():
-                row = conn.execute(
-                    self._q(
-                        "SELECT serial, data FROM {schema}.state_versions WHERE name = %s ORDER BY serial DESC LIMIT 1"
-                    ),
-                    [self.name],
-                ).fetchone()
-                rows = conn.execute(
-                    self._q("SELECT seq, entry FROM {schema}.journal WHERE name = %s ORDER BY seq"), [self.name]
-                ).fetchall()
+        row, rows = self._reading("reading the state", self._select_snapshot)
         stored = StateDoc() if row is None else self._parse_state(row[0], row[1])
         return stored, [self._parse_entry(seq, text) for seq, text in rows]
+
+    def _select_snapshot(self, conn: Connection) -> tuple[tuple[Any, ...] | None, list[tuple[Any, ...]]]:
+        if not self._tables_exist(conn):
+            return None, []
+        with conn.transaction():
+            row = conn.execute(
+                self._q(
+                    "SELECT serial, data FROM {schema}.state_versions WHERE name = %s ORDER BY serial DESC LIMIT 1"
+                ),
+                [self.name],
+            ).fetchone()
+            rows = conn.execute(
+                self._q("SELECT seq, entry FROM {schema}.journal WHERE name = %s ORDER BY seq"), [self.name]
+            ).fetchall()
+        return row, rows
+
+    def _reading(self, doing: str, query: Callable[[Connection], T]) -> T:
+        """Run a read-only `query`; once more on a new connection if the server ended the
+        session (a restart), since a read can be repeated safely. Whether the lock survived is
+        the writes' business: they say so."""
+        conn = self._data()
+        try:
+            with self._errors(doing):
+                return query(conn)
+        except StateError:
+            if not conn.broken:
+                raise
+        with self._errors(doing):
+            return query(self._data())
 
     def _parse_state(self, serial: int, text: str) -> StateDoc:
         source = f"{self.description} (state_versions serial {serial})"
@@ -274,14 +316,21 @@ class PostgresBackend:
     def write(self, doc: StateDoc) -> StateDoc:
         held = self._require_lock("write the state")
         conn = self._data()
-        with self._errors("writing the state"), conn.transaction():
+        with self._writing("writing the state", "write the state", conn, held), conn.transaction():
+            # The row lock keeps a new holder from taking over until this transaction ends.
+            problem = self._lock_problem(conn, held, for_update=True)
+            if problem:
+                raise self._lost_lock(held, problem, "write the state")
             row = conn.execute(
                 self._q(
-                    "SELECT serial, lineage FROM {schema}.state_versions WHERE name = %s ORDER BY serial DESC LIMIT 1"
+                    "SELECT serial, lineage, data FROM {schema}.state_versions WHERE name = %s "
+                    "ORDER BY serial DESC LIMIT 1"
                 ),
                 [self.name],
             ).fetchone()
-            stored_serial, stored_lineage = (0, None) if row is None else (int(row[0]), str(row[1]))
+            stored_serial, stored_lineage, stored_text = (
+                (0, None, None) if row is None else (int(row[0]), str(row[1]), str(row[2]))
+            )
             if doc.serial != stored_serial:
                 raise StateError(
                     f"the state {self.description} moved from serial {doc.serial} to {stored_serial} "
@@ -300,16 +349,17 @@ class PostgresBackend:
                 format_version=FORMAT_VERSION,
             )
             text = dump_state(new)
-            inserted = conn.execute(
+            if only_the_serial_differs(stored_text, stored_serial, new, text):
+                # Nothing but the serial would change: keep the serial, so saved plans stay valid.
+                conn.execute(self._q("DELETE FROM {schema}.journal WHERE name = %s"), [self.name])
+                return replace(new, serial=stored_serial)
+            conn.execute(
                 self._q(
                     "INSERT INTO {schema}.state_versions (name, serial, lineage, data, written_by) "
-                    "SELECT %s, %s, %s, %s, %s WHERE EXISTS "
-                    "(SELECT 1 FROM {schema}.locks WHERE name = %s AND id = %s)"
+                    "VALUES (%s, %s, %s, %s, %s)"
                 ),
-                [self.name, new.serial, new.lineage, text, f"{held.user}@{held.host}", self.name, held.id],
-            ).rowcount
-            if inserted != 1:
-                raise self._lost_lock(held)
+                [self.name, new.serial, new.lineage, text, f"{held.user}@{held.host}"],
+            )
             conn.execute(self._q("DELETE FROM {schema}.journal WHERE name = %s"), [self.name])
         return new
 
@@ -317,24 +367,80 @@ class PostgresBackend:
         held = self._require_lock("append to the journal")
         text = json.dumps(check_entry(entry), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         conn = self._data()
-        with self._errors("appending to the journal"):
-            # Autocommit: durable once the server acknowledges the commit.
+        with self._writing("appending to the journal", "append to the journal", conn, held):
+            # One autocommit statement (durable once the server acknowledges it), written only
+            # while our row names us and our session holds the advisory lock. FOR SHARE keeps
+            # a new holder from replacing the row until the entry is committed.
             inserted = conn.execute(
                 self._q(
                     "INSERT INTO {schema}.journal (name, entry) SELECT %s, %s WHERE EXISTS "
-                    "(SELECT 1 FROM {schema}.locks WHERE name = %s AND id = %s)"
+                    "(SELECT 1 FROM {schema}.locks l WHERE l.name = %s AND l.id = %s "
+                    "AND EXISTS (" + _ADVISORY_LOCK_HELD_BY + "l.backend_pid) FOR SHARE)"
                 ),
-                [self.name, text, self.name, held.id],
+                [self.name, text, self.name, held.id, *self._key_halves],
             ).rowcount
-        if inserted != 1:
-            raise self._lost_lock(held)
+            if inserted != 1:
+                raise self._lost_lock(held, self._lock_problem(conn, held), "append to the journal")
 
-    def _lost_lock(self, held: LockInfo) -> LockError:
+    @contextmanager
+    def _writing(self, doing: str, what: str, conn: Connection, held: LockInfo) -> Iterator[None]:
+        """Database errors as StateError; a connection lost mid-write is explained by what
+        happened to the lock (a server restart ends every session, the lock's included)."""
+        try:
+            with self._errors(doing):
+                yield
+        except LockError:
+            raise
+        except StateError as exc:
+            if not (conn.broken or conn.closed):
+                raise
+            problem = None
+            with suppress(StateError, psycopg.Error):
+                probe = self._data()  # a new connection: the old one is gone
+                problem = self._lock_problem(probe, held)
+            if problem:
+                raise self._lost_lock(held, problem, what) from None
+            raise StateError(
+                f"{exc.message}; the connection to the state database was lost, so whether it was written is not known",
+                hint="run the command again: unsettled journal intents are resolved at the start",
+            ) from None
+
+    def _lock_problem(self, conn: Connection, held: LockInfo, *, for_update: bool = False) -> str | None:
+        """None while this process holds the lock; else what happened to it, for a message."""
+        row = self._lock_row(conn, for_update=for_update)
+        alive = self._lock_backend_pid is not None and self._session_holds_lock(conn, self._lock_backend_pid)
+        if row is not None and row[0].id == held.id and alive:
+            return None
+        if not alive:
+            problem = (
+                f"the state lock was lost: the database session that held it (backend pid {self._lock_backend_pid}) "
+                "ended: the server restarted, or the connection dropped or was terminated"
+            )
+            if row is None:
+                return problem + "; its lock record has been removed since"
+            if row[0].id != held.id:
+                return problem + f"; another process holds the lock now:\n{row[0].describe()}"
+            return problem
+        if row is None:
+            return (
+                f"the lock record of this process (lock {held.id}) was removed from {self.schema}.locks "
+                "while its session still held the lock"
+            )
+        return f"the lock record in {self.schema}.locks now names another holder:\n{row[0].describe()}"
+
+    def _session_holds_lock(self, conn: Connection, backend_pid: int) -> bool:
+        row = conn.execute(
+            "SELECT EXISTS (" + _ADVISORY_LOCK_HELD_BY + "%s)", [*self._key_halves, backend_pid]
+        ).fetchone()
+        return bool(row and row[0])
+
+    def _lost_lock(self, held: LockInfo, problem: str | None, what: str) -> LockError:
+        problem = problem or f"this process no longer holds the state lock {held.id}"
         return LockError(
-            f"this process no longer holds the state lock {held.id} on {self.description} (it was removed "
-            "with `reconciler state unlock`, or taken over after this process's lock session ended); "
-            "nothing was written",
-            hint="run the command again: unsettled journal intents are resolved at the start",
+            f"{problem}\nrefusing to {what} of {self.description}: nothing was written (the state and its "
+            f"journal are as they were; this process held lock {held.id})",
+            hint="run the command again once any other holder has finished: unsettled journal intents are "
+            "resolved at the start",
         )
 
     # -- locking -----------------------------------------------------------------------------
@@ -357,14 +463,23 @@ class PostgresBackend:
             acquire_with_backoff(attempt, timeout, self.description, waiting_logger(self.description, timeout))
             info = new_lock_info(operation, self._lock_path)
             with self._errors("recording the lock holder"), lock_conn.transaction():
-                dead = self._lock_row(lock_conn, for_update=True)
-                if dead is not None:
+                stale = self._lock_row(lock_conn, for_update=True)
+                if stale is not None:
+                    # We hold the advisory lock, so the session the row names has ended. Its
+                    # process may live on (a server restart, a dropped connection): its writes
+                    # are refused from now on.
+                    previous, backend_pid = stale
+                    job = {"info": previous.info} if previous.info else {}
                     log.warning(
-                        "state lock: its previous holder died without releasing it; taking it over",
-                        lock_id=dead[0].id,
-                        operation=dead[0].operation,
-                        holder=dead[0].who,
-                        since=dead[0].created,
+                        "state lock: taking it over from a holder whose database session has ended (the "
+                        "server restarted, its connection dropped or was terminated, or it died); it may "
+                        "still be running, and can no longer write the state",
+                        lock_id=previous.id,
+                        operation=previous.operation,
+                        holder=previous.who,
+                        since=previous.created,
+                        backend_pid=backend_pid,
+                        **job,
                     )
                 lock_conn.execute(
                     self._q(
@@ -376,11 +491,14 @@ class PostgresBackend:
                     ),
                     [self.name, info.id, info.operation, info.user, info.host, info.pid, info.created, info.info],
                 )
+                backend_pid_row = lock_conn.execute("SELECT pg_backend_pid()").fetchone()
             self._held = info
+            self._lock_backend_pid = int(backend_pid_row[0]) if backend_pid_row else None
             try:
                 yield info
             finally:
                 self._held = None
+                self._lock_backend_pid = None
                 # If this fails the session still ends below, which releases the advisory
                 # lock; the row left behind is then recognised as stale.
                 with suppress(psycopg.Error):
@@ -405,11 +523,10 @@ class PostgresBackend:
         return holder, int(backend_pid)
 
     def current_lock(self) -> LockInfo | None:
-        conn = self._data()
-        with self._errors("reading the state lock"):
-            if not self._tables_exist(conn):
-                return None
-            row = self._lock_row(conn)
+        def query(conn: Connection) -> tuple[LockInfo, int] | None:
+            return self._lock_row(conn) if self._tables_exist(conn) else None
+
+        row = self._reading("reading the state lock", query)
         return None if row is None else row[0]
 
     def force_unlock(self, lock_id: str) -> LockInfo:

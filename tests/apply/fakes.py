@@ -31,6 +31,7 @@ LINK = "Link"
 REGION = "r1"
 LINEAGE = "0b6e5d1e-1111-4222-8333-944455556666"
 SERIAL = 7
+RUN_ID = "5eed5eed5eed5eed"  # one apply run's own token component
 WAIT = 20.0  # seconds: how long a test waits for something that should happen at once
 POLL_MIN = 0.01  # the engine's first poll, and its shortest wait before calling a busy cloud again
 
@@ -355,8 +356,9 @@ class MemoryJournal:
             self.entries.append(entry)
             self.timeline.append(f"{entry.phase} {entry.action} {entry.address}")
 
-    def state(self) -> StateDoc:
-        return fold(StateDoc(), self.entries)
+    def state(self, start: StateDoc | None = None) -> StateDoc:
+        """The entries folded into `start` (default: an empty state)."""
+        return fold(start or StateDoc(), self.entries)
 
     @property
     def pending(self) -> tuple[JournalEntry, ...]:
@@ -414,6 +416,7 @@ def engine(
         journal.append,
         lineage=LINEAGE,
         serial=SERIAL,
+        run_id=RUN_ID,
         secrets=secrets or {},
         reporter=reporter or RecordingReporter(),
         settings=EngineSettings(

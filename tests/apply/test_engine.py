@@ -13,8 +13,8 @@ import pytest
 from reconciler.apply.engine import StepResult
 from reconciler.apply.steps import client_token
 from reconciler.clouds.base import Busy, ObjectRef
-from reconciler.errors import ProviderError
-from reconciler.model import LiveObject, SecretValue
+from reconciler.errors import LockError, ProviderError
+from reconciler.model import JournalEntry, LiveObject, SecretValue, StateDoc, StateResource
 from reconciler.plan.model import Action, Change, FieldChange
 from tests.apply.fakes import (
     CLOUD,
@@ -22,6 +22,7 @@ from tests.apply.fakes import (
     LINK,
     POLL_MIN,
     ROUTER,
+    RUN_ID,
     SERIAL,
     WAIT,
     FakeProvider,
@@ -114,7 +115,7 @@ def test_an_ambiguous_failure_leaves_the_intent_open_for_the_next_run() -> None:
     results = run_to_end(engine(provider, journal, steps(router("a"), link("la", on="a"))))
     assert outcomes(results) == {A: "failed", LA: "skipped"}
     (intent,) = journal.pending
-    assert (intent.address, intent.token) == (A, client_token(LINEAGE, A, "create", SERIAL))
+    assert (intent.address, intent.token) == (A, client_token(LINEAGE, A, "create", SERIAL, RUN_ID))
 
 
 # ---------------------------------------------------------------- settling
@@ -168,6 +169,33 @@ def test_a_delete_is_done_once_the_object_is_gone() -> None:
     assert journal.phases() == ["intent", "done"]
 
 
+@pytest.mark.parametrize(
+    ("grace", "outcome", "phases", "resources"),
+    [
+        # The rollback shows after the read lag: the delete failed, the state keeps the object.
+        (0.0, "failed", ["intent", "failed"], {A}),
+        # Within the read lag, reads may still show the object as it was: it is waited for.
+        (30.0, "done", ["intent", "done"], set()),
+    ],
+    ids=["rolled back", "reads lag"],
+)
+def test_a_delete_is_journaled_only_once_the_object_is_gone(
+    grace: float, outcome: str, phases: list[str], resources: set[str]
+) -> None:
+    deleting, back = live(ROUTER, "router-1", "deleting", "Deleting"), live(ROUTER, "router-1", raw="Available")
+    provider = FakeProvider(seen={"router-1": [deleting, back, back, None]})
+    provider.objects["router-1"] = back
+    journal = MemoryJournal()
+    change = router("a", Action.DELETE, cloud_id="router-1")
+    results = run_to_end(engine(provider, journal, steps(change), grace=grace))
+    assert outcomes(results) == {A: outcome}
+    if outcome == "failed":
+        assert message(results, A) == "the cloud did not keep the delete: the object is Available again"
+    assert journal.phases() == phases
+    recorded = StateDoc(resources={A: StateResource(A, ROUTER, "router-1", None, {})})
+    assert set(journal.state(recorded).resources) == resources
+
+
 def test_an_object_still_provisioning_is_waited_for_without_a_call_or_a_journal_entry() -> None:
     provider = FakeProvider(seen={"router-1": [PROVISIONING, PROVISIONED]})
     journal = MemoryJournal()
@@ -213,7 +241,7 @@ def test_a_busy_step_holds_no_slot_and_is_called_again_once_what_it_waits_for_se
     assert outcomes(results) == {A: "done", B: "done"}
     assert [target for op, target, _ in provider.calls if op == "create"] == [A, B, A]
     # The cloud may remember a token with its refusal: the call again carries a token of its own.
-    first, second = (client_token(LINEAGE, A, "create", SERIAL, attempt) for attempt in (1, 2))
+    first, second = (client_token(LINEAGE, A, "create", SERIAL, RUN_ID, attempt) for attempt in (1, 2))
     assert provider.tokens("create", A) == [first, second] and first != second
     assert journal.phases(A) == ["intent", "failed", "intent", "done"]
     assert [e.token for e in journal.entries if e.address == A and e.phase == "intent"] == [first, second]
@@ -434,3 +462,27 @@ def test_a_change_the_cloud_rolled_back_fails_at_the_timeout_with_what_the_cloud
         "timed out after 0 s waiting to be ready: "
         "the cloud did not keep the change (password is (sensitive): the cloud has another key)"
     )
+
+
+def test_a_journal_that_cannot_be_written_stops_the_run_instead_of_hanging_it() -> None:
+    """The state lock lost mid-run (its record deleted, the database session ended): every append
+    fails from then on. Nothing more may be done, since nothing more could be recorded, and the
+    run must end, not wait forever for a step whose worker died."""
+    journal = MemoryJournal()
+    appended: list[JournalEntry] = []
+
+    def append_until_the_lock_is_lost(entry: JournalEntry) -> None:
+        if len(appended) >= 2:
+            raise LockError("the state lock was lost")
+        appended.append(entry)
+        journal.append(entry)
+
+    provider = FakeProvider()
+    run = engine(provider, journal, steps(*(router(n) for n in "abcdef")), parallelism=1)
+    run.journal = append_until_the_lock_is_lost
+    results = run_to_end(run)
+    # `a` was created and journaled; `b`'s intent could not be written, so `b` was never called.
+    assert outcomes(results)[B] == "failed"
+    assert message(results, B) == "cannot record it in the journal: the state lock was lost"
+    assert [target for op, target, _ in provider.calls if op == "create"] == [A]
+    assert {outcome for address, outcome in outcomes(results).items() if address != B} == {"cancelled"}

@@ -24,6 +24,7 @@ from tests.apply.fakes import (
     LINEAGE,
     LINK,
     ROUTER,
+    RUN_ID,
     SERIAL,
     FakeProvider,
     MemoryJournal,
@@ -128,8 +129,10 @@ CASES = [
     Case(
         "delete accepted",
         DELETE,
-        timeline=(f"intent delete {A}", "call delete router-1", f"done delete {A}"),
+        # Accepted is not gone: the outcome is journaled once a read shows it gone.
+        timeline=(f"intent delete {A}", "call delete router-1"),
         watch="gone",
+        still_open=1,
     ),
     Case(
         "delete busy",
@@ -201,9 +204,10 @@ CASES = [
 def executor(provider: FakeProvider, journal: MemoryJournal, **kw: Any) -> StepExecutor:
     return StepExecutor(
         {CLOUD: provider},
-        JournalWriter(journal.append, LINEAGE, SERIAL),
+        JournalWriter(journal.append, LINEAGE, SERIAL, RUN_ID),
         LINEAGE,
         SERIAL,
+        RUN_ID,
         kw.pop("secrets", {}),
         EngineSettings(create_grace=5.0),
         **kw,
@@ -246,8 +250,8 @@ def test_a_call_again_after_a_busy_answer_sends_a_new_token_under_a_new_intent()
     step = only_step(router("a"))
     assert isinstance(run.run(step, time.monotonic() + 60), CallBusy)
     assert isinstance(run.run(step, time.monotonic() + 60), Called)
-    first = client_token(LINEAGE, A, "create", SERIAL)
-    second = client_token(LINEAGE, A, "create", SERIAL, 2)
+    first = client_token(LINEAGE, A, "create", SERIAL, RUN_ID)
+    second = client_token(LINEAGE, A, "create", SERIAL, RUN_ID, 2)
     assert first != second
     assert provider.tokens("create", A) == [first, second]
     assert [(e.phase, e.token) for e in journal.entries] == [

@@ -9,7 +9,7 @@ import pytest
 from reconciler.apply.journal import JournalWriter, entry_id
 from reconciler.model import JournalAction
 from reconciler.plan.model import Action
-from tests.apply.fakes import LINEAGE, ROUTER, SERIAL, MemoryJournal, registered, router, steps
+from tests.apply.fakes import LINEAGE, ROUTER, RUN_ID, SERIAL, MemoryJournal, registered, router, steps
 
 
 @pytest.fixture(autouse=True)
@@ -19,7 +19,7 @@ def fake_cloud() -> Iterator[None]:
 
 def writer() -> tuple[JournalWriter, MemoryJournal]:
     journal = MemoryJournal()
-    return JournalWriter(journal.append, LINEAGE, SERIAL), journal
+    return JournalWriter(journal.append, LINEAGE, SERIAL, RUN_ID), journal
 
 
 ATTRS = {"region": "r1", "name": "a", "asn": 65000}
@@ -29,7 +29,7 @@ def test_an_accepted_call_settles_its_intent_and_records_the_object() -> None:
     (create,) = steps(router("a"))
     w, journal = writer()
     w.intent(create, token="t-1", attributes=ATTRS, region="r1")
-    assert [e.id for e in journal.pending] == [f"{LINEAGE}:{SERIAL}:{ROUTER}/a:create"]
+    assert [e.id for e in journal.pending] == [f"{LINEAGE}:{SERIAL}:{RUN_ID}:{ROUTER}/a:create"]
     w.done(create, cloud_id="router-1", attributes=ATTRS, region="r1")
     state = journal.state()
     assert state.pending == ()
@@ -66,7 +66,7 @@ def test_every_attempt_has_its_own_id_and_only_the_last_one_can_stay_open() -> N
         w.failed(create, "busy")
     w.intent(create, token="t-1", attributes=ATTRS)
     ids = [e.id for e in journal.entries]
-    base = f"{LINEAGE}:{SERIAL}:{ROUTER}/a:create"
+    base = f"{LINEAGE}:{SERIAL}:{RUN_ID}:{ROUTER}/a:create"
     assert ids == [base, base, f"{base}#2", f"{base}#2", f"{base}#3", f"{base}#3", f"{base}#4"]
     assert [(e.id, e.token) for e in journal.pending] == [(f"{base}#4", "t-1")]
     w.done(create, cloud_id="router-1", attributes=ATTRS)
@@ -76,7 +76,7 @@ def test_every_attempt_has_its_own_id_and_only_the_last_one_can_stay_open() -> N
 
 def test_entry_ids_stay_within_the_state_schema_limit() -> None:
     (create,) = steps(router("a" * 63))
-    assert len(entry_id(LINEAGE, 10**9, create, 10_000) + ":moved") <= 200
+    assert len(entry_id(LINEAGE, 10**9, RUN_ID, create, 10_000) + ":moved") <= 200
 
 
 def test_an_adopt_that_moves_the_object_releases_the_old_address_around_the_takeover() -> None:
@@ -124,7 +124,7 @@ def test_an_intent_is_journaled_under_the_attempt_it_is_given_with_that_attempts
     w.intent(create, attempt=1, token="t-1", attributes=ATTRS)
     w.failed(create, "busy")
     w.intent(create, attempt=2, token="t-2", attributes=ATTRS)
-    base = f"{LINEAGE}:{SERIAL}:{ROUTER}/a:create"
+    base = f"{LINEAGE}:{SERIAL}:{RUN_ID}:{ROUTER}/a:create"
     assert [(e.id, e.phase, e.token) for e in journal.entries] == [
         (base, "intent", "t-1"),
         (base, "failed", "t-1"),

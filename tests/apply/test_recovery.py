@@ -20,6 +20,7 @@ from tests.apply.fakes import (
     CLOUD,
     LINEAGE,
     ROUTER,
+    RUN_ID,
     SERIAL,
     FakeProvider,
     MemoryJournal,
@@ -252,7 +253,9 @@ def test_a_resent_create_uses_the_recorded_attributes_and_todays_secrets(
 def test_an_adopt_killed_between_its_intent_and_its_outcome_is_recorded_by_recovery() -> None:
     journal = MemoryJournal()
     (adopt,) = steps(router("a", Action.ADOPT, cloud_id="router-1"))
-    StepExecutor({}, JournalWriter(journal.append, LINEAGE, SERIAL), LINEAGE, SERIAL, {}).run(adopt, 0.0)
+    StepExecutor({}, JournalWriter(journal.append, LINEAGE, SERIAL, RUN_ID), LINEAGE, SERIAL, RUN_ID, {}).run(
+        adopt, 0.0
+    )
     killed = MemoryJournal()
     killed.append(journal.entries[0])  # the process died before the outcome was written
     assert recover(killed.state(), lambda name: FakeProvider(), killed.append) == 1
@@ -263,7 +266,7 @@ def test_an_adopt_killed_between_its_intent_and_its_outcome_is_recorded_by_recov
 def test_a_create_interrupted_at_any_attempt_is_adopted_once_visible(attempt: int) -> None:
     """An apply killed during the `attempt`th call of a create (the earlier ones were refused):
     the next run records the object it made, found by its natural key."""
-    token = client_token(LINEAGE, A, "create", SERIAL, attempt)
+    token = client_token(LINEAGE, A, "create", SERIAL, RUN_ID, attempt)
     journal = MemoryJournal()
     for n in range(1, attempt):  # refused attempts, settled as failed
         journal.append(intent(JournalAction.CREATE, id=f"{intent(JournalAction.CREATE).id}#{n}", token="refused"))
@@ -280,7 +283,7 @@ def test_a_create_interrupted_at_any_attempt_is_adopted_once_visible(attempt: in
 
 @pytest.mark.parametrize("attempt", [1, 3])
 def test_a_create_interrupted_at_any_attempt_is_sent_again_with_that_attempts_token(attempt: int) -> None:
-    token = client_token(LINEAGE, A, "create", SERIAL, attempt)
+    token = client_token(LINEAGE, A, "create", SERIAL, RUN_ID, attempt)
     journal = MemoryJournal()
     journal.append(intent(JournalAction.CREATE, token=token))
     provider = FakeProvider(on_find=answers(None), on_create=answers("router-8"))
@@ -298,7 +301,7 @@ def test_an_engine_run_killed_on_a_later_attempt_leaves_that_attempts_token_for_
     journal = MemoryJournal()
     run_to_end(engine(provider, journal, steps(router("a"))))
     (still_open,) = journal.pending
-    assert still_open.token == provider.tokens("create", A)[-1] == client_token(LINEAGE, A, "create", SERIAL, 3)
+    assert still_open.token == provider.tokens("create", A)[-1] == client_token(LINEAGE, A, "create", SERIAL, RUN_ID, 3)
     assert still_open.id.endswith("#3")
     provider.on_find = answers(live(ROUTER, "router-3", attrs=ATTRS))  # the lost call made it
     assert recover(journal.state(), lambda name: provider, journal.append, resend_from([])) == 1

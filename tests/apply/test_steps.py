@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from reconciler.apply.steps import Op, build_steps, client_token, serial_scopes
 from reconciler.plan.model import Action, Change
 
@@ -37,8 +39,37 @@ def test_deletes_run_in_reverse_dependency_order() -> None:
 def test_replace_is_delete_then_create_and_dependents_wait() -> None:
     g = graph([change(G, Action.REPLACE), change(P, Action.REPLACE, (G,))])
     assert g[f"{G}:delete"] == {f"{P}:delete"}
-    assert g[f"{G}:create"] == {f"{G}:delete", f"{P}:delete"}
-    assert g[f"{P}:create"] == {f"{G}:create", f"{G}:delete", f"{P}:delete"}
+    assert g[f"{G}:create"] == {f"{G}:delete"}
+    assert g[f"{P}:create"] == {f"{G}:create", f"{P}:delete"}
+
+
+VBR_1, VBR_2 = "vbr-1", "vbr-2"
+
+
+def group_change(name: str, action: Action, vbr: str) -> Change:
+    attrs = {"regionId": "ap-southeast-1", "virtualBorderRouterId": vbr, "name": name, "peerAsn": 65010}
+    before = attrs if action is not Action.CREATE else None
+    after = attrs if action is not Action.DELETE else None
+    return Change(f"AlibabaBgpGroup/{name}", "AlibabaBgpGroup", action, "alibaba", before=before, after=after)
+
+
+def test_creates_wait_only_for_the_deletes_they_conflict_with() -> None:
+    """A create waits for a delete that frees its natural key or room in its serial scope (a VBR
+    counts its peers), never for an unrelated delete: one stuck delete must not hold up the rest."""
+    changes = [
+        group_change("old", Action.DELETE, VBR_1),
+        group_change("renamed", Action.DELETE, VBR_2),
+        group_change("new-on-vbr-1", Action.CREATE, VBR_1),  # same VBR as "old"
+        group_change("elsewhere", Action.CREATE, "vbr-3"),  # conflicts with nothing
+    ]
+    g = {s.key: set(s.after) for s in build_steps(changes, scopes=serial_scopes(changes))}
+    assert g["AlibabaBgpGroup/new-on-vbr-1:create"] == {"AlibabaBgpGroup/old:delete"}
+    assert g["AlibabaBgpGroup/elsewhere:create"] == set()
+    # Same name on the same VBR: the natural key the delete frees. Found without serial scopes too.
+    same_key = [group_change("renamed", Action.DELETE, VBR_2), group_change("twin", Action.CREATE, VBR_2)]
+    twin = replace(same_key[1], after={**(same_key[1].after or {}), "name": "renamed"})
+    g = {s.key: set(s.after) for s in build_steps([same_key[0], twin])}
+    assert g["AlibabaBgpGroup/twin:create"] == {"AlibabaBgpGroup/renamed:delete"}
 
 
 def test_equinix_replace_forgets_instead_of_deleting() -> None:
@@ -57,19 +88,21 @@ def test_refresh_only_records_and_forgets() -> None:
 
 
 def test_client_token_is_deterministic_ascii_and_short() -> None:
-    token = client_token("lineage-1", P, "create", 7)
-    assert token == client_token("lineage-1", P, "create", 7)
-    assert token != client_token("lineage-1", P, "create", 8)
-    assert token != client_token("lineage-1", P, "delete", 7)
+    token = client_token("lineage-1", P, "create", 7, "run-1")
+    assert token == client_token("lineage-1", P, "create", 7, "run-1")
+    assert token != client_token("lineage-1", P, "create", 8, "run-1")
+    assert token != client_token("lineage-1", P, "delete", 7, "run-1")
+    # Another run (a restored state copy repeats lineage and serial) sends tokens of its own.
+    assert token != client_token("lineage-1", P, "create", 7, "run-2")
     assert token.isascii() and len(token) <= 64
 
 
 def test_client_token_of_a_later_attempt_is_new_derived_and_short() -> None:
-    first = client_token("lineage-1", P, "create", 7)
-    assert client_token("lineage-1", P, "create", 7, 1) == first  # what older runs journaled
-    later = [client_token("lineage-1", P, "create", 7, n) for n in (2, 3, 10_000)]
+    first = client_token("lineage-1", P, "create", 7, "run-1")
+    assert client_token("lineage-1", P, "create", 7, "run-1", 1) == first  # what older runs journaled
+    later = [client_token("lineage-1", P, "create", 7, "run-1", n) for n in (2, 3, 10_000)]
     assert len({first, *later}) == 4
-    assert later == [client_token("lineage-1", P, "create", 7, n) for n in (2, 3, 10_000)]
+    assert later == [client_token("lineage-1", P, "create", 7, "run-1", n) for n in (2, 3, 10_000)]
     assert all(t.startswith(first) and t.isascii() and len(t) <= 64 for t in later)
 
 

@@ -1,4 +1,5 @@
-"""`reconciler apply`'s own logic: what the first and the second interrupt do, and lazy loading."""
+"""`reconciler apply`'s own logic: what the first and the second interrupt do, lazy loading, and the
+checks of a saved plan against its manifests and the version that made it."""
 
 from __future__ import annotations
 
@@ -8,10 +9,22 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
-from reconciler.commands.apply import _interrupt_handler, _interrupts
+from reconciler.clouds.alibaba.kinds import ALIBABA_PEER
+from reconciler.commands.apply import (
+    _check_tool_version,
+    _interrupt_handler,
+    _interrupts,
+    _secret_ref_mismatches,
+)
+from reconciler.errors import PlanError
+from reconciler.model import Resource
+from reconciler.plan.model import Action, Change, Plan, PlanMode, SecretDigest
+from tests.builders import equinix
 
 
 class Exited(Exception):
@@ -93,3 +106,81 @@ def test_loading_the_cli_and_the_apply_command_loads_no_engine_no_provider_and_n
     )
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert loaded.stdout.strip() == "[]"
+
+
+def _key_plan() -> tuple[Plan, Resource]:
+    """A plan that creates a peering keyed by env:SG_KEY and deletes a removed peer, and the
+    peering as the manifests declare it."""
+    declared = equinix(key="ManifestKey1")
+    create = Change(
+        address=declared.address,
+        kind=declared.kind,
+        action=Action.CREATE,
+        provider="equinix",
+        secret_refs={"authenticationKey": "env:SG_KEY"},
+    )
+    removed = Change(address=f"{ALIBABA_PEER}/gone", kind=ALIBABA_PEER, action=Action.DELETE, provider="alibaba")
+    plan = Plan(
+        changes=(create, removed), lineage=None, serial=0, secret_digests={"env:SG_KEY": SecretDigest("00", "00")}
+    )
+    return plan, declared
+
+
+def test_secret_references_must_be_those_the_manifests_declare() -> None:
+    plan, declared = _key_plan()
+    create, removed = plan.changes
+    assert _secret_ref_mismatches(plan, [declared]) == []
+    stolen = replace(
+        plan, changes=(replace(create, secret_refs={"authenticationKey": "env:EQUINIX_CLIENT_SECRET"}), removed)
+    )
+    assert _secret_ref_mismatches(stolen, [declared]) == [
+        f"{declared.address} authenticationKey is env:EQUINIX_CLIENT_SECRET in the plan but env:SG_KEY in the manifests"
+    ]
+    dropped = replace(plan, changes=(replace(create, secret_refs={}), removed))
+    assert _secret_ref_mismatches(dropped, [declared]) == [
+        f"{declared.address} authenticationKey is no secret in the plan but env:SG_KEY in the manifests"
+    ]
+    on_a_delete = replace(plan, changes=(create, replace(removed, secret_refs={"authKey": "file:/etc/shadow"})))
+    assert _secret_ref_mismatches(on_a_delete, [declared]) == [
+        f"{ALIBABA_PEER}/gone authKey is file:/etc/shadow in the plan but no secret in the manifests"
+    ]
+
+
+def test_the_secret_digests_must_name_the_manifests_references() -> None:
+    plan, declared = _key_plan()
+    assert _secret_ref_mismatches(replace(plan, secret_digests={}), [declared]) == [
+        "the plan has no digest of env:SG_KEY, which the manifests reference"
+    ]
+    other = {"env:SG_KEY": SecretDigest("00", "00"), "env:OTHER": SecretDigest("00", "00")}
+    assert _secret_ref_mismatches(replace(plan, secret_digests=other), [declared]) == [
+        "the plan has a digest of env:OTHER, which no manifest references"
+    ]
+
+
+def test_a_refresh_only_plan_names_no_secret() -> None:
+    plan, declared = _key_plan()
+    create, removed = plan.changes
+    refresh = replace(plan, mode=PlanMode.REFRESH_ONLY, secret_digests={})
+    assert _secret_ref_mismatches(refresh, [declared]) == [
+        f"{declared.address} authenticationKey is env:SG_KEY in the plan but no secret in the manifests"
+    ]
+    assert (
+        _secret_ref_mismatches(replace(refresh, changes=(replace(create, secret_refs={}), removed)), [declared]) == []
+    )
+
+
+def test_a_plan_is_applied_only_by_the_version_that_made_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import reconciler
+
+    plan, _ = _key_plan()
+    monkeypatch.setattr(reconciler, "__version__", "1.2.0")
+    _check_tool_version(replace(plan, tool_version="1.2.0"), Path("p.json"))
+    with pytest.raises(PlanError) as caught:
+        _check_tool_version(replace(plan, tool_version="1.1.9"), Path("p.json"))
+    assert str(caught.value) == (
+        "saved plan p.json was made by reconciler 1.1.9, and this is reconciler 1.2.0: a saved plan is applied "
+        "only by the version that made it\n"
+        "  hint: run `reconciler plan` again with this version and review the new plan"
+    )
+    with pytest.raises(PlanError, match="made by an unknown version of reconciler"):
+        _check_tool_version(replace(plan, tool_version=""), Path("p.json"))

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 
@@ -171,3 +172,15 @@ def remove_document(root: Path, kind: str, name: str) -> None:
 
 def live_counts(box: Sandbox) -> dict[str, int]:
     return box.objects().counts()
+
+
+def post_equinix_config(box: Sandbox, body: Mapping[str, Any]) -> str:
+    """POST a BGP config to the sandbox by hand (what a killed apply, or a person, made); its uuid."""
+    with httpx.Client(base_url=box.equinix_url, timeout=10) as http:
+        token = http.post(
+            "/oauth2/v1/token",
+            json={"grant_type": "client_credentials", "client_id": "sandbox", "client_secret": "sandbox-secret"},
+        ).json()["access_token"]
+        posted = http.post("/ne/v1/bgp", json=dict(body), headers={"Authorization": f"Bearer {token}"})
+        assert posted.status_code == 202, posted.text
+        return str(posted.json()["uuid"])

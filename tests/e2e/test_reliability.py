@@ -11,7 +11,6 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import jsonschema
 import pytest
 
@@ -25,6 +24,7 @@ from tests.e2e.conftest import (
     Result,
     cli,
     edit_document,
+    post_equinix_config,
     remove_document,
     run,
     spawn,
@@ -329,14 +329,7 @@ def test_a_create_made_but_not_yet_visible_after_a_crash_is_not_posted_twice(
             )
         )
     backend.close()
-    with httpx.Client(base_url=sandbox.equinix_url, timeout=10) as http:
-        token = http.post(
-            "/oauth2/v1/token",
-            json={"grant_type": "client_credentials", "client_id": "sandbox", "client_secret": "sandbox-secret"},
-        ).json()["access_token"]
-        body = {**attrs, "authenticationKey": EXAMPLE_KEYS["AZURE_SG_BGP_KEY"]}
-        posted = http.post("/ne/v1/bgp", json=body, headers={"Authorization": f"Bearer {token}"})
-        assert posted.status_code == 202, posted.text
+    post_equinix_config(sandbox, {**attrs, "authenticationKey": EXAMPLE_KEYS["AZURE_SG_BGP_KEY"]})
     again = cli("apply", "bgp", "--auto-approve", *target)
     assert again.code == 0, again.both
     configs = Counter(c["connectionUuid"] for c in sandbox.objects().equinix_bgp.values())

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from reconciler.errors import ManifestError
 from reconciler.manifest import load_manifests
-from reconciler.manifest.load import find_files, load_file, load_text
+from reconciler.manifest.load import MAX_FILE_BYTES, AliasBudget, find_files, load_file, load_text
 from reconciler.model import SourcePos
 from tests.manifest.builders import dump, group, peer
 from tests.manifest.conftest import WriteDocs
+from tests.manifest.test_secretfiles import unblocked_after
 
 GROUP_YAML = dump([group()])
 
@@ -164,7 +166,7 @@ def test_load_file_reports_an_unreadable_file(tmp_path: Path) -> None:
     folder = tmp_path / "dir.yaml"
     folder.mkdir()
     result = load_file(folder, "dir.yaml")
-    assert [(d.code, d.line) for d in result.diagnostics] == [("read", 0)]
+    assert [(d.code, d.line) for d in result.diagnostics] == [("file-type", 0)]
     assert result.diagnostics[0].message.startswith("cannot read the file: ")
 
 
@@ -196,3 +198,130 @@ def test_digest_depends_on_paths_and_contents_only(write_docs: WriteDocs, tmp_pa
     assert load_manifests([path.parent / "b.yaml", path]).digest == first
     path.write_text(path.read_text() + "# a comment\n")
     assert load_manifests([path.parent]).digest != first
+
+
+# --- untrusted input: bounded reading --------------------------------------------------------------
+
+
+def alias_document(levels: int, fan_out: int = 10) -> str:
+    """A small document whose aliases expand to about fan_out ** levels values."""
+    lines = [f"a0: &a0 [{', '.join(['x'] * fan_out)}]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * fan_out)}]" for i in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+def test_aliases_are_bounded_per_file_across_its_documents() -> None:
+    """Anchors do not cross documents, so each document stayed under its own bound while the file
+    as a whole grew without one (20 KB became 941 MB)."""
+    document = alias_document(5, 6)  # 6**5 = 7,776 values, ~9,300 in all: far below a document's bound
+    text = "---\n".join([document] * 12)  # together above 100,000
+    docs, diags = load_text(text, "bomb.yaml")
+    assert [(d.code, d.file) for d in diags] == [("yaml-size", "bomb.yaml")]
+    assert diags[0].message.startswith(
+        "YAML aliases in this file expand to more than 100,000 values, the limit for one file"
+    )
+    assert len(docs) == 12
+    # From the limit on, what aliases repeat is dropped, and marked as reported so no rule looks at it.
+    assert docs[-1].data["a1"] == [None] * 6
+    assert "a1[0]" in docs[-1].unreadable
+
+
+def test_aliases_are_bounded_over_all_the_files_of_a_run(tmp_path: Path) -> None:
+    budget = AliasBudget(per_file=1_000, per_run=2_500)
+    first, second = [load_text(alias_document(3), f"f{i}.yaml", budget) for i in range(2)]  # 1,110 each
+    assert [d.code for d in first[1] + second[1]] == ["yaml-size", "yaml-size"]  # each file over its own bound
+    _, diags = load_text(alias_document(3), "f3.yaml", budget)
+    [diag] = diags
+    assert diag.file == "f3.yaml"
+    assert diag.message.startswith("YAML aliases in the manifests expand to more than 2,500 values, the limit for all")
+
+
+def test_load_manifests_shares_one_alias_budget_between_its_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three files, each under the per-file bound, together over the run's bound (smaller bounds
+    than the real ones keep the test fast; tests/e2e/test_untrusted_input.py uses the real ones)."""
+    monkeypatch.setattr("reconciler.manifest.AliasBudget", lambda: AliasBudget(per_file=1_500, per_run=3_000))
+    for i in range(3):
+        (tmp_path / f"m{i}.yaml").write_text(alias_document(3))  # 1,110 values from aliases
+    manifests = load_manifests([tmp_path])
+    [diag] = [d for d in manifests.diagnostics if d.code == "yaml-size"]
+    assert diag.file == (tmp_path / "m2.yaml").as_posix()
+    assert "the limit for all the files of one run, reached in this file" in diag.message
+
+
+def test_a_manifest_file_larger_than_1_mib_is_refused_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "big.yaml"
+    path.write_bytes(GROUP_YAML.encode() + b"# " + b"x" * MAX_FILE_BYTES + b"\n")
+    [diag] = load_manifests([path]).diagnostics
+    assert (diag.file, diag.code, diag.line) == (path.as_posix(), "file-size", 0)
+    assert str(diag) == (
+        f"{path.as_posix()}: the file is larger than 1,048,576 bytes, the limit for one manifest file (1 MiB): "
+        "split it into several files"
+    )
+    path.write_bytes(GROUP_YAML.encode().ljust(MAX_FILE_BYTES, b"\n"))
+    assert load_manifests([path]).ok
+
+
+def test_a_fifo_among_the_manifests_is_reported_and_does_not_hang(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(GROUP_YAML)
+    os.mkfifo(tmp_path / "x.yaml")
+    with unblocked_after(tmp_path / "x.yaml", 30):
+        manifests = load_manifests([tmp_path])
+    assert [str(d) for d in manifests.diagnostics] == [
+        f"{(tmp_path / 'x.yaml').as_posix()}: cannot read the file: it is a FIFO (named pipe); manifests are "
+        "regular files (fix or remove it, or list it in .reconcilerignore)"
+    ]
+    assert [d.code for d in manifests.diagnostics] == ["file-type"]
+
+
+def test_a_fifo_as_an_ignore_file_does_not_hang(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(GROUP_YAML)
+    os.mkfifo(tmp_path / ".reconcilerignore")
+    with unblocked_after(tmp_path / ".reconcilerignore", 30):
+        assert names(find_files([tmp_path]), tmp_path) == ["a.yaml"]
+
+
+def test_a_symbolic_link_loop_among_the_manifests_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(GROUP_YAML)
+    (tmp_path / "loop.yaml").symlink_to("loop.yaml")
+    (tmp_path / "gone.yaml").symlink_to("missing.yaml")
+    manifests = load_manifests([tmp_path])
+    assert [(d.file.rsplit("/", 1)[-1], d.code, d.message) for d in manifests.diagnostics] == [
+        ("gone.yaml", "read", "cannot read the file: it is a symbolic link to missing.yaml, which does not exist"),
+        (
+            "loop.yaml",
+            "symlink-loop",
+            "cannot read the file: it is a symbolic link loop (following it leads back to itself); manifests are "
+            "regular files (fix or remove it, or list it in .reconcilerignore)",
+        ),
+    ]
+
+
+def test_a_folder_symbolic_link_loop_is_not_followed(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.yaml").write_text(GROUP_YAML)
+    (tmp_path / "sub" / "again").symlink_to("..", target_is_directory=True)
+    assert names(find_files([tmp_path]), tmp_path) == ["sub/a.yaml"]
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "loop"])
+def test_a_manifest_path_that_is_not_a_file_or_folder_is_one_clear_error(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "x.yaml"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "device":
+        path = Path("/dev/null")
+    else:
+        path.symlink_to("x.yaml")
+    what = {
+        "fifo": "a FIFO (named pipe)",
+        "device": "a character device",
+        "loop": "a symbolic link loop (following it leads back to itself)",
+    }[kind]
+    with unblocked_after(path, 30), pytest.raises(ManifestError) as caught:
+        load_manifests([path])
+    assert caught.value.message == (
+        f"cannot read the manifest paths:\n  {path}: it is {what}: "
+        "give manifest files (*.yaml) or folders that hold them"
+    )

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from reconciler.errors import ManifestError
-from reconciler.manifest import Diagnostic, load_manifests, resolve_secrets
+from reconciler.manifest import Diagnostic, load_manifests, resolve_secrets, secret_files
 from reconciler.model import Resource, SecretValue
 from tests.manifest.builders import equinix, group, peer
 from tests.manifest.conftest import WriteDocs
+from tests.manifest.test_secretfiles import unblocked_after
 
 LINK = {"link": "sg-ne1-alibaba"}
 
@@ -128,3 +130,53 @@ def test_linked_ends_with_different_keys_are_an_error_that_shows_no_value(
 def test_resources_without_secrets_pass_through_unchanged(write_docs: WriteDocs) -> None:
     found = resources(write_docs("a.yaml", group(), peer()))
     assert resolve_secrets(found) == found
+
+
+# --- fromFile in untrusted manifests (`manifest.secretfiles`) ----------------------------------
+
+
+def test_load_manifests_reports_a_reference_out_of_the_secrets_root_at_its_position(write_docs: WriteDocs) -> None:
+    path = write_docs(
+        "a.yaml",
+        group(authKey={"fromFile": "../../outside.key"}),
+        equinix(authenticationKey={"fromFile": "/proc/self/environ"}),
+    )
+    rule = secret_files([path.parent])
+    manifests = load_manifests([path], rule)
+    assert not manifests.ok and manifests.resources == ()
+    file, root = path.as_posix(), rule.root
+    outside = os.path.realpath(path.parent.parent.parent / "outside.key")
+    assert [(d.line, d.col, d.path, d.code) for d in manifests.diagnostics] == [
+        (10, 15, "spec.authKey.fromFile", "secret-file"),
+        (23, 15, "spec.authenticationKey.fromFile", "secret-file"),
+    ]
+    first, second = (str(d) for d in manifests.diagnostics)
+    assert first.startswith(
+        f"{file}:10:15: spec.authKey.fromFile: '../../outside.key' is {outside}, outside the secrets root {root} "
+        "(the folder holding the manifests): a key file must be inside it, or allowed with --secrets-allow PATH"
+    )
+    assert "'/proc/self/environ' leads through a symbolic link to /proc/" in second
+    # Without a rule, loading reads manifests only (references are checked when they are read).
+    assert load_manifests([path]).ok
+
+
+def test_resolving_refuses_a_file_out_of_the_manifests_tree_by_default(
+    write_docs: WriteDocs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_docs("a.yaml", group(authKey={"fromFile": "../outside.key"}))
+    (path.parent.parent / "outside.key").write_text("OutsideValue99\n")
+    message, [diag] = problems(path)
+    assert (diag.line, diag.path, diag.code) == (9, "spec.authKey", "secret-unresolved")
+    assert "is outside the secrets root" in diag.message
+    assert "OutsideValue99" not in message
+    allowed = secret_files([path], allow=[path.parent.parent / "outside.key"])
+    (resource,) = resolve_secrets(load_manifests([path], allowed).resources, allowed)
+    assert resource.secrets["authKey"].reveal() == "OutsideValue99"
+
+
+def test_resolving_a_fifo_key_file_reports_it_without_hanging(write_docs: WriteDocs) -> None:
+    path = write_docs("a.yaml", group(authKey={"fromFile": "pipe.key"}))
+    os.mkfifo(path.parent / "pipe.key")
+    with unblocked_after(path.parent / "pipe.key", 30):
+        _, [diag] = problems(path)
+    assert diag.message.endswith("is a FIFO (named pipe), not a regular file: fromFile names a file that holds the key")

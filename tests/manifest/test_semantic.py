@@ -102,6 +102,10 @@ def test_rules_skip_fields_whose_schema_check_failed(write_docs: WriteDocs) -> N
         ("2001:db8::1/126", "2001:db8::2"),
         ("2001:db8::/127", "2001:db8::1"),
         ("fd00::a/64", "FD00::B"),
+        ("10.0.0.1/8", "10.200.0.1"),  # the shortest prefixes that can peer: /8 and /64
+        ("2001:db8::1/64", "2001:db8::ffff"),
+        ("169.254.100.1/30", "169.254.100.2"),  # IPv4 link-local peering, as clouds use it
+        ("fe80::1/64", "fe80::2"),  # IPv6 link-local without a zone
     ],
 )
 def test_valid_local_and_remote_address_pairs(write_docs: WriteDocs, local: str, remote: str) -> None:
@@ -139,3 +143,45 @@ def test_a_link_label_on_a_group_must_be_the_linked_peers_group(write_docs: Writ
         equinix(labels=link),
     )
     assert diags_of(path) == [("a.yaml", 15, "metadata.labels.link", "mirror")]
+
+
+@pytest.mark.parametrize(
+    ("local", "remote", "path", "code", "fragment"),
+    [
+        ("10.0.0.1/7", "10.0.0.2", "spec.localIpAddress", "cidr-prefix", "use a prefix of /8 or longer for IPv4"),
+        ("2001:db8::1/63", "2001:db8::2", "spec.localIpAddress", "cidr-prefix", "/64 or longer for IPv6"),
+        (
+            "fe80::1%eth0/64",
+            "fe80::2",
+            "spec.localIpAddress",
+            "ip-unusable",
+            "write the address without it, e.g. fe80::1/64",
+        ),
+        ("224.0.0.1/30", "10.0.0.2", "spec.localIpAddress", "ip-unusable", "'224.0.0.1/30' is a multicast address"),
+        ("ff02::1/64", "2001:db8::2", "spec.localIpAddress", "ip-unusable", "is a multicast address"),
+        ("10.0.0.1/30", "fe80::1%eth0", "spec.remoteIpAddress", "ip-unusable", "has a zone (%eth0)"),
+        ("10.0.0.1/30", "10.0.0.2%1", "spec.remoteIpAddress", "ip-unusable", "has a zone (%1)"),
+        (
+            "2001:db8::1/64",
+            "::ffff:255.255.255.255",
+            "spec.remoteIpAddress",
+            "ip-unusable",
+            "the limited broadcast address written as an IPv4-mapped IPv6 address",
+        ),
+    ],
+)
+def test_addresses_that_cannot_peer_are_refused_in_every_address_field(
+    write_docs: WriteDocs, local: str, remote: str, path: str, code: str, fragment: str
+) -> None:
+    """docs/cloud-apis.md, "Addresses that cannot peer": one rule for every kind's address fields."""
+    found = load_manifests([write_docs("a.yaml", equinix(localIpAddress=local, remoteIpAddress=remote))]).diagnostics
+    assert [(d.path, d.code) for d in found] == [(path, code)], found
+    assert fragment in found[0].message
+
+
+@pytest.mark.parametrize("address", ["0.0.0.0", "::", "239.1.1.1", "ff05::2", "255.255.255.255", "fe80::1%2"])
+def test_a_peer_address_that_cannot_peer_is_refused_once(write_docs: WriteDocs, address: str) -> None:
+    """Refused where it is written, and not again by the rules that compare it (IP version, links)."""
+    link = {"link": "l"}
+    path = write_docs("a.yaml", group(), peer(peerIpAddress=address, labels=link), equinix(labels=link))
+    assert diags_of(path) == [("a.yaml", 18, "spec.peerIpAddress", "ip-unusable")]

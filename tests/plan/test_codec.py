@@ -131,6 +131,7 @@ def test_top_level_shape() -> None:
         "lineage",
         "serial",
         "manifests_digest",
+        "manifest_paths",
         "secret_digests",
         "targets",
         "warnings",
@@ -139,7 +140,9 @@ def test_top_level_shape() -> None:
         "resource_changes",
         "extra",
     ]
-    assert d["format_version"] == "1.0"
+    assert d["format_version"] == "1.1"
+    assert d["manifest_paths"] is None
+    assert plan_to_dict(sample_plan(manifest_paths=("bgp", "more/x.yaml")))["manifest_paths"] == ["bgp", "more/x.yaml"]
     assert d["summary"] == {
         "create": 2,
         "update": 2,
@@ -311,6 +314,7 @@ def _plans(draw: st.DrawFn) -> Plan:
         lineage=draw(st.none() | st.uuids().map(str)),
         serial=draw(st.integers(0, 10**6)),
         manifests_digest=draw(st.text(max_size=20)),
+        manifest_paths=draw(st.none() | st.lists(st.text(min_size=1, max_size=10), max_size=3).map(tuple)),
         secret_digests=draw(
             st.dictionaries(
                 st.sampled_from(["env:A", "file:b"]),
@@ -325,7 +329,7 @@ def _plans(draw: st.DrawFn) -> Plan:
             st.dictionaries(st.sampled_from(["alibaba", "equinix"]), st.dictionaries(_names, st.integers(0, 99)))
         ),
         warnings=tuple(draw(st.lists(st.text(max_size=20), max_size=2))),
-        format_version=draw(st.sampled_from(["1.0", "1.7"])),
+        format_version=draw(st.sampled_from(["1.0", "1.1", "1.7"])),
         extra=draw(st.dictionaries(_names, _values, max_size=2)),
     )
 

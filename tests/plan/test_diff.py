@@ -259,3 +259,18 @@ def test_a_rename_that_would_need_a_replace_is_a_delete_and_a_create() -> None:
         "AlibabaBgpGroup/old-name": Action.DELETE,
         "AlibabaBgpGroup/new-name": Action.CREATE,
     }
+
+
+@pytest.mark.parametrize("in_state", [True, False], ids=["managed", "adopted"])
+def test_a_failed_object_is_applied_again_without_the_fields_that_only_change_by_replacement(in_state: bool) -> None:
+    """A config whose provisioning FAILED is applied again with the fields an update may send:
+    a cloud refuses an update that names a replace-only field (Equinix: connectionUuid)."""
+    e = equinix(key="abcdef1")
+    state = state_of((e, "eq-1", {})) if in_state else StateDoc()
+    live = [live_of(e, "eq-1", key="abcdef1", status="failed", raw_status="FAILED")]
+    (change,) = make_plan([e], state, live).changes
+    assert change.action is (Action.UPDATE if in_state else Action.ADOPT)
+    assert "FAILED: it will be applied again" in change.reason
+    sent = {f.name for f in change.fields}
+    assert "connectionUuid" not in sent
+    assert {"localIpAddress", "localAsn", "remoteIpAddress", "remoteAsn"} <= sent

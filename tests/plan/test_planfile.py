@@ -1,4 +1,5 @@
-"""Saved plan files: exact round trip, atomic 0600 writes, and a clear error for every bad file."""
+"""Saved plan files: exact round trip, atomic 0600 writes, a clear error for every bad file, the
+manifest paths recorded, and a signature when a plan key is set."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from reconciler.errors import PlanError
-from reconciler.plan.planfile import load_plan, save_plan
+from reconciler.errors import PlanError, UsageError
+from reconciler.plan.planfile import SavedPlan, load_plan, load_saved_plan, save_plan
+from reconciler.plan.signing import PLAN_KEY_ENV, SignatureCheck, plan_key_from_env
 from reconciler.render import render_plan
 from tests.render.samples import FAKE_SECRET, sample_plan
 
@@ -196,3 +198,66 @@ def test_a_newer_minor_version_with_extra_keys_is_read(tmp_path: Path) -> None:
     plan = load_plan(path)
     assert plan.format_version == "1.3"
     assert plan.changes == sample_plan().changes
+
+
+PLAN_KEY = "a-plan-key-of-at-least-32-bytes!"
+
+
+def test_the_manifest_paths_are_recorded_as_given(tmp_path: Path) -> None:
+    path = tmp_path / "plan.json"
+    save_plan(sample_plan(), path, manifest_paths=("bgp/alibaba", "bgp/equinix/sg.yaml"))
+    assert load_plan(path) == sample_plan(manifest_paths=("bgp/alibaba", "bgp/equinix/sg.yaml"))
+    assert json.loads(path.read_text())["format_version"] == "1.1"
+    save_plan(sample_plan(), path, manifest_paths=())  # `reconciler plan` with no PATH reads `.`
+    assert load_plan(path).manifest_paths == (".",)
+    save_plan(sample_plan(), path)
+    assert load_plan(path).manifest_paths is None
+
+
+def test_a_plan_from_before_manifest_paths_is_read(tmp_path: Path) -> None:
+    path = _saved(tmp_path)
+    _edit(path, lambda d: (d.update(format_version="1.0"), d.pop("manifest_paths")))
+    assert load_plan(path) == sample_plan(format_version="1.0")
+
+
+def test_with_a_key_the_file_is_signed_and_otherwise_the_same(tmp_path: Path) -> None:
+    path = tmp_path / "plan.json"
+    save_plan(sample_plan(), path, env={PLAN_KEY_ENV: PLAN_KEY})
+    text = path.read_text()
+    document = json.loads(text)
+    signature = document.pop("signature")
+    assert signature["algorithm"] == "hmac-sha256"
+    assert json.dumps(document, indent=2, ensure_ascii=False) + "\n" == SNAPSHOT.read_text()
+    assert PLAN_KEY not in text
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    saved = load_saved_plan(path, plan_key_from_env({PLAN_KEY_ENV: PLAN_KEY}))
+    assert saved == SavedPlan(sample_plan(), SignatureCheck(signed=True, key_set=True, verified=True))
+    assert load_plan(path) == sample_plan()  # `show` without the key still reads it
+
+
+def test_without_a_key_nothing_is_signed(tmp_path: Path) -> None:
+    path = tmp_path / "plan.json"
+    save_plan(sample_plan(), path, env={})
+    assert "signature" not in json.loads(path.read_text())
+    assert load_saved_plan(path, None).signature == SignatureCheck(signed=False, key_set=False)
+
+
+def test_a_short_key_is_refused_and_nothing_is_written(tmp_path: Path) -> None:
+    path = tmp_path / "plan.json"
+    with pytest.raises(UsageError, match=f"^{PLAN_KEY_ENV} is too short"):
+        save_plan(sample_plan(), path, env={PLAN_KEY_ENV: "short-key"})
+    assert os.listdir(tmp_path) == []
+
+
+def test_the_process_environment_is_the_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "plan.json"
+    monkeypatch.setenv(PLAN_KEY_ENV, PLAN_KEY)
+    save_plan(sample_plan(), path)
+    assert "signature" in json.loads(path.read_text())
+
+
+def test_the_schema_describes_the_signature(tmp_path: Path) -> None:
+    path = tmp_path / "plan.json"
+    save_plan(sample_plan(), path, env={PLAN_KEY_ENV: PLAN_KEY})
+    _edit(path, lambda d: d["signature"].update(algorithm="none"))
+    assert "$.signature.algorithm: 'hmac-sha256' was expected" in _error(path)

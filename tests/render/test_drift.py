@@ -363,7 +363,7 @@ def test_markdown_reads_as_an_issue_summary_and_coverage_first_then_how_to_fix()
         in lines
     )
     assert lines[-1] == (
-        f"<sub>reconciler `0.1.0` · drift format `1.0` · state lineage `{LINEAGE}` serial 7 · "
+        f"<sub>reconciler `0.1.0` · drift format `1.1` · state lineage `{LINEAGE}` serial 7 · "
         "`2025-01-31T12:00:00Z`</sub>"
     )
 

@@ -8,6 +8,7 @@ PostgreSQL binaries exist.
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import signal
@@ -135,6 +136,21 @@ class Holder:
                 raise AssertionError(f"holder exited ({self.proc.returncode}) before {prefix!r}:\n{stderr}")
             if line.startswith(prefix):
                 return line[len(prefix) :].strip()
+
+    def tell(self) -> None:
+        """Send the line a `write-on-line` holder waits for."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write("\n")
+        self.proc.stdin.flush()
+
+    def attempt(self, what: str) -> str | None:
+        """After `tell`: None if the holder's `what` ("append", "write") succeeded, else the
+        message it was refused with."""
+        outcome = self.expect(f"{what} ")
+        if outcome.startswith("ok"):
+            return None
+        message: str = json.loads(outcome.removeprefix("refused "))
+        return message
 
     def release(self) -> None:
         assert self.proc.stdin is not None

@@ -6,15 +6,24 @@ python holder.py URL hold-for SECONDS take the lock, print "locked <id>", releas
 python holder.py URL append COUNT     take the lock, append COUNT journal entries printing
                                       "appended <i>" after each one is durable, then wait
                                       to be killed
+python holder.py URL write-on-line OPERATION
+                                      take the lock, print "locked <id>", and when a line arrives
+                                      on stdin try to append a journal entry and then to write a
+                                      changed state, printing "append ok" or "append refused <msg>"
+                                      and "write ok <serial>" or "write refused <msg>" (the message
+                                      as one JSON string), then release
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import time
+from dataclasses import replace
 
+from reconciler.errors import StateError
 from reconciler.model import JournalEntry
-from reconciler.state import open_backend
+from reconciler.state import StateBackend, open_backend
 
 
 def entry(i: int) -> JournalEntry:
@@ -31,14 +40,32 @@ def entry(i: int) -> JournalEntry:
     )
 
 
+def append_then_write(backend: StateBackend) -> None:
+    """What an apply does once it holds the lock: journal a call, then save the state."""
+    try:
+        backend.journal_append(entry(1))
+        print("append ok", flush=True)
+    except StateError as exc:
+        print(f"append refused {json.dumps(str(exc))}", flush=True)
+    try:
+        state = backend.read()
+        written = backend.write(replace(state, extra={**state.extra, "written_by": "holder"}))
+        print(f"write ok {written.serial}", flush=True)
+    except StateError as exc:
+        print(f"write refused {json.dumps(str(exc))}", flush=True)
+
+
 def main(url: str, mode: str, arg: str) -> int:
     backend = open_backend(url)
-    operation = arg if mode == "hold" else f"test {mode}"
+    operation = arg if mode in ("hold", "write-on-line") else f"test {mode}"
     try:
         with backend.lock(operation) as info:
             print(f"locked {info.id}", flush=True)
             if mode == "hold":
                 sys.stdin.readline()
+            elif mode == "write-on-line":
+                sys.stdin.readline()
+                append_then_write(backend)
             elif mode == "hold-for":
                 time.sleep(float(arg))
             elif mode == "append":

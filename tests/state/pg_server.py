@@ -13,9 +13,10 @@ import pwd
 import shutil
 import socket
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PG_CTL_GLOB = "/usr/lib/postgresql/*/bin/pg_ctl"
@@ -26,6 +27,14 @@ class Server:
     host: str
     port: int
     user: str
+    restarter: Callable[[], None] | None = field(default=None, compare=False, repr=False)
+
+    def restart(self) -> None:
+        """Stop the server (a fast shutdown: every session ends at once) and start it again on
+        the same port and data, as an operator's restart or a failover does."""
+        if self.restarter is None:
+            raise RuntimeError("this server cannot be restarted")
+        self.restarter()
 
     def url(self, dbname: str, *, password: str | None = None, **params: str) -> str:
         auth = self.user if password is None else f"{self.user}:{password}"
@@ -61,6 +70,21 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def wait_for_connections(host: str, port: int, user: str, timeout: float = 60.0) -> None:
+    """Until the server accepts a session (it refuses them while it is still starting up)."""
+    import psycopg
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            psycopg.connect(host=host, port=port, user=user, dbname="postgres", connect_timeout=5).close()
+            return
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 @contextmanager
@@ -100,7 +124,13 @@ def temporary_server(*, fast: bool = True) -> Iterator[Server]:
     )
     try:
         executor.start()
-        yield Server(host="127.0.0.1", port=executor.port, user="postgres")
+
+        def restart() -> None:
+            executor.stop()
+            executor.start()
+            wait_for_connections(executor.host, executor.port, "postgres")
+
+        yield Server(host="127.0.0.1", port=executor.port, user="postgres", restarter=restart)
     finally:
         try:
             if executor.running():

@@ -51,6 +51,7 @@ def test_a_done_create_records_the_resource_from_the_done_entry() -> None:
             "ap-southeast-1",
             {"peerIpAddress": "10.0.0.1"},
             ("AlibabaBgpGroup/sg-vbr1",),
+            created_at="2024-05-01T10:00:01Z",  # when the create was done: reads may lag it
         )
     }
     assert folded.pending == ()
@@ -61,6 +62,14 @@ def test_a_done_update_or_adopt_replaces_the_recorded_attributes(action: str) ->
     start = StateDoc(resources={PEER: recorded(peerIpAddress="10.0.0.1", enableBfd=False)})
     folded = fold(start, [entry("op1", action, "intent"), entry("op1", action, "done", attributes={"enableBfd": True})])
     assert folded.resources[PEER].attributes == {"enableBfd": True}
+
+
+def test_an_update_keeps_the_time_the_object_was_created_and_another_object_has_none() -> None:
+    created = fold(StateDoc(), [entry("op1", "create", "done", cloud_id="bgp-1")])
+    updated = fold(created, [entry("op2", "update", "done", cloud_id="bgp-1")])
+    assert updated.resources[PEER].created_at == "2024-05-01T10:00:01Z"
+    adopted_another = fold(created, [entry("op3", "adopt", "done", cloud_id="bgp-2")])
+    assert adopted_another.resources[PEER].created_at is None
 
 
 @pytest.mark.parametrize("action", ["delete", "forget"])

@@ -1,10 +1,13 @@
-"""The local file backend: atomic writes, backup, file modes, corrupt files, the journal file."""
+"""The local file backend: atomic writes, backup, file modes, corrupt files, the journal file, the
+folder lock and its holder record, and paths that are not a regular file."""
 
 from __future__ import annotations
 
 import json
 import os
 import stat
+import threading
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,14 +15,17 @@ import pytest
 from jsonschema import Draft202012Validator
 from structlog.testing import capture_logs
 
-from reconciler.errors import StateError
+from reconciler.errors import LockError, StateError
 from reconciler.model import JournalEntry, StateDoc, StateResource
 from reconciler.package_data import load_schema
+from reconciler.state import local as local_module
 from reconciler.state.local import LocalBackend
+from tests.state.fixtures import Holder
 
 GROUP = "AlibabaBgpGroup/sg-vbr1"
 PEER = "AlibabaBgpPeer/sg-vbr1-peer1"
 SCHEMA = Draft202012Validator(load_schema("state.schema.json"))
+StartHolder = Callable[[str, str, str], Holder]
 
 
 def group(description: str = "Singapore") -> StateResource:
@@ -57,7 +63,7 @@ def test_the_folder_is_created_and_every_file_is_private(local: LocalBackend, st
             assert mode(local.lock_info_path) == 0o600
             local.journal_append(done("1"))
             local.write(local.read())
-            local.write(local.read())
+            local.write(replace(local.read(), resources={}))
     finally:
         os.umask(old_umask)
     for path in (state_path, local.backup_path, local.journal_path):
@@ -219,14 +225,14 @@ def test_journal_entries_newer_than_the_state_file_are_folded_with_a_warning(
     local: LocalBackend, state_path: Path
 ) -> None:
     write(local, StateDoc())
-    write(local, local.read())
+    write(local, replace(local.read(), resources={GROUP: group()}))
     backup = local.backup_path.read_bytes()  # serial 1
     with local.lock("apply"):
         local.journal_append(done("1"))  # builds on serial 2
     state_path.write_bytes(backup)  # someone restores the backup
     with capture_logs() as logs:
         state = local.read()
-    assert list(state.resources) == [PEER]
+    assert list(state.resources) == [PEER]  # the restored serial 1 has no group
     assert "restored from a backup" in logs[0]["event"]
 
 
@@ -241,7 +247,7 @@ def test_a_leftover_holder_record_is_taken_over(local: LocalBackend) -> None:
                 "host": "runner-7",
                 "pid": 4242,
                 "created": "2024-05-01T10:00:00+00:00",
-                "path": str(local.lock_path),
+                "path": str(local.lock_info_path),
             }
         )
     )
@@ -264,7 +270,7 @@ def test_the_lock_record_says_who_holds_it(local: LocalBackend, monkeypatch: pyt
         "host": info.host,
         "pid": os.getpid(),
         "created": info.created,
-        "path": str(local.lock_path),
+        "path": str(local.lock_info_path),
         "info": "",
     }
     assert info.created.endswith("+00:00")
@@ -278,3 +284,190 @@ def test_a_ci_job_holding_the_lock_is_linked(local: LocalBackend, monkeypatch: p
         assert local.current_lock() == info
     assert info.info == "https://github.example/neteng/bgp/actions/runs/991"
     assert "  info:      https://github.example/neteng/bgp/actions/runs/991" in info.describe()
+
+
+# -- the lock cannot be deleted by accident ------------------------------------------------------
+
+
+def test_deleting_the_lock_files_lets_no_second_holder_in_and_the_holder_writes_nothing(
+    local: LocalBackend, state_path: Path, start_holder: StartHolder
+) -> None:
+    holder = start_holder(str(state_path), "write-on-line", "apply")
+    lock_id = holder.expect("locked")
+    state_path.with_name("reconciler.json.lock").unlink(missing_ok=True)  # what older versions locked
+    local.lock_info_path.unlink()  # a user "cleaning up" the folder
+    with pytest.raises(LockError) as busy, local.lock("apply"):
+        pass
+    assert "is locked by another process" in str(busy.value)
+    assert "no record says who holds it: the holder is just starting, or its record was deleted" in str(busy.value)
+    holder.tell()
+    for what in ("append", "write"):
+        refused = holder.attempt(what)
+        assert refused is not None, f"the holder could {what} after its lock record was deleted"
+        assert f"the lock record {local.lock_info_path} was deleted (or damaged) while this process held" in refused
+        assert f"the state lock {lock_id}; refusing to {what}" in refused
+        assert "nothing was written (the state" in refused
+    holder.expect("released")
+    assert not state_path.exists()
+    assert local.journal_entries() == []
+    with local.lock("apply"):  # free again once its holder is gone
+        pass
+
+
+def test_a_lock_record_naming_another_holder_stops_every_write(local: LocalBackend, state_path: Path) -> None:
+    write(local, StateDoc(resources={GROUP: group()}))
+    before = state_path.read_bytes()
+    with local.lock("apply") as mine:
+        other = replace(mine, id="5f1d1f0e-0000-4000-8000-000000000001", pid=1, host="elsewhere")
+        local.lock_info_path.write_text(json.dumps(other.to_json()))
+        with pytest.raises(LockError) as on_append:
+            local.journal_append(done("1"))
+        with pytest.raises(LockError) as on_write:
+            local.write(replace(local.read(), resources={}))
+    for caught in (on_append, on_write):
+        message = str(caught.value)
+        assert f"no longer names this process's lock {mine.id}; it names:" in message
+        assert "lock id:   5f1d1f0e-0000-4000-8000-000000000001" in message
+        assert "nothing was written" in message
+    assert state_path.read_bytes() == before
+    assert local.journal_entries() == []
+    assert json.loads(local.lock_info_path.read_text())["id"] == other.id  # not ours to remove
+
+
+def test_a_replaced_state_folder_stops_every_write(local: LocalBackend, state_path: Path) -> None:
+    with local.lock("apply") as mine:
+        state_path.parent.rename(state_path.parent.with_name("moved"))
+        state_path.parent.mkdir()
+        local.lock_info_path.write_text(json.dumps(mine.to_json()))  # even with our record copied in
+        with pytest.raises(LockError, match=r"the state folder .* was removed or replaced while this process"):
+            local.journal_append(done("1"))
+    assert not local.journal_path.exists()
+
+
+def test_states_in_one_folder_share_its_lock_and_a_busy_message_names_the_holder(
+    tmp_path: Path, start_holder: StartHolder
+) -> None:
+    prod, staging = tmp_path / "state" / "prod.json", tmp_path / "state" / "staging.json"
+    holder = start_holder(str(prod), "hold", "apply")
+    lock_id = holder.expect("locked")
+    with pytest.raises(LockError) as busy, LocalBackend(staging).lock("apply"):
+        pass
+    assert f"lock id:   {lock_id}" in str(busy.value)
+    assert f"path:      {prod}.lock.json" in str(busy.value)
+    with pytest.raises(LockError) as live:
+        LocalBackend(staging).force_unlock(lock_id)  # not staging's lock
+    assert "there is no lock" in str(live.value)
+    holder.release()
+    with LocalBackend(staging).lock("apply"):
+        pass
+
+
+# -- a write that changes nothing ---------------------------------------------------------------
+
+
+def test_a_write_that_changes_nothing_leaves_the_file_alone_and_empties_the_journal(
+    local: LocalBackend, state_path: Path
+) -> None:
+    write(local, StateDoc(resources={GROUP: group()}))
+    before = state_path.read_bytes()
+    inode = state_path.stat().st_ino
+    with local.lock("apply"):
+        local.journal_append(replace(done("1"), phase="intent", cloud_id=None, attributes=None))
+        local.journal_append(replace(done("1"), phase="failed", cloud_id=None, attributes=None, error="refused"))
+        kept = local.write(local.read())
+    assert kept.serial == 1
+    assert state_path.read_bytes() == before
+    assert state_path.stat().st_ino == inode  # not even replaced by an identical copy
+    assert not local.backup_path.exists()
+    assert local.journal_path.read_bytes() == b""
+
+
+# -- paths that are not a regular file -----------------------------------------------------------
+
+
+def finishes(action: Callable[[], object], seconds: float = 30.0) -> BaseException | None:
+    """Run `action` in a daemon thread; it must end (a hang fails the test, not the suite).
+    Returns what it raised."""
+    outcome: list[BaseException | None] = []
+
+    def target() -> None:
+        try:
+            action()
+        except BaseException as exc:
+            outcome.append(exc)
+        else:
+            outcome.append(None)
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert outcome, f"still running after {seconds}s (blocked on a FIFO or a device?)"
+    return outcome[0]
+
+
+def make_special(kind: str, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if kind == "folder":
+        path.mkdir()
+    elif kind == "fifo":
+        os.mkfifo(path)
+    else:
+        return Path(kind)
+    return path
+
+
+SPECIAL = [
+    ("folder", "is a folder, not a regular file"),
+    ("fifo", "is a named pipe (FIFO), not a regular file"),
+    ("/dev/null", "is a character device, not a regular file"),
+]
+
+
+@pytest.mark.parametrize(("kind", "problem"), SPECIAL)
+def test_a_state_path_that_is_not_a_regular_file_is_refused_without_blocking_or_writing(
+    state_path: Path, kind: str, problem: str
+) -> None:
+    path = make_special(kind, state_path)
+    backend = LocalBackend(path)
+    listing = sorted(os.listdir(path.parent))
+
+    def take_the_lock() -> None:
+        with backend.lock("apply"):
+            pass
+
+    for action in (backend.read, take_the_lock):
+        error = finishes(action)
+        assert isinstance(error, StateError), error
+        assert str(error).startswith(f"the state file {path} {problem}; nothing was read or written")
+        assert "such as state/reconciler.json" in str(error)
+    assert sorted(os.listdir(path.parent)) == listing  # nothing created beside it
+    if kind == "folder":
+        assert f"e.g. {path / 'reconciler.json'}" in str(error)
+
+
+@pytest.mark.parametrize("companion", ["journal", "backup", "lock record"])
+def test_a_companion_path_that_is_a_fifo_is_refused_without_blocking(
+    local: LocalBackend, state_path: Path, companion: str
+) -> None:
+    write(local, StateDoc(resources={GROUP: group()}))
+    path = {"journal": local.journal_path, "backup": local.backup_path, "lock record": local.lock_info_path}[companion]
+    os.mkfifo(path)
+
+    def take_the_lock() -> None:
+        with local.lock("apply"):
+            pass
+
+    error = finishes(take_the_lock)
+    assert isinstance(error, StateError), error
+    assert str(error).startswith(f"the {companion} {path} is a named pipe (FIFO), not a regular file")
+    if companion == "journal":
+        assert isinstance(finishes(local.read), StateError)
+
+
+def test_a_state_file_larger_than_the_bound_is_refused(
+    local: LocalBackend, state_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(local, StateDoc(resources={GROUP: group("x" * 2000)}))
+    monkeypatch.setattr(local_module, "MAX_FILE_BYTES", 1000)
+    with pytest.raises(StateError, match=r"the state file .* is larger than 1000 bytes"):
+        local.read()

@@ -18,7 +18,7 @@ from reconciler.model import JournalEntry, StateDoc, StateResource
 from reconciler.state import open_backend
 from reconciler.state.postgres import PostgresBackend, advisory_key, parse_url
 from tests.state.fixtures import Holder, wait_until
-from tests.state.pg_server import Server
+from tests.state.pg_server import Server, temporary_server, why_unavailable
 
 GROUP = "AlibabaBgpGroup/sg-vbr1"
 PASSWORD = "pw-S3cret/xyz"  # has a character that URLs percent-encode
@@ -154,7 +154,7 @@ def test_a_corrupt_latest_version_is_reported_and_nothing_changes(
 ) -> None:
     with pg.lock("apply"):
         pg.write(StateDoc(resources={GROUP: group("one")}))
-        pg.write(pg.read())
+        pg.write(replace(pg.read(), resources={GROUP: group("two")}))
     sql.execute("UPDATE state_versions SET data = '{\"format_version\": 1' WHERE serial = 2")
     with pytest.raises(StateError) as caught:
         pg.read()
@@ -219,12 +219,98 @@ def test_a_holder_whose_lock_was_removed_can_no_longer_write(
     with pg.lock("apply") as mine:
         pg.journal_append(intent("a"))
         sql.execute("DELETE FROM locks WHERE id = %s", [mine.id])  # as `state unlock` would
-        with pytest.raises(LockError, match=f"no longer holds the state lock {mine.id}"):
+        with pytest.raises(LockError, match=rf"the lock record of this process \(lock {mine.id}\) was removed"):
             pg.journal_append(intent("b"))
-        with pytest.raises(LockError, match="no longer holds the state lock"):
+        with pytest.raises(LockError, match=r"refusing to write the state .*: nothing was written"):
             pg.write(pg.read())
     assert [entry.id for entry in pg.journal_entries()] == ["a"]
     assert pg.read().serial == 0
+
+
+def backend_pid_of_the_lock(sql: psycopg.Connection[tuple[object, ...]]) -> int:
+    row = sql.execute("SELECT backend_pid FROM locks WHERE name = 'test'").fetchone()
+    assert row is not None
+    return int(str(row[0]))
+
+
+def test_a_holder_whose_lock_session_ended_writes_nothing_and_says_the_lock_was_lost(
+    pg: PostgresBackend, sql: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    """From the holder's side, an ended session is what a server restart or a dropped
+    connection looks like: its row still names it, but the advisory lock is gone."""
+    with pg.lock("apply") as mine:
+        pg.journal_append(intent("a"))
+        backend_pid = backend_pid_of_the_lock(sql)
+        sql.execute("SELECT pg_terminate_backend(%s)", [backend_pid])
+        wait_until(lambda: advisory_lock_holders(sql, pg.lock_key) == [], what="the session to end")
+        with pytest.raises(LockError) as on_append:
+            pg.journal_append(intent("b"))
+        with pytest.raises(LockError) as on_write:
+            pg.write(replace(pg.read(), resources={GROUP: group("after the loss")}))
+    for caught, what in ((on_append, "append to the journal"), (on_write, "write the state")):
+        message = str(caught.value)
+        assert message.startswith(
+            f"the state lock was lost: the database session that held it (backend pid {backend_pid}) ended: "
+            "the server restarted, or the connection dropped or was terminated\n"
+        )
+        assert f"refusing to {what} of {pg.description}: nothing was written" in message
+        assert mine.id in message
+    assert [entry.id for entry in pg.journal_entries()] == ["a"]
+    assert pg.read().serial == 0
+
+
+@pytest.fixture
+def own_server() -> Iterator[Server]:
+    """A server of the test's own, since restarting one ends every session on it."""
+    reason = why_unavailable()
+    if reason:
+        pytest.skip(f"PostgreSQL backend tests need a server: {reason}")
+    with temporary_server() as server:
+        yield server
+
+
+def test_after_a_server_restart_the_old_holder_writes_nothing_and_the_new_one_names_it(
+    own_server: Server, start_holder: StartHolder
+) -> None:
+    url = own_server.url("postgres", name="test", schema="restart")
+    holder = start_holder(url, "write-on-line", "apply")
+    old_id = holder.expect("locked")
+    first = PostgresBackend(url)
+    old = first.current_lock()
+    assert old is not None
+    first.close()
+    # A holder in this process too, of another state: after the restart it reads, then writes.
+    other = PostgresBackend(url.replace("name=test", "name=other"))
+    with other.lock("apply"):
+        own_server.restart()  # every session ends, the holders' advisory locks with them; they live on
+        with pytest.raises(LockError) as in_process:
+            other.write(replace(other.read(), extra={"written_by": "the old holder"}))
+    other.close()
+    assert str(in_process.value).startswith("the state lock was lost: the database session that held it")
+    second = PostgresBackend(url)
+    with capture_logs() as logs, second.lock("apply") as mine:
+        written = second.write(StateDoc(resources={GROUP: group("by the new holder")}))
+        holder.tell()  # the old holder, still running, goes on with its work
+        refusals = {what: holder.attempt(what) for what in ("append", "write")}
+    holder.expect("released")
+    warnings = [log for log in logs if log["log_level"] == "warning"]
+    assert len(warnings) == 1
+    assert warnings[0]["event"].startswith("state lock: taking it over from a holder whose database session has ended")
+    assert "it may still be running, and can no longer write the state" in warnings[0]["event"]
+    assert "died without releasing it" not in warnings[0]["event"]
+    assert (warnings[0]["lock_id"], warnings[0]["operation"], warnings[0]["since"]) == (old_id, "apply", old.created)
+    assert warnings[0]["holder"] == f"{getpass.getuser()}@{socket.gethostname()} (pid {holder.pid})"
+    for what, refused in refusals.items():
+        assert refused is not None, f"the old holder could {what} after the restart"
+        assert refused.startswith("the state lock was lost: the database session that held it (backend pid ")
+        assert "ended: the server restarted, or the connection dropped or was terminated" in refused
+        assert f"another process holds the lock now:\n  lock id:   {mine.id}" in refused
+        assert "nothing was written" in refused
+        assert "internal error" not in refused
+    state = second.read()
+    assert (state.serial, state.resources[GROUP].attributes) == (written.serial, {"description": "by the new holder"})
+    assert second.journal_entries() == []
+    second.close()
 
 
 def test_the_advisory_key_depends_on_schema_and_name() -> None:

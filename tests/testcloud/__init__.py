@@ -47,6 +47,7 @@ class MemCloud:
     name = kinds.CLOUD_NAME
     title = "memcloud (in-memory test cloud)"
     kinds: tuple[KindInfo, ...] = (kinds.ROUTER, kinds.NEIGHBOUR)
+    credential_variables = frozenset({"MEMCLOUD_TOKEN"})
 
     def make_provider(self, env: Mapping[str, str], options: ProviderOptions) -> Provider:
         from tests.testcloud.provider import MemProvider

@@ -35,6 +35,9 @@ if TYPE_CHECKING:  # the manifest reader is imported only by the rules, when the
 class AlibabaCloud:
     name = kinds.CLOUD_NAME
     title = "Alibaba Cloud Express Connect"
+    credential_variables = frozenset(
+        {"ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN"}
+    )
     kinds: tuple[KindInfo, ...] = (kinds.GROUP, kinds.PEER)
 
     def make_provider(self, env: Mapping[str, str], options: ProviderOptions) -> Provider:
@@ -72,7 +75,11 @@ class AlibabaCloud:
         return rules.key_holder(resource, by_address)
 
     def secret_problem(self, kind: str, field: str, value: SecretValue) -> str | None:
-        return None  # Alibaba documents no format for a BGP group's AuthKey
+        # Alibaba documents no format for a BGP group's AuthKey: the project's rule (docs/cloud-apis.md,
+        # Alibaba 15) refuses, before any call, what a key cannot plausibly be.
+        from reconciler.clouds.alibaba import rules
+
+        return rules.key_problem(value.reveal())
 
     def sandbox_seed(self, presupposed: Iterable[Presupposed]) -> Mapping[str, Any]:
         return scope.sandbox_seed(presupposed)

@@ -1,6 +1,6 @@
 """Alibaba's manifest rules: its ASN, Name and Description rules, a peer's group and address, one
-peer per group and address, the 8-peers-per-VBR quota, and what a peer (with its group) exposes
-as one end of a linked session (docs/cloud-apis.md, Alibaba)."""
+peer per group and address, the 8-peers-per-VBR quota, the AuthKey format, and what a peer (with
+its group) exposes as one end of a linked session (docs/cloud-apis.md, Alibaba)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,10 @@ from reconciler.model import Resource
 MAX_PEERS_PER_VBR = 8
 RESERVED_LOCAL_ASN = 65025
 LOCAL_ASN_RULE = "45104 (the default), 64512-65534 or 4200000000-4294967294, never 65025"
+# The AuthKey rule reconciler uses: Alibaba documents none; this is the sandbox's, 1-64 printable
+# ASCII characters without spaces (docs/cloud-apis.md, Alibaba §15 and U-A5).
+KEY_LENGTHS = range(1, 65)
+KEY_RULE = "an AuthKey of 1-64 printable ASCII characters without spaces"
 
 
 def local_asn_allowed(asn: int) -> bool:
@@ -74,7 +78,22 @@ def _text_problem(text: str, shortest: int, longest: int, allow_empty: bool = Fa
     return None
 
 
+def key_problem(value: str) -> str | None:
+    """Why the AuthKey `value` breaks the rule reconciler uses (never quoting it), or None."""
+    if len(value) not in KEY_LENGTHS:
+        reason = "it is empty" if not value else f"it is longer than {KEY_LENGTHS[-1]} characters"
+    elif " " in value:
+        reason = "it contains a space"
+    elif not all("!" <= char <= "~" for char in value):
+        reason = "it contains a character that is not printable ASCII (a control character, or a letter outside ASCII)"
+    else:
+        return None
+    return f"Alibaba needs {KEY_RULE}; {reason}"
+
+
 def peer_rules(checked: Checked) -> Iterator[Diagnostic]:
+    # A plain address that can peer (docs/cloud-apis.md, "Addresses that cannot peer": the rule
+    # every cloud shares, in `manifest.checked`).
     if checked.has("spec.peerIpAddress"):
         yield from plain_ip(checked, "spec.peerIpAddress", "10.0.0.1")
 

@@ -36,6 +36,7 @@ class EquinixCloud:
     name = kinds.CLOUD_NAME
     title = "Equinix Network Edge"
     kinds: tuple[KindInfo, ...] = (kinds.PEERING,)
+    credential_variables = frozenset({"EQUINIX_CLIENT_ID", "EQUINIX_CLIENT_SECRET"})
 
     def make_provider(self, env: Mapping[str, str], options: ProviderOptions) -> Provider:
         from reconciler.clouds.equinix.provider import EquinixProvider

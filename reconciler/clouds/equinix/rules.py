@@ -11,6 +11,7 @@ from reconciler.manifest.checked import (
     Checked,
     Diagnostic,
     IPInterface,
+    address_with_prefix,
     host_range,
     parse_interface,
     parse_ip,
@@ -27,18 +28,14 @@ KEY_LENGTHS = range(6, 61)
 
 def addresses(checked: Checked) -> Iterator[Diagnostic]:
     """The device's address has a prefix and is a host address; the remote address is another
-    host address in the same subnet."""
+    host address in the same subnet. Both can peer (docs/cloud-apis.md, "Addresses that cannot
+    peer": the rule every cloud shares, in `manifest.checked`)."""
     local_path, remote_path = "spec.localIpAddress", "spec.remoteIpAddress"
     local: IPInterface | None = None
     if checked.has(local_path):
-        text = checked.get(local_path)
-        local = parse_interface(text)
+        local = parse_interface(checked.get(local_path))
         if local is None:
-            if parse_ip(text) is not None:
-                message = f"{text!r} has no prefix length: write the device's address with its subnet, e.g. {text}/30"
-            else:
-                message = f"{text!r} is not a valid address/prefix: expected e.g. 10.0.0.1/30"
-            yield checked.diag(local_path, message, "cidr-syntax")
+            yield from address_with_prefix(checked, local_path, "10.0.0.1/30")
         elif (kind := special_address(local.ip, local.network)) is not None:
             yield checked.diag(
                 local_path,
