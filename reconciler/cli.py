@@ -26,7 +26,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "drift": ("reconciler.commands.drift", "Report what changed outside reconciler (read-only)."),
     "doctor": ("reconciler.commands.doctor", "Check the cloud accounts the manifests use (read-only)."),
     "show": ("reconciler.commands.show", "Render a saved plan file."),
-    "import": ("reconciler.commands.import_", "Take an existing cloud object under management."),
+    "import": (
+        "reconciler.commands.import_",
+        "Take an existing cloud object under management, or migrate from a Terraform state.",
+    ),
+    "generate": ("reconciler.commands.generate", "Write manifests for live objects (brownfield onboarding)."),
     "state": ("reconciler.commands.state", "Inspect or edit the state: list, show, rm, unlock."),
     "sandbox": ("reconciler.sandbox.command", "Run the local emulators of the cloud APIs."),
 }

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reconciler.clouds import KINDS, make_provider, refresh_scopes
-from reconciler.clouds.base import ObjectRef, Presupposed, Provider, ProviderOptions
+from reconciler.clouds.base import ObjectRef, Presupposed, Provider, ProviderOptions, RefreshScope
 from reconciler.context import AppContext
 from reconciler.log import get_logger
 from reconciler.model import LiveObject, Resource, StateDoc
@@ -157,11 +157,17 @@ class Observed:
     api_calls: Mapping[str, Mapping[str, int]]
 
 
-def observe(ws: Workspace, desired: Sequence[Resource], state: StateDoc) -> Observed:
-    """Refresh every provider the manifests or the state involve, concurrently, with list APIs."""
+def observe(
+    ws: Workspace,
+    desired: Sequence[Resource],
+    state: StateDoc,
+    scopes: Mapping[str, RefreshScope] | None = None,
+) -> Observed:
+    """Refresh every provider the manifests or the state involve (or those of `scopes`, each over
+    its scope), concurrently, with list APIs."""
     from reconciler.refresh import refresh_all
 
-    scopes = refresh_scopes(desired, state)
+    scopes = scopes if scopes is not None else refresh_scopes(desired, state)
     providers = {name: ws.provider(name) for name in scopes}
     results = refresh_all(providers, scopes)
     objects = tuple(obj for result in results.values() for obj in result.objects)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from reconciler.clouds.alibaba import CLOUD as ALIBABA
-from reconciler.clouds.base import Cloud, Presupposed, Provider, ProviderOptions, RefreshScope
+from reconciler.clouds.base import Cloud, Presupposed, Provider, ProviderOptions, RefreshScope, UnmanagedLevel
 from reconciler.clouds.equinix import CLOUD as EQUINIX
 from reconciler.errors import ReconcilerError
 from reconciler.kinds import KindInfo
@@ -56,9 +56,21 @@ def clouds_involved(desired: Iterable[Resource], state: StateDoc) -> list[Cloud]
     return [cloud for name, cloud in CLOUDS.items() if name in names]
 
 
-def refresh_scopes(desired: Sequence[Resource], state: StateDoc) -> dict[str, RefreshScope]:
-    """What each involved cloud's provider must list (its own, opaque scope)."""
-    return {cloud.name: cloud.refresh_scope(desired, state) for cloud in clouds_involved(desired, state)}
+def refresh_scopes(
+    desired: Sequence[Resource],
+    state: StateDoc,
+    level: UnmanagedLevel = UnmanagedLevel.MANIFESTS,
+    args: Mapping[str, Sequence[str]] | None = None,
+) -> dict[str, RefreshScope]:
+    """What each involved cloud's provider must list (its own, opaque scope): the clouds the
+    manifests or the state involve, plus those given scope `args`, at unmanaged-scope `level`."""
+    args = args or {}
+    involved = {cloud.name for cloud in clouds_involved(desired, state)} | set(args)
+    return {
+        name: cloud.refresh_scope(desired, state, level, tuple(args.get(name, ())))
+        for name, cloud in CLOUDS.items()
+        if name in involved
+    }
 
 
 def sandbox_seed(presupposed: Iterable[Presupposed]) -> dict[str, Mapping[str, object]]:

@@ -5,7 +5,8 @@ A cloud is one package under `reconciler.clouds` that exposes one `Cloud` object
 
 - `Cloud`: the cloud's kinds and the knowledge that goes with them: how to derive what to refresh,
   what counts as "in scope" for unmanaged-object reports, its own manifest and secret rules, what
-  one end of a cross-cloud BGP session exposes, and what the embedded sandbox must presuppose.
+  one end of a cross-cloud BGP session exposes, what the embedded sandbox must presuppose, how to
+  read its resources in a Terraform state, and how its live objects become manifests (`generate`).
 - `Provider`: observe / create / update / delete against the cloud's API (compare Crossplane's
   `ExternalClient`), plus batched polling for waits.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
@@ -24,6 +26,7 @@ from reconciler.masking import mask_secrets
 from reconciler.model import LiveObject, Resource, SecretValue, StateDoc
 
 if TYPE_CHECKING:
+    from reconciler.generate.draft import Draft
     from reconciler.manifest.checked import Checked, Diagnostic
     from reconciler.manifest.links import LinkEnd
     from reconciler.plan.model import Change
@@ -154,8 +157,33 @@ class Presupposed(NamedTuple):
 # some documents could not be read: rules that report something *missing* stay quiet then).
 DocumentRule = Callable[["Checked"], Iterator["Diagnostic"]]
 ManifestRule = Callable[[Sequence["Checked"], bool], Iterator["Diagnostic"]]
-# Where a live object is for unmanaged-object reports (`VBR vbr-1`), or None when out of scope.
-UnmanagedScope = Callable[[LiveObject], str | None]
+
+
+class UnmanagedLevel(StrEnum):
+    """How far `drift` looks for unmanaged objects (`--unmanaged-scope`); each cloud says what
+    a level covers for it."""
+
+    MANIFESTS = "manifests"  # the routers and connections the manifests name
+    REGIONS = "regions"  # everything in the regions and on the devices the manifests use
+    ACCOUNT = "account"  # everything the credentials can list (in the regions the user names)
+
+
+@dataclass(frozen=True, slots=True)
+class UnmanagedScope:
+    """What counts as "in scope" for unmanaged-object reports, and how to take such objects
+    under management."""
+
+    # Where a live object is (`VBR vbr-1`), or None when out of scope.
+    where: Callable[[LiveObject], str | None]
+    # The values of `reconciler generate --<cloud> VALUE` options that would write manifests for
+    # these (unmanaged) objects, e.g. `cn-hongkong:vbr-1`.
+    generate_args: Callable[[Sequence[LiveObject]], tuple[str, ...]]
+
+
+# A Terraform resource instance's attributes (state format 4) as the object the cloud's provider
+# would report (its key in `secrets`, in memory only); None when they describe no live object.
+# A ValueError says which attribute cannot be read, never quoting a value.
+TerraformMapper = Callable[[Mapping[str, Any]], LiveObject | None]
 
 
 class KeyHolder(NamedTuple):
@@ -210,17 +238,34 @@ class Cloud(Protocol):
     # Environment variables that hold its API credentials: never the source of a BGP key, so that a
     # manifest (a pull request's) cannot send one to a cloud.
     credential_variables: frozenset[str]
+    # The Terraform resource types it can take over from a Terraform state, and how to read each.
+    terraform_types: Mapping[str, TerraformMapper]
 
     def make_provider(self, env: Mapping[str, str], options: ProviderOptions) -> Provider:
         """The API client, from environment variables (credentials, endpoint)."""
         ...
 
-    def refresh_scope(self, desired: Sequence[Resource], state: StateDoc) -> RefreshScope:
-        """What to list so that every object the manifests or the state involve is seen."""
+    def refresh_scope(
+        self,
+        desired: Sequence[Resource],
+        state: StateDoc,
+        level: UnmanagedLevel = UnmanagedLevel.MANIFESTS,
+        args: Sequence[str] = (),
+    ) -> RefreshScope:
+        """What to list so that every object the manifests or the state involve is seen, and
+        every object `unmanaged_scope` counts at `level`. `args` are the cloud's own scope
+        arguments (`drift --<cloud> ARG`, e.g. regions), only with `ACCOUNT`; bad ones raise
+        `UsageError`."""
         ...
 
-    def unmanaged_scope(self, desired: Sequence[Resource], live: Iterable[LiveObject]) -> UnmanagedScope:
-        """Which live objects count as "in scope" of the manifests for unmanaged-object reports."""
+    def unmanaged_scope(
+        self,
+        desired: Sequence[Resource],
+        live: Iterable[LiveObject],
+        level: UnmanagedLevel = UnmanagedLevel.MANIFESTS,
+        args: Sequence[str] = (),
+    ) -> UnmanagedScope:
+        """Which live objects count as "in scope" for unmanaged-object reports at `level`."""
         ...
 
     def schema_defs(self) -> Mapping[str, Any]:
@@ -265,6 +310,16 @@ class Cloud(Protocol):
     ) -> Iterator[DoctorCheck]:
         """Read-only checks of a real account for `reconciler doctor`: credentials, one read of every
         API the client calls, and the objects the manifests presuppose (connections, regions...)."""
+        ...
+
+    def generate_scope(self, args: Sequence[str]) -> RefreshScope:
+        """What to list for `reconciler generate --<cloud> ARG...` (regions, every config...);
+        a bad argument raises `UsageError` saying what would be valid."""
+        ...
+
+    def generate(self, args: Sequence[str], live: Sequence[LiveObject], provider: Provider) -> Sequence[Draft]:
+        """The listed objects that `args` name, as manifest documents to be (`Draft`). Read-only:
+        `provider` may be read for what the objects' names come from (a device's name)."""
         ...
 
 

@@ -4,9 +4,10 @@ Three categories, driftctl style, plus session health, which no peer tool report
 - changed: a managed object whose live configuration differs from what reconciler last applied
   (field by field, with the manifests' value beside it; secrets only as "(sensitive)");
 - missing: in state, gone from the cloud (deleted outside reconciler);
-- unmanaged: an object in scope that nothing manages. Scope is what the manifests mention, as each
-  cloud defines it (`Cloud.unmanaged_scope`: the routers of the declared groups, the connections
-  of the declared peerings...);
+- unmanaged: an object in scope that nothing manages. Scope is a level (`UnmanagedLevel`: what the
+  manifests mention, the regions and devices they use, or the whole account), as each cloud
+  defines it (`Cloud.unmanaged_scope`: the routers of the declared groups, the connections of the
+  declared peerings...); the report carries the `reconciler generate` command that takes them;
 - health: the live BGP session state of every managed object that has a session; anything but
   Established is a finding, kept apart from configuration drift (exit 2 only with
   `require_established`).

@@ -2,17 +2,20 @@
 
 `detect` runs four comparisons over one shared `Comparison` and assembles the report:
 `managed_drift` (changed and missing managed objects), `unmanaged_drift` (objects in scope that
-no state entry owns, and the coverage), `session_health` and `drift_warnings`.
+no state entry owns, the coverage, and the `reconciler generate` command that takes them),
+`session_health` and `drift_warnings`.
 """
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
 from reconciler.clouds import CLOUDS, KINDS
+from reconciler.clouds.base import UnmanagedLevel
 from reconciler.drift.health import health_of
 from reconciler.drift.ignores import acceptance, active_ignores, expiry_warnings, field_ignores
 from reconciler.drift.model import DriftField, DriftItem, DriftReport, HealthItem
@@ -33,6 +36,8 @@ class DriftOptions:
     check_secrets: bool = True  # False: the manifests' keys could not be read, so keys are not compared
     now: datetime | None = None  # stamps the report and measures time in state (None: the clock)
     today: date | None = None  # decides which ignore entries expired (None: `now`'s date)
+    unmanaged_level: UnmanagedLevel = UnmanagedLevel.MANIFESTS  # how far unmanaged objects are looked for
+    scope_args: Mapping[str, Sequence[str]] = field(default_factory=dict)  # per cloud (`drift --<cloud> ARG`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +51,8 @@ class Comparison:
     resolved_attrs: Mapping[str, Mapping[str, Any]]  # desired attributes, with ids from state
     ignores: Mapping[str, tuple[DriftIgnore, ...]]  # address -> its active driftIgnore entries
     refreshed_kinds: frozenset[str] | None
+    unmanaged_level: UnmanagedLevel
+    scope_args: Mapping[str, Sequence[str]]
     check_secrets: bool
     now: datetime
     today: date
@@ -64,6 +71,8 @@ class Comparison:
             resolved_attrs={a: r.attrs for a, r in resolve_against_state(desired, state).items()},
             ignores={r.address: active_ignores(r, today) for r in desired},
             refreshed_kinds=options.refreshed_kinds,
+            unmanaged_level=options.unmanaged_level,
+            scope_args=options.scope_args,
             check_secrets=options.check_secrets,
             now=now,
             today=today,
@@ -204,19 +213,29 @@ def _removal(kind: str) -> str:
 # Unmanaged objects in scope, and coverage
 
 
+# Where `reconciler generate` writes, in the command the report suggests.
+GENERATE_OUT = "generated"
+
+
 class InScope(NamedTuple):
-    """The unmanaged objects in scope, and how many objects in scope there are and are managed."""
+    """The unmanaged objects in scope, how many objects in scope there are and are managed, and
+    the command that writes manifests for the unmanaged findings."""
 
     unmanaged: list[DriftItem]
     managed: int
     total: int
+    generate_command: str | None = None
 
 
 def unmanaged_drift(c: Comparison) -> InScope:
-    """Objects in the scope of what the manifests mention (as each cloud defines it:
-    `Cloud.unmanaged_scope`) that no state entry owns, by kind and cloud id."""
+    """Objects in scope at the requested level (as each cloud defines it: `Cloud.unmanaged_scope`)
+    that no state entry owns, by kind and cloud id."""
     live_now = {cid: o for cid, o in c.live_by_id.items() if o.status != "deleting"}  # on its way out: ignored
-    scopes = {name: cloud.unmanaged_scope(c.desired, live_now.values()) for name, cloud in CLOUDS.items()}
+    scopes = {
+        name: cloud.unmanaged_scope(c.desired, live_now.values(), c.unmanaged_level, c.scope_args.get(name, ()))
+        for name, cloud in CLOUDS.items()
+    }
+    to_generate: dict[str, list[LiveObject]] = {}  # cloud -> its unmanaged findings
     declared_keys = _declared_keys(c, live_now)
     ids_in_state = {s.cloud_id for s in c.state.resources.values()}
     accepting = {i.unmanaged: (address, i) for address, items in c.ignores.items() for i in items if i.unmanaged}
@@ -225,7 +244,7 @@ def unmanaged_drift(c: Comparison) -> InScope:
     for obj in sorted(live_now.values(), key=lambda o: (o.kind, o.cloud_id)):
         if not c.refreshed(obj.kind):
             continue
-        where = scopes[KINDS[obj.kind].cloud](obj)
+        where = scopes[KINDS[obj.kind].cloud].where(obj)
         if where is None:
             continue
         total += 1
@@ -250,7 +269,23 @@ def unmanaged_drift(c: Comparison) -> InScope:
                 ignore_expires=accepted.expires,
             )
         )
-    return InScope(items, managed, total)
+        if not accepted.ignored:
+            to_generate.setdefault(KINDS[obj.kind].cloud, []).append(obj)
+    args = [
+        (name, value)
+        for name in scopes
+        if name in to_generate
+        for value in scopes[name].generate_args(to_generate[name])
+    ]
+    return InScope(items, managed, total, generate_command(args) if args else None)
+
+
+def generate_command(args: Iterable[tuple[str, str]]) -> str:
+    """`reconciler generate --out DIR --<cloud> VALUE...`, shell-quoted, clouds in registry order."""
+    words = ["reconciler", "generate", "--out", GENERATE_OUT]
+    for cloud, value in args:
+        words += [f"--{cloud}", value]
+    return shlex.join(words)
 
 
 def _declared_keys(c: Comparison, live: Mapping[str, LiveObject]) -> dict[tuple[str, tuple[Any, ...]], str]:
@@ -346,4 +381,6 @@ def detect(
         warnings=tuple(drift_warnings(c)),
         errors=tuple(a.describe() for a in find_ambiguities(desired, state, live_objects)),
         require_established=options.require_established,
+        unmanaged_level=options.unmanaged_level,
+        generate_command=in_scope.generate_command,
     )

@@ -2,7 +2,8 @@
 
 `DriftItem` is one drifted object (changed, missing or unmanaged), `DriftField` one differing field
 of a changed object, `HealthItem` the BGP session of one managed object. Accepted drift is kept
-and marked `ignored`; `DriftReport` says what counts (findings, exit code, coverage).
+and marked `ignored`; `DriftReport` says what counts (findings, exit code, coverage and the scope
+it counts, and the `reconciler generate` command that takes the unmanaged objects).
 """
 
 from __future__ import annotations
@@ -12,10 +13,17 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
 from reconciler import __version__
+from reconciler.clouds.base import UnmanagedLevel
 from reconciler.plan.model import SecretChange
 
-DRIFT_FORMAT_VERSION = "1.1"  # 1.1: `errors`
+DRIFT_FORMAT_VERSION = "1.2"  # 1.1: `errors`; 1.2: `summary.scope`, `generate_command`
 Category = Literal["changed", "missing", "unmanaged"]
+# What each `--unmanaged-scope` level counts, in words (each cloud decides the details).
+SCOPE_WORDS = {
+    UnmanagedLevel.MANIFESTS: "the routers and connections the manifests name",
+    UnmanagedLevel.REGIONS: "everything in the regions and on the devices the manifests use",
+    UnmanagedLevel.ACCOUNT: "everything the credentials can list, in the regions given",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +90,9 @@ class DriftReport:
     warnings: tuple[str, ...] = ()
     errors: tuple[str, ...] = ()  # what no plan can fix on its own, e.g. two objects where one belongs
     require_established: bool = False
+    unmanaged_level: UnmanagedLevel = UnmanagedLevel.MANIFESTS  # the scope coverage counts
+    # The command that writes manifests for the unmanaged findings (None when there are none).
+    generate_command: str | None = None
     format_version: str = DRIFT_FORMAT_VERSION
 
     @property
@@ -122,6 +133,11 @@ class DriftReport:
         )
 
     @property
+    def scope(self) -> str:
+        """`scope: regions (everything in the regions ...)`: what the coverage counts."""
+        return f"scope: {self.unmanaged_level.value} ({SCOPE_WORDS[self.unmanaged_level]})"
+
+    @property
     def drifted(self) -> bool:
         return bool(self.findings) or (self.require_established and bool(self.health_findings))
 
@@ -154,4 +170,4 @@ class DriftReport:
         return parts
 
     def summary_line(self) -> str:
-        return f"{self.headline}: {', '.join(self.counts())}. {self.coverage}."
+        return f"{self.headline}: {', '.join(self.counts())}. {self.coverage}; {self.scope}."

@@ -2,7 +2,9 @@
 
 Everything that comes from the clouds or the manifests (ids, session states, descriptions,
 ignore reasons) is escaped: control characters shown as `\\uXXXX` in text, markdown- and
-HTML-escaped in markdown. Secrets are never rendered, only "(sensitive)" with a verdict.
+HTML-escaped in markdown. Secrets are never rendered, only "(sensitive)" with a verdict. The
+coverage names the scope it counts; text and markdown end with the `reconciler generate` command
+that takes the unmanaged objects, when there are any.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any, NamedTuple
 
 from reconciler.clouds import KINDS
 from reconciler.drift import DriftField, DriftItem, DriftReport, HealthItem, IgnoredEntry
-from reconciler.render.markdown import GITHUB_COMMENT_LIMIT, comment_size, md_code, md_escape
+from reconciler.render.markdown import GITHUB_COMMENT_LIMIT, code_block, comment_size, md_code, md_escape
 from reconciler.render.text import escape_invisible, format_value
 
 SENSITIVE = "(sensitive)"
@@ -20,6 +22,10 @@ NOT_DECLARED = "(not declared)"
 # Stable first line of the markdown report, so a scheduled job can find the issue it opened before.
 MARKDOWN_MARKER = "<!-- reconciler:drift-report -->"
 TIME_NOT_REPORTED = "time in state: not reported by the cloud API"
+# What the suggested `reconciler generate` command does, and what it does not.
+GENERATE_NOTE = (
+    "generate manifests for them (and for every other BGP object on their routers and devices: keep only what is new)"
+)
 
 # compare_secret(desired, live) speaks from the plan's side: "added" means apply would add a key.
 _SECRET_WORDS = {
@@ -152,6 +158,9 @@ def render_text(report: DriftReport, *, verbose: bool = False) -> str:
         lines += [f"error: {escape_invisible(e)}" for e in report.errors]
     lines += ["", report.summary_line()]
     lines += [f"Hint: {hint}." for hint in _hints(report)]
+    if report.generate_command:
+        lines += ["", f"To bring the unmanaged objects under management, {GENERATE_NOTE}:"]
+        lines.append(f"  {escape_invisible(report.generate_command)}")
     return "\n".join(lines).lstrip("\n") + "\n"
 
 
@@ -293,7 +302,7 @@ def render_markdown(report: DriftReport, *, max_chars: int = GITHUB_COMMENT_LIMI
         "",
         f"**{report.headline}:** {' · '.join(report.counts())}",
         "",
-        f"**Coverage:** {report.coverage}",
+        f"**Coverage:** {report.coverage}; {report.scope}",
         "",
     ]
     hints = _hints(report)
@@ -306,14 +315,20 @@ def render_markdown(report: DriftReport, *, max_chars: int = GITHUB_COMMENT_LIMI
         f"<sub>reconciler {md_code(report.tool_version)} · drift format {md_code(report.format_version)} · "
         f"state lineage {lineage} serial {report.serial} · {md_code(report.created_at)}</sub>"
     ]
+    generate = []
+    if report.generate_command:
+        note = f"{GENERATE_NOTE[0].upper()}{GENERATE_NOTE[1:]}:"
+        generate = ["", "### Bring the unmanaged objects under management", "", note, ""]
+        generate += code_block([escape_invisible(report.generate_command)], "sh").split("\n")
     findings, collapsed = _sections(report)
-    fixed = [*head, *fix, *(warnings if report.warnings else []), *footer]
+    fixed = [*head, *fix, *(warnings if report.warnings else []), *footer, *generate]
     # Every section keeps its frame (title, table header, closing tags) and room for a "more" line.
     frames = sum(_size(s.intro) + _size(s.outro) + _size([_more_line(len(s.rows))]) for s in findings + collapsed)
     room = max_chars - _size(fixed) - frames
     shown, room = _fit(findings, room)
     shown_collapsed, _ = _fit(collapsed, room)
-    parts = [*head, *shown, *fix, *shown_collapsed, *(warnings if report.warnings else []), *footer]
+    # The generate command comes last, so the issue ends with what to run.
+    parts = [*head, *shown, *fix, *shown_collapsed, *(warnings if report.warnings else []), *footer, *generate]
     return "\n".join(parts) + "\n"
 
 
@@ -384,7 +399,9 @@ def drift_to_dict(report: DriftReport) -> dict[str, Any]:
             "total_in_scope": report.total_in_scope,
             "coverage_percent": report.coverage_percent,
             "coverage": report.coverage,
+            "scope": report.unmanaged_level.value,
         },
+        "generate_command": report.generate_command,
         "items": [_item_dict(i) for i in report.items],
         "health": [_health_dict(h) for h in report.health],
         "warnings": list(report.warnings),

@@ -18,7 +18,7 @@ from reconciler.apply.engine import Engine, StepResult
 from reconciler.apply.settings import EngineSettings
 from reconciler.apply.steps import Step, build_steps, serial_scopes
 from reconciler.clouds import register, unregister
-from reconciler.clouds.base import Busy, Cloud, Desired, ObjectRef, RefreshResult, RefreshScope
+from reconciler.clouds.base import Busy, Cloud, Desired, ObjectRef, RefreshResult, RefreshScope, UnmanagedLevel
 from reconciler.kinds import KindInfo, RefField, as_int
 from reconciler.model import JournalEntry, LiveObject, Resource, SecretValue, StateDoc, Status
 from reconciler.plan.model import Action, Change, FieldChange
@@ -71,7 +71,13 @@ class FakeCloud:
     title: str = "a cloud of routers and links, for tests"
     kinds: tuple[KindInfo, ...] = (ROUTER_KIND, LINK_KIND)
 
-    def refresh_scope(self, desired: Sequence[Resource], state: StateDoc) -> RefreshScope:
+    def refresh_scope(
+        self,
+        desired: Sequence[Resource],
+        state: StateDoc,
+        level: UnmanagedLevel = UnmanagedLevel.MANIFESTS,
+        args: Sequence[str] = (),
+    ) -> RefreshScope:
         return RefreshScope(kinds=frozenset(k.kind for k in self.kinds))
 
     def serial_scope(self, change: Change, changes: Mapping[str, Change]) -> str | None:

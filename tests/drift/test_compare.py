@@ -50,7 +50,8 @@ def test_clean_report_exits_0_and_says_so() -> None:
     assert not report.drifted
     assert report.summary_line() == (
         "No drift: 0 changed, 0 missing, 0 unmanaged, 0 unhealthy sessions. "
-        "3 of 3 BGP objects in scope are managed (100%)."
+        "3 of 3 BGP objects in scope are managed (100%); "
+        "scope: manifests (the routers and connections the manifests name)."
     )
     assert report.lineage == "lin-1" and report.serial == 7
     assert report.created_at == "2025-01-31T12:00:00Z"
@@ -319,7 +320,8 @@ def test_require_established_headline_does_not_say_no_drift_when_exiting_2() -> 
     assert report.exit_code() == 2
     assert report.summary_line() == (
         "Unhealthy BGP sessions found: 0 changed, 0 missing, 0 unmanaged, 1 unhealthy session. "
-        "3 of 3 BGP objects in scope are managed (100%)."
+        "3 of 3 BGP objects in scope are managed (100%); "
+        "scope: manifests (the routers and connections the manifests name)."
     )
 
 
@@ -377,7 +379,8 @@ def test_ignored_field_is_listed_not_counted() -> None:
     )
     assert report.summary_line() == (
         "No drift: 0 changed, 0 missing, 0 unmanaged, 0 unhealthy sessions, 1 ignored. "
-        "3 of 3 BGP objects in scope are managed (100%)."
+        "3 of 3 BGP objects in scope are managed (100%); "
+        "scope: manifests (the routers and connections the manifests name)."
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shlex
 from collections.abc import Callable
 from typing import Any
 
@@ -34,6 +35,8 @@ LINEAGE = "6f1c2a9e-3b7d-4c55-9a2e-1d2f3a4b5c6d"
 VBR = "vbr-t4nexample0000000001"
 EQ_UUID = "632459d6-27e0-406c-8e88-a64f198ac622"
 FORMATS = ("text", "markdown", "json")
+GENERATE_COMMAND = f"reconciler generate --out generated --alibaba ap-southeast-1:{VBR}"
+MANIFESTS_SCOPE = "scope: manifests (the routers and connections the manifests name)"
 
 
 def sample_report(**over: Any) -> DriftReport:
@@ -160,13 +163,21 @@ def sample_report(**over: Any) -> DriftReport:
             "AlibabaBgpPeer/sg-vbr1-peer5: an apply is running or was interrupted during create; "
             "the next apply resolves it",
         ),
+        "generate_command": GENERATE_COMMAND,
     }
     fields.update(over)
     return DriftReport(**fields)
 
 
 def clean_report() -> DriftReport:
-    return sample_report(items=(), health=sample_report().health[:1], managed_in_scope=3, total_in_scope=3, warnings=())
+    return sample_report(
+        items=(),
+        health=sample_report().health[:1],
+        managed_in_scope=3,
+        total_in_scope=3,
+        warnings=(),
+        generate_command=None,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -248,13 +259,18 @@ def test_text_lists_findings_health_and_summary(snapshot: Callable[[str, str], N
         "warning: AlibabaBgpPeer/sg-vbr1-peer5: an apply is running or was interrupted during create; the next "
         "apply resolves it" in lines
     )
-    assert lines[-4] == (
+    assert lines[-7] == (
         "Drift found: 2 changed, 1 missing, 2 unmanaged, 2 unhealthy sessions, 2 ignored. "
-        "12 of 14 BGP objects in scope are managed (86%)."
+        f"12 of 14 BGP objects in scope are managed (86%); {MANIFESTS_SCOPE}."
     )
-    assert lines[-3].startswith("Hint: to restore the manifests' configuration, review `reconciler plan`")
-    assert lines[-2].startswith("Hint: for an unmanaged object: declare it")
-    assert lines[-1].startswith("Hint: an unhealthy session is not configuration drift")
+    assert lines[-6].startswith("Hint: to restore the manifests' configuration, review `reconciler plan`")
+    assert lines[-5].startswith("Hint: for an unmanaged object: declare it")
+    assert lines[-4].startswith("Hint: an unhealthy session is not configuration drift")
+    assert lines[-2] == (
+        "To bring the unmanaged objects under management, generate manifests for them (and for every other "
+        "BGP object on their routers and devices: keep only what is new):"
+    )
+    assert lines[-1] == f"  {GENERATE_COMMAND}"
     snapshot("drift-sample.txt", text)
 
 
@@ -276,7 +292,7 @@ def test_clean_text_is_one_health_block_and_the_summary() -> None:
         "  (time in state: not reported by the cloud API)\n"
         "\n"
         "No drift: 0 changed, 0 missing, 0 unmanaged, 0 unhealthy sessions. "
-        "3 of 3 BGP objects in scope are managed (100%).\n"
+        f"3 of 3 BGP objects in scope are managed (100%); {MANIFESTS_SCOPE}.\n"
     )
 
 
@@ -324,7 +340,7 @@ def test_markdown_reads_as_an_issue_summary_and_coverage_first_then_how_to_fix()
         "",
         "**Drift found:** 2 changed · 1 missing · 2 unmanaged · 2 unhealthy sessions · 2 ignored",
         "",
-        "**Coverage:** 12 of 14 BGP objects in scope are managed (86%)",
+        f"**Coverage:** 12 of 14 BGP objects in scope are managed (86%); {MANIFESTS_SCOPE}",
         "",
     ]
     order = [
@@ -362,10 +378,23 @@ def test_markdown_reads_as_an_issue_summary_and_coverage_first_then_how_to_fix()
         f"- unmanaged AlibabaBgpPeer `bgp-lab` on VBR {VBR}: lab peer, removed after the trial (until 2030-06-30)"
         in lines
     )
-    assert lines[-1] == (
-        f"<sub>reconciler `0.1.0` · drift format `1.1` · state lineage `{LINEAGE}` serial 7 · "
+    assert lines[-9] == (
+        f"<sub>reconciler `0.1.0` · drift format `1.2` · state lineage `{LINEAGE}` serial 7 · "
         "`2025-01-31T12:00:00Z`</sub>"
     )
+    # It ends with the command that brings the unmanaged objects under management.
+    assert lines[-8:] == [
+        "",
+        "### Bring the unmanaged objects under management",
+        "",
+        "Generate manifests for them (and for every other BGP object on their routers and devices: keep only "
+        "what is new):",
+        "",
+        "```sh",
+        GENERATE_COMMAND,
+        "```",
+    ]
+    assert render_drift(clean_report(), "markdown").rstrip().endswith("</sub>")  # nothing to bring in
 
 
 def test_markdown_structure_parses_as_intended() -> None:
@@ -379,6 +408,7 @@ def test_markdown_structure_parses_as_intended() -> None:
         "Unmanaged objects in scope",
         "BGP session health (2 of 4 unhealthy)",
         "How to fix",
+        "Bring the unmanaged objects under management",
     ]
 
 
@@ -422,7 +452,7 @@ def test_a_huge_report_fits_githubs_limit_and_says_what_it_left_out() -> None:
     shown_healthy = md.count("| `AlibabaBgpPeer/p")
     assert shown_healthy < 10  # the collapsed healthy sessions get what room is left, after the findings
     assert f"_… and {2000 - shown_healthy} more not shown here" in md
-    assert "### How to fix" in md and md.rstrip().endswith("</sub>")
+    assert "### How to fix" in md and md.rstrip().endswith(f"{GENERATE_COMMAND}\n```")  # the command is never cut
     tokens = MarkdownIt("commonmark").enable("table").parse(md)
     assert [t.type for t in tokens].count("table_open") == 2  # the "more" lines do not join the tables
     # With room to spare, nothing is left out.
@@ -470,12 +500,18 @@ def test_user_strings_cannot_break_the_issue_structure() -> None:
         detail=evil,
     )
     health = (HealthItem(f"{ALIBABA_PEER}/p", ALIBABA_PEER, "bgp-1", evil, evil, evil, False, evil),)
-    report = sample_report(items=(changed, odd), health=health, warnings=(evil,), lineage="l`</sub>")
+    command = f"reconciler generate --out generated --alibaba {shlex.quote(evil)}"  # an id from the cloud
+    report = sample_report(
+        items=(changed, odd), health=health, warnings=(evil,), lineage="l`</sub>", generate_command=command
+    )
     md = render_drift(report, "markdown")
     tokens = MarkdownIt("commonmark").enable("table").parse(md)
     kinds = [t.type for t in tokens]
-    assert kinds.count("heading_open") == 5  # title, changed, unmanaged, health, how to fix: none injected
-    assert "fence" not in kinds
+    # title, changed, unmanaged, health, how to fix, bring under management: none injected
+    assert kinds.count("heading_open") == 6
+    (fence,) = [t for t in tokens if t.type == "fence"]  # the generate command's, whole
+    assert fence.content == command.replace("\n", "\\u000a") + "\n"
+    assert tokens[-1] is fence
     assert kinds.count("table_open") == 3
     # Every table row keeps its five cells, whatever the strings hold.
     rows = [i for i, t in enumerate(tokens) if t.type == "tr_open"]
@@ -489,7 +525,7 @@ def test_user_strings_cannot_break_the_issue_structure() -> None:
     inline = [c for t in tokens if t.type == "inline" for c in t.children or []]
     assert {c.content for c in inline if c.type == "html_inline"} == {"<sub>", "</sub>"}
     assert not [c for c in inline if c.type == "link_open"]
-    assert "<script>" not in md
+    assert "<script>" not in md.rpartition("### Bring")[0]  # in the command's code block it is text, not HTML
     # Escaped wherever it went: live value, ignore reason, scope, looks-like, note, the four health
     # cells (session, since, provisioning, detail) and the warning.
     assert md.count("&lt;script&gt;") == 10
@@ -569,7 +605,9 @@ def test_json_keeps_ignored_items_and_counts() -> None:
         "total_in_scope": 14,
         "coverage_percent": 86,
         "coverage": "12 of 14 BGP objects in scope are managed (86%)",
+        "scope": "manifests",
     }
+    assert document["generate_command"] == GENERATE_COMMAND
     assert (document["drifted"], document["exit_code"]) == (True, 2)
     lab = next(i for i in document["items"] if i["cloud_id"] == "bgp-lab")
     assert (lab["ignored"], lab["ignore_reason"], lab["ignore_expires"]) == (

@@ -10,7 +10,8 @@ and registered through the same registry, in a test only:
 Kinds: `MemRouterBgp`, a BGP process on a router (router id, name, local and peer ASN,
 description, MD5 key; natural key router + name) and `MemBgpNeighbor`, one neighbour of a process
 (`group` references the process; peer IP; enabled flag; natural key process id + peer IP; a BGP
-session). The cloud itself is `store.STORE`, shared by every provider of the process.
+session). The cloud itself is `store.STORE`, shared by every provider of the process. A Terraform
+state's `memcloud_router` instances read as `MemRouterBgp` objects (`router_from_terraform`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from reconciler.clouds.base import (
     Provider,
     ProviderOptions,
     RefreshScope,
+    TerraformMapper,
+    UnmanagedLevel,
     UnmanagedScope,
     schema_defs_beside,
 )
@@ -38,9 +41,22 @@ from tests.testcloud import kinds, scope
 from tests.testcloud.store import STORE, MemStore
 
 if TYPE_CHECKING:
+    from reconciler.generate.draft import Draft
     from reconciler.manifest.checked import Checked
     from reconciler.manifest.links import LinkEnd
     from reconciler.plan.model import Change
+
+
+def router_from_terraform(attributes: Mapping[str, Any]) -> LiveObject | None:
+    """A `memcloud_router` instance of a Terraform state (attributes `id`, `router_id`, `name`,
+    `local_asn`, `peer_asn`, `description`, `md5_key`, `status`) as the provider reports it."""
+    from tests.testcloud.provider import to_object
+
+    if not attributes.get("id"):
+        raise ValueError("the attribute `id` is missing")
+    names = {"router_id": "routerId", "local_asn": "localAsn", "peer_asn": "peerAsn", "md5_key": kinds.KEY_FIELD}
+    item = {names.get(name, name): value for name, value in attributes.items() if value not in (None, "")}
+    return to_object(kinds.ROUTER_BGP, {"status": "Active", **item})
 
 
 class MemCloud:
@@ -48,17 +64,30 @@ class MemCloud:
     title = "memcloud (in-memory test cloud)"
     kinds: tuple[KindInfo, ...] = (kinds.ROUTER, kinds.NEIGHBOUR)
     credential_variables = frozenset({"MEMCLOUD_TOKEN"})
+    terraform_types: Mapping[str, TerraformMapper] = {"memcloud_router": router_from_terraform}
 
     def make_provider(self, env: Mapping[str, str], options: ProviderOptions) -> Provider:
         from tests.testcloud.provider import MemProvider
 
         return MemProvider(STORE, options)
 
-    def refresh_scope(self, desired: Sequence[Resource], state: StateDoc) -> RefreshScope:
-        return scope.refresh_scope(desired, state)
+    def refresh_scope(
+        self,
+        desired: Sequence[Resource],
+        state: StateDoc,
+        level: UnmanagedLevel = UnmanagedLevel.MANIFESTS,
+        args: Sequence[str] = (),
+    ) -> RefreshScope:
+        return scope.refresh_scope(desired, state, level, args)
 
-    def unmanaged_scope(self, desired: Sequence[Resource], live: Iterable[LiveObject]) -> UnmanagedScope:
-        return scope.unmanaged_scope(desired, live)
+    def unmanaged_scope(
+        self,
+        desired: Sequence[Resource],
+        live: Iterable[LiveObject],
+        level: UnmanagedLevel = UnmanagedLevel.MANIFESTS,
+        args: Sequence[str] = (),
+    ) -> UnmanagedScope:
+        return scope.unmanaged_scope(desired, live, level, args)
 
     def schema_defs(self) -> Mapping[str, Any]:
         return schema_defs_beside(__file__)
@@ -99,6 +128,16 @@ class MemCloud:
         self, desired: Sequence[Resource], env: Mapping[str, str], options: ProviderOptions
     ) -> Iterator[DoctorCheck]:
         yield DoctorCheck(self.name, "credentials", True, "an in-memory cloud needs none")
+
+    def generate_scope(self, args: Sequence[str]) -> RefreshScope:
+        from tests.testcloud import generate
+
+        return generate.generate_scope(args)
+
+    def generate(self, args: Sequence[str], live: Sequence[LiveObject], provider: Provider) -> Sequence[Draft]:
+        from tests.testcloud import generate
+
+        return generate.drafts(args, live)
 
 
 CLOUD = MemCloud()

@@ -1,8 +1,9 @@
 """Alibaba Cloud Express Connect: BGP groups and peers on virtual border routers (VBRs).
 
 The package owns its kinds (`kinds`), its manifest rules (`rules`), its refresh and unmanaged
-scopes and sandbox seed (`scope`) and its API client on the official VPC SDK (`provider`,
-imported only when a provider is made: the SDK is slow to import).
+scopes and sandbox seed (`scope`), how it reads its resources in a Terraform state (`terraform`),
+how its live objects become manifests (`generate`) and its API client on the official VPC SDK
+(`provider`, imported only when a provider is made: the SDK is slow to import).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from reconciler.clouds.alibaba import kinds, scope
+from reconciler.clouds.alibaba import kinds, scope, terraform
 from reconciler.clouds.base import (
     DoctorCheck,
     DocumentRule,
@@ -20,6 +21,8 @@ from reconciler.clouds.base import (
     Provider,
     ProviderOptions,
     RefreshScope,
+    TerraformMapper,
+    UnmanagedLevel,
     UnmanagedScope,
     schema_defs_beside,
 )
@@ -27,6 +30,7 @@ from reconciler.kinds import KindInfo
 from reconciler.model import LiveObject, Resource, SecretValue, StateDoc
 
 if TYPE_CHECKING:  # the manifest reader is imported only by the rules, when they run
+    from reconciler.generate.draft import Draft
     from reconciler.manifest.checked import Checked
     from reconciler.manifest.links import LinkEnd
     from reconciler.plan.model import Change
@@ -39,17 +43,30 @@ class AlibabaCloud:
         {"ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN"}
     )
     kinds: tuple[KindInfo, ...] = (kinds.GROUP, kinds.PEER)
+    terraform_types: Mapping[str, TerraformMapper] = terraform.TERRAFORM_TYPES
 
     def make_provider(self, env: Mapping[str, str], options: ProviderOptions) -> Provider:
         from reconciler.clouds.alibaba.provider import AlibabaProvider
 
         return AlibabaProvider.from_env(env, options)
 
-    def refresh_scope(self, desired: Sequence[Resource], state: StateDoc) -> RefreshScope:
-        return scope.refresh_scope(desired, state)
+    def refresh_scope(
+        self,
+        desired: Sequence[Resource],
+        state: StateDoc,
+        level: UnmanagedLevel = UnmanagedLevel.MANIFESTS,
+        args: Sequence[str] = (),
+    ) -> RefreshScope:
+        return scope.refresh_scope(desired, state, level, args)
 
-    def unmanaged_scope(self, desired: Sequence[Resource], live: Iterable[LiveObject]) -> UnmanagedScope:
-        return scope.unmanaged_scope(desired, live)
+    def unmanaged_scope(
+        self,
+        desired: Sequence[Resource],
+        live: Iterable[LiveObject],
+        level: UnmanagedLevel = UnmanagedLevel.MANIFESTS,
+        args: Sequence[str] = (),
+    ) -> UnmanagedScope:
+        return scope.unmanaged_scope(desired, live, level, args)
 
     def schema_defs(self) -> Mapping[str, Any]:
         return schema_defs_beside(__file__)
@@ -93,6 +110,16 @@ class AlibabaCloud:
         from reconciler.clouds.alibaba import doctor
 
         return doctor.doctor(desired, env, options)
+
+    def generate_scope(self, args: Sequence[str]) -> RefreshScope:
+        from reconciler.clouds.alibaba import generate
+
+        return generate.generate_scope(args)
+
+    def generate(self, args: Sequence[str], live: Sequence[LiveObject], provider: Provider) -> Sequence[Draft]:
+        from reconciler.clouds.alibaba import generate
+
+        return generate.drafts(args, live)
 
 
 CLOUD = AlibabaCloud()

@@ -1,8 +1,9 @@
 """Equinix Network Edge: BGP configs of virtual devices on Fabric connections.
 
 The package owns its kind (`kinds`), its manifest rules (`rules`), its refresh and unmanaged
-scopes and sandbox seed (`scope`) and its httpx API client (`provider`, imported only when a
-provider is made).
+scopes and sandbox seed (`scope`), how it reads `equinix_network_bgp` in a Terraform state
+(`terraform`), how its live objects become manifests (`generate`) and its httpx API client
+(`provider`, imported only when a provider is made).
 """
 
 from __future__ import annotations
@@ -19,14 +20,17 @@ from reconciler.clouds.base import (
     Provider,
     ProviderOptions,
     RefreshScope,
+    TerraformMapper,
+    UnmanagedLevel,
     UnmanagedScope,
     schema_defs_beside,
 )
-from reconciler.clouds.equinix import kinds, scope
+from reconciler.clouds.equinix import kinds, scope, terraform
 from reconciler.kinds import KindInfo
 from reconciler.model import LiveObject, Resource, SecretValue, StateDoc
 
 if TYPE_CHECKING:  # the manifest reader is imported only by the rules, when they run
+    from reconciler.generate.draft import Draft
     from reconciler.manifest.checked import Checked
     from reconciler.manifest.links import LinkEnd
     from reconciler.plan.model import Change
@@ -37,17 +41,30 @@ class EquinixCloud:
     title = "Equinix Network Edge"
     kinds: tuple[KindInfo, ...] = (kinds.PEERING,)
     credential_variables = frozenset({"EQUINIX_CLIENT_ID", "EQUINIX_CLIENT_SECRET"})
+    terraform_types: Mapping[str, TerraformMapper] = terraform.TERRAFORM_TYPES
 
     def make_provider(self, env: Mapping[str, str], options: ProviderOptions) -> Provider:
         from reconciler.clouds.equinix.provider import EquinixProvider
 
         return EquinixProvider.from_env(env, options)
 
-    def refresh_scope(self, desired: Sequence[Resource], state: StateDoc) -> RefreshScope:
-        return scope.refresh_scope(desired, state)
+    def refresh_scope(
+        self,
+        desired: Sequence[Resource],
+        state: StateDoc,
+        level: UnmanagedLevel = UnmanagedLevel.MANIFESTS,
+        args: Sequence[str] = (),
+    ) -> RefreshScope:
+        return scope.refresh_scope(desired, state, level, args)
 
-    def unmanaged_scope(self, desired: Sequence[Resource], live: Iterable[LiveObject]) -> UnmanagedScope:
-        return scope.unmanaged_scope(desired, live)
+    def unmanaged_scope(
+        self,
+        desired: Sequence[Resource],
+        live: Iterable[LiveObject],
+        level: UnmanagedLevel = UnmanagedLevel.MANIFESTS,
+        args: Sequence[str] = (),
+    ) -> UnmanagedScope:
+        return scope.unmanaged_scope(desired, live, level, args)
 
     def schema_defs(self) -> Mapping[str, Any]:
         return schema_defs_beside(__file__)
@@ -87,6 +104,16 @@ class EquinixCloud:
         from reconciler.clouds.equinix import doctor
 
         return doctor.doctor(desired, env, options)
+
+    def generate_scope(self, args: Sequence[str]) -> RefreshScope:
+        from reconciler.clouds.equinix import generate
+
+        return generate.generate_scope(args)
+
+    def generate(self, args: Sequence[str], live: Sequence[LiveObject], provider: Provider) -> Sequence[Draft]:
+        from reconciler.clouds.equinix import generate
+
+        return generate.drafts(args, live, provider)
 
 
 CLOUD = EquinixCloud()

@@ -1,5 +1,6 @@
-"""What Equinix refresh lists, what counts as in scope for unmanaged reports, and what the
-embedded sandbox must presuppose: all derived from the Fabric connections the peerings name."""
+"""What Equinix refresh lists, what counts as in scope for unmanaged reports (and how `generate`
+takes such objects), and what the embedded sandbox must presuppose: all derived from the Fabric
+connections the peerings name, and from the devices those connections are on."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.clouds.base import Presupposed, RefreshScope, UnmanagedScope
+from reconciler.clouds.base import Presupposed, RefreshScope, UnmanagedLevel, UnmanagedScope
 from reconciler.clouds.equinix.kinds import EQUINIX_PEERING
+from reconciler.errors import UsageError
 from reconciler.model import LiveObject, Resource, StateDoc
 from reconciler.plan.model import Change
 
@@ -24,10 +26,18 @@ class EquinixScope(RefreshScope):
     connections: frozenset[str] = frozenset()
 
 
-def refresh_scope(desired: Sequence[Resource], state: StateDoc) -> EquinixScope:
+def refresh_scope(
+    desired: Sequence[Resource],
+    state: StateDoc,
+    level: UnmanagedLevel = UnmanagedLevel.MANIFESTS,
+    args: Sequence[str] = (),
+) -> EquinixScope:
     """The connections of the declared peerings and of every recorded config. When a recorded
     config's connection is not known, no connection is named: the provider then lists every
-    page, since it never reads configs one by one."""
+    page, since it never reads configs one by one. Beyond `MANIFESTS` no connection is named
+    either: the devices' other connections are not known before listing, so every page is read
+    (the account's configs, filtered by device in `unmanaged_scope`)."""
+    no_scope_args(args)
     connections = {str(r.attrs["connectionUuid"]).lower() for r in desired if r.kind == EQUINIX_PEERING}
     ids: set[str] = set()
     every_connection_known = True
@@ -41,19 +51,63 @@ def refresh_scope(desired: Sequence[Resource], state: StateDoc) -> EquinixScope:
     return EquinixScope(
         kinds=frozenset({EQUINIX_PEERING}),
         ids=frozenset(ids),
-        connections=frozenset(connections) if every_connection_known else frozenset(),
+        connections=frozenset(connections)
+        if every_connection_known and level is UnmanagedLevel.MANIFESTS
+        else frozenset(),
     )
 
 
-def unmanaged_scope(desired: Sequence[Resource], live: Iterable[LiveObject]) -> UnmanagedScope:
-    """A config is in scope when it is on a connection the manifests mention."""
-    connections = frozenset(str(r.attrs["connectionUuid"]) for r in desired if r.kind == EQUINIX_PEERING)
+def no_scope_args(args: Sequence[str]) -> None:
+    if args:
+        raise UsageError(
+            f"--equinix {args[0]!r}: Equinix takes no scope argument; "
+            "--unmanaged-scope account already covers every BGP config the credentials can list"
+        )
+
+
+def device_of(obj: LiveObject) -> str | None:
+    """The Network Edge device a config is on, as the list API reports it (`virtualDeviceUuid`)."""
+    device = obj.info.get("virtualDeviceUuid")
+    return str(device).lower() if device else None
+
+
+def unmanaged_scope(
+    desired: Sequence[Resource],
+    live: Iterable[LiveObject],
+    level: UnmanagedLevel = UnmanagedLevel.MANIFESTS,
+    args: Sequence[str] = (),
+) -> UnmanagedScope:
+    """`MANIFESTS`: a config on a connection the manifests mention. `REGIONS`: also every config on
+    a device those connections are on (a device is known from the configs listed on its
+    connections: a declared connection with no config yet adds none). `ACCOUNT`: every config."""
+    no_scope_args(args)
+    connections = frozenset(str(r.attrs["connectionUuid"]).lower() for r in desired if r.kind == EQUINIX_PEERING)
+    configs = [o for o in live if o.kind == EQUINIX_PEERING]
+    devices = frozenset(
+        device
+        for o in configs
+        if str(o.attrs.get("connectionUuid")).lower() in connections and (device := device_of(o)) is not None
+    )
 
     def where(obj: LiveObject) -> str | None:
+        if obj.kind != EQUINIX_PEERING:
+            return None
         connection = str(obj.attrs.get("connectionUuid"))
-        return f"connection {connection}" if obj.kind == EQUINIX_PEERING and connection in connections else None
+        if connection.lower() in connections:
+            return f"connection {connection}"
+        device = device_of(obj)
+        if level is UnmanagedLevel.ACCOUNT or (level is UnmanagedLevel.REGIONS and device in devices):
+            return f"device {device}" if device else f"connection {connection}"
+        return None
 
-    return where
+    def generate_args(objects: Sequence[LiveObject]) -> tuple[str, ...]:
+        """Each device the configs are on; `all` when one's device is not known."""
+        found = [device_of(o) for o in objects if o.kind == EQUINIX_PEERING]
+        if None in found:
+            return ("all",)
+        return tuple(sorted({d for d in found if d is not None}))
+
+    return UnmanagedScope(where, generate_args)
 
 
 def sandbox_seed(presupposed: Iterable[Presupposed]) -> Mapping[str, Any]:
