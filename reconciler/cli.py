@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import importlib
 import os
+import shlex
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from reconciler import __version__
 from reconciler.context import AppContext, SecretsOptions
-from reconciler.errors import ReconcilerError
+from reconciler.errors import ReconcilerError, StateError
+from reconciler.masking import mask_url_passwords
 
 # command name -> (module, one-line help). The module defines `command` (a click.Command).
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -35,6 +38,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sandbox": ("reconciler.sandbox.command", "Run the local emulators of the cloud APIs."),
 }
 
+# The state when --state and RECONCILER_STATE are not given; its folder is created if missing.
+DEFAULT_STATE = "state/reconciler.json"
 # reconciler.sandbox.config.PROFILES, spelt out so that `reconciler --help` imports no sandbox code.
 SANDBOX_PROFILES = ("lenient", "realistic", "pessimistic")
 
@@ -79,7 +84,7 @@ class LazyGroup(click.Group):
     "--state",
     "state_url",
     envvar="RECONCILER_STATE",
-    default="state/reconciler.json",
+    default=DEFAULT_STATE,
     show_default=True,
     help="State backend: a file path or a postgresql:// URL (env RECONCILER_STATE).",
 )
@@ -148,23 +153,76 @@ def cli(
     from reconciler import log
 
     log.configure(log_format, verbose)
+    if ctx.invoked_subcommand not in _STATELESS_COMMANDS:
+        _check_state_folder(state_url, ctx.get_parameter_source("state_url"))
     secrets = SecretsOptions(secrets_root, secrets_allow)
     ctx.obj = AppContext(state_url, sandbox, seed, log_format, verbose, lock_timeout, sandbox_profile, secrets)
 
 
-_GLOBAL_FLAGS = frozenset({"--sandbox", "-v", "--verbose"})
-_GLOBAL_VALUES = frozenset(
-    {"--state", "--seed", "--sandbox-profile", "--log-format", "--lock-timeout", "--secrets-root", "--secrets-allow"}
-)
+# Commands that never open the state: a state path is not checked for them.
+_STATELESS_COMMANDS = frozenset({"validate", "show", "sandbox", None})
+
+
+def _check_state_folder(state_url: str, source: click.core.ParameterSource | None) -> None:
+    """A state path the user gave must be in a folder that exists: a missing folder is more likely
+    a typo than a wish, and creating it would scatter state files. Only the default location's
+    folder (state/ in the working folder) is created when missing, by the first apply."""
+    given = source in (click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT)
+    if not given or state_url == DEFAULT_STATE:
+        return
+    path = state_url.removeprefix("file://")
+    if "://" in path or not path.strip():
+        return  # a database URL, or a value the backend itself refuses with a message
+    folder = Path(path).expanduser().parent
+    try:
+        os.stat(folder)
+    except FileNotFoundError:
+        where = "--state" if source is click.core.ParameterSource.COMMANDLINE else "RECONCILER_STATE"
+        raise StateError(
+            f"the state folder {folder} (from {where} {state_url}) does not exist; nothing was created",
+            hint=f"create it (mkdir -p {shlex.quote(str(folder))}), "
+            f"or give {where} a file path in a folder that exists",
+        ) from None
+    except OSError:
+        return  # not a folder, not readable...: the backend says which, naming the path
+
+
+def _global_options() -> tuple[frozenset[str], frozenset[str]]:
+    """(global options that take no value, global options that take one), read from `cli` itself
+    so that an option added later is parsed like the others."""
+    flags: set[str] = {"-h", "--help"}
+    valued: set[str] = set()
+    for param in cli.params:
+        if isinstance(param, click.Option):
+            names = {*param.opts, *param.secondary_opts}
+            (flags if param.is_flag or param.count else valued).update(names)
+    return frozenset(flags), frozenset(valued)
+
+
+def _command_index(args: list[str], valued: frozenset[str]) -> int | None:
+    """Where the command name is: the first argument that is neither a global option nor the
+    value of one (`--state state plan`: the command is `plan`, not the state path `state`)."""
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            return i + 1 if i + 1 < len(args) else None
+        if arg in valued:
+            i += 2  # the option and its value
+        elif arg.startswith("-"):
+            i += 1  # a flag, `--option=value`, or an unknown option that click reports
+        else:
+            return i
+    return None
 
 
 def hoist_global_options(args: list[str]) -> list[str]:
     """Accept global options after the command too (`reconciler plan --sandbox`), as users type
     them: they are moved in front of the command name. `sandbox serve` keeps its own options."""
-    names = [i for i, a in enumerate(args) if a in COMMANDS]
-    if not names or args[names[0]] == "sandbox":
+    flags, valued = _global_options()
+    at = _command_index(args, valued)
+    if at is None or args[at] not in COMMANDS or args[at] == "sandbox":
         return args
-    at = names[0]
     head, tail, rest = list(args[:at]), [args[at]], args[at + 1 :]
     i = 0
     while i < len(rest):
@@ -173,9 +231,9 @@ def hoist_global_options(args: list[str]) -> list[str]:
         if arg == "--":
             tail += rest[i:]
             break
-        if arg in _GLOBAL_FLAGS:
+        if arg in flags - {"-h", "--help"}:  # help after the command is the command's help
             head.append(arg)
-        elif option in _GLOBAL_VALUES:
+        elif option in valued:
             head.append(arg)
             if "=" not in arg and i + 1 < len(rest):
                 i += 1
@@ -197,27 +255,64 @@ def main(argv: list[str] | None = None) -> None:
 
     signal.signal(signal.SIGTERM, _terminate)
     args = hoist_global_options(list(sys.argv[1:] if argv is None else argv))
-    verbose = "-v" in args or "--verbose" in args
+    fail = _Failure(verbose="-v" in args or "--verbose" in args, json_logs=_log_format(args) == "json")
     try:
         code: Any = cli.main(args=args, prog_name="reconciler", standalone_mode=False)
     except ReconcilerError as exc:
-        _fail(str(exc), verbose, exc.exit_code)
+        fail(exc.message, exc.exit_code, hint=exc.hint)
     except click.exceptions.Abort:
-        _fail("aborted", verbose=False, code=1)
+        fail("aborted", 1, traceback=False)
     except click.ClickException as exc:
-        exc.show()
-        sys.exit(1 if exc.exit_code == 2 else exc.exit_code)  # usage errors are errors: exit 1
+        if not fail.json_logs:
+            exc.show()
+            sys.exit(1 if exc.exit_code == 2 else exc.exit_code)  # usage errors are errors: exit 1
+        usage = exc.ctx.get_usage() if isinstance(exc, click.UsageError) and exc.ctx else None
+        fail(exc.format_message(), 1 if exc.exit_code == 2 else exc.exit_code, hint=usage, traceback=False)
     except KeyboardInterrupt:
-        _fail("interrupted", verbose=False, code=1)
+        fail("interrupted", 1, traceback=False)
     except Exception as exc:  # a bug: say so plainly, traceback only with -v
-        _fail(f"internal error: {type(exc).__name__}: {exc} (run with -v for details)", verbose, 1)
+        fail(f"internal error: {type(exc).__name__}: {exc} (run with -v for details)", 1)
     sys.exit(code if isinstance(code, int) else 0)
 
 
-def _fail(message: str, verbose: bool, code: int) -> None:
-    if verbose:
-        import traceback
+def _log_format(args: list[str]) -> str:
+    """The --log-format among the global options (in front of the command once hoisted)."""
+    _, valued = _global_options()
+    end = _command_index(args, valued)
+    head = args if end is None else args[:end]
+    found = "text"
+    for i, arg in enumerate(head):
+        if arg == "--log-format" and i + 1 < len(head):
+            found = head[i + 1]
+        elif arg.startswith("--log-format="):
+            found = arg.split("=", 1)[1]
+    return found
 
-        traceback.print_exc()
-    click.echo(f"Error: {message}", err=True)
-    sys.exit(code)
+
+@dataclass(frozen=True)
+class _Failure:
+    """How the final error is shown: one `Error:` line on stderr, or with `--log-format json` one
+    JSON log line, so a log collector parses the whole output. Tracebacks only with -v."""
+
+    verbose: bool
+    json_logs: bool
+
+    def __call__(self, message: str, code: int, *, hint: str | None = None, traceback: bool = True) -> NoReturn:
+        message = mask_url_passwords(message)  # a state URL quoted in an error keeps its password
+        hint = None if hint is None else mask_url_passwords(hint)
+        with_traceback = traceback and self.verbose
+        if self.json_logs:
+            from reconciler import log
+
+            log.configure("json", self.verbose)  # also when click failed before the options were read
+            fields: dict[str, object] = {"exit_code": code}
+            if hint:
+                fields["hint"] = hint
+            log.get_logger("reconciler").error(message, exc_info=with_traceback, **fields)
+        else:
+            if with_traceback:
+                import traceback as tb
+
+                tb.print_exc()
+            click.echo(f"Error: {message}" if not hint else f"Error: {message}\n  hint: {hint}", err=True)
+        sys.exit(code)

@@ -263,6 +263,7 @@ def load_desired(
     """
     from reconciler.errors import ManifestError
     from reconciler.manifest import load_manifests, resolve_secrets, secret_files
+    from reconciler.words import plural
 
     roots = [Path(p) for p in paths] or [Path(".")]
     key_files = None if app is None else secret_files(roots, app.secrets.root, app.secrets.allow)
@@ -271,7 +272,8 @@ def load_desired(
         errors = [d for d in manifests.diagnostics if getattr(d, "severity", "error") == "error"]
         lines = "\n".join(str(d) for d in errors[:50])
         more = f"\n... and {len(errors) - 50} more" if len(errors) > 50 else ""
-        raise ManifestError(f"invalid manifests ({len(errors)} problems):\n{lines}{more}", manifests.diagnostics)
+        message = f"invalid manifests ({plural(len(errors), 'problem')}):\n{lines}{more}"
+        raise ManifestError(message, manifests.diagnostics)
     resources = resolve_secrets(manifests.resources, key_files) if with_secrets else manifests.resources
     return manifests, tuple(resources)
 

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 
 from reconciler.cli import SANDBOX_PROFILES, cli, hoist_global_options
@@ -173,3 +174,34 @@ def test_a_secrets_root_that_is_a_file_exits_1_naming_the_option(tmp_path: Path)
     assert result.returncode == 1
     assert "Invalid value for '--secrets-root'" in result.stderr and "is a file" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def valued_global_options() -> list[str]:
+    return sorted(name for p in cli.params if isinstance(p, click.Option) and not p.is_flag for name in p.opts)
+
+
+def test_every_valued_global_option_is_known() -> None:
+    assert {"--state", "--seed", "--sandbox-profile", "--log-format", "--lock-timeout"} <= set(valued_global_options())
+
+
+@pytest.mark.parametrize("option", valued_global_options())
+@pytest.mark.parametrize("value", ["state", "sandbox", "plan"])
+def test_a_global_option_value_that_names_a_command_is_a_value(option: str, value: str) -> None:
+    """`reconciler --state state plan bgp -v`: `state` is the state path, `plan` the command."""
+    assert hoist_global_options([option, value, "apply", "bgp", "-v"]) == [option, value, "-v", "apply", "bgp"]
+    assert hoist_global_options([option, value, "apply", "--sandbox"]) == [option, value, "--sandbox", "apply"]
+
+
+def test_help_after_the_command_stays_the_command_help() -> None:
+    assert hoist_global_options(["plan", "--help"]) == ["plan", "--help"]
+    assert run("plan", "--help").stdout.startswith("Usage: reconciler plan")
+
+
+def test_a_state_path_in_a_missing_folder_exits_1_naming_the_folder(tmp_path: Path) -> None:
+    missing = tmp_path / "no" / "such dir"
+    result = run("--state", str(missing / "x.json"), "state", "list")
+    assert result.returncode == 1
+    assert f"the state folder {missing} (from --state {missing / 'x.json'}) does not exist" in result.stderr
+    assert f"mkdir -p '{missing}'" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "no").exists()

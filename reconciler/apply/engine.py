@@ -8,7 +8,8 @@ handles their events, one at a time, on the calling thread:
   a time), from a step's first call until its object settled or it failed, its waits for a busy
   cloud included; a step waiting for its scope holds no slot. A failed step skips its dependents
   while independent branches go on; after an interrupt nothing new starts and the calls in
-  flight finish.
+  flight finish. A step whose call was accepted but whose object had not settled yet ends as
+  "sent": it took effect, and the next run confirms it from the journal.
 - `StepExecutor` (executor.py): one call of one step, in a worker thread, one handler per `Op`.
   Each call again after a refusal has an idempotency token of its own.
 - `JournalWriter` (journal.py): an intent, durably, before each mutating call; its outcome after.
@@ -52,7 +53,13 @@ from reconciler.model import JournalEntry, SecretValue
 
 log = get_logger("reconciler.apply")
 
-Outcome = Literal["done", "failed", "skipped", "cancelled"]
+# "sent": the cloud accepted the call and the object was still settling when the run was
+# interrupted; the change took effect, the next run confirms its result from the journal.
+Outcome = Literal["done", "failed", "skipped", "cancelled", "sent"]
+
+SENT = "sent; the result will be confirmed by the next run"
+NOT_STARTED = "not started: interrupted"
+NOT_SENT = "not sent: the cloud was busy when interrupted"
 
 EVENT_WAIT = 0.2  # seconds: how soon the loop notices an interrupt when nothing else happens
 
@@ -90,8 +97,16 @@ class Engine:
     known_ids: dict[str, str] = field(default_factory=dict)  # address -> cloud id, filled as creates finish
     run_id: str = field(default_factory=new_run_id)  # part of every token and journal id of this run
 
+    _current: _Run | None = field(default=None, init=False, repr=False)
+
     def run(self) -> list[StepResult]:
-        return _Run(self).results()
+        self._current = _Run(self)
+        return self._current.results()
+
+    def unconfirmed(self) -> int:
+        """How many calls were sent without a known result yet: in flight, or accepted and
+        settling. Read by a signal handler on the loop's thread, so no lock."""
+        return 0 if self._current is None else self._current.unconfirmed()
 
 
 class _Run:
@@ -115,6 +130,7 @@ class _Run:
         )
         self.watchers: dict[str, SettleWatcher] = {}
         self.started: dict[str, float] = {}  # step key -> when it first started
+        self.sent: set[str] = set()  # step keys whose call the cloud accepted, settling
         self.outcomes: dict[str, StepResult] = {}
 
     def results(self) -> list[StepResult]:
@@ -122,12 +138,21 @@ class _Run:
             with ThreadPoolExecutor(max_workers=max(1, self.settings.parallelism), thread_name_prefix="apply") as pool:
                 self._loop(pool)
         finally:
+            # Ordered shutdown: no watcher may report (or log) anything after the run's results.
             for watcher in self.watchers.values():
                 watcher.stop()
+            for watcher in self.watchers.values():
+                watcher.join()
         for step, began in self.scheduler.unfinished():
-            message = "interrupted before it finished" if began else "not started: interrupted"
-            self._finish(step, "cancelled", message=message)
+            if step.key in self.sent:
+                self._finish(step, "sent", message=SENT)
+            else:
+                self._finish(step, "cancelled", message=NOT_SENT if began else NOT_STARTED)
         return [self.outcomes[s.key] for s in self.engine.steps]
+
+    def unconfirmed(self) -> int:
+        settling = sum(1 for key in self.sent if key not in self.outcomes)
+        return self.scheduler.in_calls + settling
 
     def _loop(self, pool: ThreadPoolExecutor) -> None:
         while not self.scheduler.finished:
@@ -165,6 +190,7 @@ class _Run:
                 if watch is None:
                     self._succeed(step, cloud_id)
                 else:
+                    self.sent.add(step.key)
                     self.reporter.waiting(step, cloud_id)
                     self._watcher(step).watch(watch)
             case CallBusy(wait=wait):

@@ -104,7 +104,9 @@ class LiveReporter:
         with self.lock:
             self.active.pop(result.step.key, None)
         self.progress.advance(self.task)
-        style = {"done": "green", "failed": "red", "skipped": "yellow", "cancelled": "yellow"}[result.outcome]
+        style = {"done": "green", "failed": "red", "skipped": "yellow", "cancelled": "yellow", "sent": "cyan"}[
+            result.outcome
+        ]
         detail = f" ({result.message})" if result.message else ""
         # Text, not markup: addresses and cloud messages may hold brackets (`[/ne/v1/bgp/...]`).
         line = Text.assemble(

@@ -160,6 +160,8 @@ class SettleWatcher(threading.Thread):
             self._due_by(wait.deadline)
 
     def stop(self) -> None:
+        """Ask the thread to end; `join()` then waits for a poll in progress. Once stopped the
+        watcher reports and logs nothing more, so nothing follows the engine's results."""
         with self._wake:
             self._stopping = True
             self._wake.notify()
@@ -196,7 +198,13 @@ class SettleWatcher(threading.Thread):
                 watches = list(self._watches.values())
                 busy = list(self._busy.values())
             seen = self._poll(_refs(watches, busy)) if poll_due else None
+            if self._stopped():
+                return
             self._judge(watches, busy, seen, time.monotonic())
+
+    def _stopped(self) -> bool:
+        with self._wake:
+            return self._stopping
 
     def _next_wake(self) -> float:
         """When something is due: a poll round, a retry or a deadline (NEVER: nothing waits)."""
@@ -210,8 +218,12 @@ class SettleWatcher(threading.Thread):
         try:
             return self.provider.poll(refs)
         except ReconcilerError as exc:  # a failed poll is retried on the next round
+            if self._stopped():  # the run is over: its result no longer depends on this poll
+                return None
             log.warning("poll failed, will retry", provider=self.provider.name, error=str(exc))
         except Exception as exc:  # a bug must not kill the watcher: deadlines still apply
+            if self._stopped():
+                return None
             log.error("poll failed with an internal error", provider=self.provider.name, error=type(exc).__name__)
             log.debug("traceback of the internal error", exc_info=True)
         return None

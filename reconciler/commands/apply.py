@@ -21,6 +21,7 @@ from reconciler.context import AppContext
 from reconciler.errors import PlanError, ReconcilerError, UsageError
 from reconciler.model import Resource, SecretValue, StateDoc
 from reconciler.plan.model import Plan, PlanMode
+from reconciler.words import plural
 
 if TYPE_CHECKING:  # the engine, the workflow and the providers load only when apply runs
     from reconciler.apply.engine import StepResult
@@ -301,18 +302,20 @@ def _execute(
         reporter=reporter,
         settings=settings,
     )
-    with _interrupts(engine.stop), reporter:
+    with _interrupts(engine.stop, engine.unconfirmed), reporter:
         results = engine.run()
     written = ws.backend.write(ws.backend.read())
     return _summarise(results, written, ws)
 
 
-def _interrupt_handler(stop: threading.Event) -> SignalHandler:
+def _interrupt_handler(stop: threading.Event, unconfirmed: Callable[[], int]) -> SignalHandler:
     """First Ctrl-C (or SIGTERM): stop starting work, let calls in flight finish, save state.
-    A second one exits at once."""
+    A second one exits at once, saying what is left unknown (`unconfirmed`: calls sent without a
+    known result)."""
 
     def handler(signum: int, frame: FrameType | None) -> None:
         if stop.is_set():
+            click.echo(f"\nInterrupted again: exiting now; {_unknown(unconfirmed())}", err=True)
             os._exit(1)  # the journal still makes the next run converge
         stop.set()
         click.echo(
@@ -322,10 +325,18 @@ def _interrupt_handler(stop: threading.Event) -> SignalHandler:
     return handler
 
 
+def _unknown(calls: int) -> str:
+    if calls == 0:
+        return "no call was in flight; the next run resolves what the journal records"
+    if calls == 1:
+        return "1 call in flight is unknown, the next run confirms it from the journal"
+    return f"{calls} calls in flight are unknown, the next run confirms them from the journal"
+
+
 @contextmanager
-def _interrupts(stop: threading.Event) -> Iterator[None]:
+def _interrupts(stop: threading.Event, unconfirmed: Callable[[], int]) -> Iterator[None]:
     """Ctrl-C and SIGTERM go to `_interrupt_handler` while the engine runs."""
-    handler = _interrupt_handler(stop)
+    handler = _interrupt_handler(stop, unconfirmed)
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
@@ -351,18 +362,44 @@ def _summarise(results: Sequence[StepResult], state: StateDoc, ws: Workspace) ->
     click.echo("\n".join(lines))
     calls = ws.api_calls()
     total_calls = sum(sum(c.values()) for c in calls.values())
+    sent = f", {counts['sent']} sent" if counts.get("sent") else ""
     click.echo(
         f"\n{counts.get('done', 0)} done, {counts.get('failed', 0)} failed, {counts.get('skipped', 0)} skipped, "
-        f"{counts.get('cancelled', 0)} cancelled. State serial {state.serial}. "
-        f"{total_calls} API calls for {len(by_address)} changes."
+        f"{counts.get('cancelled', 0)} cancelled{sent}. State serial {state.serial}. "
+        f"{plural(total_calls, 'API call')} for {plural(len(by_address), 'change')}."
     )
     if any(r.outcome != "done" for r in results):
-        raise ApplyIncomplete()
+        raise ApplyIncomplete(results, state)
     return 0
 
 
+# Outcomes that another run finishes by itself: a call sent and not confirmed, a step never
+# started. A failure needs its cause fixed first.
+_PENDING = frozenset({"sent", "cancelled"})
+
+
 class ApplyIncomplete(ReconcilerError):
-    def __init__(self) -> None:
-        super().__init__(
-            "apply did not complete: the state records exactly what was done; run apply again to finish",
-        )
+    """The run ended with steps not done. "run apply again" is said only when something is
+    pending (an open intent, a call sent and not confirmed, a step not started, or one skipped
+    because another did not succeed); after failures alone, the cause must be fixed first."""
+
+    def __init__(self, results: Sequence[StepResult], state: StateDoc) -> None:
+        failed = sum(1 for r in results if r.outcome == "failed")
+        skipped = sum(1 for r in results if r.outcome == "skipped")
+        pending = bool(state.pending) or any(r.outcome in _PENDING for r in results)
+        recorded = "the state records exactly what was done"
+        if not failed:
+            message = f"apply did not complete: {recorded}; run apply again to finish"
+        else:
+            failures = "the failure above" if failed == 1 else f"the {failed} failures above"
+            message = f"apply failed: {recorded}; fix the cause of {failures}"
+            if pending:
+                message += ", then run apply again to finish"
+            elif skipped:
+                because = "it" if failed == 1 else "them"
+                message += f", then run apply again for the {_changes(skipped)} skipped because of {because}"
+        super().__init__(message)
+
+
+def _changes(count: int) -> str:
+    return plural(count, "change")

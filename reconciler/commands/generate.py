@@ -19,6 +19,7 @@ from reconciler.context import AppContext
 from reconciler.errors import UsageError
 from reconciler.generate.assemble import Generated
 from reconciler.model import StateDoc
+from reconciler.words import plural
 
 
 @click.command(name="generate")
@@ -77,7 +78,7 @@ def report_written(out: Path, generated: Generated) -> None:
     """What was written: the files, the links inferred, the groups the first apply renames (also
     for the Terraform migration)."""
     manifests = sorted(p for p in generated.files if p.endswith(".yaml"))
-    click.echo(f"Wrote {len(generated.resources)} resources in {len(manifests)} files under {out}:")
+    click.echo(f"Wrote {plural(len(generated.resources), 'resource')} in {plural(len(manifests), 'file')} under {out}:")
     for path in manifests:
         click.echo(f"  {out / path}")
     if generated.links:

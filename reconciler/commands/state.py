@@ -22,6 +22,7 @@ from reconciler.errors import UsageError
 from reconciler.model import JournalEntry, StateDoc
 from reconciler.state import StateBackend, open_backend
 from reconciler.state.codec import secret_field_names
+from reconciler.words import plural
 
 SENSITIVE = "(sensitive)"
 LIST_ALL_UP_TO = 20  # an unknown-address error lists the valid ones if there are no more than this
@@ -172,7 +173,7 @@ def _require_addresses(doc: StateDoc, addresses: Sequence[str], description: str
     else:
         close = difflib.get_close_matches(unknown[0], known, n=3)
         hint = (f"did you mean {' or '.join(close)}? " if close else "") + (
-            f"the state has {len(known)} resources: see `reconciler state list`"
+            f"the state has {plural(len(known), 'resource')}: see `reconciler state list`"
         )
     raise UsageError(f"no resource {names} in the state {description}", hint=hint)
 

@@ -44,6 +44,8 @@ __all__ = [
 ]
 
 # Load problems after which some documents are missing (so "X not found" checks are skipped).
+# A document that is not a reconciler document (no apiVersion, an unknown kind...) was read: it
+# is reported, and the checks across documents still run, so that every other problem is shown.
 _LOSES_DOCUMENTS = frozenset({"yaml-syntax", "yaml-tab", "encoding", "read", "file-type", "file-size", "symlink-loop"})
 
 
@@ -112,7 +114,6 @@ def load_manifests(paths: Sequence[Path | str] = (".",), key_files: SecretFiles 
             kind, problems = check_envelope(doc)
             if kind is None:
                 diags.extend(problems)
-                complete = False
                 continue
             failed = list(doc.unreadable)
             for problem in schema_problems(kind, doc.data):

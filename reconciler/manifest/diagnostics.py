@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from reconciler.words import plural
+
 DIAGNOSTICS_FORMAT_VERSION = 1
 
 Severity = Literal["error", "warning"]
@@ -58,10 +60,6 @@ def format_diagnostics(diags: Sequence[Diagnostic], fmt: Format = "text") -> str
             indent=2,
         )
     return "\n".join(str(d) for d in diags)
-
-
-def plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
 def summary_line(diags: Sequence[Diagnostic], *, files: int, documents: int, resources: int) -> str:

@@ -344,15 +344,111 @@ def _parse(text: str, display: str, budget: AliasBudget) -> tuple[list[Document]
 def _syntax_error(exc: yaml.MarkedYAMLError, text: str, display: str) -> Diagnostic:
     mark = exc.problem_mark or exc.context_mark
     line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-    problem = (exc.problem or "invalid YAML").strip()
+    problem = " ".join((exc.problem or "invalid YAML").split())
     lines = text.splitlines()
     found = lines[line - 1][col - 1 : col] if 0 < line <= len(lines) else ""
     if found == "\t" or "tab character" in problem:
         return _diag(display, line, col, "tab character: YAML indentation must use spaces, not tabs", "yaml-tab")
-    message = f"invalid YAML: {problem}"
-    if exc.context and exc.context_mark and exc.context_mark.line + 1 != line:
-        message += f" ({exc.context} started at line {exc.context_mark.line + 1})"
+    explained = _explain(problem, exc.context or "", found)
+    if explained is None:
+        message = f"invalid YAML: {problem}"
+        if exc.context and exc.context_mark and exc.context_mark.line + 1 != line:
+            message += f" ({exc.context} started at line {exc.context_mark.line + 1})"
+        return _diag(display, line, col, message, "yaml-syntax")
+    plain, at_start = explained
+    noticed = line
+    start = exc.context_mark
+    if at_start and start is not None and start.line < len(lines):
+        line, col = start.line + 1, start.column + 1
+    elif at_start:  # YAML began it at the end of the file: the file ended inside it
+        line, col = _last_opening(lines)
+    elif problem.startswith("mapping values are not allowed"):
+        line, col, plain = _misplaced_colon(lines, line, col)
+    message = f"invalid YAML: {plain} (YAML: {problem}"
+    message += f", noticed at line {noticed})" if noticed != line else ")"
     return _diag(display, line, col, message, "yaml-syntax")
+
+
+_BAD_INDENT = (
+    "this line's indentation matches no level above it (the keys of one mapping line up exactly), "
+    "or a list item (-) or text after a closing quote is out of place"
+)
+_UNCLOSED = "a [ list ] or { mapping } opened here is not closed, or its items lack a comma"
+_UNCLOSED_QUOTE = "a quoted value opened here is not closed: add the closing quote"
+_MISSING_VALUE = "a value is missing, or starts with a character YAML reserves (], }, ,): quote it"
+# PyYAML's problem texts (libyaml's, and the pure-Python parser's where they differ), each with a
+# plain explanation, and whether the mistake is where the construct began (YAML's context mark)
+# rather than where YAML noticed it.
+_PLAIN: tuple[tuple[str, str, bool], ...] = (
+    ("mapping values are not allowed", "", False),  # worded by `_misplaced_colon`
+    ("could not find expected ':'", "this line has no colon: write key: value (or - value in a list)", True),
+    ("found character that cannot start any token", "", False),  # worded by `_explain`: it names the character
+    ("did not find expected key", _BAD_INDENT, False),
+    ("expected <block end>", _BAD_INDENT, False),
+    ("expected <document start>", "text after the end of a document: start each document with ---", False),
+    (
+        "found undefined alias",
+        "*name refers to an anchor (&name) not defined earlier in this document: define it first, "
+        "or quote the value if * is meant literally",
+        False,
+    ),
+    ("found unexpected end of stream", _UNCLOSED, True),
+    ("did not find expected ',' or", _UNCLOSED, True),
+    ("expected ',' or", _UNCLOSED, True),
+    (
+        "found unknown escape character",
+        "a double-quoted value holds an unknown \\ escape: write \\\\ for a backslash, or use single quotes",
+        False,
+    ),
+    ("second occurrence", "an anchor (&name) is defined twice in this document: rename one", False),
+    ("found duplicate anchor", "an anchor (&name) is defined twice in this document: rename one", False),
+    ("expected node content", _MISSING_VALUE, True),
+    ("expected the node content", _MISSING_VALUE, True),
+)
+
+
+def _explain(problem: str, context: str, found: str) -> tuple[str, bool] | None:
+    """A plain explanation of a PyYAML problem, and whether the mistake is where the construct
+    began; None for a problem with no explanation here (its own text is shown)."""
+    if "cannot start any token" in problem:
+        return f"a value starts with {found!r}, which YAML reserves: quote the value ('{found}...')", False
+    if "quoted scalar" in context and "end of stream" in problem:
+        return _UNCLOSED_QUOTE, True
+    if "flow node" in context and not found:  # the file ended inside a [ list ] or { mapping }
+        return _UNCLOSED, True
+    for words, plain, at_start in _PLAIN:
+        if words in problem:
+            return plain, at_start
+    return None
+
+
+def _last_opening(lines: list[str]) -> tuple[int, int]:
+    """Where the last `[` or `{` of a file that ended inside one is (else its last line)."""
+    for number in range(len(lines), 0, -1):
+        text = lines[number - 1].split(" #", 1)[0]
+        col = max(text.rfind("["), text.rfind("{"))
+        if col >= 0:
+            return number, col + 1
+    return max(len(lines), 1), 1
+
+
+def _misplaced_colon(lines: list[str], line: int, col: int) -> tuple[int, int, str]:
+    """Where a colon YAML did not expect comes from: a key indented more than the one above it,
+    a colon written without its space on the line above (`key:value` is one text, which then
+    runs on), or a value holding `: `."""
+    current = lines[line - 1] if 0 < line <= len(lines) else ""
+    above = next(
+        (n for n in range(line - 1, 0, -1) if lines[n - 1].strip() and not lines[n - 1].lstrip().startswith("#")),
+        0,
+    )
+    if above:
+        previous = lines[above - 1].split(" #", 1)[0].rstrip()
+        indent, previous_indent = len(current) - len(current.lstrip()), len(previous) - len(previous.lstrip())
+        if ":" in previous and ": " not in previous and not previous.endswith(":"):
+            return above, previous_indent + 1, "a colon is missing the space after it (write key: value)"
+        if indent > previous_indent:
+            return line, indent + 1, "this key is indented more than its siblings above it: line them up"
+    return line, col, "a value holds ': ', which YAML reads as a key: quote the value, or add a line break"
 
 
 def _diag(file: str, line: int, col: int, message: str, code: str, path: str = "") -> Diagnostic:

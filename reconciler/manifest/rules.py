@@ -77,7 +77,7 @@ def _duplicate_names(docs: Sequence[Checked]) -> Iterator[Diagnostic]:
         if key in first:
             yield checked.diag(
                 "metadata.name",
-                f"{checked.address} is already defined at {first[key].where}: names are unique per kind",
+                f"{checked.address} is already defined at {first[key].at('metadata.name')}: names are unique per kind",
                 "duplicate-name",
             )
         else:

@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.clouds import CLOUDS, KINDS
 from reconciler.manifest import jsonpath
-from reconciler.manifest.diagnostics import Diagnostic, plural
+from reconciler.manifest.diagnostics import Diagnostic
 from reconciler.manifest.load import Document
 from reconciler.model import API_VERSION
+from reconciler.words import plural
 
 if TYPE_CHECKING:
     from jsonschema import ValidationError

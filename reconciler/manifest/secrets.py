@@ -15,9 +15,10 @@ from typing import Any
 
 from reconciler.errors import ManifestError, SecretError
 from reconciler.manifest.checked import Checked
-from reconciler.manifest.diagnostics import Diagnostic, plural, sort_key
+from reconciler.manifest.diagnostics import Diagnostic, sort_key
 from reconciler.manifest.secretfiles import SecretFiles, read_key_file, secret_files
 from reconciler.model import Resource, SecretRef, SecretValue
+from reconciler.words import plural
 
 
 def secret_ref(manifest_file: str, raw: Mapping[str, Any]) -> SecretRef:

@@ -94,6 +94,8 @@ def change_to_dict(change: Change) -> dict[str, Any]:
         "previous_address": change.previous_address,
         "outside_change": change.outside_change,
         "settling": change.settling,
+        # Written only when set: a plan without a failed object reads as before this field existed.
+        **({"reapply": True} if change.reapply else {}),
     }
 
 
@@ -158,6 +160,7 @@ def change_from_dict(data: Mapping[str, Any]) -> Change:
         previous_address=data.get("previous_address"),
         outside_change=bool(data.get("outside_change", False)),
         settling=bool(data.get("settling", False)),
+        reapply=bool(data.get("reapply", False)),
         name=data.get("name", ""),
     )
 

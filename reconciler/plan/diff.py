@@ -259,7 +259,7 @@ def _change_existing(
     elif fields:
         action = Action.UPDATE
         if outside:
-            reason = "changed outside reconciler"
+            reason = _outside_reason(info, recorded, resolved, fields)
     else:
         action = Action.NOOP
     return Change(
@@ -281,6 +281,7 @@ def _change_existing(
         outside_change=outside,
         name=resource.name,
         settling=live_obj.status == "pending" and action is Action.NOOP,
+        reapply=live_obj.status == "failed" and action is Action.UPDATE,
     )
 
 
@@ -364,6 +365,7 @@ def _change_new(
             previous_address=owner if owner and owner != resource.address else None,
             outside_change=recorded is not None,
             settling=match.status == "pending",
+            reapply=match.status == "failed" and not replace_fields,
         )
     gone = recorded is not None
     return Change(
@@ -409,6 +411,17 @@ def _change_removed(
             outside_change=True,
         )
     return Change(**common, action=Action.DELETE, reason="removed from the manifests")
+
+
+def _outside_reason(info: KindInfo, recorded: StateResource, resolved: Resolved, fields: Sequence[FieldChange]) -> str:
+    """Why live differs from what reconciler last applied. When the manifests still want exactly
+    that, the cloud may have rolled reconciler's own change back: the plan cannot tell, so it says
+    both."""
+    last = info.normalise(recorded.attributes)
+    wanted = {f.name for f in fields if f.secret_change is None}
+    if wanted and not _diff_keys({f: last.get(f) for f in wanted}, {f: resolved.attrs.get(f) for f in wanted}):
+        return "the cloud does not show what reconciler last applied (rolled back, or changed outside reconciler)"
+    return "changed outside reconciler"
 
 
 def _changed_outside(info: KindInfo, recorded: StateResource, live_obj: LiveObject) -> bool:

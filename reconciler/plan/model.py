@@ -91,6 +91,9 @@ class Change:
     outside_change: bool = False  # the difference was made outside reconciler (drift)
     name: str = ""
     settling: bool = False  # the live object is still provisioning: apply waits for it
+    # The last provisioning failed: `fields` are sent again as they are, so a field whose value
+    # already matches is part of the call but not a difference to show.
+    reapply: bool = False
 
     @property
     def applies(self) -> bool:

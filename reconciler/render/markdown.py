@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 from reconciler.plan.model import MARKERS, Action, Change, Plan, PlanMode
 from reconciler.render.text import VERBS, change_view, escape_invisible
+from reconciler.words import plural
 
 GITHUB_COMMENT_LIMIT = 65_536
 
@@ -192,7 +193,8 @@ def _left_out_note(left_out: int, total: int, max_chars: int, plan_file: str | N
     show = md_code(f"reconciler show {plan_file or 'PLANFILE'}")
     return (
         "> [!NOTE]\n"
-        f"> **{left_out} of {total} changed resources are not shown** to keep this comment under "
+        f"> **{left_out} of {plural(total, 'changed resource')} {'is' if left_out == 1 else 'are'} not shown** "
+        "to keep this comment under "
         f"{max_chars:,} characters. See the whole plan with {show}."
     )
 

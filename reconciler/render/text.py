@@ -168,7 +168,8 @@ def displayed_fields(change: Change) -> tuple[FieldChange, ...]:
 
     The planner's `fields` when it gave any; otherwise a create shows every desired attribute and
     a delete every attribute it removes. Fields known only after apply and replace-only fields
-    are marked whatever their source.
+    are marked whatever their source. An object applied again after a failed provisioning shows
+    only the fields that differ.
     """
     secrets = secret_fields_of(change)
     if change.fields:
@@ -205,8 +206,14 @@ def displayed_fields(change: Change) -> tuple[FieldChange, ...]:
     return tuple(
         dataclasses.replace(f, forces_replacement=True) if f.name in replace_only else f
         for f in shown
-        if not (f.sensitive and f.secret_change is SecretChange.UNCHANGED)
+        if not (f.sensitive and f.secret_change is SecretChange.UNCHANGED) and not _sent_again_unchanged(change, f)
     )
+
+
+def _sent_again_unchanged(change: Change, field: FieldChange) -> bool:
+    """A field an object whose provisioning failed is sent again with, already at its value: part
+    of the call, not a change (the reason says the object is applied again)."""
+    return change.reapply and not field.sensitive and not field.after_unknown and field.before == field.after
 
 
 def _ref_for(change: Change, field_name: str) -> str | None:

@@ -43,6 +43,7 @@ from psycopg import sql
 
 from reconciler.errors import LockError, StateError
 from reconciler.log import get_logger
+from reconciler.masking import mask_url_passwords
 from reconciler.model import JournalEntry, StateDoc
 from reconciler.state.base import (
     LockBusy,
@@ -68,6 +69,7 @@ DEFAULT_SCHEMA = "reconciler"
 DEFAULT_CONNECT_TIMEOUT = 10  # seconds
 SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 MASK = "***"
+MIN_MASKED_ANYWHERE = 6  # shorter passwords are masked only where a URL or `password=` holds them
 
 log = get_logger("reconciler.state")
 T = TypeVar("T")
@@ -197,8 +199,12 @@ class PostgresBackend:
     # -- connections and errors --------------------------------------------------------------
 
     def mask(self, text: str) -> str:
+        """The password out of `text`: in any URL's userinfo or `password=` value, and, where it is
+        long enough not to be part of ordinary words (`p` in `port`), wherever it appears."""
+        text = mask_url_passwords(text)
         for secret in self._settings.secrets:
-            text = text.replace(secret, MASK)
+            if len(secret) >= MIN_MASKED_ANYWHERE:
+                text = text.replace(secret, MASK)
         return text
 
     @contextmanager

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from reconciler.apply.engine import StepResult
+from reconciler.apply.settle import SettleWatcher
 from reconciler.apply.steps import client_token
 from reconciler.clouds.base import Busy, ObjectRef
 from reconciler.errors import LockError, ProviderError
@@ -306,7 +307,7 @@ def test_after_an_interrupt_nothing_new_starts_and_the_call_in_flight_finishes()
     gate.open(10)
     results = run.join()
     assert [(r.outcome, r.message) for r in results] == [
-        ("cancelled", "interrupted before it finished"),
+        ("sent", "sent; the result will be confirmed by the next run"),  # the cloud took it
         ("cancelled", "not started: interrupted"),
         ("cancelled", "not started: interrupted"),
     ]
@@ -323,9 +324,50 @@ def test_an_interrupt_while_the_cloud_is_busy_calls_nothing_again() -> None:
     reporter.wait_for("waiting", f"{A}:create")
     run.engine.stop.set()
     results = run.join()
-    assert [(r.outcome, r.message) for r in results] == [("cancelled", "interrupted before it finished")]
+    assert [(r.outcome, r.message) for r in results] == [("cancelled", "not sent: the cloud was busy when interrupted")]
     assert len(provider.tokens("create", A)) == 1
     assert journal.pending == ()
+
+
+def test_after_an_interrupt_the_watchers_end_before_the_results(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ordered shutdown: a poll still running when the run is told to end finishes (and reports
+    nothing) before the run reports its results, so nothing is printed after the summary."""
+    stopping = threading.Event()
+    stop_watcher = SettleWatcher.stop
+
+    def stop_and_note(watcher: SettleWatcher) -> None:
+        stop_watcher(watcher)
+        stopping.set()
+
+    monkeypatch.setattr(SettleWatcher, "stop", stop_and_note)
+    timeline: list[str] = []
+
+    class Reporter(RecordingReporter):
+        def finished(self, result: StepResult) -> None:
+            timeline.append(f"{result.outcome} {result.step.address}")
+            super().finished(result)
+
+    reporter = Reporter()
+    polling = threading.Event()
+
+    def poll_failing_after_the_stop(refs: Sequence[ObjectRef]) -> dict[str, LiveObject | None]:
+        polling.set()
+        assert stopping.wait(WAIT)
+        # Give a run that does not wait for its watchers the time to report; one that waits
+        # reports nothing until this poll ended.
+        with reporter._changed:
+            reporter._changed.wait_for(lambda: reporter.results, timeout=0.5)
+        timeline.append("poll ended")
+        raise ProviderError("the list call failed")
+
+    provider = FakeProvider(on_poll=poll_failing_after_the_stop)
+    run = Running(engine(provider, MemoryJournal(), steps(router("a")), reporter=reporter))
+    assert polling.wait(WAIT)
+    run.engine.stop.set()
+    results = run.join()
+    assert outcomes(results) == {A: "sent"}
+    assert timeline == ["poll ended", f"sent {A}"]
+    assert [t.name for t in threading.enumerate() if t.name.startswith("settle-")] == []
 
 
 # ---------------------------------------------------------------- serial scopes
@@ -485,4 +527,5 @@ def test_a_journal_that_cannot_be_written_stops_the_run_instead_of_hanging_it() 
     assert outcomes(results)[B] == "failed"
     assert message(results, B) == "cannot record it in the journal: the state lock was lost"
     assert [target for op, target, _ in provider.calls if op == "create"] == [A]
-    assert {outcome for address, outcome in outcomes(results).items() if address != B} == {"cancelled"}
+    assert outcomes(results)[A] in ("sent", "done")  # accepted: settled, or settling when the run stopped
+    assert {outcome for address, outcome in outcomes(results).items() if address not in (A, B)} == {"cancelled"}

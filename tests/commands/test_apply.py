@@ -14,15 +14,18 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.apply.engine import Outcome, StepResult
+from reconciler.apply.steps import build_steps
 from reconciler.clouds.alibaba.kinds import ALIBABA_PEER
 from reconciler.commands.apply import (
+    ApplyIncomplete,
     _check_tool_version,
     _interrupt_handler,
     _interrupts,
     _secret_ref_mismatches,
 )
 from reconciler.errors import PlanError
-from reconciler.model import Resource
+from reconciler.model import JournalEntry, Resource, StateDoc
 from reconciler.plan.model import Action, Change, Plan, PlanMode, SecretDigest
 from tests.builders import equinix
 
@@ -60,25 +63,37 @@ def signal_handlers() -> Iterator[None]:
 
 def test_the_first_interrupt_stops_new_work_and_says_so(exits: list[int], capsys: pytest.CaptureFixture[str]) -> None:
     stop = threading.Event()
-    _interrupt_handler(stop)(signal.SIGINT, None)
+    _interrupt_handler(stop, lambda: 0)(signal.SIGINT, None)
     assert stop.is_set()
     assert exits == []
     assert "Interrupted: finishing the calls in flight and saving state (Ctrl-C again" in capsys.readouterr().err
 
 
-def test_the_second_interrupt_exits_at_once_with_status_1(exits: list[int]) -> None:
+@pytest.mark.parametrize(
+    ("unconfirmed", "said"),
+    [
+        (3, "3 calls in flight are unknown, the next run confirms them from the journal"),
+        (1, "1 call in flight is unknown, the next run confirms it from the journal"),
+        (0, "no call was in flight; the next run resolves what the journal records"),
+    ],
+)
+def test_the_second_interrupt_exits_at_once_with_status_1_saying_what_is_unknown(
+    exits: list[int], capsys: pytest.CaptureFixture[str], unconfirmed: int, said: str
+) -> None:
     stop = threading.Event()
-    handler = _interrupt_handler(stop)
+    handler = _interrupt_handler(stop, lambda: unconfirmed)
     handler(signal.SIGINT, None)
+    capsys.readouterr()
     with pytest.raises(Exited):
         handler(signal.SIGTERM, None)
     assert exits == [1]
+    assert capsys.readouterr().err.strip() == f"Interrupted again: exiting now; {said}"
 
 
 @pytest.mark.usefixtures("signal_handlers")
 def test_handlers_are_restored_after_an_apply_that_was_not_interrupted() -> None:
     before = signal.getsignal(signal.SIGINT)
-    with _interrupts(threading.Event()):
+    with _interrupts(threading.Event(), lambda: 0):
         assert signal.getsignal(signal.SIGINT) is not before
         assert signal.getsignal(signal.SIGTERM) is signal.getsignal(signal.SIGINT)
     assert signal.getsignal(signal.SIGINT) is before
@@ -87,7 +102,7 @@ def test_handlers_are_restored_after_an_apply_that_was_not_interrupted() -> None
 @pytest.mark.usefixtures("signal_handlers")
 def test_after_an_interrupt_the_handler_stays_so_that_a_second_one_still_exits(exits: list[int]) -> None:
     stop = threading.Event()
-    with _interrupts(stop):
+    with _interrupts(stop, lambda: 0):
         installed = signal.getsignal(signal.SIGINT)
         assert callable(installed)
         installed(signal.SIGINT, None)
@@ -95,6 +110,56 @@ def test_after_an_interrupt_the_handler_stays_so_that_a_second_one_still_exits(e
     with pytest.raises(Exited):
         installed(signal.SIGINT, None)
     assert exits == [1]
+
+
+def _result(address: str, outcome: Outcome) -> StepResult:
+    change = Change(address=address, kind=ALIBABA_PEER, action=Action.CREATE, provider="alibaba")
+    (step,) = build_steps([change])
+    return StepResult(step, outcome)
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "pending_intent", "message"),
+    [
+        (
+            ["done", "failed"],
+            False,
+            "apply failed: the state records exactly what was done; fix the cause of the failure above",
+        ),
+        (
+            ["failed", "failed", "skipped"],
+            False,
+            "apply failed: the state records exactly what was done; fix the cause of the 2 failures above, "
+            "then run apply again for the 1 change skipped because of them",
+        ),
+        (
+            ["failed", "sent"],
+            False,
+            "apply failed: the state records exactly what was done; fix the cause of the failure above, "
+            "then run apply again to finish",
+        ),
+        (
+            ["failed"],
+            True,
+            "apply failed: the state records exactly what was done; fix the cause of the failure above, "
+            "then run apply again to finish",
+        ),
+        (
+            ["done", "sent", "cancelled"],
+            False,
+            "apply did not complete: the state records exactly what was done; run apply again to finish",
+        ),
+    ],
+)
+def test_run_apply_again_is_said_only_when_something_is_pending(
+    outcomes: list[Outcome], pending_intent: bool, message: str
+) -> None:
+    results = [_result(f"{ALIBABA_PEER}/p{i}", outcome) for i, outcome in enumerate(outcomes)]
+    intent = JournalEntry(
+        id="i1", address=f"{ALIBABA_PEER}/p0", kind=ALIBABA_PEER, action="create", phase="intent", time="t"
+    )
+    state = StateDoc(pending=(intent,) if pending_intent else ())
+    assert str(ApplyIncomplete(results, state)) == message
 
 
 def test_loading_the_cli_and_the_apply_command_loads_no_engine_no_provider_and_no_sdk() -> None:

@@ -120,10 +120,14 @@ def test_ctrl_c_lets_calls_in_flight_finish_saves_state_and_exits_1(project: Pat
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    out.text(timeout=10)
+    summary = out.text(timeout=10)
     err = err_lines.text(timeout=10)
     assert proc.returncode == 1
     assert "Interrupted: finishing the calls in flight" in err
+    # The creates the cloud accepted took effect: they are sent, not cancelled.
+    assert "sent; the result will be confirmed by the next run" in summary, summary
+    assert "interrupted before it finished" not in summary
+    assert "run apply again to finish" in err
     state = json.loads((project / "state" / "reconciler.json").read_text())
     recorded = set(state["resources"])
     assert 0 < len(recorded) < 15
@@ -159,6 +163,8 @@ def test_second_ctrl_c_exits_at_once_and_the_next_apply_converges(project: Path,
             proc.wait()
     assert proc.returncode == 1
     assert time.monotonic() - started < 1.5  # did not wait for the calls in flight
+    last = err.text(timeout=10).strip().splitlines()[-1]
+    assert last.startswith("Interrupted again: exiting now; ") and "the next run confirms" in last, last
 
     sandbox.configure(equinix=FaultConfig(), alibaba=FaultConfig())
     time.sleep(3.5)  # the abandoned calls still complete in the cloud

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import pytest
 from jsonschema import Draft202012Validator
 
+from reconciler.errors import ManifestError
 from reconciler.manifest import Diagnostic, format_diagnostics
 from reconciler.manifest.diagnostics import format_report, summary_line
 from reconciler.package_data import load_schema
+from reconciler.workflow import load_desired
+from tests.manifest.builders import dump, group
 
 BFD = Diagnostic("examples/sg.yaml", 14, 5, "spec.bfdMultiHop", "0 is below the minimum 1", code="schema.minimum")
 FILE = Diagnostic("examples/x.yaml", 0, 0, "", "cannot read the file: Permission denied", code="read")
@@ -58,3 +63,10 @@ def test_json_follows_its_schema() -> None:
     bare = json.loads(format_diagnostics([DOC], "json"))
     validator.validate(bare)
     assert bare == {"format_version": 1, "diagnostics": [DOC.to_json()]}
+
+
+def test_one_problem_is_one_problem_where_a_command_loads_manifests(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(dump([group(peerAsn=0)]), encoding="utf-8")
+    with pytest.raises(ManifestError) as raised:
+        load_desired([str(tmp_path)], with_secrets=False)
+    assert str(raised.value).startswith("invalid manifests (1 problem):"), str(raised.value)

@@ -325,3 +325,34 @@ def test_a_manifest_path_that_is_not_a_file_or_folder_is_one_clear_error(tmp_pat
         f"cannot read the manifest paths:\n  {path}: it is {what}: "
         "give manifest files (*.yaml) or folders that hold them"
     )
+
+
+# (YAML text, line of the mistake, plain explanation, PyYAML's own words kept after it)
+YAML_MISTAKES = [
+    ("a:\n  b: 1\n  c: d: e\n", 3, "a value holds ': ', which YAML reads as a key: quote the value", "mapping values"),
+    ("metadata:\n  name: x\n    labels: y\n", 3, "this key is indented more than its siblings", "mapping values"),
+    ("spec:\n  regionId:cn-hongkong\n  peerAsn: 1\n", 2, "a colon is missing the space after it", "mapping values"),
+    ("a:\n  b: 1\n  c\n  d: 2\n", 3, "this line has no colon: write key: value", "could not find expected ':'"),
+    ("a: @x\n", 1, "a value starts with '@', which YAML reserves: quote the value", "cannot start any token"),
+    ("a: `x`\n", 1, "a value starts with '`', which YAML reserves", "cannot start any token"),
+    ("a:\n    b: 1\n  c: 2\n", 3, "this line's indentation matches no level above it", "did not find expected key"),
+    ("a: 1\n- b\n", 2, "this line's indentation matches no level above it", "did not find expected key"),
+    ("a: *nope\n", 1, "*name refers to an anchor (&name) not defined earlier", "found undefined alias"),
+    ("a: 'abc\nb: 2\n", 1, "a quoted value opened here is not closed", "end of stream, noticed at line 3"),
+    ("a: [1, 2\nc: 2\n", 1, "a [ list ] or { mapping } opened here is not closed", "noticed at line 2"),
+    ("apiVersion: reconciler/v1\nkind: [\n", 2, "a [ list ] or { mapping } opened here is not closed", "node content"),
+    ("a: &x 1\nb: &x 2\n", 2, "an anchor (&name) is defined twice", "second occurrence"),
+    ('a: "\\q"\n', 1, "a double-quoted value holds an unknown \\ escape", "unknown escape"),
+    ("a: ]\n", 1, "a value is missing, or starts with a character YAML reserves", "node content"),
+]
+
+
+@pytest.mark.parametrize(("text", "line", "plain", "original"), YAML_MISTAKES)
+def test_a_yaml_mistake_is_explained_plainly_at_the_line_that_holds_it(
+    text: str, line: int, plain: str, original: str
+) -> None:
+    _, [diag] = load_text(text, "t.yaml")
+    assert diag.code == "yaml-syntax"
+    assert diag.line == line, str(diag)
+    assert diag.message.startswith(f"invalid YAML: {plain}"), diag.message
+    assert original in diag.message.split(" (YAML: ", 1)[1], diag.message

@@ -179,7 +179,11 @@ def test_a_single_corrupted_field_is_caught_at_its_path_and_line(
     candidates = [i for i, d in enumerate(docs) if d["kind"] == kind]
     if not candidates:  # no document of that kind in this set: add one
         base = {
-            "AlibabaBgpGroup": {"regionId": "cn-hongkong", "virtualBorderRouterId": "vbr-extra", "peerAsn": 65010},
+            "AlibabaBgpGroup": {
+                "regionId": "cn-hongkong",
+                "virtualBorderRouterId": "vbr-extra0000000000001",
+                "peerAsn": 65010,
+            },
             "AlibabaBgpPeer": {"bgpGroupId": "bgpg-extra", "regionId": "cn-hongkong", "peerIpAddress": "10.9.9.9"},
         }[kind]
         docs = [*docs, document(kind, "extra-doc", dict(base))]

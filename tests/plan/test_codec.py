@@ -118,7 +118,7 @@ def test_every_field_of_the_schema_is_described() -> None:
 
     walk(schema, "$")
     assert undescribed == []
-    assert len(schema["$defs"]["resourceChange"]["properties"]) == 22
+    assert len(schema["$defs"]["resourceChange"]["properties"]) == 23
 
 
 def test_top_level_shape() -> None:

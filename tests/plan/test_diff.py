@@ -9,8 +9,10 @@ import pytest
 from reconciler.clouds.equinix.kinds import EQUINIX_PEERING
 from reconciler.errors import UsageError
 from reconciler.model import StateDoc, StateResource
+from reconciler.plan.codec import change_from_dict, change_to_dict
 from reconciler.plan.model import Action, SecretChange
 from reconciler.plan.planner import make_plan
+from reconciler.render import render_change_text
 from tests.builders import CONN_OTHER, equinix, group, live_of, peer, state_of
 
 
@@ -274,3 +276,31 @@ def test_a_failed_object_is_applied_again_without_the_fields_that_only_change_by
     sent = {f.name for f in change.fields}
     assert "connectionUuid" not in sent
     assert {"localIpAddress", "localAsn", "remoteIpAddress", "remoteAsn"} <= sent
+
+
+@pytest.mark.parametrize("in_state", [True, False], ids=["managed", "adopted"])
+def test_a_failed_object_applied_again_shows_no_field_as_a_change_from_x_to_x(in_state: bool) -> None:
+    e = equinix(key="abcdef1")
+    state = state_of((e, "eq-1", {})) if in_state else StateDoc()
+    live = [live_of(e, "eq-1", key="abcdef1", status="failed", raw_status="FAILED")]
+    (change,) = make_plan([e], state, live).changes
+    assert change.reapply
+    assert change_from_dict(change_to_dict(change)).reapply  # a saved plan keeps it
+    shown = "\n".join(render_change_text(change))
+    assert "FAILED: it will be applied again" in shown
+    assert " -> " not in shown, shown  # every field is sent again, none differs
+
+
+def test_a_change_the_cloud_may_have_rolled_back_is_not_blamed_on_someone_else() -> None:
+    """Live differs from what reconciler last applied. When the manifests still want exactly that,
+    the cloud may have rolled reconciler's own change back: the plan says both. When the manifests
+    want something else now, someone changed it outside reconciler."""
+    g = group()
+    state = state_of((g, "bgpg-1", {}))
+    (same,) = make_plan([g], state, [live_of(g, "bgpg-1", peerAsn=65099)]).changes
+    assert same.reason == (
+        "the cloud does not show what reconciler last applied (rolled back, or changed outside reconciler)"
+    )
+    moved = group(peerAsn=65020)
+    (other,) = make_plan([moved], state, [live_of(g, "bgpg-1", peerAsn=65099)]).changes
+    assert other.reason == "changed outside reconciler"

@@ -145,7 +145,7 @@ def test_one_huge_change_is_left_out_not_cut() -> None:
     md = render_markdown(sample_plan(changes=(huge,), warnings=()))
     assert len(md) < GITHUB_COMMENT_LIMIT
     assert DETAILS not in md
-    assert "**1 of 1 changed resources are not shown**" in md
+    assert "**1 of 1 changed resource is not shown**" in md
 
 
 def test_user_strings_cannot_break_the_comment_structure() -> None:
