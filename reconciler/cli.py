@@ -18,7 +18,7 @@ import click
 
 from reconciler import __version__
 from reconciler.context import AppContext, SecretsOptions
-from reconciler.errors import ReconcilerError, StateError
+from reconciler.errors import ReconcilerError, StateError, UsageError
 from reconciler.masking import mask_url_passwords
 
 # command name -> (module, one-line help). The module defines `command` (a click.Command).
@@ -36,6 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("reconciler.commands.generate", "Write manifests for live objects (brownfield onboarding)."),
     "state": ("reconciler.commands.state", "Inspect or edit the state: list, show, rm, unlock."),
     "sandbox": ("reconciler.sandbox.command", "Run the local emulators of the cloud APIs."),
+    "init": ("reconciler.commands.init", "Write .gitignore entries, an example manifest and CI workflows."),
 }
 
 # The state when --state and RECONCILER_STATE are not given; its folder is created if missing.
@@ -72,6 +73,14 @@ class LazyGroup(click.Group):
         assert isinstance(command, click.Command)
         return command
 
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name, command, rest = super().resolve_command(ctx, args)
+        # `reconciler plan --help` shows help and opens nothing: the group's checks skip it.
+        ctx.meta[_HELP_ASKED] = any(arg in ctx.help_option_names for arg in rest[: _end_of_options(rest)])
+        return name, command, rest
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # Help text from the registry, without importing every command module.
         with formatter.section("Commands"):
@@ -88,7 +97,11 @@ class LazyGroup(click.Group):
     show_default=True,
     help="State backend: a file path or a postgresql:// URL (env RECONCILER_STATE).",
 )
-@click.option("--sandbox", is_flag=True, help="Use an embedded sandbox of the clouds (data in state/sandbox.json).")
+@click.option(
+    "--sandbox",
+    is_flag=True,
+    help="Use an embedded sandbox of the clouds (its data in the user's cache folder, or --sandbox-data FILE).",
+)
 @click.option(
     "--seed",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -132,6 +145,19 @@ class LazyGroup(click.Group):
     help="A file or folder outside the secrets root that fromFile may also read; repeatable "
     f"(env RECONCILER_SECRETS_ALLOW, paths separated by {os.pathsep!r}).",
 )
+@click.option(
+    "--secrets-file",
+    envvar="RECONCILER_SECRETS_FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A dotenv file (NAME=value lines, mode 600) that {fromEnv: NAME} references read when the "
+    "environment lacks NAME; the environment wins (env RECONCILER_SECRETS_FILE).",
+)
+@click.option(
+    "--sandbox-data",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where the embedded sandbox keeps its data (default: a file in the user's cache folder, "
+    "keyed by the repository's path).",
+)
 @click.pass_context
 def cli(
     ctx: click.Context,
@@ -144,6 +170,8 @@ def cli(
     lock_timeout: float,
     secrets_root: Path | None,
     secrets_allow: tuple[Path, ...],
+    secrets_file: Path | None,
+    sandbox_data: Path | None,
 ) -> None:
     """Declarative BGP peering across clouds: plan, apply and drift, Terraform style.
 
@@ -155,12 +183,51 @@ def cli(
     log.configure(log_format, verbose)
     if ctx.invoked_subcommand not in _STATELESS_COMMANDS:
         _check_state_folder(state_url, ctx.get_parameter_source("state_url"))
+    if ctx.invoked_subcommand not in _NO_BACKEND_NEEDED and not ctx.meta.get(_HELP_ASKED):
+        _check_ci_backend(ctx.get_parameter_source("state_url"), sandbox)
     secrets = SecretsOptions(secrets_root, secrets_allow)
-    ctx.obj = AppContext(state_url, sandbox, seed, log_format, verbose, lock_timeout, sandbox_profile, secrets)
+    ctx.obj = AppContext(
+        state_url,
+        sandbox,
+        seed,
+        log_format,
+        verbose,
+        lock_timeout,
+        sandbox_profile,
+        secrets,
+        secrets_file=secrets_file,
+        sandbox_data=sandbox_data,
+    )
 
 
 # Commands that never open the state: a state path is not checked for them.
-_STATELESS_COMMANDS = frozenset({"validate", "show", "sandbox", None})
+_STATELESS_COMMANDS = frozenset({"validate", "show", "sandbox", "init", None})
+# Commands that need no state backend chosen in CI: those, `init`, and `doctor` (it never reads
+# or writes the state).
+_NO_BACKEND_NEEDED = _STATELESS_COMMANDS | {"doctor"}
+_HELP_ASKED = "reconciler.help_asked"
+
+
+def _end_of_options(args: list[str]) -> int:
+    return args.index("--") if "--" in args else len(args)
+
+
+def _check_ci_backend(source: click.core.ParameterSource | None, sandbox: bool) -> None:
+    """In a CI job (CI=true), a state backend nobody chose is an error: the default local file
+    would start empty on every runner and be thrown away with it, so apply would create
+    everything again. An explicit --state (even a local file) is the user's choice; the embedded
+    sandbox is never a real cloud. An empty RECONCILER_STATE counts as unset."""
+    ci = os.environ.get("CI", "")
+    if sandbox or ci.strip().lower() not in ("true", "1"):
+        return
+    if source in (click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT):
+        return
+    raise UsageError(
+        f"no state backend is set, and this is a CI job (CI={ci}): the default local state file "
+        f"({DEFAULT_STATE}) would be thrown away with the runner",
+        hint="set a shared backend: --state postgresql://USER@HOST/DB or the RECONCILER_STATE "
+        "environment variable (e.g. from a CI secret); --state FILE uses a local file anyway",
+    )
 
 
 def _check_state_folder(state_url: str, source: click.core.ParameterSource | None) -> None:

@@ -27,3 +27,7 @@ class AppContext:
     lock_timeout: float
     sandbox_profile: str = "realistic"  # realism of the embedded sandbox (docs/sandbox.md, Profiles)
     secrets: SecretsOptions = field(default_factory=SecretsOptions)
+    # A dotenv file that `fromEnv` references resolve from after the environment (--secrets-file).
+    secrets_file: Path | None = None
+    # Where the embedded sandbox keeps its data (--sandbox-data; None: the user's cache folder).
+    sandbox_data: Path | None = None

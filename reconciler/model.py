@@ -54,6 +54,7 @@ class JournalAction(StrEnum):
     DELETE = "delete"
     FORGET = "forget"  # drop from state, no API call
     ADOPT = "adopt"  # take an existing object under management
+    METADATA = "metadata"  # record what the manifests say of a resource (ResourceMetadata), no API call
 
     @property
     def records(self) -> bool:
@@ -64,6 +65,30 @@ class JournalAction(StrEnum):
     def removes(self) -> bool:
         """A `done` entry of this action removes the resource from state."""
         return self in (JournalAction.DELETE, JournalAction.FORGET)
+
+
+class DeletionPolicy(StrEnum):
+    """What removing a resource from the manifests does (`metadata.deletionPolicy`, as Crossplane
+    names it): delete the cloud object, or only drop it from state and leave it running."""
+
+    DELETE = "Delete"
+    ORPHAN = "Orphan"
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceMetadata:
+    """What the manifests said of a resource when it was applied, as the state records it: the file
+    that declared it (relative to its Git work tree, else absolute), its deletion policy,
+    preventDestroy and labels. Removing the resource from the manifests is governed by these."""
+
+    manifest_file: str | None = None
+    deletion_policy: DeletionPolicy = DeletionPolicy.DELETE
+    prevent_destroy: bool = False
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, recorded: StateResource) -> ResourceMetadata:
+        return cls(recorded.manifest_file, recorded.deletion_policy, recorded.prevent_destroy, dict(recorded.labels))
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +183,8 @@ class Resource:
     labels: Mapping[str, str] = field(default_factory=dict)
     source: SourcePos | None = None
     drift_ignore: tuple[DriftIgnore, ...] = ()
+    deletion_policy: DeletionPolicy = DeletionPolicy.DELETE
+    prevent_destroy: bool = False  # a plan that would delete or replace it fails
 
     @property
     def address(self) -> str:
@@ -203,6 +230,13 @@ class StateResource:
     # When reconciler created it (ISO 8601): until the cloud's read lag has passed, a read that
     # does not show it does not mean it is gone.
     created_at: str | None = None
+    # What the manifests said when it was last applied, so that removing it from the manifests is
+    # still governed by them: the file that declared it (relative to the Git work tree, else
+    # absolute; None: not recorded yet), its deletion policy, preventDestroy and labels.
+    manifest_file: str | None = None
+    deletion_policy: DeletionPolicy = DeletionPolicy.DELETE
+    prevent_destroy: bool = False
+    labels: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +261,8 @@ class JournalEntry:
     natural_key: tuple[Any, ...] | None = None
     dependencies: tuple[str, ...] = ()
     error: str | None = None
+    # What the manifests say of the resource (a create/update/adopt, or a `metadata` entry).
+    metadata: ResourceMetadata | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""Find files the project ships: JSON Schemas and the examples' sandbox seed.
+"""Find files the project ships: JSON Schemas, the examples' sandbox seed, and what `reconciler
+init` writes (`examples/gitops/`: the example manifest and the GitOps workflows).
 
 In a wheel they are packaged under `reconciler/_schemas` and `reconciler/_examples`; in a source
 checkout (editable install) they sit at the repository top level. The packaged copy is looked up
@@ -37,3 +38,12 @@ def load_schema(name: str) -> dict[str, Any]:
 def example_path(name: str) -> Path:
     """A file from `examples/`, e.g. `sandbox-seed.yaml`."""
     return _find("examples", "_examples", name)
+
+
+def example_files(folder: str) -> dict[str, Path]:
+    """Every file below `examples/<folder>` (hidden ones included), by its path relative to that
+    folder, e.g. `example_files("gitops/github/workflows")`."""
+    for root in (_PACKAGE / "_examples" / folder, _PACKAGE.parent / "examples" / folder):
+        if root.is_dir():
+            return {path.relative_to(root).as_posix(): path for path in sorted(root.rglob("*")) if path.is_file()}
+    raise FileNotFoundError(f"examples/{folder} is missing from this installation")

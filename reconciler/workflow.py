@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from reconciler.apply.recovery import Resend
     from reconciler.manifest import Manifests
     from reconciler.plan.model import Plan
-    from reconciler.sandbox import Sandbox
+    from reconciler.sandbox import Sandbox, Seed
     from reconciler.state import StateBackend
 
 log = get_logger("reconciler")
@@ -62,10 +62,74 @@ class Workspace:
 
 
 def sandbox_data_file(app: AppContext) -> Path:
-    """The embedded sandbox keeps its data beside a local state file (else in `state/`)."""
+    """Where the embedded sandbox keeps its data: `--sandbox-data FILE`, else a file in the
+    user's cache folder named after the repository (the Git work tree holding the current
+    folder, else the current folder), so that each repository has its own. Never in the
+    repository by default: the data holds the BGP keys in clear."""
+    if app.sandbox_data is not None:
+        return app.sandbox_data
+    from hashlib import sha256
+
+    from reconciler.manifest.files import git_top
+
+    here = os.path.realpath(os.getcwd())
+    repository = git_top(here) or here
+    digest = sha256(repository.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+    return user_cache_folder() / "reconciler" / "sandbox" / f"{digest}.json"
+
+
+def user_cache_folder() -> Path:
+    """`$XDG_CACHE_HOME`, else `~/.cache` (the XDG rule; a relative XDG_CACHE_HOME is ignored, as
+    the specification says)."""
+    configured = os.environ.get("XDG_CACHE_HOME", "")
+    return Path(configured) if os.path.isabs(configured) else Path.home() / ".cache"
+
+
+def _earlier_sandbox_data_file(app: AppContext) -> Path:
+    """Where versions before the cache folder kept the embedded sandbox's data: beside a local
+    state file, else in `state/`."""
     if "://" in app.state_url:
         return Path("state/sandbox.json")
     return Path(app.state_url).parent / "sandbox.json"
+
+
+def _make_private_folder(folder: Path) -> None:
+    """Create `folder` (and its missing parents) readable by the user only: the data in it holds keys."""
+    missing = [f for f in (folder, *folder.parents) if not f.exists()]
+    for created in reversed(missing):
+        created.mkdir(mode=0o700, exist_ok=True)
+
+
+def _move_earlier_sandbox_data(app: AppContext, data_file: Path) -> None:
+    """Move the data an earlier version kept in the repository (`state/sandbox.json`, keys in
+    clear) to `data_file`, once, and say so: the sandbox keeps the objects the state records, and
+    the keys leave the repository. Only for the default location, when it has no data yet."""
+    earlier = _earlier_sandbox_data_file(app)
+    if app.sandbox_data is not None or data_file.exists() or not earlier.is_file():
+        return
+    import shutil
+
+    from filelock import FileLock, Timeout
+
+    in_use = FileLock(f"{earlier}.lock")
+    try:
+        in_use.acquire(timeout=0)
+    except Timeout:
+        log.warning("the sandbox data of an earlier version is in use: not moved", data=str(earlier))
+        return
+    try:
+        # The change log first: a crash in between leaves the snapshot to move next time.
+        for source, target in ((Path(f"{earlier}.log"), Path(f"{data_file}.log")), (earlier, data_file)):
+            if source.is_file():
+                shutil.move(source, target)
+    finally:
+        in_use.release()
+    log.warning(
+        "moved the embedded sandbox's data out of the repository (it holds BGP keys in clear); "
+        "--sandbox-data FILE chooses another place",
+        moved_from=str(earlier),
+        moved_to=str(data_file),
+    )
 
 
 @contextmanager
@@ -113,29 +177,15 @@ def _embedded_sandbox(app: AppContext, presupposed: Iterable[Presupposed]) -> It
     if not app.sandbox:
         yield None
         return
-    from filelock import FileLock, Timeout
-
-    from reconciler.clouds import sandbox_seed
-    from reconciler.errors import ReconcilerError
-    from reconciler.sandbox import Sandbox, SandboxConfig, Seed, load_seed
+    from reconciler.sandbox import Sandbox, SandboxConfig, load_seed
+    from reconciler.sandbox.store import hold_data_file
 
     data_file = sandbox_data_file(app)
-    data_file.parent.mkdir(parents=True, exist_ok=True)
-    # Two processes each emulating the clouds from one data file would lose each other's objects.
-    in_use = FileLock(f"{data_file}.lock")
-    try:
-        in_use.acquire(timeout=app.lock_timeout)
-    except Timeout:
-        raise ReconcilerError(
-            f"the embedded sandbox ({data_file}) is in use by another `reconciler --sandbox` run",
-            hint="wait for it to finish, or pass --lock-timeout SECONDS to wait",
-        ) from None
-    try:
+    _make_private_folder(data_file.parent)
+    with hold_data_file(data_file, "a `reconciler --sandbox` run", app.lock_timeout):
+        _move_earlier_sandbox_data(app, data_file)
         # Start merges the seed into the data of earlier runs: whatever the manifests now name exists.
-        if app.seed:
-            seed = load_seed(app.seed)
-        else:
-            seed = Seed.from_mapping(sandbox_seed(presupposed), "seed derived from the manifests")
+        seed = load_seed(app.seed) if app.seed else derived_seed(presupposed, "seed derived from the manifests")
         config = SandboxConfig.for_profile(app.sandbox_profile)
         sandbox = Sandbox(seed, config=config, data_file=data_file).start()
         log.debug("embedded sandbox started", data=str(data_file), profile=app.sandbox_profile)
@@ -143,8 +193,21 @@ def _embedded_sandbox(app: AppContext, presupposed: Iterable[Presupposed]) -> It
             yield sandbox
         finally:
             sandbox.stop()
-    finally:
-        in_use.release()
+
+
+def derived_seed(presupposed: Iterable[Presupposed], what: str) -> Seed:
+    """What the sandbox must hold for `presupposed` (the devices, regions... each cloud needs)."""
+    from reconciler.clouds import sandbox_seed
+    from reconciler.sandbox import Seed
+
+    return Seed.from_mapping(sandbox_seed(presupposed), what)
+
+
+def seed_from_manifests(paths: Sequence[str], app: AppContext | None) -> Seed:
+    """`sandbox serve --seed-from PATH...`: the seed `--sandbox` derives from those manifests
+    (read without their keys; invalid manifests fail as they do for `validate`)."""
+    _, resources = load_desired(paths, with_secrets=False, app=app)
+    return derived_seed(presupposed_by(resources), f"seed derived from {', '.join(paths)}")
 
 
 # ---------------------------------------------------------------- refresh
@@ -259,12 +322,15 @@ def load_desired(
     With `app`, its `secrets` options (`--secrets-root`, `--secrets-allow`) say where `fromFile`
     references may point, and every reference is checked while loading, whether keys are read
     or not. Key files are only ever read inside the secrets root (by default the Git work tree of
-    the manifests) or the allow-list.
+    the manifests) or the allow-list. Its `--secrets-file`, when given, is read first (a broken
+    one fails before anything else) and `fromEnv` names not in the environment are looked up there.
     """
     from reconciler.errors import ManifestError
     from reconciler.manifest import load_manifests, resolve_secrets, secret_files
+    from reconciler.manifest.secretsfile import secret_env
     from reconciler.words import plural
 
+    env = None if app is None else secret_env(app.secrets_file)
     roots = [Path(p) for p in paths] or [Path(".")]
     key_files = None if app is None else secret_files(roots, app.secrets.root, app.secrets.allow)
     manifests = load_manifests(roots, key_files)
@@ -274,7 +340,7 @@ def load_desired(
         more = f"\n... and {len(errors) - 50} more" if len(errors) > 50 else ""
         message = f"invalid manifests ({plural(len(errors), 'problem')}):\n{lines}{more}"
         raise ManifestError(message, manifests.diagnostics)
-    resources = resolve_secrets(manifests.resources, key_files) if with_secrets else manifests.resources
+    resources = resolve_secrets(manifests.resources, key_files, env) if with_secrets else manifests.resources
     return manifests, tuple(resources)
 
 
@@ -287,8 +353,16 @@ def build_plan(
     targets: Sequence[str] = (),
     refresh_only: bool = False,
     locked: bool = False,
+    paths: Sequence[str] = (),
+    prune: bool = False,
+    replace: Sequence[str] = (),
+    destroy: bool = False,
 ) -> tuple[Plan, StateDoc]:
-    """Read state (resolving interrupted applies first), refresh, diff. Returns (plan, state)."""
+    """Read state (resolving interrupted applies first), refresh, diff. Returns (plan, state).
+
+    `paths` are the manifest paths as given: a state resource whose recorded manifest file lies
+    outside them (and still exists) is left alone unless `prune`. `replace` lists addresses to
+    replace anyway; `destroy` plans the removal of everything in state."""
     from reconciler.apply.recovery import resend_from
     from reconciler.plan.planner import make_plan
 
@@ -296,6 +370,10 @@ def build_plan(
     # a mutating API.
     resend = resend_from(resources) if locked and operation == "apply" else None
     state = recover_pending(ws, ws.backend.read(), operation, locked=locked, resend=resend)
+    _check_replace(replace, resources, state)
+    manifest_files = manifest_files_of(resources)
+    declared = {r.address for r in resources}
+    outside = {} if prune or destroy else outside_given_paths(paths, state, declared)
     observed = observe(ws, resources, state)
     plan = make_plan(
         resources,
@@ -306,9 +384,75 @@ def build_plan(
         refresh_only=refresh_only,
         refreshed_kinds=observed.refreshed_kinds,
         api_calls=observed.api_calls,
+        manifest_files=manifest_files,
+        outside_paths=outside,
+        replace=replace,
+        destroy=destroy,
     )
     return plan, state
 
 
 def presupposed_by(resources: Iterable[Resource]) -> list[Presupposed]:
     return [Presupposed(r.kind, r.attrs) for r in resources]
+
+
+# ---------------------------------------------------------------- subsets of the manifests
+
+
+def _check_replace(replace: Sequence[str], resources: Sequence[Resource], state: StateDoc) -> None:
+    from reconciler.errors import UsageError
+
+    declared = {r.address for r in resources}
+    for address in replace:
+        if address not in declared:
+            raise UsageError(f"--replace {address}: not in the manifests (give its address as Kind/name)")
+        if address not in state.resources:
+            raise UsageError(f"--replace {address}: not in the state: nothing to replace (it will be created)")
+
+
+def manifest_files_of(resources: Iterable[Resource]) -> dict[str, str]:
+    """Address -> the manifest file that declares it, as the state records it."""
+    return {r.address: recorded_file(r.source.file) for r in resources if r.source is not None}
+
+
+def recorded_file(path: str) -> str:
+    """A manifest file as the state records it: relative to its Git work tree, else absolute
+    (symbolic links resolved), so that it means the same from any folder and any checkout."""
+    from reconciler.manifest.files import git_top
+
+    real = os.path.realpath(path)
+    top = git_top(os.path.dirname(real))
+    return os.path.relpath(real, top) if top is not None else real
+
+
+def outside_given_paths(paths: Sequence[str], state: StateDoc, declared: set[str]) -> dict[str, str]:
+    """State addresses the manifests do not declare but whose recorded manifest file lies outside
+    the given paths and still exists (so the resource was not removed, only not given), with why.
+    A file that is gone means the resource was removed. Without a recorded file (a state from an
+    earlier version) a resource is in the given paths only when they cover the whole Git work tree
+    (or the current folder, outside Git)."""
+    from reconciler.manifest.files import git_top, within
+
+    given = [os.path.realpath(p) for p in paths or ["."]]
+    tops = {top for p in given if (top := git_top(p if os.path.isdir(p) else os.path.dirname(p))) is not None}
+    whole = tops or {os.path.realpath(".")}
+    covers_all = any(within(top, p) for top in whole for p in given)
+    outside: dict[str, str] = {}
+    for address, recorded in state.resources.items():
+        if address in declared:
+            continue
+        if recorded.manifest_file is None:
+            if not covers_all:
+                outside[address] = "its manifest file is not recorded yet: plan the whole work tree, or use --prune"
+            continue
+        candidates = (
+            [recorded.manifest_file]
+            if os.path.isabs(recorded.manifest_file)
+            else [os.path.join(top, recorded.manifest_file) for top in sorted(tops)]
+        )
+        existing = [os.path.realpath(c) for c in candidates if os.path.isfile(c)]
+        if not candidates:
+            outside[address] = f"its manifest file {recorded.manifest_file} is in no Git work tree of the given paths"
+        elif existing and not any(within(f, p) for f in existing for p in given):
+            outside[address] = f"its manifest file {recorded.manifest_file} is not among them"
+    return outside

@@ -16,7 +16,7 @@ Appends come from worker threads; each step's entries are written in order under
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Literal
 
@@ -24,6 +24,7 @@ from reconciler.apply.steps import Op, Step
 from reconciler.clouds import KINDS
 from reconciler.errors import ReconcilerError
 from reconciler.model import JournalAction, JournalEntry, utc_now
+from reconciler.plan.model import Change
 
 Phase = Literal["intent", "done", "failed"]
 
@@ -125,6 +126,8 @@ class JournalWriter:
             attributes=dict(attributes) if attributes is not None else None,
             natural_key=info.key_of(attributes) if attributes else None,
             dependencies=change.depends_on,
+            # What the manifests say of it is recorded with the object (folded with the outcome).
+            metadata=change.metadata if journal_action(step.op).records else None,
         )
         moved = None
         if step.op is Op.ADOPT and change.previous_address:
@@ -148,3 +151,22 @@ class JournalWriter:
             self._open[step.key] = [e for e in (moved, entry) if e is not None]
         else:
             self._open.pop(step.key, None)
+
+
+def metadata_entries(changes: Sequence[Change], lineage: str, serial: int, run_id: str) -> list[JournalEntry]:
+    """`done` metadata entries recording what the manifests say of resources nothing else changes
+    (no API call; folding them sets the state's record, idempotently)."""
+    time = utc_now()
+    return [
+        JournalEntry(
+            id=f"{lineage}:{serial}:{run_id}:{c.address}:metadata",
+            address=c.address,
+            kind=c.kind,
+            action=JournalAction.METADATA,
+            phase="done",
+            time=time,
+            metadata=c.metadata,
+        )
+        for c in changes
+        if c.metadata is not None
+    ]

@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import NamedTuple
 
 from reconciler.clouds import KINDS, cloud_of
+from reconciler.model import DeletionPolicy
 from reconciler.plan.keys import key_after, key_before
 from reconciler.plan.model import Action, Change
 
@@ -110,7 +111,10 @@ def _before_view(change: Change) -> Change:
 def _ops_for(change: Change, refresh_only: bool) -> list[Op]:
     if refresh_only:
         return {Action.UPDATE: [Op.RECORD], Action.FORGET: [Op.FORGET]}.get(change.action, [])
-    deletable = KINDS[change.kind].deletable
+    # The old object of a replace is forgotten, not deleted, where the API cannot delete it or the
+    # manifests say deletionPolicy: Orphan.
+    orphan = change.metadata is not None and change.metadata.deletion_policy is DeletionPolicy.ORPHAN
+    deletable = KINDS[change.kind].deletable and not orphan
     return {
         Action.CREATE: [Op.CREATE],
         Action.UPDATE: [Op.UPDATE],

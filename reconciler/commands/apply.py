@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import click
 
 from reconciler.clouds.base import Presupposed, ProviderOptions
+from reconciler.commands.plan_options import PlanChoices, plan_choice_options
 from reconciler.context import AppContext
 from reconciler.errors import PlanError, ReconcilerError, UsageError
 from reconciler.model import Resource, SecretValue, StateDoc
@@ -55,8 +56,10 @@ def _is_plan_file(paths: Sequence[str]) -> bool:
     help="Seconds a change may take to show in the cloud's reads: a change is judged, and an "
     "interrupted create sent again, only after it (env RECONCILER_READ_LAG).",
 )
-@click.option("--refresh-only", is_flag=True, help="Accept the live values into state; change nothing in the clouds.")
-@click.option("--target", "targets", multiple=True, metavar="ADDRESS", help="Limit to ADDRESS and its dependencies.")
+@plan_choice_options(
+    refresh_only_help="Accept the live values into state; change nothing in the clouds.",
+    destroy_help="Delete (or forget) everything in the state.",
+)
 @click.pass_obj
 def command(
     app: AppContext,
@@ -67,16 +70,24 @@ def command(
     read_lag: float,
     refresh_only: bool,
     targets: tuple[str, ...],
+    prune: bool,
+    replace: tuple[str, ...],
+    destroy: bool,
+    max_deletes: int | None,
 ) -> int:
     """Apply PLANFILE exactly, or plan the manifests in PATHS (default: .) and apply after confirmation."""
     from reconciler.apply.settings import EngineSettings
 
     settings = EngineSettings(parallelism=parallelism, timeout=timeout, create_grace=read_lag)
     if _is_plan_file(paths):
-        if refresh_only or targets:
-            raise UsageError("a saved plan is applied as it is: --refresh-only and --target belong to `plan`")
-        return _apply_plan_file(app, Path(paths[0]), settings)
-    return _apply_manifests(app, paths, settings, auto_approve, refresh_only, targets)
+        if refresh_only or targets or prune or replace or destroy:
+            raise UsageError(
+                "a saved plan is applied as it is: --refresh-only, --target, --prune, --replace and --destroy "
+                "belong to `plan`"
+            )
+        return _apply_plan_file(app, Path(paths[0]), settings, max_deletes)
+    choices = PlanChoices(targets, refresh_only, prune, replace, destroy, max_deletes).check()
+    return _apply_manifests(app, paths, settings, auto_approve, choices)
 
 
 def _provider_options(settings: EngineSettings) -> ProviderOptions:
@@ -92,9 +103,9 @@ def _apply_manifests(
     paths: Sequence[str],
     settings: EngineSettings,
     auto_approve: bool,
-    refresh_only: bool,
-    targets: Sequence[str],
+    choices: PlanChoices,
 ) -> int:
+    from reconciler.plan.guards import refuse_too_many
     from reconciler.render import render_plan
     from reconciler.workflow import build_plan, load_desired, open_workspace, presupposed_by
 
@@ -105,7 +116,8 @@ def _apply_manifests(
             hint="review with `reconciler plan --out PLANFILE`, then `reconciler apply PLANFILE`, "
             "or pass --auto-approve",
         )
-    manifests, resources = load_desired(paths, with_secrets=not refresh_only, app=app)
+    refresh_only = choices.refresh_only
+    manifests, resources = load_desired(paths, with_secrets=choices.reads_keys, app=app)
     secrets = {
         ref.id: value for r in resources for f, ref in r.secret_refs.items() if (value := r.secrets.get(f)) is not None
     }
@@ -115,11 +127,22 @@ def _apply_manifests(
         ws.backend.lock("apply", timeout=app.lock_timeout),
     ):
         plan, state = build_plan(
-            ws, resources, manifests.digest, operation="apply", targets=targets, refresh_only=refresh_only, locked=True
+            ws,
+            resources,
+            manifests.digest,
+            operation="apply",
+            targets=choices.targets,
+            refresh_only=refresh_only,
+            locked=True,
+            paths=paths,
+            prune=choices.prune,
+            replace=choices.replace,
+            destroy=choices.destroy,
         )
+        refuse_too_many(plan, choices.max_deletes)
         click.echo(render_plan(plan, "text"), nl=False)
         if not plan.to_apply:
-            return 0
+            return _record_metadata(ws, plan, state)
         if not plan.has_changes:  # nothing to change, but objects are still provisioning
             return _execute(ws, plan, state, secrets, settings)
         if not auto_approve:
@@ -132,11 +155,11 @@ def _apply_manifests(
         return _execute(ws, plan, state, secrets, settings)
 
 
-def _apply_plan_file(app: AppContext, path: Path, settings: EngineSettings) -> int:
+def _apply_plan_file(app: AppContext, path: Path, settings: EngineSettings, max_deletes: int | None) -> int:
     """Apply a saved plan, after every check that needs no cloud call: its signature, the version
     that made it, and its manifests (read again: their digest, and every secret reference, whose
     values come from them and never from the plan file); then, under the lock, the state."""
-    from reconciler.plan.digest import changed_refs
+    from reconciler.plan.guards import refuse_prevented, refuse_too_many
     from reconciler.plan.planfile import load_saved_plan
     from reconciler.plan.signing import plan_key_from_env
     from reconciler.workflow import open_workspace, recover_pending
@@ -147,6 +170,7 @@ def _apply_plan_file(app: AppContext, path: Path, settings: EngineSettings) -> i
         click.echo(notice, err=True)
     plan = saved.plan
     _check_tool_version(plan, path)
+    refuse_too_many(plan, max_deletes)
     secrets = _secrets_from_manifests(app, plan, path)
     presupposed = [Presupposed(c.kind, c.after) for c in plan.changes if c.after]
     options = _provider_options(settings)
@@ -160,16 +184,11 @@ def _apply_plan_file(app: AppContext, path: Path, settings: EngineSettings) -> i
                 f"saved plan {path} is stale: an earlier apply was interrupted; what it did is now recorded",
                 hint="run `reconciler plan` again and review the new plan",
             )
-        _check_fresh(plan, state, path)
-        stale = changed_refs(plan.secret_digests, secrets)
-        if stale:
-            raise PlanError(
-                f"saved plan {path} is stale: secret {', '.join(stale)} changed since the plan was made",
-                hint="run `reconciler plan` again",
-            )
+        _check_fresh(plan, state, path, secrets)
+        refuse_prevented(plan, state)  # preventDestroy may have been recorded since the plan was made
         if not plan.to_apply:
             click.echo("No changes. The clouds match the manifests.")
-            return 0
+            return _record_metadata(ws, plan, state)
         return _execute(ws, plan, state, secrets, settings)
 
 
@@ -212,10 +231,7 @@ def _secrets_from_manifests(app: AppContext, plan: Plan, path: Path) -> dict[str
             hint="apply a saved plan from the folder it was made in, with the same secrets, or plan again",
         ) from None
     if manifests.digest != plan.manifests_digest:
-        raise PlanError(
-            f"saved plan {path} is stale: the manifests in {where} changed since the plan was made",
-            hint="run `reconciler plan` again and review the new plan",
-        )
+        _check_manifests_moved(plan, resources, path, where)
     problems = _secret_ref_mismatches(plan, resources)
     if problems:
         shown = "; ".join(problems[:_MISMATCHES_SHOWN])
@@ -237,8 +253,15 @@ def _secret_ref_mismatches(plan: Plan, resources: Sequence[Resource]) -> list[st
     from those the manifests declare. A refresh-only plan changes no secret, so it names none."""
     normal = plan.mode is PlanMode.NORMAL
     declared = {r.address: {f: ref.id for f, ref in r.secret_refs.items()} for r in resources} if normal else {}
+    # A plan with a footprint answers for it (and for whatever it applies): references elsewhere
+    # may have changed since without concern to it.
+    scope = None if plan.footprint is None else {*plan.footprint, *(c.address for c in plan.to_apply)}
+    if scope is not None:
+        declared = {address: refs for address, refs in declared.items() if address in scope}
     problems = []
     for change in plan.changes:
+        if scope is not None and change.address not in scope:
+            continue
         expected = declared.get(change.address, {})
         for field in sorted({*change.secret_refs, *expected}):
             in_plan, in_manifests = change.secret_refs.get(field), expected.get(field)
@@ -259,20 +282,69 @@ def _secret_ref_mismatches(plan: Plan, resources: Sequence[Resource]) -> list[st
     return problems
 
 
-def _check_fresh(plan: Plan, state: StateDoc, path: Path) -> None:
-    """Terraform's rule: a saved plan applies only to the state it was made against."""
+_STALE_HINT = "run `reconciler plan` again and review the new plan"
+
+
+def _check_manifests_moved(plan: Plan, resources: Sequence[Resource], path: Path, where: str) -> None:
+    """The manifests changed since the plan was made: refuse it if they changed for an address of
+    its footprint (another pull request's change elsewhere leaves it good). A plan that records
+    no footprint (format 1.1) is refused, as it always was."""
+    from reconciler.plan.staleness import moved_in_manifests
+
+    moved = None if plan.footprint is None else moved_in_manifests(plan.footprint, resources)
+    if moved is None or moved:
+        names = "" if not moved else ", for what it changes: " + "; ".join(str(m) for m in moved)
+        raise PlanError(
+            f"saved plan {path} is stale: the manifests in {where} changed since the plan was made{names}",
+            hint=_STALE_HINT,
+        )
+
+
+def _check_fresh(plan: Plan, state: StateDoc, path: Path, secrets: Mapping[str, SecretValue]) -> None:
+    """The state (read under the lock) and the keys are still those the plan was made with.
+
+    The lineage must be the plan's. A plan with a footprint is refused only when the state entry
+    of one of its addresses, or a key they use, changed since (so it still applies after unrelated
+    applies); one without (format 1.1) needs the very serial it was made at, and every key."""
+    from reconciler.plan.digest import changed_refs
+    from reconciler.plan.staleness import footprint_refs, moved_in_state, moved_keys
+
     if plan.lineage is not None and plan.lineage != state.lineage:
         raise PlanError(
             f"saved plan {path} does not match the state: it was created from a different state lineage "
             f"({plan.lineage}, the state is {state.lineage})",
             hint="check --state / RECONCILER_STATE, or plan again",
         )
-    if plan.serial != state.serial:
-        raise PlanError(
-            f"saved plan {path} is stale: the state changed since the plan was made "
-            f"(plan made at serial {plan.serial}, state is at serial {state.serial})",
-            hint="run `reconciler plan` again and review the new plan",
+    if plan.footprint is None:
+        if plan.serial != state.serial:
+            raise PlanError(
+                f"saved plan {path} is stale: the state changed since the plan was made "
+                f"(plan made at serial {plan.serial}, state is at serial {state.serial})",
+                hint=_STALE_HINT,
+            )
+        stale = changed_refs(plan.secret_digests, secrets)
+        if stale:
+            raise PlanError(
+                f"saved plan {path} is stale: secret {', '.join(stale)} changed since the plan was made",
+                hint=_STALE_HINT,
+            )
+        return
+    # The same serial is the same state: nothing to compare.
+    moved = [] if plan.serial == state.serial else moved_in_state(plan.footprint, plan.changes, state)
+    refs = footprint_refs(plan.footprint, plan.changes)
+    stale = changed_refs({r: d for r, d in plan.secret_digests.items() if r in refs}, secrets)
+    if not moved and not stale:
+        return
+    what = []
+    if moved:
+        what.append(
+            f"the state changed since the plan was made (plan made at serial {plan.serial}, "
+            f"state is at serial {state.serial})"
         )
+    if stale:
+        what.append(f"secret {', '.join(stale)} changed since the plan was made")
+    names = "; ".join(str(m) for m in [*moved, *moved_keys(stale, refs)])
+    raise PlanError(f"saved plan {path} is stale: {' and '.join(what)}, for what it changes: {names}", hint=_STALE_HINT)
 
 
 def _execute(
@@ -284,6 +356,7 @@ def _execute(
 
     if state.lineage is None:
         state = ws.backend.write(state)  # fix the lineage before the first cloud call: tokens derive from it
+    _journal_metadata(ws, plan, state)
     refresh_only = plan.mode == PlanMode.REFRESH_ONLY
     # Serial scopes come from the whole plan, unchanged objects included: a change may find its
     # scope through an object it references.
@@ -306,6 +379,30 @@ def _execute(
         results = engine.run()
     written = ws.backend.write(ws.backend.read())
     return _summarise(results, written, ws)
+
+
+def _journal_metadata(ws: Workspace, plan: Plan, state: StateDoc) -> int:
+    """Journal the state's new records of what the manifests say, for the resources nothing else
+    changes (the others carry theirs on their outcomes); returns how many."""
+    from reconciler.apply.journal import metadata_entries
+    from reconciler.apply.steps import new_run_id
+
+    entries = metadata_entries(plan.metadata_updates, str(state.lineage), plan.serial, new_run_id())
+    for entry in entries:
+        ws.backend.journal_append(entry)
+    return len(entries)
+
+
+def _record_metadata(ws: Workspace, plan: Plan, state: StateDoc) -> int:
+    """Nothing to send to a cloud: record the metadata updates alone (a new serial), if any."""
+    if not plan.metadata_updates:
+        return 0
+    if state.lineage is None:
+        state = ws.backend.write(state)
+    recorded = _journal_metadata(ws, plan, state)
+    written = ws.backend.write(ws.backend.read())
+    click.echo(f"Recorded what the manifests say of {plural(recorded, 'resource')} in state (serial {written.serial}).")
+    return 0
 
 
 def _interrupt_handler(stop: threading.Event, unconfirmed: Callable[[], int]) -> SignalHandler:

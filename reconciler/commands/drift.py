@@ -72,6 +72,7 @@ def command(
     from reconciler.drift import DriftOptions, detect
     from reconciler.errors import ManifestError, SecretError
     from reconciler.manifest import resolve_secrets
+    from reconciler.manifest.secretsfile import secret_env
     from reconciler.render.drift import render_drift
     from reconciler.workflow import load_desired, observe, open_workspace, presupposed_by
 
@@ -82,7 +83,7 @@ def command(
         CLOUDS[name].unmanaged_scope(resources, (), level, args)
     check_secrets = True
     try:
-        resources = tuple(resolve_secrets(resources, manifests.key_files))
+        resources = tuple(resolve_secrets(resources, manifests.key_files, secret_env(app.secrets_file)))
     except (SecretError, ManifestError):  # drift still runs; the report says keys were not compared
         check_secrets = False
     with open_workspace(app, presupposed_by(resources)) as ws:

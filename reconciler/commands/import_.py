@@ -1,7 +1,8 @@
 """`reconciler import`: take existing cloud objects under management, in one of two modes.
 
-- `import ADDRESS CLOUD_ID`: read one object, check it matches the natural key of a resource
-  declared in the manifests, record it in state.
+- `import ADDRESS CLOUD_ID [PATH...]`: read one object, check it matches the natural key of a
+  resource declared in the manifests at PATH (default `.`), record it in state. `--path PATH`
+  still works (hidden, with a notice) for scripts written before the paths were positional.
 - `import --from-terraform STATEFILE --out DIR`: migrate from Terraform. The Terraform state is
   read (`reconciler.terraform`), its instances of the types the clouds register become live
   objects, those without a region are placed with read-only list calls (in the regions given
@@ -46,7 +47,8 @@ def _region_clouds() -> list[str]:
 @click.command(name="import")
 @click.argument("address", required=False)
 @click.argument("cloud_id", required=False)
-@click.option("--path", "paths", multiple=True, help="Manifest paths (default: .).")
+@click.argument("paths", nargs=-1, metavar="[PATH]...")
+@click.option("--path", "path_options", multiple=True, hidden=True, help="Deprecated: give PATH after CLOUD_ID.")
 @click.option(
     "--from-terraform",
     "statefile",
@@ -75,19 +77,23 @@ def command(
     address: str | None,
     cloud_id: str | None,
     paths: tuple[str, ...],
+    path_options: tuple[str, ...],
     statefile: str | None,
     out: Path | None,
     regions: tuple[str, ...],
     force: bool,
     **by_cloud: tuple[str, ...],
 ) -> int:
-    """Record existing objects in state: ADDRESS CLOUD_ID (one object declared in the manifests),
-    or --from-terraform STATEFILE --out DIR (every BGP resource of a Terraform state, with
-    manifests written for them)."""
+    """Record existing objects in state: ADDRESS CLOUD_ID [PATH]... (one object declared in the
+    manifests at PATH, default .), or --from-terraform STATEFILE --out DIR (every BGP resource of
+    a Terraform state, with manifests written for them)."""
+    if path_options:
+        click.echo("note: `import --path PATH` is deprecated: give the paths after CLOUD_ID", err=True)
+        paths += path_options
     if statefile is not None:
         if address is not None or paths:
             raise UsageError(
-                "--from-terraform takes no ADDRESS, CLOUD_ID or --path",
+                "--from-terraform takes no ADDRESS, CLOUD_ID or PATH",
                 hint="reconciler import --from-terraform STATEFILE --out DIR",
             )
         if out is None:
@@ -110,8 +116,9 @@ def command(
 def _import_one(app: AppContext, address: str, cloud_id: str, paths: tuple[str, ...]) -> int:
     """Read CLOUD_ID, check it matches the natural key of ADDRESS in the manifests, record it in state."""
     from reconciler.clouds.base import ObjectRef
+    from reconciler.plan.diff import metadata_of
     from reconciler.plan.resolve import resolve_against_state
-    from reconciler.workflow import load_desired, open_workspace, presupposed_by, recover_pending
+    from reconciler.workflow import load_desired, manifest_files_of, open_workspace, presupposed_by, recover_pending
 
     _, resources = load_desired(paths, with_secrets=False, app=app)
     declared = {r.address: r for r in resources}
@@ -154,6 +161,8 @@ def _import_one(app: AppContext, address: str, cloud_id: str, paths: tuple[str, 
             attributes=dict(live.attrs),
             natural_key=info.key_of(live.attrs),
             dependencies=tuple(sorted(resource.refs.values())),
+            # What the manifests say of it (file, deletion policy...), as an apply records it.
+            metadata=metadata_of(resource, manifest_files_of([resource])),
         )
         ws.backend.journal_append(intent)
         ws.backend.journal_append(replace(intent, phase="done"))

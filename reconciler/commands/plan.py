@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from reconciler.commands.plan_options import PlanChoices, plan_choice_options
 from reconciler.context import AppContext
 
 
@@ -16,8 +17,10 @@ from reconciler.context import AppContext
 @click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), help="Save the plan to this file.")
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when nothing changes, 2 when something does.")
-@click.option("--refresh-only", is_flag=True, help="Only show differences between the clouds and the state.")
-@click.option("--target", "targets", multiple=True, metavar="ADDRESS", help="Limit to ADDRESS and its dependencies.")
+@plan_choice_options(
+    refresh_only_help="Only show differences between the clouds and the state.",
+    destroy_help="Plan to delete (or forget) everything in the state.",
+)
 @click.pass_obj
 def command(
     app: AppContext,
@@ -27,17 +30,33 @@ def command(
     detailed_exitcode: bool,
     refresh_only: bool,
     targets: tuple[str, ...],
+    prune: bool,
+    replace: tuple[str, ...],
+    destroy: bool,
+    max_deletes: int | None,
 ) -> int:
     """Compare the manifests in PATHS (default: .) with the state and the clouds."""
+    from reconciler.plan.guards import refuse_too_many
     from reconciler.plan.planfile import save_plan
     from reconciler.render import render_plan
     from reconciler.workflow import build_plan, load_desired, open_workspace, presupposed_by
 
-    manifests, resources = load_desired(paths, with_secrets=not refresh_only, app=app)
+    choices = PlanChoices(targets, refresh_only, prune, replace, destroy, max_deletes).check()
+    manifests, resources = load_desired(paths, with_secrets=choices.reads_keys, app=app)
     with open_workspace(app, presupposed_by(resources)) as ws:
         plan, _ = build_plan(
-            ws, resources, manifests.digest, operation="plan", targets=targets, refresh_only=refresh_only
+            ws,
+            resources,
+            manifests.digest,
+            operation="plan",
+            targets=targets,
+            refresh_only=refresh_only,
+            paths=paths,
+            prune=prune,
+            replace=replace,
+            destroy=destroy,
         )
+    refuse_too_many(plan, max_deletes)
     if out is not None:
         save_plan(plan, out, manifest_paths=paths)
     width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None

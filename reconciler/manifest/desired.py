@@ -7,7 +7,7 @@ from typing import Any
 from reconciler.clouds import KINDS
 from reconciler.manifest.checked import Checked
 from reconciler.manifest.secrets import secret_ref
-from reconciler.model import DriftIgnore, Resource, SecretRef, SourcePos, address_of
+from reconciler.model import DeletionPolicy, DriftIgnore, Resource, SecretRef, SourcePos, address_of
 
 
 def to_resource(checked: Checked) -> Resource:
@@ -39,6 +39,8 @@ def to_resource(checked: Checked) -> Resource:
         labels=dict(metadata.get("labels") or {}),
         source=SourcePos(checked.doc.file, checked.doc.line, checked.doc.col),
         drift_ignore=tuple(_drift_ignore(item) for item in metadata.get("driftIgnore") or ()),
+        deletion_policy=DeletionPolicy(metadata.get("deletionPolicy", DeletionPolicy.DELETE)),
+        prevent_destroy=bool(metadata.get("preventDestroy", False)),
     )
 
 

@@ -2,7 +2,8 @@
 
 Nothing here ever puts a secret value into a message: problems name the manifest position and the
 reference (`env:SG_BGP_KEY`, `file:secrets/sg.key`), never what it resolves to. Key files are
-read only where a `SecretFiles` rule allows (`manifest.secretfiles`).
+read only where a `SecretFiles` rule allows (`manifest.secretfiles`); `fromEnv` names are looked
+up in the environment, then in the secrets file (`manifest.secretsfile`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from reconciler.errors import ManifestError, SecretError
 from reconciler.manifest.checked import Checked
 from reconciler.manifest.diagnostics import Diagnostic, sort_key
 from reconciler.manifest.secretfiles import SecretFiles, read_key_file, secret_files
+from reconciler.manifest.secretsfile import SecretEnv
 from reconciler.model import Resource, SecretRef, SecretValue
 from reconciler.words import plural
 
@@ -62,16 +64,19 @@ def env_reference_diagnostics(docs: Iterable[Checked]) -> Iterator[Diagnostic]:
                 yield checked.diag(path, problem, "secret-env")
 
 
-def read_secret(ref: SecretRef, key_files: SecretFiles | None = None) -> SecretValue:
+def read_secret(ref: SecretRef, key_files: SecretFiles | None = None, env: SecretEnv | None = None) -> SecretValue:
     """The value a reference points at. SecretError (naming the reference only) when unreadable,
-    when it names a credential, or when `key_files` does not allow the file."""
+    when it names a credential, or when `key_files` does not allow the file. `env` says where
+    `fromEnv` looks (default: the process environment only; with a secrets file, that file next).
+    A credential's name is refused whichever of them would define it."""
     if ref.source == "env":
         problem = credential_problem(ref.name)
         if problem is not None:
             raise SecretError(problem)
-        value = os.environ.get(ref.name)
+        env = env if env is not None else SecretEnv()
+        value = env.lookup(ref.name)
         if value is None:
-            raise SecretError(f"environment variable {ref.name} is not set")
+            raise SecretError(env.not_found(ref.name))
     else:
         value = read_key_file(ref.name, key_files)
     if not value:
@@ -79,9 +84,12 @@ def read_secret(ref: SecretRef, key_files: SecretFiles | None = None) -> SecretV
     return SecretValue(value)
 
 
-def resolve_secrets(resources: Sequence[Resource], key_files: SecretFiles | None = None) -> tuple[Resource, ...]:
+def resolve_secrets(
+    resources: Sequence[Resource], key_files: SecretFiles | None = None, env: SecretEnv | None = None
+) -> tuple[Resource, ...]:
     """Fill `Resource.secrets` from `Resource.secret_refs`, reading key files only where `key_files`
-    allows (by default: inside the Git work tree, else the folder, of the resources' manifests).
+    allows (by default: inside the Git work tree, else the folder, of the resources' manifests),
+    and `fromEnv` names from `env` (default: the process environment).
 
     Collects every problem (unset variable, unreadable or forbidden file, a key the cloud would
     refuse, the two ends of a linked session with different keys) and raises one ManifestError
@@ -98,7 +106,7 @@ def resolve_secrets(resources: Sequence[Resource], key_files: SecretFiles | None
         values: dict[str, SecretValue] = {}
         for field_name, ref in resource.secret_refs.items():
             try:
-                value = read_secret(ref, key_files)
+                value = read_secret(ref, key_files, env)
             except SecretError as exc:
                 diags.append(_diag(resource, field_name, str(exc), "secret-unresolved"))
                 continue
@@ -138,7 +146,9 @@ def _locate(resource: Resource, path: str) -> tuple[str, int, int]:
     return (source.file, source.line, source.col)
 
 
-def resolve_ref_ids(ref_ids: Iterable[str], key_files: SecretFiles | None = None) -> dict[str, SecretValue]:
+def resolve_ref_ids(
+    ref_ids: Iterable[str], key_files: SecretFiles | None = None, env: SecretEnv | None = None
+) -> dict[str, SecretValue]:
     """Every reference's value, by id (`env:NAME`, `file:PATH`), e.g. for `apply PLANFILE`: a saved
     plan stores only reference ids, and the values are read again at apply time (by the same
     function as planning uses) and checked against the plan's salted digests. File paths in ids
@@ -154,7 +164,7 @@ def resolve_ref_ids(ref_ids: Iterable[str], key_files: SecretFiles | None = None
             problems.append(f"unknown secret reference {ref_id!r}: expected env:NAME or file:PATH")
             continue
         try:
-            values[ref_id] = read_secret(SecretRef("env" if source == "env" else "file", name), key_files)
+            values[ref_id] = read_secret(SecretRef("env" if source == "env" else "file", name), key_files, env)
         except SecretError as exc:
             problems.append(f"secret {ref_id}: {exc.message}")
     if problems:

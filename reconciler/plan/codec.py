@@ -3,9 +3,9 @@
 Shape inspired by Terraform's `show -json` and described by `schemas/plan.schema.json`.
 `format_version` is `major.minor`: a minor bump only adds keys (readers ignore keys they do not
 know), a major bump breaks readers. 1.1 added `manifest_paths` and a saved plan's optional
-`signature` (`reconciler.plan.signing`; it is no part of the `Plan` value). Secret values never
-appear: secret fields are listed in `before_sensitive` / `after_sensitive` (always `true`) and
-their field changes carry no values.
+`signature` (`reconciler.plan.signing`; it is no part of the `Plan` value); 1.2 the `footprint`
+(`reconciler.plan.staleness`). Secret values never appear: secret fields are listed in
+`before_sensitive` / `after_sensitive` (always `true`) and their field changes carry no values.
 
 `plan_from_dict(plan_to_dict(p)) == p` for every well-formed plan (JSON attribute values, no
 values on sensitive field changes); `reconciler.plan.planfile` adds file handling and validation
@@ -18,8 +18,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.plan.model import Action, Change, FieldChange, Plan, PlanMode, SecretChange, SecretDigest
+from reconciler.plan.model import Action, Change, FieldChange, Plan, PlanMode, SecretChange, SecretDigest, Seen
 from reconciler.plan.redact import redact_change, scrub, secret_fields_of
+from reconciler.state.codec import metadata_from_json, metadata_to_json
 
 # Actions whose `before` / `after` side exists.
 _HAS_BEFORE = frozenset(set(Action) - {Action.CREATE})
@@ -96,6 +97,9 @@ def change_to_dict(change: Change) -> dict[str, Any]:
         "settling": change.settling,
         # Written only when set: a plan without a failed object reads as before this field existed.
         **({"reapply": True} if change.reapply else {}),
+        **({"metadata": metadata_to_json(change.metadata)} if change.metadata is not None else {}),
+        **({"records_metadata": True} if change.records_metadata else {}),
+        **({"outside_paths": True} if change.outside_paths else {}),
     }
 
 
@@ -117,7 +121,13 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "summary": plan.summary(),
         "resource_changes": [change_to_dict(c) for c in plan.changes],
         "extra": scrub(dict(plan.extra)),
+        # Written only when recorded: a plan without it is held to the strict check of format 1.1.
+        **({"footprint": footprint_to_dict(plan.footprint)} if plan.footprint is not None else {}),
     }
+
+
+def footprint_to_dict(footprint: Mapping[str, Seen]) -> dict[str, dict[str, str | None]]:
+    return {address: {"state": seen.state, "desired": seen.desired} for address, seen in sorted(footprint.items())}
 
 
 def plan_to_json(plan: Plan) -> str:
@@ -162,6 +172,9 @@ def change_from_dict(data: Mapping[str, Any]) -> Change:
         settling=bool(data.get("settling", False)),
         reapply=bool(data.get("reapply", False)),
         name=data.get("name", ""),
+        metadata=metadata_from_json(data["metadata"]) if data.get("metadata") is not None else None,
+        records_metadata=bool(data.get("records_metadata", False)),
+        outside_paths=bool(data.get("outside_paths", False)),
     )
 
 
@@ -187,6 +200,11 @@ def plan_from_dict(data: Mapping[str, Any]) -> Plan:
         tool_version=data.get("tool_version", ""),
         api_calls={p: dict(calls) for p, calls in data.get("api_calls", {}).items()},
         warnings=tuple(data.get("warnings", ())),
+        footprint=(
+            None
+            if data.get("footprint") is None
+            else {a: Seen(state=s.get("state"), desired=s.get("desired")) for a, s in data["footprint"].items()}
+        ),
         format_version=data["format_version"],
         extra=dict(data.get("extra", {})),
     )
@@ -197,6 +215,7 @@ __all__ = [
     "change_to_dict",
     "field_from_dict",
     "field_to_dict",
+    "footprint_to_dict",
     "plan_from_dict",
     "plan_to_dict",
     "plan_to_json",

@@ -14,13 +14,26 @@ from typing import Any
 
 from reconciler.clouds import KINDS
 from reconciler.kinds import KindInfo
-from reconciler.model import Address, LiveObject, Resource, SecretValue, StateDoc, StateResource
+from reconciler.model import (
+    Address,
+    DeletionPolicy,
+    LiveObject,
+    Resource,
+    ResourceMetadata,
+    SecretValue,
+    StateDoc,
+    StateResource,
+)
 from reconciler.plan.keys import key_after, key_before
 from reconciler.plan.model import Action, Change, FieldChange, SecretChange
 from reconciler.plan.resolve import ReferencedObject, Resolved, dependency_order, resolve
 from reconciler.plan.secrets import compare_secret, desired_secrets
 
 GONE_REASON = "deleted outside reconciler"
+ORPHAN_REASON = "deletionPolicy: Orphan: the object stays in the cloud, only the state entry goes"
+ORPHAN_REPLACE_REASON = "deletionPolicy: Orphan: the old object is left in the cloud, only forgotten"
+REPLACE_OPTION = "--replace"
+DESTROY_OPTION = "--destroy"
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,18 +118,36 @@ def creation_fields(resolved: Resolved) -> tuple[FieldChange, ...]:
 # ---------------------------------------------------------------- the diff
 
 
+def metadata_of(resource: Resource, manifest_files: Mapping[str, str]) -> ResourceMetadata:
+    """What the state records of what the manifests say of `resource`."""
+    return ResourceMetadata(
+        manifest_file=manifest_files.get(resource.address),
+        deletion_policy=resource.deletion_policy,
+        prevent_destroy=resource.prevent_destroy,
+        labels=dict(resource.labels),
+    )
+
+
 def diff(
     desired: Sequence[Resource],
     state: StateDoc,
     live: LiveIndex,
     *,
     refreshed_kinds: frozenset[str] | None = None,
+    manifest_files: Mapping[str, str] | None = None,
+    outside_paths: Mapping[str, str] | None = None,
+    replace_addresses: frozenset[str] = frozenset(),
 ) -> list[Change]:
     """One Change per address: every desired resource, plus state resources no longer desired.
 
     `refreshed_kinds` limits "gone from the cloud" conclusions to kinds that were actually
-    refreshed (all kinds when None).
+    refreshed (all kinds when None). `manifest_files` gives each desired address the file the
+    state records for it. `outside_paths` maps state addresses that the manifests do not declare
+    but that lie outside the paths given to plan to why: they are left alone (no-op), not
+    deleted. `replace_addresses` are replaced even if nothing differs (`--replace`).
     """
+    manifest_files = manifest_files or {}
+    outside_paths = outside_paths or {}
     changes: list[Change] = []
     referenced: dict[str, ReferencedObject] = {}
     claimed_ids = {r.cloud_id: a for a, r in state.resources.items()}
@@ -153,6 +184,16 @@ def diff(
             change = _change_new(resource, resolved, recorded, live, claimed_ids, desired_addresses, secrets, renamed)
             if change.previous_address:
                 renamed_from.add(change.previous_address)
+        if resource.address in replace_addresses:
+            change = _forced_replace(change)
+        if change.action is Action.REPLACE and resource.deletion_policy is DeletionPolicy.ORPHAN:
+            change = replace(change, reason=f"{change.reason}; {ORPHAN_REPLACE_REASON}")
+        metadata = metadata_of(resource, manifest_files)
+        change = replace(
+            change,
+            metadata=metadata,
+            records_metadata=recorded is not None and ResourceMetadata.of(recorded) != metadata,
+        )
         changes.append(change)
         keeps_id = change.action in (Action.NOOP, Action.UPDATE, Action.ADOPT)
         referenced[resource.address] = ReferencedObject(change.cloud_id if keeps_id else None, resolved.attrs)
@@ -162,8 +203,65 @@ def diff(
         if address in desired_addresses or address in renamed_from:
             continue
         owner = declared_owner.get(recorded.cloud_id)
+        if owner is None and address in outside_paths:
+            changes.append(_change_outside_paths(recorded, outside_paths[address]))
+            continue
         changes.append(_change_removed(recorded, live, refreshed_kinds, managed_by=owner))
     return _untangle_key_swaps(changes)
+
+
+def destroy_changes(
+    desired: Sequence[Resource],
+    state: StateDoc,
+    live: LiveIndex,
+    *,
+    refreshed_kinds: frozenset[str] | None = None,
+    manifest_files: Mapping[str, str] | None = None,
+) -> list[Change]:
+    """`plan --destroy`: every state resource deleted, or forgotten (a kind the API cannot delete,
+    or deletionPolicy Orphan). The manifests' metadata governs what they declare, the state's
+    record the rest."""
+    declared = {r.address: metadata_of(r, manifest_files or {}) for r in desired}
+    changes = []
+    for address, recorded in sorted(state.resources.items()):
+        metadata = declared.get(address)
+        policy = metadata.deletion_policy if metadata is not None else recorded.deletion_policy
+        change = _change_removed(recorded, live, refreshed_kinds, policy=policy, why=DESTROY_OPTION)
+        changes.append(replace(change, metadata=metadata))
+    return changes
+
+
+def _forced_replace(change: Change) -> Change:
+    """`--replace ADDRESS`: an object that exists is replaced, even if nothing differs."""
+    if change.action not in (Action.NOOP, Action.UPDATE) or change.cloud_id is None:
+        return change  # created (or adopted) anyway
+    info = KINDS[change.kind]
+    reason = REPLACE_OPTION
+    if not info.deletable:
+        # A create may then find the same object by its natural key and take it over again (a
+        # cloud that allows one such object per key): what is honest to say is that it is resent.
+        reason += (
+            f"; the old object is forgotten, not deleted ({info.no_delete_reason}); the create may find it by "
+            f"its {info.key_words} and take it over again, sending every field"
+        )
+    return replace(change, action=Action.REPLACE, reason=reason, settling=False, reapply=False)
+
+
+def _change_outside_paths(recorded: StateResource, why: str) -> Change:
+    return Change(
+        address=recorded.address,
+        kind=recorded.kind,
+        action=Action.NOOP,
+        provider=KINDS[recorded.kind].cloud,
+        reason=f"not in the given paths ({why}): left alone; --prune deletes it",
+        cloud_id=recorded.cloud_id,
+        region=recorded.region,
+        before=recorded.attributes,
+        after=recorded.attributes,
+        depends_on=recorded.dependencies,
+        name=Address.parse(recorded.address).name,
+        outside_paths=True,
+    )
 
 
 def _untangle_key_swaps(changes: list[Change]) -> list[Change]:
@@ -379,12 +477,19 @@ def _change_new(
 
 
 def _change_removed(
-    recorded: StateResource, live: LiveIndex, refreshed_kinds: frozenset[str] | None, managed_by: str | None = None
+    recorded: StateResource,
+    live: LiveIndex,
+    refreshed_kinds: frozenset[str] | None,
+    managed_by: str | None = None,
+    *,
+    policy: DeletionPolicy | None = None,
+    why: str = "removed from the manifests",
 ) -> Change:
-    """A state resource that the manifests no longer declare.
+    """A state resource that the manifests no longer declare (or that `--destroy` removes, `why`).
 
     If a declared address records the same cloud object (a rename was interrupted), the old
-    entry is only forgotten: deleting it would delete the object the new address manages.
+    entry is only forgotten: deleting it would delete the object the new address manages. Its
+    deletion policy (`policy`, else the state's record) Orphan forgets it too.
     """
     info = KINDS[recorded.kind]
     live_obj = live.get(recorded.kind, recorded.cloud_id)
@@ -402,15 +507,17 @@ def _change_removed(
     if managed_by is not None:
         return Change(**common, action=Action.FORGET, reason=f"the object is managed as {managed_by} now")
     if not info.deletable:
-        return Change(**common, action=Action.FORGET, reason=f"removed from the manifests; {info.no_delete_reason}")
+        return Change(**common, action=Action.FORGET, reason=f"{why}; {info.no_delete_reason}")
     if live_obj is None and refreshed:
         return Change(
             **common,
             action=Action.FORGET,
-            reason=f"removed from the manifests and already {GONE_REASON}: only the state entry goes",
+            reason=f"{why} and already {GONE_REASON}: only the state entry goes",
             outside_change=True,
         )
-    return Change(**common, action=Action.DELETE, reason="removed from the manifests")
+    if (policy or recorded.deletion_policy) is DeletionPolicy.ORPHAN:
+        return Change(**common, action=Action.FORGET, reason=f"{why}; {ORPHAN_REASON}")
+    return Change(**common, action=Action.DELETE, reason=why)
 
 
 def _outside_reason(info: KindInfo, recorded: StateResource, resolved: Resolved, fields: Sequence[FieldChange]) -> str:

@@ -1,18 +1,28 @@
 """Salted, deliberately slow digests of secrets, so a saved plan can prove a key did not change
 without holding the key (docs/architecture.md, "Plan"). scrypt makes guessing short BGP keys
-expensive."""
+expensive. `content_digest` is the plain digest of non-secret values (canonical JSON, sha256)
+that a saved plan records of what it saw; it is never given a secret value."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets as random_source
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from reconciler.model import Resource, SecretValue
 from reconciler.plan.model import SecretDigest
 
 _SCRYPT = {"n": 2**13, "r": 8, "p": 1, "dklen": 32}
+
+
+def content_digest(value: Mapping[str, Any]) -> str:
+    """`sha256:` and the hex digest of `value` as canonical JSON (sorted keys, no whitespace,
+    ASCII escapes), so equal values always have equal digests. Non-secret values only."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
+    return "sha256:" + hashlib.sha256(text.encode("ascii")).hexdigest()
 
 
 def digest(value: SecretValue, salt: str) -> str:

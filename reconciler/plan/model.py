@@ -9,7 +9,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-PLAN_FORMAT_VERSION = "1.1"  # 1.1: manifest_paths, and the optional signature of a saved plan
+from reconciler.model import ResourceMetadata
+
+# 1.1: manifest_paths, and the optional signature of a saved plan; 1.2: footprint
+PLAN_FORMAT_VERSION = "1.2"
 
 
 class Action(StrEnum):
@@ -39,6 +42,7 @@ MARKERS: Mapping[Action, str] = {
 class PlanMode(StrEnum):
     NORMAL = "normal"
     REFRESH_ONLY = "refresh-only"  # accept the live values into state; change nothing in the clouds
+    DESTROY = "destroy"  # delete (or forget) everything in state, as `terraform plan -destroy`
 
 
 class SecretChange(StrEnum):
@@ -94,6 +98,14 @@ class Change:
     # The last provisioning failed: `fields` are sent again as they are, so a field whose value
     # already matches is part of the call but not a difference to show.
     reapply: bool = False
+    # What apply records in state of what the manifests say (file, deletion policy, preventDestroy,
+    # labels), carried so that `apply PLANFILE` records what was reviewed; None: nothing to record.
+    metadata: ResourceMetadata | None = None
+    # The state's record differs from `metadata` and nothing else changes: apply records it alone.
+    records_metadata: bool = False
+    # Removed from the manifests only as far as the given paths can tell: its file lies outside
+    # them, so it is left alone (a no-op) unless `--prune`.
+    outside_paths: bool = False
 
     @property
     def applies(self) -> bool:
@@ -114,9 +126,21 @@ class SecretDigest:
 
 
 @dataclass(frozen=True, slots=True)
+class Seen:
+    """What a plan saw of one address of its footprint (`reconciler.plan.staleness`): digests of
+    its state entry and of its declared resource; None where there was none."""
+
+    state: str | None
+    desired: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     """`manifest_paths` are the paths the manifests were read from, as given to `plan` (None: not
-    recorded); a saved plan's apply reads them again and compares their digest."""
+    recorded); a saved plan's apply reads them again and compares their digest. `footprint` says
+    what the plan saw of each address it changes or depends on, so that its apply refuses only
+    when one of those moved (None: a plan older than format 1.2, stale once the state or the
+    manifests moved at all)."""
 
     changes: tuple[Change, ...]
     lineage: str | None
@@ -130,6 +154,7 @@ class Plan:
     tool_version: str = ""
     api_calls: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    footprint: Mapping[str, Seen] | None = None
     format_version: str = PLAN_FORMAT_VERSION
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -140,6 +165,16 @@ class Plan:
     @property
     def has_changes(self) -> bool:
         return bool(self.actionable)
+
+    @property
+    def metadata_updates(self) -> tuple[Change, ...]:
+        """Changes that only update the state's record of what the manifests say."""
+        return tuple(c for c in self.changes if c.records_metadata and c.action is Action.NOOP)
+
+    @property
+    def outside_paths(self) -> tuple[Change, ...]:
+        """State resources whose manifest file lies outside the given paths (left alone)."""
+        return tuple(c for c in self.changes if c.outside_paths)
 
     @property
     def to_apply(self) -> tuple[Change, ...]:

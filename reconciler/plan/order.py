@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from reconciler.errors import UsageError
 from reconciler.plan.model import Action, Change
 
 REMOVALS = frozenset({Action.DELETE, Action.FORGET})
@@ -39,27 +38,3 @@ def order_changes(changes: Iterable[Change]) -> tuple[Change, ...]:
         return (1, depth[c.address], c.address)
 
     return tuple(sorted(items, key=key))
-
-
-def select_targets(changes: Sequence[Change], targets: Sequence[str]) -> tuple[Change, ...]:
-    """Only the targeted addresses and everything they depend on (Terraform's `-target`)."""
-    by_address = {c.address: c for c in changes}
-    unknown = [t for t in targets if t not in by_address]
-    if unknown:
-        known = sorted(by_address)
-        sample = ", ".join(known[:10]) + (" ..." if len(known) > 10 else "")
-        raise UsageError(
-            f"--target {unknown[0]} matches no resource in the manifests or the state",
-            hint=f"addresses look like Kind/name; known: {sample or '(none)'}",
-        )
-    wanted: set[str] = set()
-    stack = list(targets)
-    while stack:
-        address = stack.pop()
-        if address in wanted:
-            continue
-        wanted.add(address)
-        change = by_address.get(address)
-        if change is not None:
-            stack.extend(change.depends_on)
-    return tuple(c for c in changes if c.address in wanted)

@@ -18,7 +18,16 @@ import re
 from collections.abc import Callable
 
 from reconciler.plan.model import MARKERS, Action, Change, Plan, PlanMode
-from reconciler.render.text import VERBS, change_view, escape_invisible
+from reconciler.render.text import (
+    DESTROY_NOTE,
+    VERBS,
+    change_view,
+    destructive_counts,
+    destructive_groups,
+    escape_invisible,
+    joined,
+    metadata_note,
+)
 from reconciler.words import plural
 
 GITHUB_COMMENT_LIMIT = 65_536
@@ -83,6 +92,14 @@ def _notes(plan: Plan) -> list[str]:
     notes = []
     if plan.mode == PlanMode.REFRESH_ONLY:
         notes.append("_Refresh-only plan: reconciler will only update its state to match the clouds._")
+    if plan.mode == PlanMode.DESTROY:
+        notes.append(f"**{DESTROY_NOTE}**")
+    held = plan.outside_paths
+    if held:
+        addresses = ", ".join(md_code(c.address) for c in held)
+        notes.append(f"_Not in the given paths ({len(held)}):_ {addresses}; `--prune` deletes them")
+    if plan.metadata_updates:
+        notes.append(f"_{md_escape(metadata_note(plan))}_")
     if plan.targets:
         targets = ", ".join(md_code(t) for t in plan.targets)
         notes.append(f"_Only these addresses were planned (`--target`):_ {targets}")
@@ -118,35 +135,22 @@ def _fit_list(intro: list[str], items: list[tuple[str, int]], budget: int, more:
 
 def _destructive_block(plan: Plan, budget: int, plan_file: str | None) -> str:
     """A warning listing every delete / replace / forget, grouped by action and reason."""
-    destructive = [c for c in plan.changes if c.destructive]
-    if not destructive:
+    counts = destructive_counts(plan)
+    if not counts:
         return ""
-    groups: dict[tuple[Action, str], list[str]] = {}
-    for change in destructive:
-        groups.setdefault((change.action, change.reason), []).append(change.address)
-    s = plan.summary()
-    counts = [
-        f"{verb} {s[action.value]}"
-        for action, verb in ((Action.DELETE, "delete"), (Action.REPLACE, "replace"), (Action.FORGET, "forget"))
-        if s[action.value]
-    ]
     intro = [
         "> [!WARNING]",
-        f"> **This plan will {_and(counts)} of the managed resources.** Review them carefully.",
+        f"> **This plan will {joined(counts)} of the managed resources.** Review them carefully.",
         ">",
     ]
     items: list[tuple[str, int]] = []
-    for (action, reason), addresses in groups.items():
-        what = GROUP_TITLES[action]
-        why = f": {md_escape(reason)}" if reason else ""
+    for group in destructive_groups(plan):
+        what = GROUP_TITLES[group.action]
+        why = f": {md_escape(group.reason)}" if group.reason else ""
         items.append((f"> - {what}{why}", 0))
-        items += [(f">   - {md_code(address)}", 1) for address in addresses]
+        items += [(f">   - {md_code(address)}", 1) for address in group.addresses]
     show = md_code(f"reconciler show {plan_file or 'PLANFILE'}")
     return _fit_list(intro, items, budget, lambda n: f"> - … and {n} more (see them with {show})")
-
-
-def _and(words: list[str]) -> str:
-    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
 def _warnings_block(plan: Plan, budget: int) -> str:

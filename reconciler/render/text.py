@@ -18,7 +18,8 @@ import dataclasses
 import json
 import textwrap
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import Any, NamedTuple
 
@@ -30,6 +31,7 @@ from reconciler.clouds import KINDS
 from reconciler.model import SecretValue
 from reconciler.plan.model import MARKERS, Action, Change, FieldChange, Plan, PlanMode, SecretChange
 from reconciler.plan.redact import redact_change, redact_field, secret_fields_of
+from reconciler.words import plural
 
 # Colours per action (rich style names).
 ACTION_STYLES: dict[Action, str] = {
@@ -302,6 +304,87 @@ def summary_line(plan: Plan) -> str:
     return plan.summary_line() + suffix
 
 
+@dataclass(frozen=True, slots=True)
+class DestructiveGroup:
+    """Deletes, replaces or forgets that share a reason, for the warning every renderer starts with."""
+
+    action: Action
+    reason: str
+    addresses: tuple[str, ...]
+
+
+DESTROY_NOTE = "Destroy plan: reconciler will delete (or forget) every resource in its state."
+
+
+def destructive_groups(plan: Plan) -> list[DestructiveGroup]:
+    """Every delete / replace / forget, grouped by action and reason, in plan order."""
+    groups: dict[tuple[Action, str], list[str]] = {}
+    for change in plan.changes:
+        if change.destructive:
+            groups.setdefault((change.action, change.reason), []).append(change.address)
+    return [DestructiveGroup(action, reason, tuple(addresses)) for (action, reason), addresses in groups.items()]
+
+
+def destructive_counts(plan: Plan) -> list[str]:
+    """`["delete 2", "forget 1"]`: how many of each destructive action, those present only."""
+    s = plan.summary()
+    return [
+        f"{verb} {s[action.value]}"
+        for action, verb in ((Action.DELETE, "delete"), (Action.REPLACE, "replace"), (Action.FORGET, "forget"))
+        if s[action.value]
+    ]
+
+
+def joined(words: Sequence[str]) -> str:
+    """`a`, `a and b`, `a, b and c`."""
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+def outside_paths_note(plan: Plan) -> str:
+    """The resources left alone because their manifest file is not among the paths given, if any."""
+    held = plan.outside_paths
+    if not held:
+        return ""
+    return f"not in the given paths ({len(held)}): {', '.join(c.address for c in held)}; `--prune` deletes them"
+
+
+def metadata_note(plan: Plan) -> str:
+    """That apply will update the state's records of what the manifests say, if it will."""
+    count = len(plan.metadata_updates)
+    if not count:
+        return ""
+    return (
+        f"The state's records of {plural(count, 'resource')} (manifest file, deletionPolicy, preventDestroy, "
+        "labels) will be updated by the next apply; nothing changes in the clouds."
+    )
+
+
+_TEXT_GROUP_TITLES = {
+    Action.DELETE: "delete (-)",
+    Action.REPLACE: "replace (-/+: delete, then create)",
+    Action.FORGET: "forget (stop managing; nothing is deleted in the cloud)",
+}
+
+
+def _destructive_lines(plan: Plan) -> list[Line]:
+    counts = destructive_counts(plan)
+    if not counts:
+        return []
+    lines = [
+        Line(
+            (
+                ("Warning: ", "bold yellow"),
+                (f"this plan will {joined(counts)} of the managed resources. Review them carefully.", "bold"),
+            )
+        )
+    ]
+    for group in destructive_groups(plan):
+        why = f": {escape_invisible(group.reason)}" if group.reason else ""
+        lines.append(Line(((f"  {_TEXT_GROUP_TITLES[group.action]}{why}", ""),)))
+        lines += [Line(((f"    - {escape_invisible(address)}", ""),)) for address in group.addresses]
+    return [*lines, Line(())]
+
+
 def plan_lines(plan: Plan, *, width: int | None = None) -> list[Line]:
     """The whole text rendering as styled lines. Deterministic: no clock, no environment."""
     lines: list[Line] = []
@@ -311,6 +394,9 @@ def plan_lines(plan: Plan, *, width: int | None = None) -> list[Line]:
             Line((("Refresh-only plan: reconciler will only update its state to match the clouds.", "bold"),)),
             blank,
         ]
+    if plan.mode == PlanMode.DESTROY:
+        lines += [Line(((DESTROY_NOTE, "bold"),)), blank]
+    lines += _destructive_lines(plan)
     if plan.targets:
         lines += [
             Line(
@@ -329,7 +415,13 @@ def plan_lines(plan: Plan, *, width: int | None = None) -> list[Line]:
         lines.append(Line((("Warning: ", "bold yellow"), (escape_invisible(warning), ""))))
     if plan.warnings:
         lines.append(blank)
+    held = outside_paths_note(plan)
+    if held:
+        lines += [Line((("Note: ", "bold"), (escape_invisible(held.replace("`", "")) + ".", ""))), blank]
     lines.append(Line(((summary_line(plan), "bold"),)))
+    metadata = metadata_note(plan)
+    if metadata:
+        lines.append(Line(((metadata, ""),)))
     return lines
 
 

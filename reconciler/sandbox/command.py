@@ -1,4 +1,10 @@
-"""`reconciler sandbox serve`: run the local emulators of both cloud APIs until Ctrl-C / SIGTERM."""
+"""`reconciler sandbox serve`: run the local emulators of both cloud APIs until Ctrl-C / SIGTERM.
+
+With `--data FILE` it holds that file as `--sandbox` runs do (`store.hold_data_file`), so the two
+never serve one file at once. `--seed-from PATH...` derives the seed from manifests as `--sandbox`
+does; that needs the clouds' registry, which the sandbox never imports, so it comes from
+`reconciler.workflow`, imported only then.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,8 @@ import shlex
 import signal
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -14,10 +22,12 @@ from typing import Any
 import click
 
 from reconciler.context import AppContext
+from reconciler.errors import UsageError
 from reconciler.package_data import example_path
-from reconciler.sandbox import Sandbox, SandboxConfig, load_seed
+from reconciler.sandbox import Sandbox, SandboxConfig, Seed, load_seed
 from reconciler.sandbox.admin import ADMIN_TOKEN_HEADER
-from reconciler.sandbox.config import DEFAULT_PROFILE, PROFILES, apply_changes
+from reconciler.sandbox.config import DEFAULT_PROFILE, PROFILES, SandboxError, apply_changes
+from reconciler.sandbox.store import hold_data_file
 
 
 class _FiniteFloatRange(click.FloatRange):
@@ -63,6 +73,13 @@ def command() -> None:
     "--seed",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Seed YAML: devices, connections, regions, VBRs (default: the examples' seed).",
+)
+@click.option(
+    "--seed-from",
+    "seed_from",
+    multiple=True,
+    metavar="PATH",
+    help="Derive the seed from the manifests at PATH, as --sandbox does (repeatable; keys are not read).",
 )
 @click.option(
     "--profile",
@@ -125,6 +142,7 @@ def serve(
     alibaba_port: int,
     data_file: Path | None,
     seed: Path | None,
+    seed_from: tuple[str, ...],
     profile: str | None,
     latency_ms: float,
     jitter_ms: float,
@@ -138,6 +156,11 @@ def serve(
     """Serve both APIs on 127.0.0.1 until interrupted; print the endpoints and the exports to paste."""
     app = ctx.find_object(AppContext)
     seed_file = seed or (app.seed if app is not None else None)
+    if seed_file is not None and seed_from:
+        raise UsageError(
+            "--seed and --seed-from are alternatives", hint="give a seed file or manifests to derive the seed from"
+        )
+    derived = _seed_from_manifests(seed_from, app) if seed_from else None
     profile = profile or (app.sandbox_profile if app is not None else DEFAULT_PROFILE)
     faults: dict[str, float | None] = {
         "latency_ms": latency_ms,
@@ -158,12 +181,38 @@ def serve(
         },
     )
     sandbox = Sandbox(
-        load_seed(seed_file) if seed_file else None,
+        derived or (load_seed(seed_file) if seed_file else None),
         config=config,
         data_file=data_file,
         equinix_port=equinix_port,
         alibaba_port=alibaba_port,
     )
+    lock_timeout = app.lock_timeout if app is not None else 0.0
+    with _held(data_file, lock_timeout):
+        _serve(sandbox, ", ".join(seed_from) if seed_from else seed_file, data_file, profile)
+    click.echo("sandbox stopped" + (f"; data saved in {data_file}" if data_file else ""))
+
+
+def _seed_from_manifests(paths: tuple[str, ...], app: AppContext | None) -> Seed:
+    from reconciler.workflow import seed_from_manifests
+
+    return seed_from_manifests(paths, app)
+
+
+@contextmanager
+def _held(data_file: Path | None, timeout: float) -> Iterator[None]:
+    """The data file, held for the server's whole life (nothing to hold in memory only)."""
+    if data_file is None:
+        yield
+        return
+    if data_file.is_dir():
+        raise SandboxError(f"--data {data_file} is a folder", hint="name a file (it is created when missing)")
+    data_file.parent.mkdir(parents=True, exist_ok=True)
+    with hold_data_file(data_file, "`reconciler sandbox serve`", timeout):
+        yield
+
+
+def _serve(sandbox: Sandbox, seed_text: Path | str | None, data_file: Path | None, profile: str) -> None:
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -173,7 +222,7 @@ def serve(
     try:
         sandbox.start()
         try:
-            _print_banner(sandbox, seed_file, data_file, profile)
+            _print_banner(sandbox, seed_text, data_file, profile)
             while not stop.wait(0.2):
                 pass
         finally:
@@ -181,10 +230,9 @@ def serve(
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    click.echo("sandbox stopped" + (f"; data saved in {data_file}" if data_file else ""))
 
 
-def _print_banner(sandbox: Sandbox, seed_file: Path | None, data_file: Path | None, profile: str) -> None:
+def _print_banner(sandbox: Sandbox, seed_file: Path | str | None, data_file: Path | None, profile: str) -> None:
     env = sandbox.env()
     lines = [
         "reconciler sandbox is running (Ctrl-C to stop)",

@@ -9,6 +9,9 @@ and the log truncation is harmless.
 
 All access goes through `lock` (handlers run on the sandbox's event loop, the `Sandbox` methods
 on the caller's thread).
+
+One process at a time serves a data file: `hold_data_file` takes `<data>.lock` (and records who
+holds it in `<data>.lock.json`) for `sandbox serve --data` and `--sandbox` runs alike.
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ import dataclasses
 import heapq
 import json
 import os
+import socket
 import threading
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -217,3 +222,45 @@ class Store:
             return record_from_json(table, row)
         except TypeError as exc:
             raise SandboxError(f"{path}: bad {table} record ({exc})") from None
+
+
+# -- one process per data file ---------------------------------------------------------------
+
+
+@contextmanager
+def hold_data_file(data_file: Path, holder: str, timeout: float = 0.0) -> Iterator[None]:
+    """Hold `data_file` for this process: two processes serving one data file would each
+    overwrite the other's changes at their next compaction. `holder` says what holds it (e.g.
+    "`reconciler sandbox serve`"), for the message another process gets; it waits up to
+    `timeout` seconds, then fails naming the file and its holder."""
+    from filelock import FileLock, Timeout
+
+    in_use = FileLock(f"{data_file}.lock")
+    record = data_file.with_name(data_file.name + ".lock.json")
+    try:
+        in_use.acquire(timeout=timeout)
+    except Timeout:
+        raise SandboxError(
+            f"the sandbox data {data_file} is in use by {_holder_of(record)}",
+            hint="stop it or wait for it to finish (--lock-timeout SECONDS waits), or give this one "
+            "other data (--sandbox-data FILE, `sandbox serve --data FILE`)",
+        ) from None
+    try:
+        about = {"holder": holder, "pid": os.getpid(), "host": socket.gethostname()}
+        write_atomically(record, json.dumps(about).encode())
+        try:
+            yield
+        finally:
+            with suppress(OSError):
+                record.unlink()
+    finally:
+        in_use.release()
+
+
+def _holder_of(record: Path) -> str:
+    """Who holds a data file, as its record says (a process of an earlier version writes none)."""
+    try:
+        about = json.loads(record.read_bytes())
+        return f"{str(about['holder'])[:80]} (pid {int(about['pid'])} on {str(about['host'])[:80]})"
+    except (OSError, ValueError, TypeError, KeyError):
+        return "another reconciler process"

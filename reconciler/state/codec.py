@@ -17,7 +17,15 @@ from typing import Any
 
 from reconciler.clouds import KINDS
 from reconciler.errors import StateError
-from reconciler.model import Address, JournalAction, JournalEntry, StateDoc, StateResource
+from reconciler.model import (
+    Address,
+    DeletionPolicy,
+    JournalAction,
+    JournalEntry,
+    ResourceMetadata,
+    StateDoc,
+    StateResource,
+)
 
 FORMAT_VERSION = 1
 
@@ -40,10 +48,14 @@ ADDRESS_RE = re.compile(r"^[A-Z][A-Za-z0-9]{0,63}/[a-z0-9]([a-z0-9-]{0,61}[a-z0-
 
 _TOP_FIELDS = frozenset({"format_version", "lineage", "serial", "resources", "pending", "extra"})
 _RESOURCE_FIELDS = frozenset({"kind", "cloud_id", "region", "attributes", "dependencies"})
-_RESOURCE_OPTIONAL = frozenset({"created_at"})
+# What the manifests said at the last apply (docs/architecture.md, "State and the journal"): written
+# only when not the default, so older states read as they are.
+_METADATA_FIELDS = frozenset({"manifest_file", "deletion_policy", "prevent_destroy", "labels"})
+_RESOURCE_OPTIONAL = frozenset({"created_at"}) | _METADATA_FIELDS
+POLICIES = tuple(policy.value for policy in DeletionPolicy)
 _ENTRY_REQUIRED = ("id", "address", "kind", "action", "phase", "time")
 _ENTRY_FIELDS = frozenset(
-    {*_ENTRY_REQUIRED, "token", "cloud_id", "region", "attributes", "natural_key", "dependencies", "error"}
+    {*_ENTRY_REQUIRED, "token", "cloud_id", "region", "attributes", "natural_key", "dependencies", "error", "metadata"}
 )
 
 
@@ -111,6 +123,7 @@ def state_to_json(doc: StateDoc) -> dict[str, Any]:
                 "attributes": _plain(res.attributes),
                 "dependencies": list(res.dependencies),
                 **({"created_at": res.created_at} if res.created_at is not None else {}),
+                **metadata_to_json(ResourceMetadata.of(res)),
             }
             for address, res in sorted(doc.resources.items())
         },
@@ -135,8 +148,13 @@ def state_from_json(data: Mapping[str, Any]) -> StateDoc:
             attributes=res["attributes"],
             dependencies=tuple(res["dependencies"]),
             created_at=res.get("created_at"),
+            manifest_file=metadata.manifest_file,
+            deletion_policy=metadata.deletion_policy,
+            prevent_destroy=metadata.prevent_destroy,
+            labels=metadata.labels,
         )
         for address, res in data["resources"].items()
+        for metadata in (metadata_from_json(res),)
     }
     return StateDoc(
         lineage=data["lineage"],
@@ -169,6 +187,7 @@ def entry_to_json(entry: JournalEntry) -> dict[str, Any]:
         "attributes": None if entry.attributes is None else _plain(entry.attributes),
         "natural_key": None if entry.natural_key is None else _plain(entry.natural_key),
         "dependencies": list(entry.dependencies) or None,
+        "metadata": None if entry.metadata is None else metadata_to_json(entry.metadata),
     }
     data.update({key: value for key, value in optional.items() if value is not None})
     return data
@@ -191,6 +210,31 @@ def entry_from_json(data: Mapping[str, Any]) -> JournalEntry:
         natural_key=None if natural_key is None else tuple(natural_key),
         dependencies=tuple(data.get("dependencies", ())),
         error=data.get("error"),
+        metadata=metadata_from_json(data["metadata"]) if "metadata" in data else None,
+    )
+
+
+def metadata_to_json(metadata: ResourceMetadata) -> dict[str, Any]:
+    """The members that differ from the defaults (and the file, when known)."""
+    data: dict[str, Any] = {}
+    if metadata.manifest_file is not None:
+        data["manifest_file"] = metadata.manifest_file
+    if metadata.deletion_policy is not DeletionPolicy.DELETE:
+        data["deletion_policy"] = metadata.deletion_policy.value
+    if metadata.prevent_destroy:
+        data["prevent_destroy"] = True
+    if metadata.labels:
+        data["labels"] = dict(metadata.labels)
+    return data
+
+
+def metadata_from_json(data: Mapping[str, Any]) -> ResourceMetadata:
+    """From checked JSON (a state resource, or an entry's `metadata`); absent members are defaults."""
+    return ResourceMetadata(
+        manifest_file=data.get("manifest_file"),
+        deletion_policy=DeletionPolicy(data.get("deletion_policy", DeletionPolicy.DELETE)),
+        prevent_destroy=bool(data.get("prevent_destroy", False)),
+        labels=dict(data.get("labels") or {}),
     )
 
 
@@ -262,6 +306,20 @@ def _check_resource(address: Any, resource: Any) -> None:
     _check_addresses(resource["dependencies"], f"{path}.dependencies", unique=True)
     if "created_at" in resource and not isinstance(resource["created_at"], str):
         raise Invalid(f"{path}.created_at", "must be a time (ISO 8601 text)")
+    _check_metadata(resource, path)
+
+
+def _check_metadata(data: Mapping[str, Any], path: str) -> None:
+    if "manifest_file" in data and (not isinstance(data["manifest_file"], str) or not data["manifest_file"]):
+        raise Invalid(f"{path}.manifest_file", "must be a non-empty path")
+    if "deletion_policy" in data and data["deletion_policy"] not in POLICIES:
+        raise Invalid(f"{path}.deletion_policy", f"{data['deletion_policy']!r} is not one of {', '.join(POLICIES)}")
+    if "prevent_destroy" in data and not isinstance(data["prevent_destroy"], bool):
+        raise Invalid(f"{path}.prevent_destroy", "must be true or false")
+    if "labels" in data:
+        labels = data["labels"]
+        if not isinstance(labels, dict) or not all(isinstance(v, str) for v in labels.values()):
+            raise Invalid(f"{path}.labels", "must be an object of strings")
 
 
 def check_entry_json(entry: Any, path: str, *, extra_fields: frozenset[str] = frozenset()) -> None:
@@ -298,6 +356,11 @@ def check_entry_json(entry: Any, path: str, *, extra_fields: frozenset[str] = fr
             _check_value(value, f"{path}.natural_key[{i}]")
     if "dependencies" in entry:
         _check_addresses(entry["dependencies"], f"{path}.dependencies", unique=False)
+    if "metadata" in entry:
+        if not isinstance(entry["metadata"], dict):
+            raise Invalid(f"{path}.metadata", f"must be an object, not {_json_type(entry['metadata'])}")
+        _no_unknown_fields(entry["metadata"], _METADATA_FIELDS, f"{path}.metadata")
+        _check_metadata(entry["metadata"], f"{path}.metadata")
     if entry["phase"] == "done" and entry["action"] in RECORDING_ACTIONS:
         for name in ("cloud_id", "attributes"):
             if name not in entry:

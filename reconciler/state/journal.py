@@ -5,6 +5,8 @@ The apply engine appends an `intent` entry before each mutating API call and a `
 
 - `done` create / update / adopt: the resource is recorded as the entry describes it;
 - `done` delete / forget: the resource is removed;
+- `done` metadata: the resource's record of what the manifests say (file, deletion policy,
+  preventDestroy, labels) is replaced; a create / update / adopt may carry the same;
 - `failed`: nothing changes (the call did not happen, or was rejected);
 - an `intent` with no outcome (yet): it stays in `StateDoc.pending`; the next run resolves it
   against live objects and appends the outcome.
@@ -20,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from reconciler.model import JournalAction, JournalEntry, StateDoc, StateResource
+from reconciler.model import JournalAction, JournalEntry, ResourceMetadata, StateDoc, StateResource
 from reconciler.state.codec import RECORDING_ACTIONS, REMOVING_ACTIONS
 
 
@@ -41,6 +43,8 @@ def fold(doc: StateDoc, entries: Sequence[JournalEntry]) -> StateDoc:
             resources.pop(entry.address, None)
         elif entry.action in RECORDING_ACTIONS:
             resources[entry.address] = recorded_resource(entry, resources.get(entry.address))
+        elif entry.action == JournalAction.METADATA and entry.metadata is not None and entry.address in resources:
+            resources[entry.address] = with_metadata(resources[entry.address], entry.metadata)
     return replace(
         doc,
         resources={address: resources[address] for address in sorted(resources)},
@@ -58,7 +62,7 @@ def recorded_resource(entry: JournalEntry, before: StateResource | None = None) 
         created_at = entry.time
     else:
         created_at = before.created_at if before is not None and before.cloud_id == entry.cloud_id else None
-    return StateResource(
+    recorded = StateResource(
         address=entry.address,
         kind=entry.kind,
         cloud_id=entry.cloud_id,
@@ -66,4 +70,17 @@ def recorded_resource(entry: JournalEntry, before: StateResource | None = None) 
         attributes=dict(entry.attributes or {}),
         dependencies=tuple(dict.fromkeys(entry.dependencies)),  # once each, in order
         created_at=created_at,
+    )
+    # An entry without metadata (refresh-only, recovery of an older journal) keeps what was recorded.
+    metadata = entry.metadata or (ResourceMetadata.of(before) if before is not None else None)
+    return with_metadata(recorded, metadata) if metadata is not None else recorded
+
+
+def with_metadata(recorded: StateResource, metadata: ResourceMetadata) -> StateResource:
+    return replace(
+        recorded,
+        manifest_file=metadata.manifest_file,
+        deletion_policy=metadata.deletion_policy,
+        prevent_destroy=metadata.prevent_destroy,
+        labels=dict(metadata.labels),
     )

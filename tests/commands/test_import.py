@@ -66,3 +66,14 @@ def test_a_state_without_bgp_resources_writes_nothing(in_tmp: Path) -> None:
     assert result.code == 0, result.both
     assert "nothing to migrate, nothing written" in result.out
     assert not (in_tmp / "bgp").exists() and not (in_tmp / "state").exists()
+
+
+def test_manifest_paths_come_after_address_and_cloud_id(in_tmp: Path) -> None:
+    positional = cli("import", "Kind/x", "id-1", "elsewhere")
+    assert positional.code == 1
+    assert "path not found: elsewhere" in positional.err and "Traceback" not in positional.both
+    deprecated = cli("import", "Kind/x", "id-1", "--path", "elsewhere")
+    assert deprecated.code == 1 and "path not found: elsewhere" in deprecated.err
+    assert deprecated.err.count("`import --path PATH` is deprecated") == 1
+    assert "--path" not in cli("import", "--help").out  # hidden: only old scripts use it
+    assert not (in_tmp / "state").exists()

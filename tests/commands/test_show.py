@@ -43,9 +43,9 @@ def test_text_is_the_default(planfile: Path) -> None:
     code, out, _ = _show(str(planfile))
     assert code == 0
     assert out == render_plan(load_plan(planfile), "text", color=False) + f"\n{UNSIGNED}\n"
-    assert out.startswith(
-        "Reconciler will perform the following actions:\n\n  + AlibabaBgpGroup/sg-vbr2 will be created\n"
-    )
+    # The destructive-change warning comes first, then the actions.
+    assert out.startswith("Warning: this plan will delete 1, replace 1 and forget 1 of the managed resources.")
+    assert "Reconciler will perform the following actions:\n\n  + AlibabaBgpGroup/sg-vbr2 will be created\n" in out
     assert "  - (forget) EquinixBgpPeering/hk-ne1" in out
     assert out.endswith(
         "Plan: 2 to add, 2 to change, 1 to destroy, 1 to replace, 1 to forget, 1 to adopt. 1 unchanged.\n"

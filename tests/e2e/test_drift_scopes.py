@@ -10,13 +10,11 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 
-from reconciler.package_data import load_schema
 from reconciler.sandbox import Sandbox, Seed
 from tests.e2e.conftest import cli, post_equinix_config, write_documents
-from tests.e2e.test_drift import alibaba_client
+from tests.e2e.test_drift import alibaba_client, drift_json
 
 SG_DEVICE = "5f1e8a52-3c1d-4d6e-9a7b-0c2f4e6a8b10"  # sg-ne1, which the manifests' connections are on
 SG_SPARE_CONNECTION = "4c8e1f20-6a3b-4d5c-8e7f-9a0b1c2d3e4f"  # another connection of sg-ne1
@@ -76,14 +74,6 @@ def hand_made(project: Path, sandbox: Sandbox) -> dict[str, str]:
         "sg_spare_config": post_equinix_config(sandbox, equinix_config(SG_SPARE_CONNECTION, "10.60.0.1")),
         "lab_config": post_equinix_config(sandbox, equinix_config(LAB_CONNECTION, "10.70.0.1")),
     }
-
-
-def drift_json(*args: str) -> tuple[int, dict[str, Any]]:
-    result = cli("drift", "bgp", "--format", "json", *args)
-    assert result.code in (0, 2), result.both
-    data = json.loads(result.out)
-    jsonschema.validate(data, load_schema("drift.schema.json"))
-    return result.code, data
 
 
 def unmanaged(data: dict[str, Any]) -> set[str]:

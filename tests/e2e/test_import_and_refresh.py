@@ -20,7 +20,7 @@ def test_import_checks_the_natural_key_and_records_the_object(project: Path, san
     assert removed.code == 0, removed.both
     assert peer not in state_ids(project)
 
-    taken = cli("import", peer, ids["AlibabaBgpPeer/sg-colo-core-r1"], "--path", "bgp")
+    taken = cli("import", peer, ids["AlibabaBgpPeer/sg-colo-core-r1"], "bgp")
     assert taken.code == 1 and "already managed as AlibabaBgpPeer/sg-colo-core-r1" in taken.err
     rogue = (
         alibaba_client(sandbox, "ap-southeast-1")
@@ -29,17 +29,21 @@ def test_import_checks_the_natural_key_and_records_the_object(project: Path, san
         )
         .body.bgp_peer_id
     )
-    wrong = cli("import", peer, rogue, "--path", "bgp")
+    wrong = cli("import", peer, rogue, "bgp")
     assert wrong.code == 1
     assert "does not match" in wrong.err and "peerIpAddress" in wrong.err and "10.10.0.9" in wrong.err
-    missing = cli("import", peer, "bgp-doesnotexist000000000", "--path", "bgp")
+    missing = cli("import", peer, "bgp-doesnotexist000000000", "bgp")
     assert missing.code == 1 and "no AlibabaBgpPeer with id" in missing.err
-    twice = cli("import", group, ids[group], "--path", "bgp")
+    twice = cli("import", group, ids[group], "--path", "bgp")  # the deprecated spelling still works
     assert twice.code == 1 and "already managed" in twice.err
+    assert "`import --path PATH` is deprecated: give the paths after CLOUD_ID" in twice.err
 
-    imported = cli("import", peer, ids[peer], "--path", "bgp")
+    imported = cli("import", peer, ids[peer], "bgp")
     assert imported.code == 0, imported.both
     assert state_ids(project)[peer] == ids[peer]
+    # The state records the file that declares it, so a plan over other paths leaves it alone.
+    recorded = json.loads((project / "state" / "reconciler.json").read_text())["resources"][peer]
+    assert recorded["manifest_file"].endswith(".yaml") and (project / "bgp").resolve().name in recorded["manifest_file"]
     assert cli("plan", "bgp", "--detailed-exitcode").code == 0
     assert live_counts(sandbox)["alibaba_peers"] == 7  # the six managed ones and the rogue
 

@@ -278,23 +278,24 @@ def test_two_embedded_sandbox_runs_do_not_share_the_data_file_at_once(tmp_path: 
     shutil.copytree(EXAMPLES / "equinix", tmp_path / "bgp" / "equinix")
     env = {**EXAMPLE_KEYS, "RECONCILER_STATE": str(tmp_path / "state" / "reconciler.json")}
     (tmp_path / "state").mkdir()
+    data = tmp_path / "state" / "sandbox.json"
     holder = subprocess.Popen(
         [
             sys.executable,
             "-c",
             "import filelock, sys, time; l = filelock.FileLock(sys.argv[1]); l.acquire(); "
             "print('held', flush=True); time.sleep(30)",
-            str(tmp_path / "state" / "sandbox.json.lock"),
+            f"{data}.lock",
         ],
         stdout=subprocess.PIPE,
         text=True,
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        blocked = run("--sandbox", "plan", str(tmp_path / "bgp"), env=env)
+        blocked = run("--sandbox", "--sandbox-data", str(data), "plan", str(tmp_path / "bgp"), env=env)
         assert blocked.code == 1
-        assert "in use by another `reconciler --sandbox` run" in blocked.err
+        assert f"the sandbox data {data} is in use by another reconciler process" in blocked.err
     finally:
         holder.kill()
         holder.wait()
-    assert run("--sandbox", "plan", str(tmp_path / "bgp"), env=env).code == 0
+    assert run("--sandbox", "--sandbox-data", str(data), "plan", str(tmp_path / "bgp"), env=env).code == 0

@@ -118,7 +118,7 @@ def test_every_field_of_the_schema_is_described() -> None:
 
     walk(schema, "$")
     assert undescribed == []
-    assert len(schema["$defs"]["resourceChange"]["properties"]) == 23
+    assert len(schema["$defs"]["resourceChange"]["properties"]) == 26
 
 
 def test_top_level_shape() -> None:
@@ -140,7 +140,7 @@ def test_top_level_shape() -> None:
         "resource_changes",
         "extra",
     ]
-    assert d["format_version"] == "1.1"
+    assert d["format_version"] == "1.2"
     assert d["manifest_paths"] is None
     assert plan_to_dict(sample_plan(manifest_paths=("bgp", "more/x.yaml")))["manifest_paths"] == ["bgp", "more/x.yaml"]
     assert d["summary"] == {

@@ -207,7 +207,7 @@ def test_the_manifest_paths_are_recorded_as_given(tmp_path: Path) -> None:
     path = tmp_path / "plan.json"
     save_plan(sample_plan(), path, manifest_paths=("bgp/alibaba", "bgp/equinix/sg.yaml"))
     assert load_plan(path) == sample_plan(manifest_paths=("bgp/alibaba", "bgp/equinix/sg.yaml"))
-    assert json.loads(path.read_text())["format_version"] == "1.1"
+    assert json.loads(path.read_text())["format_version"] == "1.2"
     save_plan(sample_plan(), path, manifest_paths=())  # `reconciler plan` with no PATH reads `.`
     assert load_plan(path).manifest_paths == (".",)
     save_plan(sample_plan(), path)
