@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from reconciler.apply.recovery import Resend
     from reconciler.manifest import Manifests
     from reconciler.plan.model import Plan
+    from reconciler.read_status import ReadStatus
     from reconciler.sandbox import Sandbox, Seed
     from reconciler.state import StateBackend
 
@@ -43,6 +44,8 @@ class Workspace:
     # Objects that resolving an interrupted apply found: a refresh right after may not list them
     # yet (reads may lag a create), and must not take them for deleted.
     recovered: list[LiveObject] = field(default_factory=list)
+    # The live status line of a command reading the clouds on a terminal (`read_status`), if any.
+    status: ReadStatus | None = None
     _providers: dict[str, Provider] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -53,7 +56,9 @@ class Workspace:
             return self._providers[name]
 
     def api_calls(self) -> dict[str, dict[str, int]]:
-        return {name: dict(p.api_calls()) for name, p in self._providers.items()}
+        with self._lock:  # the status line reads this from its own thread while providers are added
+            providers = dict(self._providers)
+        return {name: dict(p.api_calls()) for name, p in providers.items()}
 
     def close(self) -> None:
         for provider in self._providers.values():
@@ -232,6 +237,8 @@ def observe(
 
     scopes = scopes if scopes is not None else refresh_scopes(desired, state)
     providers = {name: ws.provider(name) for name in scopes}
+    if ws.status is not None:  # the status line counts the objects each provider lists
+        providers = {name: ws.status.watch(provider) for name, provider in providers.items()}
     results = refresh_all(providers, scopes)
     objects = tuple(obj for result in results.values() for obj in result.objects)
     listed = {obj.cloud_id for obj in objects}
@@ -357,12 +364,15 @@ def build_plan(
     prune: bool = False,
     replace: Sequence[str] = (),
     destroy: bool = False,
+    manifests: Manifests | None = None,
+    allow_address_mismatch: bool = False,
 ) -> tuple[Plan, StateDoc]:
     """Read state (resolving interrupted applies first), refresh, diff. Returns (plan, state).
 
     `paths` are the manifest paths as given: a state resource whose recorded manifest file lies
     outside them (and still exists) is left alone unless `prune`. `replace` lists addresses to
-    replace anyway; `destroy` plans the removal of everything in state."""
+    replace anyway; `destroy` plans the removal of everything in state. With `manifests`, the
+    session addresses of the plan are checked against what is live (`check_addresses`)."""
     from reconciler.apply.recovery import resend_from
     from reconciler.plan.planner import make_plan
 
@@ -389,11 +399,44 @@ def build_plan(
         replace=replace,
         destroy=destroy,
     )
+    if manifests is not None and not refresh_only and not destroy:
+        plan = check_addresses(ws, manifests, plan, allow_mismatch=allow_address_mismatch)
     return plan, state
 
 
+def check_addresses(ws: Workspace, manifests: Manifests, plan: Plan, *, allow_mismatch: bool) -> Plan:
+    """The live address checks of the plan's session ends (`plan/addresses.py`), by each cloud's
+    `address_checks`: PlanError for a linked session's address that cannot form it (unless
+    `allow_mismatch`), the rest as the plan's warnings. Their reads count among its API calls."""
+    from dataclasses import replace as replaced
+
+    from reconciler.clouds import CLOUDS
+    from reconciler.clouds.base import AddressFinding
+    from reconciler.manifest.checked import Checked
+    from reconciler.plan.addresses import refuse_mismatches, session_ends, verdict
+
+    # The manifests keep each resource's document; the checks read them through `Cloud.link_end`.
+    documents = [
+        Checked.of(doc, address.partition("/")[0], ()) for address, doc in manifests.documents_by_address().items()
+    ]
+    in_plan = frozenset(c.address for c in plan.changes)
+    findings: list[AddressFinding] = []
+    calls = {name: dict(counts) for name, counts in plan.api_calls.items()}
+    for cloud_name, ends in session_ends(documents, in_plan).items():
+        provider = ws.provider(cloud_name)
+        before = dict(provider.api_calls())
+        findings.extend(CLOUDS[cloud_name].address_checks(ends, provider))
+        for operation, count in provider.api_calls().items():
+            if count > before.get(operation, 0):
+                made = calls.setdefault(cloud_name, {})
+                made[operation] = made.get(operation, 0) + count - before.get(operation, 0)
+    found = verdict(findings, allow_mismatch)
+    refuse_mismatches(found)
+    return replaced(plan, warnings=(*plan.warnings, *found.warnings), api_calls=calls)
+
+
 def presupposed_by(resources: Iterable[Resource]) -> list[Presupposed]:
-    return [Presupposed(r.kind, r.attrs) for r in resources]
+    return [Presupposed(r.kind, r.attrs, r.address, r.labels, r.refs) for r in resources]
 
 
 # ---------------------------------------------------------------- subsets of the manifests

@@ -18,3 +18,5 @@ class EngineSettings:
     poll_max: float = 2.0
     busy_backoff: float = 1.5  # a busy cloud with nothing to watch: each wait this much longer...
     busy_max: float = 30.0  # ...up to this many seconds (or what the cloud asked for, when longer)
+    # After the calls, wait this many seconds for every changed BGP session to be Established (None: do not).
+    wait_established: float | None = None

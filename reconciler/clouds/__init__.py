@@ -9,6 +9,7 @@ import time; each imports its API client (and SDK) when a provider is first made
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from reconciler.clouds.alibaba import CLOUD as ALIBABA
 from reconciler.clouds.base import Cloud, Presupposed, Provider, ProviderOptions, RefreshScope, UnmanagedLevel
@@ -74,10 +75,65 @@ def refresh_scopes(
 
 
 def sandbox_seed(presupposed: Iterable[Presupposed]) -> dict[str, Mapping[str, object]]:
-    """An embedded-sandbox seed: each cloud's part, under the cloud's name."""
+    """An embedded-sandbox seed: each cloud's part, under the cloud's name, with the sessions the
+    manifests link joined across the parts (`_join_linked_sessions`)."""
     items = list(presupposed)
     parts = {name: cloud.sandbox_seed(items) for name, cloud in CLOUDS.items()}
+    _join_linked_sessions(parts, items)
     return {name: part for name, part in parts.items() if part}
+
+
+def _join_linked_sessions(parts: Mapping[str, Mapping[str, Any]], items: Sequence[Presupposed]) -> None:
+    """Each cloud seeds only its own objects, but a session needs both ends to meet
+    (docs/sandbox.md, Sessions): for each `metadata.labels.link` joining one Equinix peering and
+    one Alibaba peer, the peering's connection reaches the peer's VBR (`vbrId`), and the VBR's
+    gateway addresses are the ones the two ends name (its own: Equinix's remote IP; its peer's:
+    the Alibaba peer IP; the mask: the prefix of Equinix's local address). The first link of a
+    VBR sets its addresses; an ambiguous link (more ends than two) joins nothing."""
+    from reconciler.clouds.alibaba.kinds import ALIBABA_PEER
+    from reconciler.clouds.equinix.kinds import EQUINIX_PEERING
+
+    connections = {str(c["uuid"]): c for c in parts.get(EQUINIX.name, {}).get("connections", [])}
+    vbrs = {str(v["vbrId"]): v for v in parts.get(ALIBABA.name, {}).get("vbrs", [])}
+    by_address = {item.address: item for item in items if item.address}
+    by_link: dict[str, list[Presupposed]] = {}
+    for item in items:
+        if item.labels.get("link"):
+            by_link.setdefault(item.labels["link"], []).append(item)
+    for ends in by_link.values():
+        peering = [e for e in ends if e.kind == EQUINIX_PEERING]
+        peer = [e for e in ends if e.kind == ALIBABA_PEER]
+        if len(ends) != 2 or len(peering) != 1 or len(peer) != 1:
+            continue
+        group = by_address.get(peer[0].refs.get("bgpGroup", ""))
+        connection = connections.get(str(peering[0].attrs.get("connectionUuid", "")).lower())
+        vbr = vbrs.get(str(group.attrs.get("virtualBorderRouterId", ""))) if group is not None else None
+        if connection is None or vbr is None:
+            continue
+        connection["vbrId"] = vbr["vbrId"]
+        _gateway_addresses(vbr, peering[0].attrs, peer[0].attrs)
+
+
+def _gateway_addresses(vbr: dict[str, Any], peering: Mapping[str, Any], peer: Mapping[str, Any]) -> None:
+    """The VBR addresses that let the two ends meet, unless an earlier link set them."""
+    import ipaddress
+
+    try:
+        local = ipaddress.ip_interface(str(peering.get("localIpAddress", "")))
+        remote = ipaddress.ip_address(str(peering.get("remoteIpAddress", "")))
+        peer_ip = ipaddress.ip_address(str(peer.get("peerIpAddress", "")))
+    except ValueError:
+        return  # validation reports it; nothing to derive from
+    if remote.version == 6:
+        if not vbr.get("localIpv6GatewayIp"):
+            vbr.update(
+                localIpv6GatewayIp=str(remote),
+                peerIpv6GatewayIp=str(peer_ip),
+                peeringIpv6SubnetMask=str(local.network.prefixlen),
+                enableIpv6=True,
+            )
+    elif not vbr.get("localGatewayIp"):
+        vbr.update(localGatewayIp=str(remote), peerGatewayIp=str(peer_ip), peeringSubnetMask=str(local.netmask))
 
 
 def make_provider(name: str, env: Mapping[str, str], options: ProviderOptions) -> Provider:

@@ -6,7 +6,8 @@ A cloud is one package under `reconciler.clouds` that exposes one `Cloud` object
 - `Cloud`: the cloud's kinds and the knowledge that goes with them: how to derive what to refresh,
   what counts as "in scope" for unmanaged-object reports, its own manifest and secret rules, what
   one end of a cross-cloud BGP session exposes, what the embedded sandbox must presuppose, how to
-  read its resources in a Terraform state, and how its live objects become manifests (`generate`).
+  read its resources in a Terraform state, how its live objects become manifests (`generate`),
+  and which addresses of its session ends cannot form a session with what is live (`address_checks`).
 - `Provider`: observe / create / update / delete against the cloud's API (compare Crossplane's
   `ExternalClient`), plus batched polling for waits.
 """
@@ -147,10 +148,14 @@ class Provider(Protocol):
 
 
 class Presupposed(NamedTuple):
-    """A resource's kind and (resolved) attributes, as far as the sandbox needs to know them."""
+    """A resource's kind and (resolved) attributes, as far as the sandbox needs to know them; its
+    address, labels and references let the seed pair the two ends of a linked session."""
 
     kind: str
     attrs: Mapping[str, Any]
+    address: str = ""
+    labels: Mapping[str, str] = {}
+    refs: Mapping[str, str] = {}
 
 
 # A manifest rule of one document, and a rule across all documents (`complete` is False when
@@ -193,6 +198,34 @@ class KeyHolder(NamedTuple):
     resource: Resource
     field: str
     follows: bool
+
+
+class SessionEnds(NamedTuple):
+    """One session end of a cloud as the live address checks see it: what it exposes (its document,
+    its group..., as validation's `link_end` says) and the end of another cloud it is linked with."""
+
+    own: LinkEnd
+    other: LinkEnd | None  # None: not linked
+
+
+@dataclass(frozen=True, slots=True)
+class AddressFinding:
+    """An address of a session end that cannot form the session with what the cloud has live (a
+    router's gateway addresses), or a session whose addresses could not be checked.
+
+    `linked`: the address belongs to a linked session, so the session cannot come up (an error
+    unless `--allow-address-mismatch`); otherwise only a warning (a multi-hop peer may be
+    legitimate). `checked` is False when the cloud could not tell (the message says why): always a
+    warning."""
+
+    where: str  # file:line:col of the value
+    path: str  # its JSON path, e.g. spec.peerIpAddress
+    message: str
+    linked: bool
+    checked: bool = True
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.path}: {self.message}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,6 +329,12 @@ class Cloud(Protocol):
     def sandbox_seed(self, presupposed: Iterable[Presupposed]) -> Mapping[str, Any]:
         """This cloud's part of an embedded-sandbox seed: the objects the manifests presuppose
         (devices, regions...). Empty for a cloud the sandbox does not emulate."""
+        ...
+
+    def address_checks(self, ends: Sequence[SessionEnds], provider: Provider) -> Sequence[AddressFinding]:
+        """The addresses of this cloud's session ends (`ends`, each with the end it is linked with)
+        that cannot form their sessions with what is live (read-only reads through `provider`,
+        once per router). Empty for a cloud with nothing to check."""
         ...
 
     def serial_scope(self, change: Change, changes: Mapping[str, Change]) -> str | None:

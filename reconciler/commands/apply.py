@@ -27,10 +27,32 @@ from reconciler.words import plural
 if TYPE_CHECKING:  # the engine, the workflow and the providers load only when apply runs
     from reconciler.apply.engine import StepResult
     from reconciler.apply.progress import LiveReporter, LogReporter
+    from reconciler.apply.sessions import SessionResult
     from reconciler.apply.settings import EngineSettings
     from reconciler.workflow import Workspace
 
 SignalHandler = Callable[[int, FrameType | None], None]
+
+WAIT_ESTABLISHED_DEFAULT = 300.0  # seconds: `--wait-established` without a value
+
+
+def _wait_seconds(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
+    """Seconds, at least 1. The option's value is optional, so a path right after it is taken for
+    its value: say how to write it instead."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a number of seconds: write --wait-established=SECONDS, or put "
+            "--wait-established after the paths",
+            ctx,
+            param,
+        ) from None
+    if not 1 <= seconds < float("inf"):
+        raise click.BadParameter(f"{value!r} is not a number of seconds of at least 1", ctx, param)
+    return seconds
 
 
 def _is_plan_file(paths: Sequence[str]) -> bool:
@@ -56,6 +78,19 @@ def _is_plan_file(paths: Sequence[str]) -> bool:
     help="Seconds a change may take to show in the cloud's reads: a change is judged, and an "
     "interrupted create sent again, only after it (env RECONCILER_READ_LAG).",
 )
+@click.option(
+    "--wait-established",
+    envvar="RECONCILER_WAIT_ESTABLISHED",
+    type=str,
+    callback=_wait_seconds,
+    is_flag=False,
+    flag_value=str(WAIT_ESTABLISHED_DEFAULT),
+    default=None,
+    metavar="[SECONDS]",
+    help="After the changes, wait up to SECONDS (default "
+    f"{WAIT_ESTABLISHED_DEFAULT:.0f}) for every changed BGP session to be Established on each managed end; "
+    "a session still down fails the apply (env RECONCILER_WAIT_ESTABLISHED).",
+)
 @plan_choice_options(
     refresh_only_help="Accept the live values into state; change nothing in the clouds.",
     destroy_help="Delete (or forget) everything in the state.",
@@ -68,25 +103,29 @@ def command(
     parallelism: int,
     timeout: float,
     read_lag: float,
+    wait_established: float | None,
     refresh_only: bool,
     targets: tuple[str, ...],
     prune: bool,
     replace: tuple[str, ...],
     destroy: bool,
     max_deletes: int | None,
+    allow_address_mismatch: bool,
 ) -> int:
     """Apply PLANFILE exactly, or plan the manifests in PATHS (default: .) and apply after confirmation."""
     from reconciler.apply.settings import EngineSettings
 
-    settings = EngineSettings(parallelism=parallelism, timeout=timeout, create_grace=read_lag)
+    settings = EngineSettings(
+        parallelism=parallelism, timeout=timeout, create_grace=read_lag, wait_established=wait_established
+    )
     if _is_plan_file(paths):
-        if refresh_only or targets or prune or replace or destroy:
+        if refresh_only or targets or prune or replace or destroy or allow_address_mismatch:
             raise UsageError(
-                "a saved plan is applied as it is: --refresh-only, --target, --prune, --replace and --destroy "
-                "belong to `plan`"
+                "a saved plan is applied as it is: --refresh-only, --target, --prune, --replace, --destroy and "
+                "--allow-address-mismatch belong to `plan`"
             )
         return _apply_plan_file(app, Path(paths[0]), settings, max_deletes)
-    choices = PlanChoices(targets, refresh_only, prune, replace, destroy, max_deletes).check()
+    choices = PlanChoices(targets, refresh_only, prune, replace, destroy, max_deletes, allow_address_mismatch).check()
     return _apply_manifests(app, paths, settings, auto_approve, choices)
 
 
@@ -138,6 +177,8 @@ def _apply_manifests(
             prune=choices.prune,
             replace=choices.replace,
             destroy=choices.destroy,
+            manifests=manifests,
+            allow_address_mismatch=choices.allow_address_mismatch,
         )
         refuse_too_many(plan, choices.max_deletes)
         click.echo(render_plan(plan, "text"), nl=False)
@@ -172,7 +213,12 @@ def _apply_plan_file(app: AppContext, path: Path, settings: EngineSettings, max_
     _check_tool_version(plan, path)
     refuse_too_many(plan, max_deletes)
     secrets = _secrets_from_manifests(app, plan, path)
-    presupposed = [Presupposed(c.kind, c.after) for c in plan.changes if c.after]
+    # Addresses, labels and references let the embedded sandbox pair linked sessions' ends.
+    presupposed = [
+        Presupposed(c.kind, c.after, c.address, c.metadata.labels if c.metadata else {}, c.refs)
+        for c in plan.changes
+        if c.after
+    ]
     options = _provider_options(settings)
     with open_workspace(app, presupposed, options) as ws, ws.backend.lock("apply", timeout=app.lock_timeout):
         state = ws.backend.read()
@@ -378,7 +424,43 @@ def _execute(
     with _interrupts(engine.stop, engine.unconfirmed), reporter:
         results = engine.run()
     written = ws.backend.write(ws.backend.read())
-    return _summarise(results, written, ws)
+    sessions = _wait_for_sessions(ws, results, written, settings, engine.stop)
+    return _summarise(results, written, ws, sessions)
+
+
+def _wait_for_sessions(
+    ws: Workspace, results: Sequence[StepResult], state: StateDoc, settings: EngineSettings, stop: threading.Event
+) -> list[SessionResult]:
+    """With --wait-established, once the state is saved: wait for the sessions of what the apply
+    changed (and the other managed end of each linked one) to be Established. Nothing to wait for
+    after an interrupt."""
+    from reconciler.apply.sessions import sessions_to_wait, wait_established
+
+    if settings.wait_established is None or stop.is_set():
+        return []
+    changed = [r.step.address for r in results if r.outcome == "done" and r.step.op.value in _SESSION_CHANGES]
+    sessions = sessions_to_wait(changed, state)
+    if not sessions:
+        return []
+    providers = {name: ws.provider(name) for name in sorted({e.provider for s in sessions for e in s.ends})}
+    with _interrupts(stop, lambda: 0, "no longer waiting for the sessions; the state is saved"):
+        click.echo(
+            f"\nWaiting up to {settings.wait_established:.0f} s for {plural(len(sessions), 'BGP session')} "
+            "to be Established..."
+        )
+        return wait_established(
+            sessions,
+            providers,
+            settings.wait_established,
+            stop,
+            poll_min=settings.poll_min,
+            poll_max=settings.poll_max,
+        )
+
+
+# The steps that change a session's config (a replace is a delete and a create); deletes and
+# forgets leave no session to wait for.
+_SESSION_CHANGES = frozenset({"create", "update", "adopt"})
 
 
 def _journal_metadata(ws: Workspace, plan: Plan, state: StateDoc) -> int:
@@ -405,7 +487,10 @@ def _record_metadata(ws: Workspace, plan: Plan, state: StateDoc) -> int:
     return 0
 
 
-def _interrupt_handler(stop: threading.Event, unconfirmed: Callable[[], int]) -> SignalHandler:
+_FINISHING = "finishing the calls in flight and saving state"
+
+
+def _interrupt_handler(stop: threading.Event, unconfirmed: Callable[[], int], doing: str = _FINISHING) -> SignalHandler:
     """First Ctrl-C (or SIGTERM): stop starting work, let calls in flight finish, save state.
     A second one exits at once, saying what is left unknown (`unconfirmed`: calls sent without a
     known result)."""
@@ -415,9 +500,7 @@ def _interrupt_handler(stop: threading.Event, unconfirmed: Callable[[], int]) ->
             click.echo(f"\nInterrupted again: exiting now; {_unknown(unconfirmed())}", err=True)
             os._exit(1)  # the journal still makes the next run converge
         stop.set()
-        click.echo(
-            "\nInterrupted: finishing the calls in flight and saving state (Ctrl-C again to quit at once)", err=True
-        )
+        click.echo(f"\nInterrupted: {doing} (Ctrl-C again to quit at once)", err=True)
 
     return handler
 
@@ -431,9 +514,10 @@ def _unknown(calls: int) -> str:
 
 
 @contextmanager
-def _interrupts(stop: threading.Event, unconfirmed: Callable[[], int]) -> Iterator[None]:
-    """Ctrl-C and SIGTERM go to `_interrupt_handler` while the engine runs."""
-    handler = _interrupt_handler(stop, unconfirmed)
+def _interrupts(stop: threading.Event, unconfirmed: Callable[[], int], doing: str = _FINISHING) -> Iterator[None]:
+    """Ctrl-C and SIGTERM go to `_interrupt_handler` while the engine runs (or the sessions are
+    waited for: `doing` says what the first one still lets happen)."""
+    handler = _interrupt_handler(stop, unconfirmed, doing)
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
@@ -443,7 +527,10 @@ def _interrupts(stop: threading.Event, unconfirmed: Callable[[], int]) -> Iterat
                 signal.signal(sig, old)
 
 
-def _summarise(results: Sequence[StepResult], state: StateDoc, ws: Workspace) -> int:
+def _summarise(
+    results: Sequence[StepResult], state: StateDoc, ws: Workspace, sessions: Sequence[SessionResult] = ()
+) -> int:
+    results = _with_sessions_down(results, sessions)
     by_address: dict[str, list[StepResult]] = {}
     for r in results:
         by_address.setdefault(r.step.address, []).append(r)
@@ -465,9 +552,32 @@ def _summarise(results: Sequence[StepResult], state: StateDoc, ws: Workspace) ->
         f"{counts.get('cancelled', 0)} cancelled{sent}. State serial {state.serial}. "
         f"{plural(total_calls, 'API call')} for {plural(len(by_address), 'change')}."
     )
+    if sessions:
+        click.echo("\nSessions:")
+        click.echo("\n".join(_session_line(s) for s in sessions))
     if any(r.outcome != "done" for r in results):
         raise ApplyIncomplete(results, state)
     return 0
+
+
+def _with_sessions_down(results: Sequence[StepResult], sessions: Sequence[SessionResult]) -> list[StepResult]:
+    """A session still down fails the changes of its ends, with each end's last state and a hint
+    (their configs were applied and are in state all the same)."""
+    import dataclasses
+
+    down = {e.end.address: s.detail for s in sessions if not s.up for e in s.ends}
+    return [
+        dataclasses.replace(r, outcome="failed", message=f"BGP session not Established: {down[r.step.address]}")
+        if r.outcome == "done" and r.step.address in down and r.step.op.value in _SESSION_CHANGES
+        else r
+        for r in results
+    ]
+
+
+def _session_line(result: SessionResult) -> str:
+    ends = ", ".join(f"{e.end.cloud} end {e.state} ({e.end.address})" for e in result.ends)
+    hint = f": {result.hint}" if result.hint else ""
+    return f"  {'up' if result.up else 'down':<9} {result.session.name}: {ends}{hint}"
 
 
 # Outcomes that another run finishes by itself: a call sent and not confirmed, a step never

@@ -78,6 +78,7 @@ def command(app: AppContext, paths: tuple[str, ...]) -> int:
     from reconciler.clouds import clouds_involved
     from reconciler.clouds.base import ProviderOptions
     from reconciler.model import StateDoc
+    from reconciler.read_status import read_status
     from reconciler.render import color_wanted
     from reconciler.workflow import load_desired, open_workspace, presupposed_by
 
@@ -93,11 +94,17 @@ def command(app: AppContext, paths: tuple[str, ...]) -> int:
     checks: list[DoctorCheck] = []
     # The workspace gives the environment (and, with --sandbox, the embedded sandbox's endpoints
     # and credentials); the state backend it opens is never read or written here.
-    with open_workspace(app, presupposed_by(resources), options) as ws:
+    # Each cloud's doctor makes its own client, whose calls are not counted here: the line shows the checks.
+    with open_workspace(app, presupposed_by(resources), options) as ws, read_status(app, dict, "checking") as status:
         for cloud in clouds:
             for check in _checks_of(cloud.name, cloud.doctor(resources, ws.env, ws.options)):
                 checks.append(check)
-                click.echo(format_check(check, width, color=color))
+                if status is None:
+                    click.echo(format_check(check, width, color=color))
+                    continue
+                status.checked()
+                with status.paused():  # the check's line on stdout, never across the status line
+                    click.echo(format_check(check, width, color=color))
     click.echo(summary(checks))
     return 1 if any(not c.ok for c in checks) else 0
 

@@ -1,5 +1,9 @@
 """`reconciler drift`: report what changed outside reconciler. Read-only: no lock, no state write.
 
+`--format openmetrics` writes metrics for node_exporter's textfile collector; with `--out FILE`
+the file is replaced atomically, and only by a run without an error, so that the collector never
+reads half a file and `reconciler_last_success_timestamp_seconds` goes stale while runs fail.
+
 `--unmanaged-scope` says how far unmanaged objects are looked for; each cloud decides what a level
 covers (`Cloud.unmanaged_scope`, `Cloud.refresh_scope`). A cloud's own scope arguments come as
 `--scope CLOUD=ARG` or as `--CLOUD ARG`, one such option per registered cloud.
@@ -8,6 +12,7 @@ covers (`Cloud.unmanaged_scope`, `Cloud.refresh_scope`). A cloud's own scope arg
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -25,7 +30,20 @@ LEVELS = [level.value for level in UnmanagedLevel]
 
 @click.command(name="drift")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=str))
-@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json", "openmetrics"]),
+    default="text",
+    show_default=True,
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --format openmetrics: replace this file (e.g. node_exporter's textfile folder/reconciler.prom) "
+    "atomically, and only when the run had no error.",
+)
 @click.option(
     "--require-established", is_flag=True, help="Treat a BGP session that is not Established as drift (exit 2)."
 )
@@ -58,6 +76,7 @@ def command(
     /,  # click passes it first; the clouds' options come by name
     paths: tuple[str, ...],
     fmt: str,
+    out: Path | None,
     require_established: bool,
     level_name: str,
     scopes: tuple[str, ...],
@@ -73,9 +92,11 @@ def command(
     from reconciler.errors import ManifestError, SecretError
     from reconciler.manifest import resolve_secrets
     from reconciler.manifest.secretsfile import secret_env
+    from reconciler.read_status import reading
     from reconciler.render.drift import render_drift
     from reconciler.workflow import load_desired, observe, open_workspace, presupposed_by
 
+    _check_out(out, fmt)
     level = UnmanagedLevel(level_name)
     scope_args = _scope_args(scopes, cloud_args, level)
     manifests, resources = load_desired(paths, with_secrets=False, app=app)
@@ -86,7 +107,7 @@ def command(
         resources = tuple(resolve_secrets(resources, manifests.key_files, secret_env(app.secrets_file)))
     except (SecretError, ManifestError):  # drift still runs; the report says keys were not compared
         check_secrets = False
-    with open_workspace(app, presupposed_by(resources)) as ws:
+    with open_workspace(app, presupposed_by(resources)) as ws, reading(ws):
         state = ws.backend.read()
         observed = observe(ws, resources, state, refresh_scopes(resources, state, level, scope_args))
     options = DriftOptions(
@@ -98,8 +119,43 @@ def command(
         scope_args=scope_args,
     )
     report = detect(resources, state, observed.objects, options)
-    click.echo(render_drift(report, fmt, verbose=app.verbose), nl=False)
+    rendered = render_drift(report, fmt, verbose=app.verbose)
+    if out is None:
+        click.echo(rendered, nl=False)
+    elif report.errors:  # the file keeps the last good run: its success time goes stale
+        from reconciler.render.text import escape_invisible
+
+        for error in report.errors:
+            click.echo(f"error: {escape_invisible(error)}", err=True)
+        click.echo(f"{out} left as it was: the run had errors.", err=True)
+    else:
+        _write_metrics(out, rendered)
     return report.exit_code()
+
+
+def _check_out(out: Path | None, fmt: str) -> None:
+    """`--out` is for the metrics file only, in a folder that exists: said before any API call."""
+    from reconciler.errors import UsageError
+
+    if out is None:
+        return
+    if fmt != "openmetrics":
+        raise UsageError(
+            f"--out {out}: only --format openmetrics writes a file", hint="the other formats go to standard output"
+        )
+    if not out.parent.is_dir():
+        raise UsageError(f"--out {out}: folder {out.parent} does not exist", hint="create it, or name another file")
+
+
+def _write_metrics(out: Path, text: str) -> None:
+    from reconciler.durable import write_atomically
+    from reconciler.errors import ReconcilerError
+
+    try:
+        # Readable by all: the collector runs as another user, and metrics hold no secret.
+        write_atomically(out, text.encode("utf-8"), mode=0o644)
+    except OSError as exc:
+        raise ReconcilerError(f"cannot write the metrics file {out}: {exc.strerror or exc}") from None
 
 
 def _scope_args(

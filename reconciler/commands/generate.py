@@ -39,6 +39,7 @@ def command(
     """Write manifests for the live objects the cloud options name (read-only in the clouds)."""
     from reconciler.generate import assemble
     from reconciler.generate.files import check_writable, schema_ref_for, write_files
+    from reconciler.read_status import reading
     from reconciler.refresh import refresh_all
     from reconciler.workflow import open_workspace
 
@@ -49,13 +50,15 @@ def command(
     refresh_scopes = {name: CLOUDS[name].generate_scope(values) for name, values in args.items()}
     check_writable(out, [], force)
     with open_workspace(app) as ws:
-        providers = {name: ws.provider(name) for name in refresh_scopes}
-        listed = refresh_all(providers, refresh_scopes)
-        drafts = [
-            draft
-            for name, values in sorted(args.items())
-            for draft in CLOUDS[name].generate(values, listed[name].objects, providers[name])
-        ]
+        with reading(ws) as status:
+            providers = {name: ws.provider(name) for name in refresh_scopes}
+            listing = {n: status.watch(p) for n, p in providers.items()} if status is not None else providers
+            listed = refresh_all(listing, refresh_scopes)
+            drafts = [
+                draft
+                for name, values in sorted(args.items())
+                for draft in CLOUDS[name].generate(values, listed[name].objects, providers[name])
+            ]
         if not drafts:
             click.echo("No live objects found in the scopes given: nothing written.")
             return 0

@@ -34,16 +34,18 @@ def command(
     replace: tuple[str, ...],
     destroy: bool,
     max_deletes: int | None,
+    allow_address_mismatch: bool,
 ) -> int:
     """Compare the manifests in PATHS (default: .) with the state and the clouds."""
     from reconciler.plan.guards import refuse_too_many
     from reconciler.plan.planfile import save_plan
+    from reconciler.read_status import reading
     from reconciler.render import render_plan
     from reconciler.workflow import build_plan, load_desired, open_workspace, presupposed_by
 
-    choices = PlanChoices(targets, refresh_only, prune, replace, destroy, max_deletes).check()
+    choices = PlanChoices(targets, refresh_only, prune, replace, destroy, max_deletes, allow_address_mismatch).check()
     manifests, resources = load_desired(paths, with_secrets=choices.reads_keys, app=app)
-    with open_workspace(app, presupposed_by(resources)) as ws:
+    with open_workspace(app, presupposed_by(resources)) as ws, reading(ws):
         plan, _ = build_plan(
             ws,
             resources,
@@ -55,6 +57,8 @@ def command(
             prune=prune,
             replace=replace,
             destroy=destroy,
+            manifests=manifests,
+            allow_address_mismatch=allow_address_mismatch,
         )
     refuse_too_many(plan, max_deletes)
     if out is not None:

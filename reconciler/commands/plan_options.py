@@ -1,5 +1,6 @@
 """The options `plan` and `apply PATH...` share to say what to plan: targets, subsets, forced
-replacements, destroy and the deletion limit. One definition, so the two commands cannot drift."""
+replacements, destroy, the deletion limit and whether a session address that the live router rules
+out is only a warning. One definition, so the two commands cannot drift."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ class PlanChoices:
     replace: tuple[str, ...] = ()
     destroy: bool = False
     max_deletes: int | None = None
+    allow_address_mismatch: bool = False  # a linked session's address the live router rules out: a warning
 
     def check(self) -> PlanChoices:
         """UsageError for choices that contradict each other."""
@@ -68,6 +70,12 @@ def plan_choice_options(refresh_only_help: str, destroy_help: str) -> Callable[[
             metavar="N",
             help="Fail, before any change, when the plan deletes or replaces more than N resources "
             "(env RECONCILER_MAX_DELETES).",
+        ),
+        click.option(
+            "--allow-address-mismatch",
+            is_flag=True,
+            help="Plan even when an address of a linked session cannot form it with the live router's "
+            "gateway addresses (a warning instead of an error).",
         ),
     ]
 

@@ -65,6 +65,10 @@ class Manifests:
     def ok(self) -> bool:
         return not any(d.severity == "error" for d in self.diagnostics)
 
+    def documents_by_address(self) -> Mapping[str, Document]:
+        """Each declared address's document, with the source position of every value."""
+        return self._by_address
+
     def position(self, address: str, json_path: str = "") -> SourcePos | None:
         """Where `json_path` (e.g. `spec.bfdMultiHop`) of resource `address` is written; the
         nearest parent's position if that path is not written out; None for an unknown address."""

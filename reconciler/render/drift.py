@@ -1,4 +1,5 @@
-"""Render a drift report: text (terminal / CI log), markdown (a tracking issue), json (versioned).
+"""Render a drift report: text (terminal / CI log), markdown (a tracking issue), json (versioned),
+openmetrics (node_exporter's textfile collector, `render/openmetrics.py`).
 
 Everything that comes from the clouds or the manifests (ids, session states, descriptions,
 ignore reasons) is escaped: control characters shown as `\\uXXXX` in text, markdown- and
@@ -412,6 +413,10 @@ def drift_to_dict(report: DriftReport) -> dict[str, Any]:
 
 
 def render_drift(report: DriftReport, fmt: str = "text", *, verbose: bool = False) -> str:
+    if fmt == "openmetrics":
+        from reconciler.render.openmetrics import render_openmetrics
+
+        return render_openmetrics(report)
     if fmt == "json":
         return json.dumps(drift_to_dict(report), indent=2, sort_keys=True) + "\n"
     if fmt == "markdown":

@@ -47,10 +47,10 @@ from reconciler.sandbox.records import (
     AlibabaPeer,
     ClientTokenUse,
     session_since,
-    session_state,
     visible,
 )
 from reconciler.sandbox.seed import SeedRegion, SeedVbr
+from reconciler.sandbox.sessions import alibaba_session
 
 API_VERSION = "2016-04-28"
 ALIBABA_ASN = 45104
@@ -59,7 +59,6 @@ HOST_ID = "vpc.aliyuncs.com"
 CONTENT_TYPE = "application/json;charset=utf-8"
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 50
-SESSION_UP_STATUSES = ("Available", "Modifying")
 BUSY_STATUSES = ("Pending", "Modifying", "Deleting")  # a VBR with such an object is busy
 
 # code -> (HTTP status, message). Messages are Alibaba's own where a public source gives them (Alibaba §13).
@@ -1098,14 +1097,21 @@ def peer_item(core: Core, peer: AlibabaPeer, group: AlibabaGroup | None) -> dict
         "ReceivedRouteCount": 0,
         "GmtModified": datetime.fromtimestamp(peer.modified_at, UTC).strftime("%Y-%m-%dT%H:%MZ"),
         "Status": peer.status,
-        "BgpStatus": session_state(peer, core.config.alibaba_session_target, SESSION_UP_STATUSES),
+        "BgpStatus": alibaba_state(core, peer),
     }
+
+
+def alibaba_state(core: Core, peer: AlibabaPeer) -> str:
+    """The `BgpStatus`: from both ends where a connection reaches the peer's VBR (`sessions`)."""
+    config = core.config
+    delay = config.session_establish_delay
+    return alibaba_session(core.store, peer, config.alibaba_session_target, core.now(), delay)
 
 
 def session_info(core: Core, peer: AlibabaPeer) -> dict[str, Any]:
     since = datetime.fromtimestamp(session_since(peer), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return {
-        "state": session_state(peer, core.config.alibaba_session_target, SESSION_UP_STATUSES),
+        "state": alibaba_state(core, peer),
         "since": since,
         "override": peer.session_override is not None,
     }

@@ -86,6 +86,10 @@ class SandboxConfig:
     # A config that was never provisioned shows `state: Idle`, or no `state` at all.
     equinix_state_before_provisioned: Literal["Idle", "absent"] = "Idle"
 
+    # Seconds from the later end of a matching pair being provisioned (or last changed) to
+    # `Established` (docs/sandbox.md, Sessions); `Connect` until then.
+    session_establish_delay: float = 0.0
+
     # Alibaba choices.
     alibaba_session_target: str = "Established"
     alibaba_max_peers_per_vbr: int = 8
@@ -132,6 +136,7 @@ PROFILE_TABLE: dict[str, tuple[Any, Any, Any]] = {
     "alibaba_busy_vbr": ("accept", "conflict", "conflict"),
     "equinix_read_lag": (0.0, 0.0, 3.0),
     "alibaba_read_lag": (0.0, 1.0, 3.0),
+    "session_establish_delay": (0.0, 1.0, 5.0),
     "alibaba_deleted_peer_linger": (0.0, 2.0, 5.0),
     "equinix_prerequisite_reads": ("allowed", "allowed", "forbidden"),
     "equinix_empty_key_on_put": ("clear", "clear", "keep"),
@@ -208,6 +213,7 @@ _NON_NEGATIVE = (
     "provision_delay",
     "equinix_read_lag",
     "alibaba_read_lag",
+    "session_establish_delay",
     "alibaba_deleted_peer_linger",
     "alibaba_route_quota_max",
     "alibaba_max_groups_per_vbr",

@@ -35,8 +35,9 @@ from reconciler.sandbox.bounded import (
 )
 from reconciler.sandbox.core import CORE, Core
 from reconciler.sandbox.faults import fault_middleware, retry_after_seconds
-from reconciler.sandbox.records import EquinixBgp, session_since, session_state, visible
+from reconciler.sandbox.records import EquinixBgp, session_since, visible
 from reconciler.sandbox.seed import SeedConnection, SeedDevice
+from reconciler.sandbox.sessions import equinix_session
 
 MAX_ASN = 4294967295
 SUPPORT = "Please contact Network-Edge-Support@equinix.com for assistance."
@@ -66,7 +67,6 @@ NO_PERMISSION = (
 )
 
 PROVISIONING_STATUSES = ("PROVISIONING", "PENDING_UPDATE", "PROVISIONED", "FAILED", "DEPROVISIONED", "DEPROVISIONING")
-SESSION_UP_STATUSES = ("PROVISIONED", "PENDING_UPDATE")
 READY_CONNECTION_STATES = ("PROVISIONED", "ACTIVE")
 # Fabric v4 `state` and `operation.equinixStatus` values (Equinix §9); the seed may use any of them.
 FABRIC_CONNECTION_STATES = (
@@ -530,13 +530,21 @@ def bgp_info(core: Core, record: EquinixBgp, *, single: bool = False) -> dict[st
     info["provisioningStatus"] = record.status
     never_up = record.up_since is None and record.session_override is None
     if not (never_up and core.config.equinix_state_before_provisioned == "absent"):
-        info["state"] = session_state(record, core.config.equinix_session_target, SESSION_UP_STATUSES)
+        info["state"] = equinix_state(core, record)
     return info
+
+
+def equinix_state(core: Core, record: EquinixBgp) -> str:
+    """The session `state`: from both ends where the connection reaches a VBR (`sessions`)."""
+    config = core.config
+    return equinix_session(
+        core.store, record, config.equinix_session_target, core.now(), config.session_establish_delay
+    )
 
 
 def session_info(core: Core, record: EquinixBgp) -> dict[str, Any]:
     return {
-        "state": session_state(record, core.config.equinix_session_target, SESSION_UP_STATUSES),
+        "state": equinix_state(core, record),
         "since": iso_millis(session_since(record)),
         "override": record.session_override is not None,
     }

@@ -3,7 +3,7 @@
 ```yaml
 equinix:
   devices:     [{uuid: ..., name: sg-ne1, status: PROVISIONED, licenseStatus: REGISTERED, asn: 65010}]
-  connections: [{uuid: ..., deviceUuid: ..., state: PROVISIONED}]
+  connections: [{uuid: ..., deviceUuid: ..., state: PROVISIONED, vbrId: vbr-...}]  # vbrId: the VBR it reaches
 alibaba:
   regions: [ap-southeast-1, {regionId: cn-hongkong, ipv6Supported: false}]
   vbrs: [{vbrId: vbr-..., regionId: ap-southeast-1, status: active, enableIpv6: false,
@@ -59,6 +59,7 @@ class SeedConnection:
     state: str = "PROVISIONED"
     name: str = ""
     equinix_status: str | None = None  # operation.equinixStatus; derived from `state` when absent
+    vbr_id: str = ""  # the Alibaba VBR the connection reaches (docs/sandbox.md, Sessions); "": none
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -172,6 +173,7 @@ _CONNECTION_FIELDS = {
     "state": "state",
     "name": "name",
     "equinixStatus": "equinix_status",
+    "vbrId": "vbr_id",
 }
 _VBR_FIELDS = {
     "vbrId": "vbr_id",
@@ -317,7 +319,9 @@ class _Parser:
         path: tuple[str | int, ...] = ("equinix", "connections", i)
         values, extra = self.fields(path, item, _CONNECTION_FIELDS, ("uuid", "deviceUuid"))
         for name, value in values.items():
-            values[name] = self.text((*path, _camel(name, _CONNECTION_FIELDS)), value, allow_empty=name == "name")
+            values[name] = self.text(
+                (*path, _camel(name, _CONNECTION_FIELDS)), value, allow_empty=name in ("name", "vbr_id")
+            )
         return SeedConnection(**values, extra=extra)
 
     def region(self, i: int, item: Any) -> SeedRegion:
@@ -443,7 +447,10 @@ def _device_out(device: SeedDevice) -> dict[str, Any]:
 
 
 def _connection_out(connection: SeedConnection) -> dict[str, Any]:
-    return _out(connection, _CONNECTION_FIELDS)
+    out = _out(connection, _CONNECTION_FIELDS)
+    if not out.get("vbrId"):
+        out.pop("vbrId", None)  # optional: left out when the connection reaches no VBR
+    return out
 
 
 def _vbr_out(vbr: SeedVbr) -> dict[str, Any]:

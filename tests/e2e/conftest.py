@@ -184,3 +184,17 @@ def post_equinix_config(box: Sandbox, body: Mapping[str, Any]) -> str:
         posted = http.post("/ne/v1/bgp", json=dict(body), headers={"Authorization": f"Bearer {token}"})
         assert posted.status_code == 202, posted.text
         return str(posted.json()["uuid"])
+
+
+@pytest.fixture
+def examples_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A Git work tree with the examples' manifests in bgp/, the keys in the environment."""
+    root = tmp_path / "repo"
+    shutil.copytree(EXAMPLES / "alibaba", root / "bgp" / "alibaba")
+    shutil.copytree(EXAMPLES / "equinix", root / "bgp" / "equinix")
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    monkeypatch.chdir(root)
+    monkeypatch.delenv("RECONCILER_STATE", raising=False)
+    for name, value in EXAMPLE_KEYS.items():
+        monkeypatch.setenv(name, value)
+    return root

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -18,22 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import EXAMPLE_KEYS, EXAMPLES, cli, run, spawn
+from tests.e2e.conftest import EXAMPLE_KEYS, cli, run, spawn
 from tests.sandbox.test_store import _read_exports
-
-
-@pytest.fixture
-def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A Git work tree with the examples' manifests in bgp/, the keys in the environment."""
-    root = tmp_path / "repo"
-    shutil.copytree(EXAMPLES / "alibaba", root / "bgp" / "alibaba")
-    shutil.copytree(EXAMPLES / "equinix", root / "bgp" / "equinix")
-    subprocess.run(["git", "init", "-q", str(root)], check=True)
-    monkeypatch.chdir(root)
-    monkeypatch.delenv("RECONCILER_STATE", raising=False)
-    for name, value in EXAMPLE_KEYS.items():
-        monkeypatch.setenv(name, value)
-    return root
 
 
 def cache_file(repository: Path) -> Path:
@@ -41,32 +26,34 @@ def cache_file(repository: Path) -> Path:
     return Path(os.environ["XDG_CACHE_HOME"]) / "reconciler" / "sandbox" / f"{digest}.json"
 
 
-def test_the_data_lives_in_the_cache_folder_keyed_by_the_repository(repo: Path) -> None:
+def test_the_data_lives_in_the_cache_folder_keyed_by_the_repository(examples_repo: Path) -> None:
     applied = cli("--sandbox", "apply", "bgp", "--auto-approve")
     assert applied.code == 0, applied.both
-    data = cache_file(repo)
+    data = cache_file(examples_repo)
     assert data.is_file()
     assert data.stat().st_mode & 0o777 == 0o600 and data.parent.stat().st_mode & 0o777 == 0o700
     assert EXAMPLE_KEYS["SG_BGP_KEY"] in data.read_text()  # the keys in clear: out of the repository
-    for path in (p for p in repo.rglob("*") if p.is_file() and ".git" not in p.parts):
+    for path in (p for p in examples_repo.rglob("*") if p.is_file() and ".git" not in p.parts):
         assert EXAMPLE_KEYS["SG_BGP_KEY"].encode() not in path.read_bytes(), path
         assert "sandbox" not in path.name
     # From a subfolder of the same work tree, the same sandbox: its objects are there.
-    os.chdir(repo / "bgp")
-    again = cli("--sandbox", "--state", str(repo / "state" / "reconciler.json"), "plan", ".", "--detailed-exitcode")
+    os.chdir(examples_repo / "bgp")
+    again = cli(
+        "--sandbox", "--state", str(examples_repo / "state" / "reconciler.json"), "plan", ".", "--detailed-exitcode"
+    )
     assert again.code == 0, again.both
 
 
-def test_sandbox_data_chooses_the_file(repo: Path, tmp_path: Path) -> None:
+def test_sandbox_data_chooses_the_file(examples_repo: Path, tmp_path: Path) -> None:
     chosen = tmp_path / "elsewhere" / "box.json"
     applied = cli("--sandbox", "--sandbox-data", str(chosen), "apply", "bgp", "--auto-approve")
     assert applied.code == 0, applied.both
-    assert chosen.is_file() and not cache_file(repo).exists()
+    assert chosen.is_file() and not cache_file(examples_repo).exists()
     assert cli("--sandbox", "--sandbox-data", str(chosen), "plan", "bgp", "--detailed-exitcode").code == 0
 
 
-def test_the_data_of_an_earlier_version_moves_out_of_the_repository_once(repo: Path) -> None:
-    earlier = repo / "state" / "sandbox.json"
+def test_the_data_of_an_earlier_version_moves_out_of_the_repository_once(examples_repo: Path) -> None:
+    earlier = examples_repo / "state" / "sandbox.json"
     # Where earlier versions kept it: their runs wrote exactly this file.
     assert cli("--sandbox", "--sandbox-data", str(earlier), "apply", "bgp", "--auto-approve").code == 0
     assert earlier.is_file()
@@ -74,9 +61,9 @@ def test_the_data_of_an_earlier_version_moves_out_of_the_repository_once(repo: P
     moved = cli("--sandbox", "plan", "bgp", "--detailed-exitcode")
     assert moved.code == 0, moved.both  # the objects the state records came along
     assert "moved the embedded sandbox's data out of the repository" in moved.err
-    assert str(cache_file(repo)) in moved.err
-    assert not earlier.exists() and not (repo / "state" / "sandbox.json.log").exists()
-    assert cache_file(repo).is_file()
+    assert str(cache_file(examples_repo)) in moved.err
+    assert not earlier.exists() and not (examples_repo / "state" / "sandbox.json.log").exists()
+    assert cache_file(examples_repo).is_file()
 
     quiet = cli("--sandbox", "plan", "bgp", "--detailed-exitcode")
     assert quiet.code == 0 and "moved" not in quiet.err
@@ -106,9 +93,9 @@ def holding_folder_lock(folder: Path) -> Iterator[subprocess.Popen[str]]:
         holder.wait()
 
 
-def test_serve_and_sandbox_runs_take_turns_on_one_data_file(repo: Path, tmp_path: Path) -> None:
+def test_serve_and_sandbox_runs_take_turns_on_one_data_file(examples_repo: Path, tmp_path: Path) -> None:
     data = tmp_path / "shared.json"
-    state = repo / "state" / "reconciler.json"
+    state = examples_repo / "state" / "reconciler.json"
     state.parent.mkdir()
     env = {"RECONCILER_STATE": str(state)}
 
@@ -141,7 +128,7 @@ def test_serve_and_sandbox_runs_take_turns_on_one_data_file(repo: Path, tmp_path
     assert run("--sandbox", "--sandbox-data", str(data), "plan", "bgp", "--detailed-exitcode", env=env).code == 0
 
 
-def test_serve_seeds_from_manifests_and_the_manifests_plan_against_it(repo: Path, tmp_path: Path) -> None:
+def test_serve_seeds_from_manifests_and_the_manifests_plan_against_it(examples_repo: Path, tmp_path: Path) -> None:
     serving = spawn("sandbox", "serve", "--seed-from", "bgp/alibaba", "--seed-from", "bgp/equinix")
     try:
         exports = _read_exports(serving)
@@ -163,8 +150,8 @@ def test_serve_seeds_from_manifests_and_the_manifests_plan_against_it(repo: Path
         (["--seed-from", "nowhere"], "nowhere"),
     ],
 )
-def test_serve_refuses_bad_seed_manifests_without_starting(repo: Path, args: list[str], message: str) -> None:
-    broken = repo / "bgp" / "broken" / "bad.yaml"
+def test_serve_refuses_bad_seed_manifests_without_starting(examples_repo: Path, args: list[str], message: str) -> None:
+    broken = examples_repo / "bgp" / "broken" / "bad.yaml"
     broken.parent.mkdir()
     broken.write_text("apiVersion: reconciler/v1\nkind: NoSuchKind\nmetadata: {name: x}\nspec: {}\n")
     result = run("sandbox", "serve", *args, timeout=60)

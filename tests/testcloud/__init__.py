@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.clouds import register, unregister
 from reconciler.clouds.base import (
+    AddressFinding,
     DoctorCheck,
     DocumentRule,
     KeyHolder,
@@ -30,6 +31,7 @@ from reconciler.clouds.base import (
     Provider,
     ProviderOptions,
     RefreshScope,
+    SessionEnds,
     TerraformMapper,
     UnmanagedLevel,
     UnmanagedScope,
@@ -119,6 +121,9 @@ class MemCloud:
 
     def sandbox_seed(self, presupposed: Iterable[Presupposed]) -> Mapping[str, Any]:
         return {}  # the embedded sandbox does not emulate memcloud: nothing to presuppose there
+
+    def address_checks(self, ends: Sequence[SessionEnds], provider: Provider) -> Sequence[AddressFinding]:
+        return ()  # an in-memory router has no gateway addresses to hold a session against
 
     def serial_scope(self, change: Change, changes: Mapping[str, Change]) -> str | None:
         router = (change.after or change.before or {}).get("routerId")

@@ -2,8 +2,9 @@
 
 The package owns its kinds (`kinds`), its manifest rules (`rules`), its refresh and unmanaged
 scopes and sandbox seed (`scope`), how it reads its resources in a Terraform state (`terraform`),
-how its live objects become manifests (`generate`) and its API client on the official VPC SDK
-(`provider`, imported only when a provider is made: the SDK is slow to import).
+how its live objects become manifests (`generate`), the live checks of its sessions' addresses
+against their VBRs (`addresses`) and its API client on the official VPC SDK (`provider`, imported
+only when a provider is made: the SDK is slow to import).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.clouds.alibaba import kinds, scope, terraform
 from reconciler.clouds.base import (
+    AddressFinding,
     DoctorCheck,
     DocumentRule,
     KeyHolder,
@@ -21,6 +23,7 @@ from reconciler.clouds.base import (
     Provider,
     ProviderOptions,
     RefreshScope,
+    SessionEnds,
     TerraformMapper,
     UnmanagedLevel,
     UnmanagedScope,
@@ -100,6 +103,11 @@ class AlibabaCloud:
 
     def sandbox_seed(self, presupposed: Iterable[Presupposed]) -> Mapping[str, Any]:
         return scope.sandbox_seed(presupposed)
+
+    def address_checks(self, ends: Sequence[SessionEnds], provider: Provider) -> Sequence[AddressFinding]:
+        from reconciler.clouds.alibaba import addresses
+
+        return addresses.address_checks(ends, provider)
 
     def serial_scope(self, change: Change, changes: Mapping[str, Change]) -> str | None:
         return scope.serial_scope(change, changes)

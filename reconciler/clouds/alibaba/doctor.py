@@ -14,14 +14,15 @@ What is checked (docs/cloud-apis.md, Alibaba §1, §2, §3, §11, §13 and §14)
   error);
 - every VBR the groups name exists in its region and is `active` (the status creation needs is
   inferred, U-A17), with IPv6 enabled where a group asks for IPv6. This reads
-  `DescribeVirtualBorderRouters`, which doctor alone calls;
+  `DescribeVirtualBorderRouters` (through the provider's `describe_vbrs`, which `plan` also uses
+  to check the sessions' addresses; a refusal is a warning there too);
 - every group that peers name by id (`bgpGroupId`) exists;
 - BFD where a peer sets `enableBfd`: no API says whether BFD is enabled for an account (U-A10).
   When a peer on the same VBR already runs BFD, BFD works there; otherwise the answer is unknown.
 
-Every call goes through the provider's own plumbing (`_call`, `_page`, `_list`), so doctor sees
-what `plan` and `apply` would see, with the same retries and the same secret masking. No mutating
-action is ever called.
+Every call goes through the provider's own plumbing (`_call`, `_page`, `_list`, `describe_vbrs`), so
+doctor sees what `plan` and `apply` would see, with the same retries and the same secret masking.
+No mutating action is ever called.
 
 A `DoctorCheck` that passed with a hint is a warning: nothing failed, but something could not be
 confirmed (a mutating action, BFD, a check that an earlier failure kept from running).
@@ -69,7 +70,6 @@ MUTATIONS = (
     "ModifyBgpPeerAttribute",
     "DeleteBgpPeer",
 )
-VBR_IDS_PER_CALL = 20  # VbrId filter values per DescribeVirtualBorderRouters call (one page of 50)
 
 
 def ram_action(action: str) -> str:
@@ -245,7 +245,7 @@ def _run(
     peers_read = _read(provider._page, answering[0], ALIBABA_PEER, {}, 1, 1) if answering else None
     reachable = [r for r in regions if groups_read[r].error is None or groups_read[r].refused]
     vbrs_read = {
-        region: _read(_describe_vbrs, provider, region, [v for (g, v) in layout.vbrs if g == region])
+        region: _read(provider.describe_vbrs, region, [v for (g, v) in layout.vbrs if g == region])
         for region in reachable
         if any(g == region for g, _ in layout.vbrs)
     }
@@ -321,11 +321,11 @@ def _vbr_api_line(report: DoctorReport, results: Sequence[_Read]) -> None:
         report.warn(
             VBR_READ,
             _what_failed(refused),
-            f"grant the RAM user {ram_action(VBR_READ)} to let doctor check the VBRs; reconciler itself does not "
-            "call it",
+            f"grant the RAM user {ram_action(VBR_READ)}: doctor reads it to check the VBRs, and plan to check the "
+            "sessions' addresses (without it, both only warn)",
         )
     elif any(r.error is None for r in results):
-        report.ok(VBR_READ, "answered (doctor reads it to check the VBRs; reconciler itself does not call it)")
+        report.ok(VBR_READ, "answered (doctor reads it to check the VBRs, and plan to check the sessions' addresses)")
     else:
         failed = next(r for r in results if r.error is not None)
         report.fail(VBR_READ, _what_failed(failed), (failed.error.hint if failed.error else None) or "")
@@ -353,31 +353,6 @@ def _region_line(
         report.warn(name, "not checked: DescribeBgpGroups was refused", "see the DescribeBgpGroups check above")
     else:
         report.fail(name, _what_failed(result), (result.error.hint if result.error else None) or "")
-
-
-def _describe_vbrs(provider: AlibabaProvider, region: str, vbr_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """The VBRs of `region` among `vbr_ids`, by id (DescribeVirtualBorderRouters, filtered by VbrId)."""
-    from reconciler.clouds.alibaba.provider import _sdk
-
-    vpc_models = _sdk()[1]
-    found: dict[str, dict[str, Any]] = {}
-    ids = sorted(set(vbr_ids))
-    for start in range(0, len(ids), VBR_IDS_PER_CALL):
-        chunk = ids[start : start + VBR_IDS_PER_CALL]
-        body = provider._call(
-            region,
-            VBR_READ,
-            {
-                "filter": [vpc_models.DescribeVirtualBorderRoutersRequestFilter(key="VbrId", value=chunk)],
-                "page_number": 1,
-                "page_size": 50,
-            },
-        )
-        wrapper = body.get("VirtualBorderRouterSet") or {}
-        for item in wrapper.get("VirtualBorderRouterType") or []:
-            if isinstance(item, dict) and item.get("VbrId"):
-                found[str(item["VbrId"])] = item
-    return found
 
 
 def _flag(value: Any) -> bool:

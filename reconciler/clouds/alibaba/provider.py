@@ -7,6 +7,8 @@ Facts this client relies on:
 - Errors: `e.data` holds the raw `Code` / `Message` / `RequestId`; `e.message` is wrapped.
   Network failures are `UnretryableException` wrapping a `RetryError` (docs/cloud-apis.md,
   Alibaba §1); the codes and their hints are in Alibaba §13 (`hints`).
+- `DescribeVirtualBorderRouters` filters by VbrId and pages like the BGP Describes; its gateway
+  fields are what the live address checks read (docs/cloud-apis.md, Alibaba §14).
 - Every Describe field of a group is a string (`"65010"`, `"false"`); `BgpStatus` may be empty
   (docs/cloud-apis.md, Alibaba §5). PageSize is at most 50 (docs/cloud-apis.md, Alibaba §6).
 - Lifecycle: Pending -> Available, Modifying -> Available, Deleting -> gone. A call on an object
@@ -50,6 +52,8 @@ CLOUD = "alibaba"
 KIND_INFO: Mapping[str, KindInfo] = {ALIBABA_GROUP: GROUP, ALIBABA_PEER: PEER}
 PAGE_SIZE = 50  # the documented maximum
 FEW_REFS = 5  # poll() describes objects one by one up to this many per region and kind
+VBR_DESCRIBE = "DescribeVirtualBorderRouters"
+VBR_IDS_PER_CALL = 20  # VbrId filter values per DescribeVirtualBorderRouters call
 
 GROUP_STATUS: Mapping[str, Status] = {"Pending": "pending", "Available": "ready", "Deleting": "deleting"}
 PEER_STATUS: Mapping[str, Status] = {
@@ -494,6 +498,42 @@ class AlibabaProvider:
 
     def get(self, ref: ObjectRef) -> LiveObject | None:
         return self._describe_one(ref)
+
+    def describe_vbrs(self, region: str, vbr_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The VBRs of `region` among `vbr_ids`, by id, as DescribeVirtualBorderRouters items:
+        filtered by VbrId (at most VBR_IDS_PER_CALL values per call, the calls concurrently), in
+        pages (docs/cloud-apis.md, Alibaba §14). A VBR that does not exist is left out."""
+        ids = sorted(set(vbr_ids))
+        chunks = [ids[start : start + VBR_IDS_PER_CALL] for start in range(0, len(ids), VBR_IDS_PER_CALL)]
+        found: dict[str, dict[str, Any]] = {}
+        for items in map_bounded(
+            functools.partial(self._describe_vbr_chunk, region), chunks, self.options.max_in_flight
+        ):
+            found.update(items)
+        return found
+
+    def _describe_vbr_chunk(self, region: str, chunk: list[str]) -> dict[str, dict[str, Any]]:
+        vpc_models = _sdk()[1]
+        found: dict[str, dict[str, Any]] = {}
+        number, seen = 1, 0
+        while True:
+            body = self._call(
+                region,
+                VBR_DESCRIBE,
+                {
+                    "filter": [vpc_models.DescribeVirtualBorderRoutersRequestFilter(key="VbrId", value=chunk)],
+                    "page_number": number,
+                    "page_size": self.page_size,
+                },
+            )
+            wrapper = body.get("VirtualBorderRouterSet") or {}
+            items = [i for i in (wrapper.get("VirtualBorderRouterType") or []) if isinstance(i, dict)]
+            found.update((_text(i["VbrId"]), i) for i in items if i.get("VbrId"))
+            seen += len(items)
+            total = body.get("TotalCount")
+            if not items or seen >= (int(total) if total is not None else seen):
+                return found
+            number += 1
 
     def poll(self, refs: Sequence[ObjectRef]) -> dict[str, LiveObject | None]:
         """Per region and kind: Describe by id for a few refs, the list pages for more."""

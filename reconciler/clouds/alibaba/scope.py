@@ -116,7 +116,7 @@ def sandbox_seed(presupposed: Iterable[Presupposed]) -> Mapping[str, Any]:
     group asks for IPv6), and every region a peer names exists."""
     regions: set[str] = set()
     vbrs: dict[str, dict[str, Any]] = {}
-    for kind, attrs in presupposed:
+    for kind, attrs, *_ in presupposed:
         if kind == ALIBABA_GROUP and attrs.get("regionId") and attrs.get("virtualBorderRouterId"):
             region, vbr = str(attrs["regionId"]), str(attrs["virtualBorderRouterId"])
             regions.add(region)

@@ -115,7 +115,7 @@ def sandbox_seed(presupposed: Iterable[Presupposed]) -> Mapping[str, Any]:
     its own with a registered license and the peering's local ASN."""
     devices: dict[str, dict[str, Any]] = {}
     connections: dict[str, dict[str, Any]] = {}
-    for kind, attrs in presupposed:
+    for kind, attrs, *_ in presupposed:
         if kind != EQUINIX_PEERING or not attrs.get("connectionUuid"):
             continue
         connection = str(attrs["connectionUuid"]).lower()

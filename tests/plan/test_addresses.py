@@ -1,0 +1,84 @@
+"""The core of the live address checks: which session ends are checked, with which linked end, and
+what the findings mean (errors or warnings, `--allow-address-mismatch`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from reconciler.clouds.base import AddressFinding
+from reconciler.errors import PlanError
+from reconciler.manifest.checked import Checked
+from reconciler.manifest.load import Document
+from reconciler.plan.addresses import Verdict, refuse_mismatches, session_ends, verdict
+from tests.manifest.builders import equinix, group, peer
+
+LINKED = AddressFinding("m.yaml:2:3", "spec.peerIpAddress", "10.0.0.3 is not the peer gateway", linked=True)
+UNLINKED = AddressFinding("m.yaml:4:3", "spec.peerIpAddress", "10.0.0.9 is outside the subnet", linked=False)
+UNCHECKED = AddressFinding("m.yaml:1:3", "spec.x", "not checked: refused", linked=True, checked=False)
+
+
+@pytest.mark.parametrize(
+    ("findings", "allow", "errors", "warnings"),
+    [
+        ((), False, (), ()),
+        ((LINKED,), False, (LINKED,), ()),
+        ((LINKED,), True, (), (str(LINKED),)),
+        ((UNLINKED,), False, (), (str(UNLINKED),)),
+        ((UNCHECKED,), False, (), (str(UNCHECKED),)),
+        ((LINKED, UNLINKED, UNCHECKED), False, (LINKED,), (str(UNLINKED), str(UNCHECKED))),
+        ((LINKED, UNLINKED, UNCHECKED), True, (), (str(LINKED), str(UNLINKED), str(UNCHECKED))),
+    ],
+)
+def test_verdict(
+    findings: tuple[AddressFinding, ...], allow: bool, errors: tuple[AddressFinding, ...], warnings: tuple[str, ...]
+) -> None:
+    assert verdict(findings, allow) == Verdict(errors, warnings)
+
+
+def test_the_refusal_lists_every_error_and_warning_and_the_way_out() -> None:
+    refuse_mismatches(verdict((UNLINKED,), False))  # warnings alone never refuse
+    with pytest.raises(PlanError) as refused:
+        refuse_mismatches(verdict((LINKED, UNLINKED), False))
+    assert refused.value.message == (
+        "1 address of linked sessions cannot form the session with what is live:\n"
+        "m.yaml:2:3: spec.peerIpAddress: 10.0.0.3 is not the peer gateway\n"
+        "warning: m.yaml:4:3: spec.peerIpAddress: 10.0.0.9 is outside the subnet"
+    )
+    assert "--allow-address-mismatch" in str(refused.value)
+
+
+def checked(*docs: dict[str, Any]) -> list[Checked]:
+    return [
+        Checked.of(Document(file="m.yaml", index=i, data=doc, positions={"": (i + 1, 1)}), str(doc["kind"]), ())
+        for i, doc in enumerate(docs)
+    ]
+
+
+def test_session_ends_come_with_the_end_they_are_linked_with() -> None:
+    docs = checked(
+        group(),
+        peer("linked", labels={"link": "a"}),
+        peer("alone", peerIpAddress="10.0.0.5"),
+        equinix(labels={"link": "a"}),
+        equinix("other", localIpAddress="10.9.0.1/30", remoteIpAddress="10.9.0.2"),
+    )
+    ends = session_ends(docs)
+    pairs = {
+        cloud: [(e.own.doc.address, e.other.doc.address if e.other else None) for e in found]
+        for cloud, found in ends.items()
+    }
+    assert pairs == {
+        "alibaba": [("AlibabaBgpPeer/linked", "EquinixBgpPeering/sg-ne1-to-alibaba"), ("AlibabaBgpPeer/alone", None)],
+        "equinix": [
+            ("EquinixBgpPeering/sg-ne1-to-alibaba", "AlibabaBgpPeer/linked"),
+            ("EquinixBgpPeering/other", None),
+        ],
+    }
+    # A peer's end carries its group, where its router is named.
+    assert [m.address for m in ends["alibaba"][0].own.members] == ["AlibabaBgpGroup/sg-vbr1"]
+    # Only the plan's addresses (a --target selection) are checked; the link is still found.
+    only = session_ends(docs, frozenset({"AlibabaBgpPeer/linked"}))
+    assert [(e.own.doc.address, e.other is not None) for e in only["alibaba"]] == [("AlibabaBgpPeer/linked", True)]
+    assert "equinix" not in only
