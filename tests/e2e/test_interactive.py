@@ -103,26 +103,33 @@ class Lines:
         return "".join(self._lines)
 
 
-def test_ctrl_c_lets_calls_in_flight_finish_saves_state_and_exits_1(project: Path, sandbox: Sandbox) -> None:
-    # Every object takes 3 s to provision, and a peer is created only once its group is ready:
-    # for 3 s after the first create, none of the 6 peers can start.
-    sandbox.configure(provision_delay=3.0)
-    proc = spawn("apply", "bgp", "--auto-approve", "--parallelism", "2")
+def interrupted_once(args: tuple[str, ...], text: str, *, on_stderr: bool = False) -> tuple[int, str, str]:
+    """Run `reconciler ARGS`, press Ctrl-C once a line holding `text` shows on its stdout (or
+    stderr), and return its exit code, stdout and stderr."""
+    proc = spawn(*args)
     assert proc.stdout is not None and proc.stderr is not None
-    out, err_lines = Lines(proc.stdout), Lines(proc.stderr)
+    out, err = Lines(proc.stdout), Lines(proc.stderr)
     try:
-        # A create has been made and journaled, so the Ctrl-C handler is installed and the state
-        # will hold at least one object: interrupt now, long before any peer can start.
-        err_lines.wait_for("waiting for the cloud to settle", timeout=120)
+        (err if on_stderr else out).wait_for(text, timeout=120)
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    summary = out.text(timeout=10)
-    err = err_lines.text(timeout=10)
-    assert proc.returncode == 1
+    return proc.returncode, out.text(timeout=10), err.text(timeout=10)
+
+
+def test_ctrl_c_lets_calls_in_flight_finish_saves_state_and_exits_1(project: Path, sandbox: Sandbox) -> None:
+    # Every object takes 3 s to provision, and a peer is created only once its group is ready:
+    # for 3 s after the first create, none of the 6 peers can start.
+    sandbox.configure(provision_delay=3.0)
+    # Once a create has been made and journaled, the Ctrl-C handler is installed and the state
+    # will hold at least one object: interrupt then, long before any peer can start.
+    code, summary, err = interrupted_once(
+        ("apply", "bgp", "--auto-approve", "--parallelism", "2"), "waiting for the cloud to settle", on_stderr=True
+    )
+    assert code == 1
     assert "Interrupted: finishing the calls in flight" in err
     # The creates the cloud accepted took effect: they are sent, not cancelled.
     assert "sent; the result will be confirmed by the next run" in summary, summary

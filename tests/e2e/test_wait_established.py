@@ -7,7 +7,6 @@ Alibaba), so what the sandbox says of the sessions depends on those ends alone.
 from __future__ import annotations
 
 import shutil
-import signal
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +15,8 @@ import pytest
 
 from reconciler.sandbox import Sandbox
 from reconciler.sandbox.admin import ADMIN_TOKEN_HEADER
-from tests.e2e.conftest import cli, documents, edit_document, spawn, write_documents
-from tests.e2e.test_interactive import Lines
+from tests.e2e.conftest import cli, documents, edit_document, write_documents
+from tests.e2e.test_interactive import interrupted_once
 
 # The linked pairs of the examples, and the groups their Alibaba ends belong to.
 KEPT = {
@@ -166,19 +165,11 @@ def test_ctrl_c_ends_the_wait_and_says_which_sessions_are_unconfirmed(project: P
     force_session(sandbox, equinix, "Idle")
     edit_document(project / "bgp", "AlibabaBgpPeer", "sg-vbr1-ne1", enableBfd=False)
 
-    proc = spawn("apply", "--auto-approve", "bgp", "--wait-established=600")
-    assert proc.stdout is not None and proc.stderr is not None
-    out, err = Lines(proc.stdout), Lines(proc.stderr)
-    try:
-        out.wait_for("Waiting up to 600 s for 1 BGP session to be Established", timeout=120)
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 1
-    stdout, stderr = out.text(timeout=10), err.text(timeout=10)
+    code, stdout, stderr = interrupted_once(
+        ("apply", "--auto-approve", "bgp", "--wait-established=600"),
+        "Waiting up to 600 s for 1 BGP session to be Established",
+    )
+    assert code == 1
     assert "Interrupted: no longer waiting for the sessions; the state is saved" in stderr
     line = session_line(stdout, "sg-ne1-alibaba")
     assert line.split()[0] == "down" and line.endswith("not confirmed: the wait was interrupted"), line
