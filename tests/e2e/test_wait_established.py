@@ -15,7 +15,7 @@ import pytest
 
 from reconciler.sandbox import Sandbox
 from reconciler.sandbox.admin import ADMIN_TOKEN_HEADER
-from tests.e2e.conftest import cli, documents, edit_document, write_documents
+from tests.e2e.conftest import Result, cli, documents, edit_document, write_documents
 from tests.e2e.test_interactive import interrupted_once
 
 # The linked pairs of the examples, and the groups their Alibaba ends belong to.
@@ -75,17 +75,22 @@ def test_linked_mirrored_sessions_come_up(project: Path) -> None:
     assert "0 failed" in result.out
 
 
-def test_session_forced_down_fails_its_addresses_with_a_hint(project: Path, sandbox: Sandbox) -> None:
-    """Both ends of an updated linked session stay Idle: both ends' changes fail with each end's
-    last state and what to check, exit 1, and the applied config is in state all the same."""
+def update_with_sg_ends_held(project: Path, sandbox: Sandbox, *, equinix_state: str, alibaba_state: str) -> Result:
+    """Apply the linked pairs, hold the Singapore session's ends in the given states, then update
+    its Alibaba end and apply with a short `--wait-established`."""
     keep_linked_pairs(project / "bgp")
     assert cli("apply", "--auto-approve", "bgp").code == 0
     equinix, alibaba = sg_ends(sandbox)
-    force_session(sandbox, equinix, "Idle")
-    force_session(sandbox, alibaba, "Idle")
+    force_session(sandbox, equinix, equinix_state)
+    force_session(sandbox, alibaba, alibaba_state)
     edit_document(project / "bgp", "AlibabaBgpPeer", "sg-vbr1-ne1", enableBfd=False)
+    return cli("apply", "--auto-approve", "bgp", "--wait-established=2")
 
-    result = cli("apply", "--auto-approve", "bgp", "--wait-established=2")
+
+def test_session_forced_down_fails_its_addresses_with_a_hint(project: Path, sandbox: Sandbox) -> None:
+    """Both ends of an updated linked session stay Idle: both ends' changes fail with each end's
+    last state and what to check, exit 1, and the applied config is in state all the same."""
+    result = update_with_sg_ends_held(project, sandbox, equinix_state="Idle", alibaba_state="Idle")
 
     assert result.code == 1, result.both
     assert "Traceback" not in result.both
@@ -103,14 +108,7 @@ def test_session_forced_down_fails_its_addresses_with_a_hint(project: Path, sand
 
 
 def test_session_in_active_hints_at_the_key(project: Path, sandbox: Sandbox) -> None:
-    keep_linked_pairs(project / "bgp")
-    assert cli("apply", "--auto-approve", "bgp").code == 0
-    equinix, alibaba = sg_ends(sandbox)
-    force_session(sandbox, equinix, "Connect")
-    force_session(sandbox, alibaba, "Active")
-    edit_document(project / "bgp", "AlibabaBgpPeer", "sg-vbr1-ne1", enableBfd=False)
-
-    result = cli("apply", "--auto-approve", "--wait-established=2", "bgp")
+    result = update_with_sg_ends_held(project, sandbox, equinix_state="Connect", alibaba_state="Active")
 
     assert result.code == 1, result.both
     line = session_line(result.out, "sg-ne1-alibaba")
