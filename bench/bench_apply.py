@@ -7,7 +7,9 @@ the same at 50 ms latency with a 2 s provisioning delay (waits overlap). For ref
 `terraform apply` of 1,000 no-op `terraform_data` resources takes about 20 s on this kind of
 machine.
 
-    .venv/bin/python bench/bench_apply.py [--sizes 1000] [--slow 1000] [--label NAME]
+Each run also prints the sandbox's request counts by operation (`/_sandbox/requests`).
+
+    .venv/bin/python bench/bench_apply.py [--sizes 1000] [--slow 1000] [--runs 5] [--parallelism 10] [--label NAME]
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from common import (
     Timing,
     configure,
     generate,
+    line,
     measure,
     request_counts,
     reset_request_counts,
@@ -31,7 +34,7 @@ from common import (
 )
 
 
-def apply_once(size: int, latency_ms: float, delay: float) -> tuple[Timing, float]:
+def apply_once(size: int, latency_ms: float, delay: float, parallelism: int) -> tuple[Timing, float]:
     """One apply of `size` creates; (timing, API calls per change). A second plan must be empty."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -40,15 +43,19 @@ def apply_once(size: int, latency_ms: float, delay: float) -> tuple[Timing, floa
             latency = {"latency_ms": latency_ms}
             configure(env, provision_delay=delay, equinix=latency, alibaba=latency)
             reset_request_counts(env)
-            timing = run(["apply", "bgp", "--auto-approve"], root, env)
-            calls = sum(request_counts(env).values())
+            timing = run(["apply", "bgp", "--auto-approve", "--parallelism", str(parallelism)], root, env)
+            counts = request_counts(env)
+            calls = sum(counts.values())
+            print(line(f"  apply {size}, {latency_ms:g} ms", timing, f"{calls} requests"), flush=True)
+            for op, n in sorted(counts.items(), key=lambda kv: -kv[1]):
+                print(f"    {n:6d}  {op}", flush=True)
             again = run(["plan", "bgp", "--detailed-exitcode"], root, env)
             assert again.code == 0, f"the plan after apply shows changes:\n{again.out[-3000:]}"
             return timing, calls / project.resources
 
 
-def bench(size: int, latency_ms: float, delay: float) -> Measurement:
-    runs = [apply_once(size, latency_ms, delay) for _ in range(RUNS)]
+def bench(size: int, latency_ms: float, delay: float, runs_wanted: int, parallelism: int) -> Measurement:
+    runs = [apply_once(size, latency_ms, delay, parallelism) for _ in range(runs_wanted)]
     per_change = sorted(calls for _, calls in runs)[len(runs) // 2]
     case = f"apply {size} creates, {latency_ms:g} ms, {delay:g} s provisioning"
     return measure(case, [timing for timing, _ in runs], f"{per_change:.2f} API calls per change")
@@ -58,10 +65,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="1000")
     parser.add_argument("--slow", default="1000", help="sizes to run at 50 ms latency and 2 s provisioning")
+    parser.add_argument("--runs", type=int, default=RUNS, help="runs per case (the median is reported)")
+    parser.add_argument("--parallelism", type=int, default=10)
     parser.add_argument("--label", default="current")
     args = parser.parse_args()
-    results = [bench(int(size), 0, 0) for size in args.sizes.split(",") if size]
-    results += [bench(int(size), 50, 2) for size in args.slow.split(",") if size]
+    results = [bench(int(size), 0, 0, args.runs, args.parallelism) for size in args.sizes.split(",") if size]
+    results += [bench(int(size), 50, 2, args.runs, args.parallelism) for size in args.slow.split(",") if size]
     save("apply", args.label, results)
 
 

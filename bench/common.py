@@ -1,20 +1,19 @@
 """Shared pieces of the whole-process benchmarks: generated projects, a sandbox in its own
 process (like a real cloud, so it does not share the reconciler's CPU), and timing of
-`reconciler` runs as subprocesses (wall time and CPU time)."""
+`reconciler` runs as subprocesses (wall time, CPU time and peak memory)."""
 
 from __future__ import annotations
 
 import json
 import math
 import os
-import resource
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -182,24 +181,29 @@ class Timing:
     cpu: float
     code: int
     out: str
+    peak_mb: float = 0.0  # the process's peak resident set size (ru_maxrss)
 
 
 def run(args: list[str], cwd: Path, env: Mapping[str, str]) -> Timing:
-    """Run `reconciler ARGS` as a whole process; wall and CPU (user + system) seconds."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    """Run `reconciler ARGS` as a whole process; wall and CPU (user + system) seconds and peak
+    memory, all of this one process (os.wait4 gives its own resource usage, not every child's)."""
     start = time.perf_counter()
-    proc = subprocess.run(
+    proc = subprocess.Popen(
         [sys.executable, "-m", "reconciler", *args],
         cwd=cwd,
         env=clean_env({**env, **KEY_ENV}),
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,  # one pipe, read to its end: no deadlock on a full second pipe
         text=True,
-        check=False,
     )
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    proc.stdout.close()
+    _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return Timing(wall, cpu, proc.returncode, proc.stdout + proc.stderr)
+    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
+    cpu = usage.ru_utime + usage.ru_stime
+    return Timing(wall, cpu, proc.returncode, out, usage.ru_maxrss / 1024)  # Linux: ru_maxrss in KiB
 
 
 def line(label: str, t: Timing, extra: str = "") -> str:
@@ -218,6 +222,7 @@ class Measurement:
     walls: list[float]
     cpus: list[float]
     extra: str = ""
+    peaks_mb: list[float] = field(default_factory=list)
 
     @property
     def median(self) -> float:
@@ -226,7 +231,8 @@ class Measurement:
     def summary(self) -> str:
         return (
             f"{self.case:<48} median {self.median:6.2f} s  (min {min(self.walls):.2f}, max {max(self.walls):.2f}, "
-            f"cpu {statistics.median(self.cpus):.2f} s, {len(self.walls)} runs)  {self.extra}"
+            f"cpu {statistics.median(self.cpus):.2f} s, peak {max(self.peaks_mb, default=0):.0f} MB, "
+            f"{len(self.walls)} runs)  {self.extra}"
         )
 
 
@@ -234,7 +240,7 @@ def measure(case: str, timings: list[Timing], extra: str = "") -> Measurement:
     failed = [t for t in timings if t.code != 0]
     if failed:
         raise SystemExit(f"{case}: a run failed (exit {failed[0].code}):\n{failed[0].out[-3000:]}")
-    result = Measurement(case, [t.wall for t in timings], [t.cpu for t in timings], extra)
+    result = Measurement(case, [t.wall for t in timings], [t.cpu for t in timings], extra, [t.peak_mb for t in timings])
     print(result.summary(), flush=True)
     return result
 
@@ -246,7 +252,14 @@ def save(bench: str, label: str, measurements: list[Measurement]) -> Path:
     path = RESULTS / f"{bench}.json"
     data: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
     data[label] = [
-        {"case": m.case, "median_s": round(m.median, 3), "walls_s": m.walls, "cpus_s": m.cpus, "extra": m.extra}
+        {
+            "case": m.case,
+            "median_s": round(m.median, 3),
+            "walls_s": m.walls,
+            "cpus_s": m.cpus,
+            "peaks_mb": m.peaks_mb,
+            "extra": m.extra,
+        }
         for m in measurements
     ]
     path.write_text(json.dumps(data, indent=2) + "\n")

@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "drift": ("reconciler.commands.drift", "Report what changed outside reconciler (read-only)."),
     "doctor": ("reconciler.commands.doctor", "Check the cloud accounts the manifests use (read-only)."),
     "show": ("reconciler.commands.show", "Render a saved plan file."),
+    "graph": ("reconciler.commands.graph", "Draw the BGP topology (Mermaid or DOT), coloured by health or a plan."),
     "import": (
         "reconciler.commands.import_",
         "Take an existing cloud object under management, or migrate from a Terraform state.",
@@ -203,8 +204,8 @@ def cli(
 # Commands that never open the state: a state path is not checked for them.
 _STATELESS_COMMANDS = frozenset({"validate", "show", "sandbox", "init", None})
 # Commands that need no state backend chosen in CI: those, `init`, and `doctor` (it never reads
-# or writes the state).
-_NO_BACKEND_NEEDED = _STATELESS_COMMANDS | {"doctor"}
+# or writes the state). `graph` reads the state only to draw health, and checks then.
+_NO_BACKEND_NEEDED = _STATELESS_COMMANDS | {"doctor", "graph"}
 _HELP_ASKED = "reconciler.help_asked"
 
 

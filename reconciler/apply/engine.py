@@ -3,21 +3,24 @@
 (docs/architecture.md, "Apply".) The engine wires four parts together and owns the loop that
 handles their events, one at a time, on the calling thread:
 
-- `Scheduler` (scheduler.py): what may start now. At most `parallelism` calls in flight; never
-  two steps of one serial scope at once (`Step.serial_scope`: where a cloud takes one mutation at
-  a time), from a step's first call until its object settled or it failed, its waits for a busy
-  cloud included; a step waiting for its scope holds no slot. A failed step skips its dependents
-  while independent branches go on; after an interrupt nothing new starts and the calls in
-  flight finish. A step whose call was accepted but whose object had not settled yet ends as
-  "sent": it took effect, and the next run confirms it from the journal.
+- `Scheduler` (scheduler.py): what may start now. At most `parallelism` calls in flight, all
+  clouds together, handed to the clouds in turn from a ready queue per cloud (`Step.lane`), so
+  one cloud's backlog never delays another cloud's ready steps. Never two steps of one serial
+  scope at once (`Step.serial_scope`: where a cloud takes one mutation at a time), from a step's
+  first call until its object settled or it failed, its waits for a busy cloud included; a step
+  waiting for its scope holds no slot. A failed step skips its dependents while independent
+  branches go on; after an interrupt nothing new starts and the calls in flight finish. A step
+  whose call was accepted but whose object had not settled yet ends as "sent": it took effect,
+  and the next run confirms it from the journal.
 - `StepExecutor` (executor.py): one call of one step, in a worker thread, one handler per `Op`.
   Each call again after a refusal has an idempotency token of its own.
 - `JournalWriter` (journal.py): an intent, durably, before each mutating call; its outcome after.
 - `SettleWatcher` (settle.py), one per provider: every object that is settling, and every step
-  the cloud was too busy to take, polled together; neither holds a parallelism slot. A step is
-  done once a read shows its object ready with every desired value and key; a change the cloud
-  did not keep fails it. A busy step goes back to the ready queue once what kept the cloud busy
-  settles, or after a delay that grows with each attempt, within the step's timeout.
+  the cloud was too busy to take, polled together at a steady interval; neither holds a
+  parallelism slot. A step is done once a read shows its object ready with every desired value
+  and key; a change the cloud did not keep fails it. A busy step goes back to the ready queue
+  once what kept the cloud busy settles, or after a delay that grows with each attempt, within
+  the step's timeout.
 
 Threads, not asyncio: the providers' clients are used synchronously and are thread-safe.
 """
@@ -237,6 +240,7 @@ class _Run:
                 timeout=self.settings.timeout,
                 poll_min=self.settings.poll_min,
                 poll_max=self.settings.poll_max,
+                poll_steady=self.settings.poll_steady,
             )
             watcher.start()
             self.watchers[step.provider] = watcher

@@ -10,7 +10,9 @@ intent, with an id of its own; its outcome reuses that id:
 - nothing: the outcome is unknown (a timeout, a reset, a 5xx, a bug). The intent stays open and
   the next run looks at the cloud to learn what happened (reconciler/apply/recovery.py).
 
-Appends come from worker threads; each step's entries are written in order under one lock.
+Appends come from worker threads. A step's entries are written in order by the thread working
+on it; the lock guards only the bookkeeping, never a durable append, so that the appends of many
+steps can be made durable together (group commit, reconciler/state/group_commit.py).
 """
 
 from __future__ import annotations
@@ -67,8 +69,8 @@ class JournalWriter:
         """Before the call: what is about to be asked for (durably, when `append` returns).
         `attempt` numbers the call (1, 2...; None: the one after the last journaled)."""
         with self._lock:
-            self._attempts[step.key] = attempt if attempt is not None else self._attempts.get(step.key, 0) + 1
-            self._write(step, "intent", token=token, cloud_id=cloud_id, attributes=attributes, region=region)
+            number = self._attempts[step.key] = attempt if attempt is not None else self._attempts.get(step.key, 0) + 1
+        self._write(step, "intent", number, token=token, cloud_id=cloud_id, attributes=attributes, region=region)
 
     def done(
         self,
@@ -80,13 +82,15 @@ class JournalWriter:
     ) -> None:
         """After an accepted call: what is now in the cloud."""
         with self._lock:
-            self._write(step, "done", token=None, cloud_id=cloud_id, attributes=attributes, region=region)
+            number = self._attempts.get(step.key, 1)
+        self._write(step, "done", number, token=None, cloud_id=cloud_id, attributes=attributes, region=region)
 
     def failed(self, step: Step, error: str) -> None:
         """The call certainly changed nothing: settle the step's open intents as failed."""
         with self._lock:
-            for intent in self._open.pop(step.key, []):
-                self._append(replace(intent, phase="failed", time=utc_now(), error=error))
+            intents = self._open.pop(step.key, [])
+        for intent in intents:
+            self._append(replace(intent, phase="failed", time=utc_now(), error=error))
 
     def unknown(self, step: Step) -> None:
         """The outcome is unknown: leave the step's intents open for recovery."""
@@ -97,14 +101,16 @@ class JournalWriter:
         try:
             self._append_durably(entry)
         except ReconcilerError as exc:
-            if self.failure is None:
-                self.failure = exc
+            with self._lock:
+                if self.failure is None:
+                    self.failure = exc
             raise
 
     def _write(
         self,
         step: Step,
         phase: Phase,
+        attempt: int,
         *,
         token: str | None,
         cloud_id: str | None,
@@ -114,7 +120,7 @@ class JournalWriter:
         change = step.change
         info = KINDS[change.kind]
         entry = JournalEntry(
-            id=entry_id(self._lineage, self._serial, self._run_id, step, self._attempts.get(step.key, 1)),
+            id=entry_id(self._lineage, self._serial, self._run_id, step, attempt),
             address=step.address,
             kind=change.kind,
             action=journal_action(step.op),
@@ -147,10 +153,11 @@ class JournalWriter:
         self._append(entry)
         if moved is not None and phase != "intent":
             self._append(moved)
-        if phase == "intent":
-            self._open[step.key] = [e for e in (moved, entry) if e is not None]
-        else:
-            self._open.pop(step.key, None)
+        with self._lock:
+            if phase == "intent":
+                self._open[step.key] = [e for e in (moved, entry) if e is not None]
+            else:
+                self._open.pop(step.key, None)
 
 
 def metadata_entries(changes: Sequence[Change], lineage: str, serial: int, run_id: str) -> list[JournalEntry]:

@@ -1,16 +1,19 @@
-"""Which tasks may start now: a dependency graph, a ready queue, a bound on calls in flight and
-one task at a time per concurrency key.
+"""Which tasks may start now: a dependency graph, a ready queue per lane, a bound on calls in
+flight and one task at a time per concurrency key.
 
 Generic and single-threaded: it knows tasks only by `key`, `after` (the keys that must succeed
-first) and `concurrency_key` (or None), and holds no thread, clock or cloud. The engine
-tells it what happened; it answers with what to start next.
+first), `concurrency_key` (or None) and `lane` (or None), and holds no thread, clock or cloud.
+The engine tells it what happened; it answers with what to start next.
 
-- At most `parallelism` tasks are in a call at once. A task that waits (for the cloud to settle,
-  or to be called again) holds no slot.
+- At most `parallelism` tasks are in a call at once, all lanes together. A task that waits (for
+  the cloud to settle, or to be called again) holds no slot.
+- Each lane (the engine's: a cloud) has its own ready queue, and free slots go to the lanes in
+  turn, so one lane's backlog never holds back another lane's ready tasks. Within a lane, tasks
+  start in the order they became ready.
 - Tasks that share a concurrency key never run at once: a task holds its key from its start until
   it has an outcome, through its waits and its calls again. A ready task whose key another task
-  holds waits for it without a slot, and starts, before the tasks that became ready after it,
-  once the key is free. Otherwise tasks start in the order they became ready.
+  holds waits for it without a slot and, once the key is free, starts ahead of its lane's other
+  ready tasks.
 - A task that did not succeed skips everything that depends on it, directly or not; independent
   branches go on.
 - After `stop()` nothing new starts (a task put back to be called again stays queued); the calls
@@ -37,6 +40,11 @@ class Task(Protocol):
         """Tasks that share a concurrency key never run at once (None: no such bound)."""
         ...
 
+    @property
+    def lane(self) -> str | None:
+        """Tasks of one lane share a ready queue; lanes take free slots in turn."""
+        ...
+
 
 T = TypeVar("T", bound=Task)
 
@@ -59,7 +67,15 @@ class Scheduler(Generic[T]):
         for t in tasks:
             for k in self._waiting_on[t.key]:
                 self._dependents.setdefault(k, []).append(t.key)
-        self._ready: deque[str] = deque(t.key for t in tasks if not self._waiting_on[t.key])
+        self._lane_of = {t.key: t.lane for t in tasks}
+        # One ready queue per lane, in the order lanes first appear; `_turn` is the lane served next.
+        self._ready: dict[str | None, deque[str]] = {lane: deque() for lane in dict.fromkeys(self._lane_of.values())}
+        self._lanes = list(self._ready)
+        self._lane_index = {lane: i for i, lane in enumerate(self._lanes)}
+        self._turn = 0
+        for t in tasks:
+            if not self._waiting_on[t.key]:
+                self._ready[t.lane].append(t.key)
         self._parallelism = max(1, parallelism)
         self._in_call: set[str] = set()
         self._started: set[str] = set()
@@ -93,8 +109,10 @@ class Scheduler(Generic[T]):
         """The tasks to call now, each taking a slot until `call_ended` and its concurrency key
         until it has an outcome."""
         starting: list[T] = []
-        while self._ready and len(self._in_call) < self._parallelism and not self._stopped:
-            key = self._ready.popleft()
+        while len(self._in_call) < self._parallelism and not self._stopped:
+            key = self._next_ready()
+            if key is None:
+                break
             if key in self._finished:
                 continue
             concurrency = self._by_key[key].concurrency_key
@@ -106,6 +124,9 @@ class Scheduler(Generic[T]):
             self._in_call.add(key)
             self._started.add(key)
             starting.append(self._by_key[key])
+            # The next lane's turn comes only once this lane started a task: a lane whose queue
+            # holds tasks waiting for a concurrency key must not lose its turns to them.
+            self._turn = (self._lane_index[self._lane_of[key]] + 1) % len(self._lanes)
         return starting
 
     def call_ended(self, key: str) -> None:
@@ -116,7 +137,7 @@ class Scheduler(Generic[T]):
         """Queue a task that started before (the cloud asked for it to be called again). It keeps
         its concurrency key meanwhile."""
         if key not in self._finished:
-            self._ready.append(key)
+            self._ready[self._lane_of[key]].append(key)
 
     def succeeded(self, key: str) -> list[T]:
         """Record a success; returns the dependents that became ready."""
@@ -126,7 +147,7 @@ class Scheduler(Generic[T]):
             waiting = self._waiting_on[k]
             waiting.discard(key)
             if not waiting and k not in self._finished:
-                self._ready.append(k)
+                self._ready[self._lane_of[k]].append(k)
                 released.append(self._by_key[k])
         return released
 
@@ -151,8 +172,17 @@ class Scheduler(Generic[T]):
             while queued:  # the task that waited longest for the key goes first
                 waiting = queued.popleft()
                 if waiting not in self._finished:
-                    self._ready.appendleft(waiting)
+                    self._ready[self._lane_of[waiting]].appendleft(waiting)
                     break
+
+    def _next_ready(self) -> str | None:
+        """The first ready task of the lane whose turn it is, or of the next lane that has one;
+        None when none has."""
+        for i in range(len(self._lanes)):
+            queue = self._ready[self._lanes[(self._turn + i) % len(self._lanes)]]
+            if queue:
+                return queue.popleft()
+        return None
 
     def _skip_dependents(self, key: str, skipped: list[Skipped[T]]) -> None:
         for k in self._dependents.get(key, []):

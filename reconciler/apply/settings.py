@@ -16,6 +16,9 @@ class EngineSettings:
     create_grace: float = ProviderOptions().create_grace
     poll_min: float = 0.05  # first settle poll after this many seconds, then backoff
     poll_max: float = 2.0
+    # Settle polls back off only to this while waits come and go (a serial scope's next step may
+    # wait for one), to `poll_max` while nothing happens.
+    poll_steady: float = 0.1
     busy_backoff: float = 1.5  # a busy cloud with nothing to watch: each wait this much longer...
     busy_max: float = 30.0  # ...up to this many seconds (or what the cloud asked for, when longer)
     # After the calls, wait this many seconds for every changed BGP session to be Established (None: do not).

@@ -3,8 +3,14 @@
 After a call is accepted the object settles (provisioning, deletion); a step the cloud was too busy
 to take waits for what kept it busy. Neither holds a parallelism slot: the watcher polls all of
 them together with the provider's batched `poll`, so waits overlap and cost list calls, not one
-GET per object. Polls start `poll_min` after a new wait and back off to `poll_max`. Whatever a poll
-returns, every wait ends by its step's deadline.
+GET per object (a provider keeps its polls' requests on a budget of their own, apart from the
+calls' requests, and the watcher rests at least `POLL_REST` times as long as a round took before
+the next). The interval is steady: polls start `poll_min` after the first wait of an idle
+watcher and back off, up to `poll_steady` while things happen (a wait came or ended since the last
+round: a step of a serial scope may be waiting for it) and up to `poll_max` while nothing does. A
+wait added meanwhile joins the next round and never brings the interval back to `poll_min`, so a
+stream of new waits never turns into a stream of list calls.
+Whatever a poll returns, every wait ends by its step's deadline.
 
 An object is settled only when a read shows it ready with every desired value, keys included (the
 plan's own comparison, `field_changes`). Reads may lag a call: until the step's grace ends, a
@@ -32,6 +38,9 @@ from reconciler.plan.model import FieldChange, SecretChange
 log = get_logger("reconciler.apply")
 
 BACKOFF = 1.6  # each poll round waits this much longer than the last, up to poll_max
+# Polls have a budget of their own: after a round that took d seconds, the next starts at least
+# POLL_REST * d later, so polling a slow cloud never fills the requests that calls need.
+POLL_REST = 1.0
 STILL_CHANGING = frozenset({"pending", "deleting"})
 NEVER = float("inf")
 
@@ -123,6 +132,7 @@ class SettleWatcher(threading.Thread):
         timeout: float,
         poll_min: float,
         poll_max: float,
+        poll_steady: float | None = None,
     ) -> None:
         super().__init__(name=f"settle-{provider.name}", daemon=True)
         self.provider = provider
@@ -130,6 +140,8 @@ class SettleWatcher(threading.Thread):
         self._timeout = timeout  # only to say how long a timed-out step waited
         self._poll_min = poll_min
         self._poll_max = poll_max
+        self._poll_steady = min(poll_max, poll_steady if poll_steady is not None else poll_max)
+        self._happened = False  # a wait came or ended since the last round
         self._watches: dict[str, Watch] = {}  # step key -> wait
         self._busy: dict[str, BusyWait] = {}
         self._last_status: dict[str, str] = {}  # step key -> what the last poll saw
@@ -146,6 +158,7 @@ class SettleWatcher(threading.Thread):
         with self._wake:
             self._watches[watch.step.key] = watch
             self._last_status[watch.step.key] = "not seen yet"
+            self._happened = True
             self._poll_soon()
             self._due_by(watch.deadline)
 
@@ -153,6 +166,7 @@ class SettleWatcher(threading.Thread):
         with self._wake:
             self._busy[wait.step.key] = wait
             self._last_status[wait.step.key] = wait.reason
+            self._happened = True
             if wait.wait_for is not None:
                 self._poll_soon()
             else:
@@ -167,10 +181,12 @@ class SettleWatcher(threading.Thread):
             self._wake.notify()
 
     def _poll_soon(self) -> None:
-        """A new object to poll: the next round comes `poll_min` from now at the latest."""
-        self._interval = self._poll_min
-        self._next_poll = min(self._next_poll, time.monotonic() + self._poll_min)
-        self._due_by(self._next_poll)
+        """A new object to poll. An idle watcher polls `poll_min` from now and backs off from there;
+        a busy one polls it with the others, at the next round: the interval stays as it is."""
+        if self._next_poll == NEVER:
+            self._interval = self._poll_min
+            self._next_poll = time.monotonic() + self._poll_min
+            self._due_by(self._next_poll)
 
     def _due_by(self, when: float) -> None:
         if when < self._sleeping_until:
@@ -193,11 +209,19 @@ class SettleWatcher(threading.Thread):
                 now = time.monotonic()
                 poll_due = now >= self._next_poll
                 if poll_due:
-                    self._interval = min(self._interval * BACKOFF, self._poll_max)
+                    ceiling = self._poll_steady if self._happened else self._poll_max
+                    self._interval = min(self._interval * BACKOFF, ceiling)
                     self._next_poll = now + self._interval
+                    self._happened = False
                 watches = list(self._watches.values())
                 busy = list(self._busy.values())
+            began = time.monotonic()
             seen = self._poll(_refs(watches, busy)) if poll_due else None
+            if poll_due:
+                ended = time.monotonic()
+                with self._wake:
+                    if self._next_poll != NEVER:
+                        self._next_poll = max(self._next_poll, ended + POLL_REST * (ended - began))
             if self._stopped():
                 return
             self._judge(watches, busy, seen, time.monotonic())
@@ -272,6 +296,8 @@ class SettleWatcher(threading.Thread):
                     )
                 if verdict is not None:
                     verdicts.append(verdict)
+            if verdicts:
+                self._happened = True
             for verdict in verdicts:  # forget the wait before reporting: the step may come back at once
                 self._watches.pop(verdict.step.key, None)
                 self._busy.pop(verdict.step.key, None)

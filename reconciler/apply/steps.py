@@ -49,6 +49,12 @@ class Step:
     def provider(self) -> str:
         return KINDS[self.change.kind].cloud
 
+    @property
+    def lane(self) -> str:
+        """The scheduler's ready queue: one per cloud, so one cloud's backlog never delays
+        another cloud's ready steps."""
+        return self.provider
+
 
 def new_run_id() -> str:
     """A component of every token and journal id of one apply run that never repeats, not even

@@ -7,7 +7,8 @@ A cloud is one package under `reconciler.clouds` that exposes one `Cloud` object
   what counts as "in scope" for unmanaged-object reports, its own manifest and secret rules, what
   one end of a cross-cloud BGP session exposes, what the embedded sandbox must presuppose, how to
   read its resources in a Terraform state, how its live objects become manifests (`generate`),
-  and which addresses of its session ends cannot form a session with what is live (`address_checks`).
+  which addresses of its session ends cannot form a session with what is live (`address_checks`),
+  and what its objects hang from in a topology drawing (`graph_chain`).
 - `Provider`: observe / create / update / delete against the cloud's API (compare Crossplane's
   `ExternalClient`), plus batched polling for waits.
 """
@@ -229,6 +230,17 @@ class AddressFinding:
 
 
 @dataclass(frozen=True, slots=True)
+class GraphNode:
+    """One box of `reconciler graph`: an object, or what it hangs from (a device, a connection, a
+    router). `key` identifies it across all clouds (a resource's key is its address); it is never
+    drawn as an id, only its `label` is, escaped. `role` says what it is (`device`, `session`...)."""
+
+    key: str
+    label: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
 class DoctorCheck:
     """One line of `reconciler doctor`: what was checked, whether it passed, and why not."""
 
@@ -359,6 +371,15 @@ class Cloud(Protocol):
     def generate(self, args: Sequence[str], live: Sequence[LiveObject], provider: Provider) -> Sequence[Draft]:
         """The listed objects that `args` name, as manifest documents to be (`Draft`). Read-only:
         `provider` may be read for what the objects' names come from (a device's name)."""
+        ...
+
+    def graph_chain(
+        self, kind: str, address: str, attrs: Mapping[str, Any], info: Mapping[str, Any]
+    ) -> tuple[GraphNode, ...]:
+        """For `reconciler graph`: what an object of `kind` hangs from in the cloud, outermost first,
+        ending with the object itself (key `address`): a device, its connection, the BGP config.
+        Only what is not a resource itself: a resource it references is joined by the core. `attrs`
+        are non-secret attributes, `info` what a refresh reported besides them (may be empty)."""
         ...
 
 

@@ -3,11 +3,13 @@
 A client turns every retryable failure (throttling, 5xx, connection errors) into a
 `TransientError` inside one attempt; `call_with_retries` repeats the attempt on exactly that
 type, waiting what the server asked for (`Retry-After`) or a jittered exponential delay.
-Anything else (validation errors, 404s...) surfaces at once.
+Anything else (validation errors, 404s...) surfaces at once. Most calls succeed at once, so the
+first attempt is made without tenacity, which is entered only after a retryable failure.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -91,15 +93,15 @@ def _wait(policy: RetryPolicy) -> Callable[[tenacity.RetryCallState], float]:
     return wait
 
 
-def _stop(policy: RetryPolicy) -> Callable[[tenacity.RetryCallState], bool]:
-    """Throttling: retry until the throttle budget is spent. Anything else: `max_retries` times."""
+def _stop(policy: RetryPolicy, started: float) -> Callable[[tenacity.RetryCallState], bool]:
+    """Throttling: retry until the throttle budget, counted from the first attempt (`started`,
+    `time.monotonic`), is spent. Anything else: `max_retries` times."""
     by_attempts = tenacity.stop_after_attempt(policy.max_retries + 1)
-    by_time = tenacity.stop_after_delay(policy.throttle_budget)
 
     def stop(state: tenacity.RetryCallState) -> bool:
         error = _last_error(state)
         if isinstance(error, TransientError) and error.throttled:
-            return bool(by_time(state))
+            return (state.outcome_timestamp or time.monotonic()) - started >= policy.throttle_budget
         return bool(by_attempts(state))
 
     return stop
@@ -108,6 +110,18 @@ def _stop(policy: RetryPolicy) -> Callable[[tenacity.RetryCallState], bool]:
 def call_with_retries(attempt: Callable[[], T], policy: RetryPolicy, operation: str) -> T:
     """Run `attempt`, retrying on `TransientError`: up to `policy.max_retries` times, or for as long
     as the throttle budget lasts while the server throttles."""
+    started = time.monotonic()
+    try:
+        return attempt()
+    except TransientError as error:
+        first: TransientError | None = error
+
+    def again() -> T:
+        nonlocal first
+        if first is not None:  # tenacity's first attempt is the one already made
+            failed, first = first, None
+            raise failed
+        return attempt()
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
@@ -115,10 +129,10 @@ def call_with_retries(attempt: Callable[[], T], policy: RetryPolicy, operation: 
         log.debug("api.retry", operation=operation, attempt=state.attempt_number, wait=round(wait, 3), error=str(error))
 
     retrying = tenacity.Retrying(
-        stop=_stop(policy),
+        stop=_stop(policy, started),
         wait=_wait(policy),
         retry=tenacity.retry_if_exception_type(TransientError),
         before_sleep=before_sleep,
         reraise=True,
     )
-    return retrying(attempt)
+    return retrying(again)

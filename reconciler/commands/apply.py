@@ -470,8 +470,7 @@ def _journal_metadata(ws: Workspace, plan: Plan, state: StateDoc) -> int:
     from reconciler.apply.steps import new_run_id
 
     entries = metadata_entries(plan.metadata_updates, str(state.lineage), plan.serial, new_run_id())
-    for entry in entries:
-        ws.backend.journal_append(entry)
+    ws.backend.journal_append_many(entries)  # one write and one sync for all of them
     return len(entries)
 
 

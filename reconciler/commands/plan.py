@@ -38,7 +38,6 @@ def command(
 ) -> int:
     """Compare the manifests in PATHS (default: .) with the state and the clouds."""
     from reconciler.plan.guards import refuse_too_many
-    from reconciler.plan.planfile import save_plan
     from reconciler.read_status import reading
     from reconciler.render import render_plan
     from reconciler.workflow import build_plan, load_desired, open_workspace, presupposed_by
@@ -62,6 +61,8 @@ def command(
         )
     refuse_too_many(plan, max_deletes)
     if out is not None:
+        from reconciler.plan.planfile import save_plan  # with jsonschema: only when a plan is saved
+
         save_plan(plan, out, manifest_paths=paths)
     width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
     click.echo(render_plan(plan, fmt, width=width, plan_file=str(out) if out else None), nl=False)

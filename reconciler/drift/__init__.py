@@ -10,14 +10,16 @@ Three categories, driftctl style, plus session health, which no peer tool report
   declared peerings...); the report carries the `reconciler generate` command that takes them;
 - health: the live BGP session state of every managed object that has a session; anything but
   Established is a finding, kept apart from configuration drift (exit 2 only with
-  `require_established`).
+  `require_established`). Reports show it by session: the two managed ends of a link as one,
+  with the routes received against the route limit (a warning from 80% of it).
 Accepted drift (`metadata.driftIgnore`) is still listed, marked ignored: nothing is dropped silently
 (docs/architecture.md, "Drift").
 
     report = detect(desired, state, live_objects, DriftOptions(refreshed_kinds=..., api_calls=...))
 
 `model` holds the report, `compare` the comparisons and `detect`, `ignores` the accepted-drift
-entries and `health` the session verdicts.
+entries, `health` the session verdicts and `sessions` how they pair into sessions (the two managed
+ends of a link as one) and how near each is to its route limit.
 """
 
 from reconciler.drift.compare import DriftOptions, detect
@@ -31,10 +33,13 @@ from reconciler.drift.model import (
     HealthItem,
     IgnoredEntry,
 )
+from reconciler.drift.sessions import HEADROOM_PERCENT, BgpSession
 
 __all__ = [
     "DRIFT_FORMAT_VERSION",
+    "HEADROOM_PERCENT",
     "HEALTHY_SESSION",
+    "BgpSession",
     "Category",
     "DriftField",
     "DriftItem",

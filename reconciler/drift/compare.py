@@ -3,7 +3,8 @@
 `detect` runs four comparisons over one shared `Comparison` and assembles the report:
 `managed_drift` (changed and missing managed objects), `unmanaged_drift` (objects in scope that
 no state entry owns, the coverage, and the `reconciler generate` command that takes them),
-`session_health` and `drift_warnings`.
+`session_health` (each verdict with its link, so the two ends of a session pair up) and
+`drift_warnings` (with each session near its route limit).
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from reconciler.clouds.base import UnmanagedLevel
 from reconciler.drift.health import health_of
 from reconciler.drift.ignores import acceptance, active_ignores, expiry_warnings, field_ignores
 from reconciler.drift.model import DriftField, DriftItem, DriftReport, HealthItem
+from reconciler.drift.sessions import pair_sessions
+from reconciler.graph.build import items_from_state
+from reconciler.manifest.links import LINK_LABEL
 from reconciler.model import DriftIgnore, LiveObject, Resource, SecretValue, StateDoc, StateResource
 from reconciler.plan.ambiguous import find_ambiguities
 from reconciler.plan.model import SecretChange
@@ -333,17 +337,18 @@ def _unmanaged_detail(obj: LiveObject, declared_as: str | None, state: StateDoc,
 
 
 def session_health(c: Comparison) -> list[HealthItem]:
-    """The session of every managed object that exists and whose kind carries one, in address order."""
+    """The session of every managed object that exists and whose kind carries one, in address order,
+    each with its link as the state records it (so the ends of a link pair up)."""
     return [
-        health_of(address, obj, c.now)
+        health_of(address, obj, c.now, recorded.labels.get(LINK_LABEL))
         for address, recorded in c.managed()
         if KINDS[recorded.kind].has_session and (obj := c.present(recorded)) is not None
     ]
 
 
-def drift_warnings(c: Comparison) -> list[str]:
+def drift_warnings(c: Comparison, health: Sequence[HealthItem] = ()) -> list[str]:
     """What the report must say that is not drift: an unfinished apply, expired ignore entries,
-    keys that were not compared."""
+    keys that were not compared, sessions near their route limit."""
     warnings = [
         f"{e.address}: an apply is running or was interrupted during {e.action}; the next apply resolves it"
         for e in c.state.pending
@@ -351,6 +356,7 @@ def drift_warnings(c: Comparison) -> list[str]:
     warnings += expiry_warnings(c.desired, c.today)
     if not c.check_secrets:
         warnings.append("keys (BGP MD5 secrets) were not compared: the manifests' secrets could not be read")
+    warnings += [s.headroom_warning for s in pair_sessions(health) if s.headroom_warning]
     return warnings
 
 
@@ -369,18 +375,20 @@ def detect(
     live_objects = tuple(live_objects)
     c = Comparison.of(desired, state, live_objects, options)
     in_scope = unmanaged_drift(c)
+    health = tuple(session_health(c))
     return DriftReport(
         items=(*managed_drift(c), *in_scope.unmanaged),
-        health=tuple(session_health(c)),
+        health=health,
         managed_in_scope=in_scope.managed,
         total_in_scope=in_scope.total,
         lineage=state.lineage,
         serial=state.serial,
         created_at=c.now.isoformat(timespec="seconds").replace("+00:00", "Z"),
         api_calls=options.api_calls,
-        warnings=tuple(drift_warnings(c)),
+        warnings=tuple(drift_warnings(c, health)),
         errors=tuple(a.describe() for a in find_ambiguities(desired, state, live_objects)),
         require_established=options.require_established,
         unmanaged_level=options.unmanaged_level,
         generate_command=in_scope.generate_command,
+        topology=items_from_state(state, desired, live_objects),
     )

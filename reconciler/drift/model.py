@@ -1,22 +1,29 @@
 """The drift report: what `reconciler.drift.detect` found, as plain values the renderers read.
 
 `DriftItem` is one drifted object (changed, missing or unmanaged), `DriftField` one differing field
-of a changed object, `HealthItem` the BGP session of one managed object. Accepted drift is kept
-and marked `ignored`; `DriftReport` says what counts (findings, exit code, coverage and the scope
-it counts, and the `reconciler generate` command that takes the unmanaged objects).
+of a changed object, `HealthItem` the BGP session of one managed object, and `BgpSession` what
+people see of a session: both ends of a link where both are managed, else one object
+(`reconciler.drift.sessions`). Accepted drift is kept and marked `ignored`; `DriftReport` says
+what counts (findings, exit code, coverage and the scope it counts, unhealthy sessions, and the
+`reconciler generate` command that takes the unmanaged objects).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from reconciler import __version__
 from reconciler.clouds.base import UnmanagedLevel
+from reconciler.drift.sessions import BgpSession, pair_sessions
 from reconciler.plan.model import SecretChange
 
-DRIFT_FORMAT_VERSION = "1.2"  # 1.1: `errors`; 1.2: `summary.scope`, `generate_command`
+if TYPE_CHECKING:  # the graph code is imported only by reports that draw
+    from reconciler.graph.build import GraphItem
+
+# 1.1: `errors`; 1.2: `summary.scope`, `generate_command`; 1.3: `sessions`, `summary.unhealthy_sessions`
+DRIFT_FORMAT_VERSION = "1.3"
 Category = Literal["changed", "missing", "unmanaged"]
 # What each `--unmanaged-scope` level counts, in words (each cloud decides the details).
 SCOPE_WORDS = {
@@ -67,6 +74,10 @@ class HealthItem:
     healthy: bool
     detail: str = ""
     seconds_in_state: int | None = None  # from `since` to the report's time
+    link: str | None = None  # `metadata.labels.link` as the state records it
+    cloud: str = ""  # what people call the object's cloud ("Example"), "" when unknown
+    received_routes: int | None = None  # routes the end receives from its peer (None: not reported)
+    route_limit: int | None = None  # routes the cloud accepts before it drops the session (None: not reported)
 
 
 class IgnoredEntry(NamedTuple):
@@ -93,6 +104,9 @@ class DriftReport:
     unmanaged_level: UnmanagedLevel = UnmanagedLevel.MANIFESTS  # the scope coverage counts
     # The command that writes manifests for the unmanaged findings (None when there are none).
     generate_command: str | None = None
+    # Every managed resource, coloured by its session's health: the markdown draws the findings'
+    # part of it (a picture, never compared or exported as JSON).
+    topology: tuple[GraphItem, ...] = ()
     format_version: str = DRIFT_FORMAT_VERSION
 
     @property
@@ -112,6 +126,15 @@ class DriftReport:
     @property
     def health_findings(self) -> tuple[HealthItem, ...]:
         return tuple(h for h in self.health if not h.healthy)
+
+    @property
+    def sessions(self) -> tuple[BgpSession, ...]:
+        """The sessions as people see them: a linked session whose ends are both managed is one."""
+        return pair_sessions(self.health)
+
+    @property
+    def unhealthy_sessions(self) -> tuple[BgpSession, ...]:
+        return tuple(s for s in self.sessions if not s.healthy)
 
     def count(self, category: Category) -> int:
         return sum(1 for i in self.findings if i.category == category)
@@ -157,8 +180,9 @@ class DriftReport:
         return "No drift"
 
     def counts(self) -> list[str]:
-        """`["1 changed", "0 missing", "2 unmanaged", "1 unhealthy session", "2 ignored"]`."""
-        unhealthy = len(self.health_findings)
+        """`["1 changed", "0 missing", "2 unmanaged", "1 unhealthy session", "2 ignored"]` (a linked
+        session counts once, however many of its ends are down)."""
+        unhealthy = len(self.unhealthy_sessions)
         parts = [
             f"{self.count('changed')} changed",
             f"{self.count('missing')} missing",

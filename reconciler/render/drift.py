@@ -6,6 +6,11 @@ ignore reasons) is escaped: control characters shown as `\\uXXXX` in text, markd
 HTML-escaped in markdown. Secrets are never rendered, only "(sensitive)" with a verdict. The
 coverage names the scope it counts; text and markdown end with the `reconciler generate` command
 that takes the unmanaged objects, when there are any.
+
+Session health is shown by session (`DriftReport.sessions`): a linked session whose ends are both
+managed is one row with each end's state (named by its cloud), time in state, and the routes
+received against the route limit, with a "prefix-limit headroom" warning near the limit. JSON
+keeps the per-object `health` list as it was and adds `sessions`.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import json
 from typing import Any, NamedTuple
 
 from reconciler.clouds import KINDS
-from reconciler.drift import DriftField, DriftItem, DriftReport, HealthItem, IgnoredEntry
+from reconciler.drift import BgpSession, DriftField, DriftItem, DriftReport, HealthItem, IgnoredEntry
 from reconciler.render.markdown import GITHUB_COMMENT_LIMIT, code_block, comment_size, md_code, md_escape
 from reconciler.render.text import escape_invisible, format_value
 
@@ -23,6 +28,7 @@ NOT_DECLARED = "(not declared)"
 # Stable first line of the markdown report, so a scheduled job can find the issue it opened before.
 MARKDOWN_MARKER = "<!-- reconciler:drift-report -->"
 TIME_NOT_REPORTED = "time in state: not reported by the cloud API"
+END_TIME_NOT_REPORTED = "time in state not reported"
 # What the suggested `reconciler generate` command does, and what it does not.
 GENERATE_NOTE = (
     "generate manifests for them (and for every other BGP object on their routers and devices: keep only what is new)"
@@ -85,6 +91,19 @@ def _time_in_state(h: HealthItem) -> str:
     return f"since {since}" if since else ""
 
 
+def _end_name(h: HealthItem) -> str:
+    """`Example end`: an end of a linked session, named by its cloud (the kind when unknown)."""
+    return f"{h.cloud or h.kind} end"
+
+
+def _routes_text(session: BgpSession) -> str:
+    """`received routes 90 of 110 allowed (82%)`, or empty when no end reports both."""
+    received, limit, percent = session.received_routes, session.route_limit, session.route_usage_percent
+    if received is None or limit is None:
+        return ""
+    return f"received routes {received} of {limit} allowed ({percent}%)"
+
+
 def _ignore_note(reason: str, expires: str | None) -> str:
     note = escape_invisible(" ".join(reason.split())) or "accepted"
     return f"{note} (until {escape_invisible(expires)})" if expires else note
@@ -123,6 +142,33 @@ def _ignored_text(entry: IgnoredEntry) -> str:
     return f"changed    {_who(item)}: {_field_text(item, f)}: {_ignore_note(f.ignore_reason, f.ignore_expires)}"
 
 
+def _end_text(h: HealthItem, no_time: str = "") -> str:
+    """`Established for 3m (since ...)`, or `no_time` when the API does not tell, then the
+    verdict's detail when there is one."""
+    state = escape_invisible(h.session) if h.session else "no state reported"
+    time = _time_in_state(h) or no_time
+    detail = f" - {escape_invisible(h.detail)}" if h.detail else ""
+    return f"{state}{' ' + time if time else ''}{detail}"
+
+
+def _session_lines(session: BgpSession) -> list[str]:
+    """One row per session (a linked one with every end, by cloud), then its headroom warning."""
+    mark = "ok" if session.healthy else "!!"
+    if session.linked:
+        ends = "; ".join(
+            f"{_end_name(h)} {_end_text(h, f'({END_TIME_NOT_REPORTED})')} [{h.address}]" for h in session.ends
+        )
+        row = f"  {mark} {escape_invisible(session.name)}: {ends}"
+    else:
+        (h,) = session.ends
+        row = f"  {mark} {h.address}: {_end_text(h)}"
+    routes = _routes_text(session)
+    lines = [f"{row}; {routes}" if routes else row]
+    if session.headroom_warning:
+        lines.append(f"       warning: {escape_invisible(session.headroom_warning)}")
+    return lines
+
+
 def render_text(report: DriftReport, *, verbose: bool = False) -> str:
     lines: list[str] = []
     for item in report.findings:
@@ -137,13 +183,10 @@ def render_text(report: DriftReport, *, verbose: bool = False) -> str:
             lines.append(f"unmanaged  {_who(item)} on {escape_invisible(item.scope)}{looks}; {item.detail}")
     if report.health:
         lines += ["", "Session health:"]
-        for h in report.health:
-            mark = "ok" if h.healthy else "!!"
-            session = escape_invisible(h.session) if h.session else "no state reported"
-            time = _time_in_state(h)
-            detail = f" - {escape_invisible(h.detail)}" if h.detail else ""
-            lines.append(f"  {mark} {h.address}: {session}{' ' + time if time else ''}{detail}")
-        if any(h.since is None for h in report.health):
+        sessions = report.sessions
+        for session in sessions:
+            lines += _session_lines(session)
+        if any(s.ends[0].since is None for s in sessions if not s.linked):
             lines.append(f"  ({TIME_NOT_REPORTED})")
     if report.ignored:
         if verbose:
@@ -174,15 +217,36 @@ def _cell_code(text: str) -> str:
     return md_code(text).replace("|", "\\|")
 
 
-def _md_health_row(h: HealthItem) -> str:
+def _md_end_cells(h: HealthItem) -> tuple[str, str]:
+    """An end's session state and its time in state, as table cells."""
     session = md_escape(h.session) if h.session else "_none reported_"
     if h.seconds_in_state is not None:
         time = f"{duration(h.seconds_in_state)} (since {md_escape(h.since or '')})"
     else:
         time = f"since {md_escape(h.since)}" if h.since else "_not reported_"
-    verdict = ":white_check_mark:" if h.healthy else ":warning:"
-    note = f" {md_escape(h.detail)}" if h.detail else ""
-    return f"| {_cell_code(h.address)} | {session} | {time} | {md_escape(h.provisioning)} | {verdict}{note} |"
+    return session, time
+
+
+def _md_session_row(s: BgpSession) -> str:
+    """One row per session; a linked session lists each end on its own line of each cell."""
+    if s.linked:
+        addresses = (f"{md_escape(_end_name(h))}: {_cell_code(h.address)}" for h in s.ends)
+        who = "<br>".join([_cell_code(s.name), *addresses])
+        cells = [_md_end_cells(h) for h in s.ends]
+        session = "<br>".join(f"{md_escape(_end_name(h))}: {c[0]}" for h, c in zip(s.ends, cells, strict=True))
+        time = "<br>".join(f"{md_escape(_end_name(h))}: {c[1]}" for h, c in zip(s.ends, cells, strict=True))
+        provisioning = "<br>".join(f"{md_escape(_end_name(h))}: {md_escape(h.provisioning)}" for h in s.ends)
+    else:
+        (h,) = s.ends
+        who, provisioning = _cell_code(h.address), md_escape(h.provisioning)
+        session, time = _md_end_cells(h)
+    routes = md_escape(_routes_text(s).removeprefix("received routes ")) or "_not reported_"
+    verdict = ":white_check_mark:" if s.healthy else ":warning:"
+    notes = [f"{md_escape(_end_name(h)) + ': ' if s.linked else ''}{md_escape(h.detail)}" for h in s.ends if h.detail]
+    if s.headroom_warning:
+        notes.append(f"**{md_escape(s.headroom_warning)}**")
+    note = f" {'<br>'.join(notes)}" if notes else ""
+    return f"| {who} | {session} | {time} | {provisioning} | {routes} | {verdict}{note} |"
 
 
 def _md_ignored(entry: IgnoredEntry) -> str:
@@ -229,9 +293,10 @@ def _sections(report: DriftReport) -> tuple[list[_Section], list[_Section]]:
     changed = [i for i in report.findings if i.category == "changed"]
     missing = [i for i in report.findings if i.category == "missing"]
     unmanaged = [i for i in report.findings if i.category == "unmanaged"]
-    unhealthy = [h for h in report.health if not h.healthy]
-    healthy = [h for h in report.health if h.healthy]
-    health_header = "| Resource | Session | Time in state | Provisioning | |"
+    sessions = report.sessions
+    unhealthy = [s for s in sessions if not s.healthy]
+    healthy = [s for s in sessions if s.healthy]
+    health_header = "| Session | State | Time in state | Provisioning | Routes received | |"
     findings: list[_Section] = []
     if changed:
         header = "| Resource | Field | Live | Last applied | Manifests |"
@@ -248,16 +313,16 @@ def _sections(report: DriftReport) -> tuple[list[_Section], list[_Section]]:
         header = "| Kind | Cloud id | Scope | Looks like | Note |"
         findings.append(_table("### Unmanaged objects in scope", header, rows))
     if report.health:
-        title = f"### BGP session health ({len(unhealthy)} of {len(report.health)} unhealthy)"
+        title = f"### BGP sessions ({len(unhealthy)} of {len(sessions)} unhealthy)"
         note = "_`--require-established`: an unhealthy session counts as drift._" if report.require_established else ""
         if unhealthy:
-            findings.append(_table(title, health_header, [_md_health_row(h) for h in unhealthy], note))
+            findings.append(_table(title, health_header, [_md_session_row(s) for s in unhealthy], note))
         else:
             findings.append(_Section((title, "", "No health findings."), ()))
     collapsed: list[_Section] = []
     if healthy:
         summary = f"<details><summary>Healthy sessions ({len(healthy)})</summary>"
-        table = _table(summary, health_header, [_md_health_row(h) for h in healthy])
+        table = _table(summary, health_header, [_md_session_row(s) for s in healthy])
         collapsed.append(table._replace(outro=("", "</details>", "")))
     if report.ignored:
         summary = f"<details><summary>Ignored as accepted drift ({len(report.ignored)})</summary>"
@@ -288,6 +353,25 @@ def _fit(sections: list[_Section], room: int) -> tuple[list[str], int]:
         more = [_more_line(len(section.rows) - len(rows))] if len(rows) < len(section.rows) else []
         out += [*section.intro, *rows, *more, *section.outro]
     return out, room
+
+
+def affected_addresses(report: DriftReport) -> tuple[str, ...]:
+    """The managed addresses with a finding: drifted or missing objects, and unhealthy sessions."""
+    found = [i.address for i in report.findings if i.address and i.category != "unmanaged"]
+    found += [h.address for h in report.health_findings]
+    return tuple(dict.fromkeys(found))
+
+
+def _diagram(report: DriftReport, budget: int) -> list[str]:
+    """The findings' part of the topology as a Mermaid diagram in at most `budget` characters."""
+    title = ["### Affected sessions", ""]
+    affected = affected_addresses(report)
+    if budget <= _size(title) or not report.topology or not affected:
+        return []
+    from reconciler.graph.mermaid import mermaid_block_for_drift  # only a report with findings draws
+
+    block = mermaid_block_for_drift(report.topology, affected, max_chars=budget - _size(title) - 1)
+    return [*title, *block.split("\n"), ""] if block else []
 
 
 def render_markdown(report: DriftReport, *, max_chars: int = GITHUB_COMMENT_LIMIT) -> str:
@@ -326,10 +410,22 @@ def render_markdown(report: DriftReport, *, max_chars: int = GITHUB_COMMENT_LIMI
     # Every section keeps its frame (title, table header, closing tags) and room for a "more" line.
     frames = sum(_size(s.intro) + _size(s.outro) + _size([_more_line(len(s.rows))]) for s in findings + collapsed)
     room = max_chars - _size(fixed) - frames
+    # The diagram gives way first: never more than a quarter of the room the findings have.
+    diagram = _diagram(report, room // 4)
+    room -= _size(diagram)
     shown, room = _fit(findings, room)
     shown_collapsed, _ = _fit(collapsed, room)
     # The generate command comes last, so the issue ends with what to run.
-    parts = [*head, *shown, *fix, *shown_collapsed, *(warnings if report.warnings else []), *footer, *generate]
+    parts = [
+        *head,
+        *shown,
+        *diagram,
+        *fix,
+        *shown_collapsed,
+        *(warnings if report.warnings else []),
+        *footer,
+        *generate,
+    ]
     return "\n".join(parts) + "\n"
 
 
@@ -381,6 +477,29 @@ def _health_dict(h: HealthItem) -> dict[str, Any]:
     }
 
 
+def _end_dict(h: HealthItem) -> dict[str, Any]:
+    """One end of a session: what `health` says of it, with its cloud and routes."""
+    return {
+        **_health_dict(h),
+        "cloud": h.cloud,
+        "received_routes": h.received_routes,
+        "route_limit": h.route_limit,
+    }
+
+
+def _session_dict(s: BgpSession) -> dict[str, Any]:
+    return {
+        "name": s.name,
+        "link": s.link,
+        "healthy": s.healthy,
+        "ends": [_end_dict(h) for h in s.ends],
+        "received_routes": s.received_routes,
+        "route_limit": s.route_limit,
+        "route_usage_percent": s.route_usage_percent,
+        "headroom_warning": s.headroom_warning,
+    }
+
+
 def drift_to_dict(report: DriftReport) -> dict[str, Any]:
     return {
         "format_version": report.format_version,
@@ -395,6 +514,7 @@ def drift_to_dict(report: DriftReport) -> dict[str, Any]:
             "missing": report.count("missing"),
             "unmanaged": report.count("unmanaged"),
             "unhealthy": len(report.health_findings),
+            "unhealthy_sessions": len(report.unhealthy_sessions),
             "ignored": len(report.ignored),
             "managed_in_scope": report.managed_in_scope,
             "total_in_scope": report.total_in_scope,
@@ -405,6 +525,7 @@ def drift_to_dict(report: DriftReport) -> dict[str, Any]:
         "generate_command": report.generate_command,
         "items": [_item_dict(i) for i in report.items],
         "health": [_health_dict(h) for h in report.health],
+        "sessions": [_session_dict(s) for s in report.sessions],
         "warnings": list(report.warnings),
         "errors": list(report.errors),
         "api_calls": {k: dict(v) for k, v in report.api_calls.items()},

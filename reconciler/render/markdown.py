@@ -1,10 +1,12 @@
 """A plan as a pull-request comment, in the Atlantis / tfcmt style.
 
 Layout, top to bottom: the summary line; a warning listing every delete, replace and forget with
-its reason; one collapsed `<details>` per changed resource with its diff; provenance (state
-lineage and serial, manifests digest, tool version). The comment never exceeds the size limit
-(GitHub's 65,536 characters): the summary and destructive list come first, then as many details
-as fit, then a note saying how many were left out and how to see them.
+its reason; a Mermaid diagram of the sessions the plan changes (with what they hang from and the
+other ends of their links); one collapsed `<details>` per changed resource with its diff;
+provenance (state lineage and serial, manifests digest, tool version). The comment never exceeds
+the size limit (GitHub's 65,536 characters): the summary and destructive list come first; the
+diagram takes at most a quarter of the rest, drawing fewer nodes (or none) when that is short;
+then as many details as fit, then a note saying how many were left out and how to see them.
 
 Everything that comes from users or clouds (descriptions, reasons, ids) is escaped so it cannot
 break the comment's structure: markdown-escaped in prose, HTML-escaped in `<summary>`, and
@@ -160,6 +162,23 @@ def _warnings_block(plan: Plan, budget: int) -> str:
     return _fit_list(["> [!IMPORTANT]", "> **Warnings**", ">"], items, budget, lambda n: f"> - … and {n} more")
 
 
+def diagram_block(plan: Plan, budget: int) -> str:
+    """The sessions the plan changes, as a Mermaid diagram of at most `MAX_NODES` nodes and
+    `budget` characters (fewer nodes when the room is short; nothing when there is none)."""
+    # Imported here: the graph code (and every cloud's hooks) is needed only once there are changes.
+    from reconciler.graph.build import MAX_NODES, changed_addresses, items_from_plan
+    from reconciler.graph.mermaid import fitted_block
+
+    changed = changed_addresses(plan)
+    title = "**Affected sessions**\n\n"
+    if not changed or budget <= comment_size(title):
+        return ""
+    block = fitted_block(
+        items_from_plan(plan), changed, max_nodes=MAX_NODES, max_chars=budget - comment_size(title), what="changes"
+    )
+    return title + block if block else ""
+
+
 def details_block(change: Change) -> str:
     """One resource: collapsed, the header as summary, the diff in a fenced block."""
     view = change_view(change)
@@ -224,6 +243,11 @@ def render_markdown(plan: Plan, *, max_chars: int = GITHUB_COMMENT_LIMIT, plan_f
     if warnings:
         head.append(warnings)
         reserved += comment_size(sep + warnings)
+    # The diagram gives way first: never more than a quarter of what the head leaves.
+    diagram = diagram_block(plan, (max_chars - reserved) // 4 - len(sep))
+    if diagram:
+        head.append(diagram)
+        reserved += comment_size(sep + diagram)
 
     blocks: list[str] = []
     room = max_chars - reserved

@@ -6,6 +6,9 @@ file is replaced by each run: a per-run count exposed as a counter would never i
 
 - `reconciler_bgp_session_up{address,cloud,kind}`: 1 when the session of a managed object is
   Established, else 0 (still provisioning included: the session is not up yet);
+- `reconciler_bgp_received_routes{address,cloud,kind}` and `reconciler_bgp_route_limit{...}`: the
+  routes a managed object receives and the limit beyond which its cloud drops the session, for the
+  objects whose API reports them (alert on their ratio for prefix-limit headroom);
 - `reconciler_drift_items{category}`: findings by category (changed, missing, unmanaged);
   accepted drift (`metadata.driftIgnore`) is not counted there but in
   `reconciler_drift_accepted_items`;
@@ -58,11 +61,20 @@ def metric_families(report: DriftReport) -> Iterator[Metric]:
         f"1 when the BGP session of a managed object is {HEALTHY_SESSION}, else 0",
         ("address", "cloud", "kind"),
     )
+    labels = ("address", "cloud", "kind")
+    received = _gauge("bgp_received_routes", "Routes the BGP session of a managed object receives", labels)
+    limit = _gauge("bgp_route_limit", "Routes a managed object's cloud accepts before it drops the session", labels)
     for h in sorted(report.health, key=lambda h: h.address):
         info = KINDS.get(h.kind)
         cloud = info.cloud if info is not None else ""
         sessions.add_metric([h.address, cloud, h.kind], 1.0 if h.session == HEALTHY_SESSION else 0.0)
+        if h.received_routes is not None:
+            received.add_metric([h.address, cloud, h.kind], float(h.received_routes))
+        if h.route_limit is not None:
+            limit.add_metric([h.address, cloud, h.kind], float(h.route_limit))
     yield sessions
+    yield received
+    yield limit
 
     items = _gauge("drift_items", "Drift findings by category (accepted drift not included)", ("category",))
     for category in CATEGORIES:

@@ -7,6 +7,7 @@ process can drive it. Out-of-band drift is deliberately not here: make it throug
     GET    /_sandbox/requests        request counts            DELETE: reset them
     GET    /_sandbox/config          the configuration         POST {field: value, equinix: {...}}: change it
     POST   /_sandbox/session-state   {"cloudId": ..., "state": ...}  ("auto": back to automatic)
+    POST   /_sandbox/received-routes {"cloudId": "bgp-...", "count": N}  routes an Alibaba peer receives
     POST   /_sandbox/seed            a seed document (JSON or YAML) merged into the data
     GET    /_sandbox/state           every object, keys in clear
     POST   /_sandbox/equinix/unlock  clear OAuth lockouts and failure counts
@@ -29,8 +30,10 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
+from reconciler.sandbox.alibaba import MAX_RECEIVED_ROUTES, set_received_routes
 from reconciler.sandbox.bounded import MAX_ADMIN_BODY, InputError, parse_json_object, read_body, shown
 from reconciler.sandbox.config import SandboxError
+from reconciler.sandbox.core import CORE
 from reconciler.sandbox.seed import Seed, parse_seed_text
 
 ADMIN_TOKEN_HEADER = "X-Sandbox-Admin-Token"
@@ -64,6 +67,7 @@ def add_routes(app: web.Application, control: Control) -> None:
     app.router.add_get("/_sandbox/config", _guarded(get_config))
     app.router.add_post("/_sandbox/config", _guarded(set_config))
     app.router.add_post("/_sandbox/session-state", _guarded(set_session_state))
+    app.router.add_post("/_sandbox/received-routes", _guarded(set_peer_received_routes))
     app.router.add_post("/_sandbox/seed", _guarded(add_seed))
     app.router.add_get("/_sandbox/state", _guarded(state))
     app.router.add_post("/_sandbox/equinix/unlock", _guarded(unlock))
@@ -163,6 +167,18 @@ async def set_session_state(request: web.Request) -> web.Response:
     except SandboxError as exc:
         return _bad(str(exc))
     return web.json_response({"cloudId": cloud_id, "state": state_})
+
+
+async def set_peer_received_routes(request: web.Request) -> web.Response:
+    body = await _json_object(request)
+    cloud_id, count = body.get("cloudId"), body.get("count")
+    if not isinstance(cloud_id, str) or isinstance(count, bool) or not isinstance(count, int):
+        return _bad(f'expected {{"cloudId": "<Alibaba bgp- id>", "count": <routes, 0 to {MAX_RECEIVED_ROUTES}>}}')
+    try:
+        set_received_routes(request.app[CORE], cloud_id, count)
+    except SandboxError as exc:
+        return _bad(str(exc))
+    return web.json_response({"cloudId": cloud_id, "count": count})
 
 
 async def add_seed(request: web.Request) -> web.Response:

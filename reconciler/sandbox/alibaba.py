@@ -38,6 +38,7 @@ from reconciler.sandbox.bounded import (
     read_body,
     shown,
 )
+from reconciler.sandbox.config import SandboxError
 from reconciler.sandbox.core import CORE, Core
 from reconciler.sandbox.faults import fault_middleware, retry_after_seconds
 from reconciler.sandbox.records import (
@@ -56,6 +57,8 @@ API_VERSION = "2016-04-28"
 ALIBABA_ASN = 45104
 MAX_ASN = 4294967295
 HOST_ID = "vpc.aliyuncs.com"
+ESTABLISHED = "Established"
+MAX_RECEIVED_ROUTES = 1_000_000  # a full Internet table, with room
 CONTENT_TYPE = "application/json;charset=utf-8"
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 50
@@ -572,15 +575,13 @@ def _peer(call: Call, peer_id: str) -> AlibabaPeer:
 
 
 def _groups_on(call: Call, router_id: str) -> list[AlibabaGroup]:
-    return [g for g in call.core.store.iter("alibaba_groups") if g.router_id == router_id and g.exists]
+    return [g for g in call.core.store.where("alibaba_groups", "router_id", (router_id,)) if g.exists]
 
 
 def _peers_on(call: Call, router_id: str) -> list[AlibabaPeer]:
     """The VBR's peers that hold an address and a quota slot (not tombstones, not `Deleted`)."""
     return [
-        p
-        for p in call.core.store.iter("alibaba_peers")
-        if p.router_id == router_id and p.exists and p.status != DELETED
+        p for p in call.core.store.where("alibaba_peers", "router_id", (router_id,)) if p.exists and p.status != DELETED
     ]
 
 
@@ -884,7 +885,7 @@ def delete_bgp_group(call: Call) -> dict[str, Any]:
     _check_vbr_idle(call, group.router_id)
     _require_available(group.status, f"BGP group {group.group_id}")
     # Peers being deleted, or listed as Deleted, still count (Alibaba §7, U-A2).
-    peers = [p.peer_id for p in call.core.store.iter("alibaba_peers") if p.group_id == group.group_id and p.exists]
+    peers = [p.peer_id for p in call.core.store.where("alibaba_peers", "group_id", (group.group_id,)) if p.exists]
     if peers:
         raise AlibabaError("DependencyViolation.BgpPeer", f"Peers: {', '.join(peers)}.")
     _begin_delete(call, "alibaba_groups", group)
@@ -913,19 +914,10 @@ def describe_bgp_groups(call: Call) -> dict[str, Any]:
     router_id, group_id = p.text("RouterId"), p.text("BgpGroupId")
     page_number, page_size = _paging(call)
     is_default = p.flag("IsDefault")
-    now = call.now
-    matches = [
-        g
-        for stored in call.core.store.iter("alibaba_groups")
-        if (g := stored if stored.lag_until is None else visible(stored, now)) is not None
-        and g.region_id == call.region.region_id
-        and not is_default
-        and (not router_id or g.router_id == router_id)
-        and (not group_id or g.group_id == group_id)
-    ]
-    page = matches[(page_number - 1) * page_size : page_number * page_size]
+    where = _where(call, router_id=router_id, group_id=group_id)
+    page, total = _select(call, "alibaba_groups", where, page_number, page_size, none=bool(is_default))
     return {
-        "TotalCount": len(matches),
+        "TotalCount": total,
         "PageNumber": page_number,
         "PageSize": page_size,
         "BgpGroups": {"BgpGroup": [group_item(call.core, g) for g in page]},
@@ -937,25 +929,40 @@ def describe_bgp_peers(call: Call) -> dict[str, Any]:
     router_id, group_id, peer_id = p.text("RouterId"), p.text("BgpGroupId"), p.text("BgpPeerId")
     page_number, page_size = _paging(call)
     is_default = p.flag("IsDefault")
-    now = call.now
-    matches = [
-        peer
-        for stored in core.store.iter("alibaba_peers")
-        if (peer := stored if stored.lag_until is None else visible(stored, now)) is not None
-        and peer.region_id == call.region.region_id
-        and not is_default
-        and (not router_id or peer.router_id == router_id)
-        and (not group_id or peer.group_id == group_id)
-        and (not peer_id or peer.peer_id == peer_id)
-    ]
-    page = matches[(page_number - 1) * page_size : page_number * page_size]
+    where = _where(call, router_id=router_id, group_id=group_id, peer_id=peer_id)
+    page, total = _select(call, "alibaba_peers", where, page_number, page_size, none=bool(is_default))
     items = [peer_item(core, peer, _group_shown(call, peer.group_id)) for peer in page]
     return {
-        "TotalCount": len(matches),
+        "TotalCount": total,
         "PageNumber": page_number,
         "PageSize": page_size,
         "BgpPeers": {"BgpPeer": items},
     }
+
+
+def _where(call: Call, **fields: str | None) -> dict[str, tuple[str, ...]]:
+    """The Describe filters as store fields: the call's region, and each parameter given (not empty)."""
+    where: dict[str, tuple[str, ...]] = {"region_id": (call.region.region_id,)}
+    where.update({name: (value,) for name, value in fields.items() if value})
+    return where
+
+
+def _select(
+    call: Call,
+    table: str,
+    where: Mapping[str, tuple[str, ...]],
+    page_number: int,
+    page_size: int,
+    *,
+    none: bool = False,
+    matches: Callable[[Any], bool] | None = None,
+) -> tuple[list[Any], int]:
+    """One Describe page of what reads show and the TotalCount, at the cost of the page (the
+    store's indexes, docs/sandbox.md, Scale). `none`: the filters match nothing (IsDefault)."""
+    if none:
+        return [], 0
+    offset = (page_number - 1) * page_size
+    return call.core.store.select(table, where, call.now, offset, page_size, matches)
 
 
 def _group_shown(call: Call, group_id: str) -> AlibabaGroup | None:
@@ -994,15 +1001,16 @@ def describe_virtual_border_routers(call: Call) -> dict[str, Any]:
         filters.setdefault(key, set()).update(v for k, v in p.values.items() if k.startswith(prefix))
     if len(filters) > 5:
         raise _invalid("Filter", "At most 5 filters.")
-    matches = [
-        vbr
-        for vbr in call.core.store.iter("vbrs")
-        if vbr.region_id == call.region.region_id
-        and all(_VBR_FILTERS[key](vbr) in values for key, values in filters.items())
-    ]
-    page = matches[(page_number - 1) * page_size : page_number * page_size]
+    where = _where(call)
+    if "VbrId" in filters:
+        where["vbr_id"] = tuple(filters.pop("VbrId"))  # the key: answered without a scan
+
+    def passes(vbr: SeedVbr) -> bool:
+        return all(_VBR_FILTERS[key](vbr) in values for key, values in filters.items())
+
+    page, total = _select(call, "vbrs", where, page_number, page_size, matches=passes if filters else None)
     return {
-        "TotalCount": len(matches),
+        "TotalCount": total,
         "PageNumber": page_number,
         "PageSize": page_size,
         "VirtualBorderRouterSet": {"VirtualBorderRouterType": [vbr_item(v) for v in page]},
@@ -1073,8 +1081,10 @@ def group_item(core: Core, group: AlibabaGroup) -> dict[str, Any]:
 
 
 def peer_item(core: Core, peer: AlibabaPeer, group: AlibabaGroup | None) -> dict[str, Any]:
-    """A DescribeBgpPeers item: strings, except EnableBfd/IsFake (bool) and the counters/BfdMultiHop (int)."""
+    """A DescribeBgpPeers item: strings, except EnableBfd/IsFake (bool) and the counters/BfdMultiHop (int).
+    A peer receives routes only while its session is Established (`set_received_routes`)."""
     group = group or AlibabaGroup(status="", created_at=0.0)
+    state = alibaba_state(core, peer)
     return {
         "BgpPeerId": peer.peer_id,
         "BgpGroupId": peer.group_id,
@@ -1094,10 +1104,10 @@ def peer_item(core: Core, peer: AlibabaPeer, group: AlibabaGroup | None) -> dict
         "Keepalive": "10",
         "RouteLimit": str(group.route_quota),
         "AdvertisedRouteCount": 0,
-        "ReceivedRouteCount": 0,
+        "ReceivedRouteCount": peer.received_routes if state == ESTABLISHED else 0,
         "GmtModified": datetime.fromtimestamp(peer.modified_at, UTC).strftime("%Y-%m-%dT%H:%MZ"),
         "Status": peer.status,
-        "BgpStatus": alibaba_state(core, peer),
+        "BgpStatus": state,
     }
 
 
@@ -1106,6 +1116,26 @@ def alibaba_state(core: Core, peer: AlibabaPeer) -> str:
     config = core.config
     delay = config.session_establish_delay
     return alibaba_session(core.store, peer, config.alibaba_session_target, core.now(), delay)
+
+
+def set_received_routes(core: Core, peer_id: str, count: int) -> None:
+    """Set how many routes the other end of an Alibaba BGP peer advertises: `ReceivedRouteCount`
+    shows them while the session is Established (a down session receives none), 0 otherwise."""
+    if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_RECEIVED_ROUTES:
+        valid = f"a whole number from 0 to {MAX_RECEIVED_ROUTES}"
+        raise SandboxError(f"received routes must be {valid}, not {shown(count)}")
+    with core.store.lock:
+        core.store.settle(core.now())
+        peer: AlibabaPeer | None = core.store.get("alibaba_peers", peer_id)
+        if peer is None or not peer.exists:
+            if core.store.get("equinix_bgp", peer_id) is not None:
+                what = "is an Equinix BGP configuration; its API reports no received routes"
+                raise SandboxError(f"{shown(peer_id)} {what}")
+            if core.store.get("alibaba_groups", peer_id) is not None:
+                raise SandboxError(f"{shown(peer_id)} is a BGP group; received routes belong to peers (bgp-...)")
+            raise SandboxError(f"no Alibaba BGP peer with id {shown(peer_id)}")
+        ticket = core.store.put("alibaba_peers", dataclasses.replace(peer, received_routes=count))
+    core.store.sync(ticket)
 
 
 def session_info(core: Core, peer: AlibabaPeer) -> dict[str, Any]:

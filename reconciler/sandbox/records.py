@@ -157,6 +157,7 @@ class AlibabaPeer(Lifecycle):
     enable_bfd: bool = False
     bfd_multi_hop: int = 0
     modified_at: float = 0.0
+    received_routes: int = 0  # admin-set: what the other end advertises, shown while Established
 
     @property
     def key(self) -> str:

@@ -88,8 +88,8 @@ def equinix_session(store: Store, record: EquinixBgp, target: str, now: float, d
     peer = next(
         (
             p
-            for p in store.iter("alibaba_peers")
-            if p.exists and p.router_id == vbr_id and _same_ip(p.peer_ip_address, own.local_ip)
+            for p in store.where("alibaba_peers", "router_id", (vbr_id,))
+            if p.exists and _same_ip(p.peer_ip_address, own.local_ip)
         ),
         None,
     )
@@ -101,17 +101,15 @@ def alibaba_session(store: Store, peer: AlibabaPeer, target: str, now: float, de
     """The `BgpStatus` of an Alibaba BGP peer (called with the store lock held)."""
     if peer.session_override is not None:
         return peer.session_override
-    reaching = {c.uuid for c in store.iter("connections") if c.vbr_id == peer.router_id}
+    reaching = {c.uuid for c in store.where("connections", "vbr_id", (peer.router_id,))}
     vbr: SeedVbr | None = store.get("vbrs", peer.router_id)
     if not reaching or vbr is None:
         return session_state(peer, target, ALIBABA_UP_STATUSES)
     config = next(
         (
             r
-            for r in store.iter("equinix_bgp")
-            if r.exists
-            and r.connection_uuid in reaching
-            and _same_ip(_without_prefix(r.local_ip_address), peer.peer_ip_address)
+            for r in store.where("equinix_bgp", "connection_uuid", reaching)
+            if r.exists and _same_ip(_without_prefix(r.local_ip_address), peer.peer_ip_address)
         ),
         None,
     )

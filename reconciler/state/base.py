@@ -11,7 +11,7 @@ import getpass
 import os
 import socket
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
@@ -183,7 +183,16 @@ class StateBackend(Protocol):
         ...
 
     def journal_append(self, entry: JournalEntry) -> None:
-        """Append one entry; it is durable (fsynced / committed) when this returns."""
+        """Append one entry; it is durable (fsynced / committed) when this returns.
+
+        Safe to call from many threads at once: entries appended at the same time are written
+        together (one fdatasync / one transaction, `group_commit.py`), each call returning once
+        the write that holds its entry has succeeded, or raising what that write raised.
+        """
+        ...
+
+    def journal_append_many(self, entries: Sequence[JournalEntry]) -> None:
+        """Append `entries` in order, in one write; all are durable when this returns."""
         ...
 
     def journal_entries(self) -> list[JournalEntry]:

@@ -2,7 +2,7 @@
 
     state/reconciler.json            the state document (mode 0600)
     state/reconciler.json.backup     the previous version, kept on every write
-    state/reconciler.json.journal    write-ahead journal: JSON lines, appended and fsynced one by one
+    state/reconciler.json.journal    write-ahead journal: JSON lines, appended and fdatasynced
     state/reconciler.json.lock.json  who holds the lock; left behind only if the holder died
 
 **The lock** is an exclusive `flock` on the state's folder itself (opened O_RDONLY|O_DIRECTORY),
@@ -18,6 +18,11 @@ The holder record (`.lock.json`) is what messages and `reconciler state unlock` 
 holder checks it before every journal append and every state write: if it no longer names this
 process's lock id (deleted, or rewritten), or the folder is no longer the one locked, nothing is
 written and the command stops with a message saying so.
+
+Appends made at the same time by the apply engine's worker threads are written together, in
+one write and one fdatasync (group commit, `reconciler.state.group_commit`); each append still
+returns only once its lines are synced. A crash mid-write leaves complete lines and at most one
+torn last line, which reading skips and the next append cuts off.
 
 Each journal line carries `base_serial`, the state serial it was appended on top of. A write
 folds the journal into the next serial and then empties the journal; if the process dies in
@@ -39,9 +44,8 @@ import fcntl
 import json
 import os
 import stat
-import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import replace
 from pathlib import Path
@@ -68,6 +72,7 @@ from reconciler.state.codec import (
     entry_from_json,
     load_state,
 )
+from reconciler.state.group_commit import GroupCommit
 from reconciler.state.journal import fold
 
 FILE_MODE = 0o600
@@ -96,7 +101,8 @@ class LocalBackend:
         self._folder_id: tuple[int, int] | None = None  # (st_dev, st_ino) of the locked folder
         self._journal: BinaryIO | None = None  # open for appending while we hold the lock
         self._base_serial = 0  # the stored serial that journal appends build on
-        self._appending = threading.Lock()  # the apply engine appends from worker threads
+        # The apply engine appends from worker threads: their lines are written a batch at a time.
+        self._journal_group: GroupCommit[dict[str, Any]] = GroupCommit(self._write_journal_lines)
 
     def _sibling(self, suffix: str) -> Path:
         return self.path.with_name(self.path.name + suffix)
@@ -246,18 +252,28 @@ class LocalBackend:
             log.warning("journal: could not empty it after a write", journal=str(self.journal_path), error=str(exc))
 
     def journal_append(self, entry: JournalEntry) -> None:
-        data = check_entry(entry)
-        with self._appending:
-            self._check_held("append to the journal")
-            journal = self._journal or self._open_journal()
+        self.journal_append_many((entry,))
+
+    def journal_append_many(self, entries: Sequence[JournalEntry]) -> None:
+        # Checked in the appender's thread: an entry that cannot be stored fails its own append
+        # only, never the batch it would have joined.
+        self._journal_group.append([check_entry(entry) for entry in entries])
+
+    def _write_journal_lines(self, batch: Sequence[dict[str, Any]]) -> None:
+        """One batch of entries (as JSON data): checked against the lock, then one write and one
+        fdatasync. Called by one thread at a time (the batch's leader)."""
+        self._check_held("append to the journal")
+        journal = self._journal or self._open_journal()
+        lines = []
+        for data in batch:
             data["base_serial"] = self._base_serial
-            line = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
-            try:
-                journal.write(line.encode("utf-8"))
-                journal.flush()
-                sync_data(journal.fileno())
-            except OSError as exc:
-                raise StateError(f"cannot append to the journal {self.journal_path}: {exc.strerror}") from None
+            lines.append(json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n")
+        try:
+            journal.write("".join(lines).encode("utf-8"))
+            journal.flush()
+            sync_data(journal.fileno())
+        except OSError as exc:
+            raise StateError(f"cannot append to the journal {self.journal_path}: {exc.strerror}") from None
 
     def _open_journal(self) -> BinaryIO:
         _, stored = self._read_stored()

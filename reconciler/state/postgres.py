@@ -12,7 +12,10 @@ Tables, created on first lock (idempotent DDL):
   so every version is kept; the current state is the highest serial. The primary key
   (name, serial) also makes two writers of the same serial impossible.
 - ``journal(name, seq, entry)``: the write-ahead journal, one row per entry; a write
-  deletes the folded rows in the same transaction that inserts the new serial.
+  deletes the folded rows in the same transaction that inserts the new serial. Appends made at
+  the same time by the apply engine's worker threads are inserted together, by one statement
+  in one transaction (group commit, `reconciler.state.group_commit`); each append still returns
+  only once its rows are committed.
 - ``locks(name, id, operation, username, host, pid, created, info, backend_pid)``: who holds
   the lock. The lock itself is a session-level advisory lock (``pg_try_advisory_lock``) held
   on a dedicated connection, so it vanishes with the holder's session: when the holder dies,
@@ -33,7 +36,7 @@ import re
 import threading
 import urllib.parse
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from typing import Any, LiteralString, TypeVar
@@ -62,6 +65,7 @@ from reconciler.state.codec import (
     entry_from_json,
     load_state,
 )
+from reconciler.state.group_commit import GroupCommit
 from reconciler.state.journal import fold
 
 DEFAULT_NAME = "default"
@@ -195,6 +199,8 @@ class PostgresBackend:
         self._held: LockInfo | None = None
         self._lock_backend_pid: int | None = None  # the session holding our advisory lock
         self._tables_ready = False
+        # The apply engine appends from worker threads: their rows are inserted a batch at a time.
+        self._journal_group: GroupCommit[str] = GroupCommit(self._insert_journal_rows)
 
     # -- connections and errors --------------------------------------------------------------
 
@@ -370,22 +376,37 @@ class PostgresBackend:
         return new
 
     def journal_append(self, entry: JournalEntry) -> None:
+        self.journal_append_many((entry,))
+
+    def journal_append_many(self, entries: Sequence[JournalEntry]) -> None:
+        self._require_lock("append to the journal")
+        # Checked in the appender's thread: an entry that cannot be stored fails its own append
+        # only, never the batch it would have joined.
+        texts = [
+            json.dumps(check_entry(entry), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            for entry in entries
+        ]
+        self._journal_group.append(texts)
+
+    def _insert_journal_rows(self, texts: Sequence[str]) -> None:
+        """One batch of entries (as JSON text), in order. Called by one thread at a time."""
         held = self._require_lock("append to the journal")
-        text = json.dumps(check_entry(entry), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         conn = self._data()
         with self._writing("appending to the journal", "append to the journal", conn, held):
             # One autocommit statement (durable once the server acknowledges it), written only
-            # while our row names us and our session holds the advisory lock. FOR SHARE keeps
-            # a new holder from replacing the row until the entry is committed.
+            # while our row names us and our session holds the advisory lock: all rows or none.
+            # FOR SHARE keeps a new holder from replacing the row until the rows are committed.
+            # Rows are inserted in array order, so `seq` keeps the order of the appends.
             inserted = conn.execute(
                 self._q(
-                    "INSERT INTO {schema}.journal (name, entry) SELECT %s, %s WHERE EXISTS "
+                    "INSERT INTO {schema}.journal (name, entry) SELECT %s, e.entry "
+                    "FROM unnest(%s::text[]) WITH ORDINALITY AS e(entry, n) WHERE EXISTS "
                     "(SELECT 1 FROM {schema}.locks l WHERE l.name = %s AND l.id = %s "
-                    "AND EXISTS (" + _ADVISORY_LOCK_HELD_BY + "l.backend_pid) FOR SHARE)"
+                    "AND EXISTS (" + _ADVISORY_LOCK_HELD_BY + "l.backend_pid) FOR SHARE) ORDER BY e.n"
                 ),
-                [self.name, text, self.name, held.id, *self._key_halves],
+                [self.name, list(texts), self.name, held.id, *self._key_halves],
             ).rowcount
-            if inserted != 1:
+            if inserted != len(texts):
                 raise self._lost_lock(held, self._lock_problem(conn, held), "append to the journal")
 
     @contextmanager

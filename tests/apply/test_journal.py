@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
 
 from reconciler.apply.journal import JournalWriter, entry_id
-from reconciler.model import JournalAction
+from reconciler.model import JournalAction, JournalEntry
 from reconciler.plan.model import Action
 from tests.apply.fakes import LINEAGE, ROUTER, RUN_ID, SERIAL, MemoryJournal, registered, router, steps
 
@@ -131,3 +132,33 @@ def test_an_intent_is_journaled_under_the_attempt_it_is_given_with_that_attempts
         (f"{base}#2", "intent", "t-2"),
     ]
     assert [(e.id, e.token) for e in journal.pending] == [(f"{base}#2", "t-2")]
+
+
+def test_steps_on_other_threads_append_while_one_append_is_in_progress() -> None:
+    """The writer's lock never covers a durable append: the appends of many steps can then be
+    made durable together (group commit) instead of one after another."""
+    first_step, second_step = steps(router("a"), router("b"))
+    journal = MemoryJournal()
+    in_progress = threading.Event()
+    second_arrived = threading.Event()
+
+    def append(entry: JournalEntry) -> None:
+        if entry.address == first_step.address:
+            in_progress.set()
+            # Held until the other step's append arrives; the deadline only keeps a failure short.
+            second_arrived.wait(timeout=10)
+        else:
+            second_arrived.set()
+        journal.append(entry)
+
+    w = JournalWriter(append, LINEAGE, SERIAL, RUN_ID)
+    first = threading.Thread(target=w.intent, args=(first_step,), kwargs={"token": "t-a", "attributes": ATTRS})
+    first.start()
+    assert in_progress.wait(timeout=30)
+    second = threading.Thread(target=w.intent, args=(second_step,), kwargs={"token": "t-b", "attributes": ATTRS})
+    second.start()
+    second.join(timeout=30)
+    first.join(timeout=30)
+    assert second_arrived.is_set(), "the second step's append waited for the first one's"
+    assert journal.entries[0].address == second_step.address  # it was written while the first was held
+    assert {e.address for e in journal.pending} == {first_step.address, second_step.address}

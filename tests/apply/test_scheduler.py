@@ -14,10 +14,11 @@ class Task:
     key: str
     after: frozenset[str] = frozenset()
     concurrency_key: str | None = None
+    lane: str | None = None
 
 
-def task(key: str, *after: str, serial: str | None = None) -> Task:
-    return Task(key, frozenset(after), serial)
+def task(key: str, *after: str, serial: str | None = None, lane: str | None = None) -> Task:
+    return Task(key, frozenset(after), serial, lane)
 
 
 def keys(tasks: list[Task]) -> list[str]:
@@ -195,3 +196,54 @@ def test_after_stop_a_task_waiting_for_its_key_never_started() -> None:
     scheduler.succeeded("a")
     assert scheduler.start_ready() == []
     assert [(t.key, began) for t, began in scheduler.unfinished()] == [("b", False)]
+
+
+def test_lanes_take_free_slots_in_turn_so_one_backlog_never_holds_back_another_lane() -> None:
+    # The slow lane's backlog became ready first; the other lane's tasks still get every other slot.
+    backlog = [task(f"slow{i}", lane="slow") for i in range(6)]
+    scheduler = Scheduler([*backlog, task("fast0", lane="fast"), task("fast1", lane="fast")], 4)
+    assert keys(scheduler.start_ready()) == ["slow0", "fast0", "slow1", "fast1"]
+    for key in ("slow0", "fast0", "slow1", "fast1"):
+        scheduler.succeeded(key)
+    assert keys(scheduler.start_ready()) == ["slow2", "slow3", "slow4", "slow5"]
+
+
+def test_a_task_that_becomes_ready_late_starts_next_in_its_lane_not_behind_the_other_lanes_backlog() -> None:
+    tasks = [task("group", lane="b"), task("peer", "group", lane="b"), *(task(f"x{i}", lane="a") for i in range(5))]
+    scheduler = Scheduler(tasks, 1)
+    assert keys(scheduler.start_ready()) == ["group"]
+    scheduler.succeeded("group")  # `peer` is ready now, behind five ready tasks of lane a
+    started = []
+    for _ in range(3):
+        [t] = scheduler.start_ready()
+        started.append(t.key)
+        scheduler.succeeded(t.key)
+    assert started == ["x0", "peer", "x1"]
+
+
+def test_the_bound_on_calls_in_flight_counts_every_lane_together() -> None:
+    scheduler = Scheduler([task(f"{lane}{i}", lane=lane) for lane in "abc" for i in range(3)], 4)
+    assert keys(scheduler.start_ready()) == ["a0", "b0", "c0", "a1"]
+    assert scheduler.start_ready() == []
+    assert scheduler.in_calls == 4
+
+
+def test_a_task_queued_for_its_concurrency_key_starts_first_in_its_lane_once_the_key_is_free() -> None:
+    tasks = [task("v1", serial="vbr", lane="b"), task("v2", serial="vbr", lane="b"), task("w", lane="b")]
+    scheduler = Scheduler(tasks, 1)
+    assert keys(scheduler.start_ready()) == ["v1"]
+    scheduler.call_ended("v1")
+    assert keys(scheduler.start_ready()) == ["w"]  # v2 waits for the key, without a slot
+    scheduler.succeeded("w")
+    assert scheduler.start_ready() == []
+    scheduler.succeeded("v1")
+    assert keys(scheduler.start_ready()) == ["v2"]
+
+
+def test_tasks_waiting_for_a_concurrency_key_do_not_cost_their_lane_its_turns() -> None:
+    # Lane b's queue starts with tasks of one busy key: they step aside without a slot, and the
+    # lane's turn goes to its next task, not to lane a.
+    serial = [task(f"v{i}", serial="vbr", lane="b") for i in range(4)]
+    tasks = [*serial, task("w", lane="b"), *(task(f"x{i}", lane="a") for i in range(4))]
+    scheduler = Scheduler(tasks, 3)
+    assert keys(scheduler.start_ready()) == ["v0", "x0", "w"]

@@ -318,3 +318,41 @@ def test_a_change_still_not_shown_at_the_deadline_fails_with_what_the_cloud_show
         "timed out after 0 s waiting to be ready: the cloud did not keep the change "
         "(asn is 65000, not 65001, password is (sensitive): the cloud has another key)"
     )
+
+
+def test_a_new_wait_joins_the_next_round_without_bringing_the_interval_back_down(provider: FakeProvider) -> None:
+    # Each accepted create adds a wait; were each one to reset the interval to `poll_min`, a steady
+    # stream of creates would keep the watcher listing at its fastest rate.
+    pending = live(ROUTER, "router-1", "pending", "PROVISIONING")
+    provider.seen = {"router-1": [pending]}
+    events: queue.Queue[WatchEvent] = queue.Queue()
+    thread = SettleWatcher(provider, events.put, timeout=60, poll_min=0.01, poll_max=10.0)
+    thread.start()
+    now = time.monotonic()
+    thread.watch(Watch(a_step("a"), ref(ROUTER, "router-1"), "ready", now + 60, now + 10))
+    provider.wait_until(lambda p: len(p.polls) >= 4, "four poll rounds")
+    grown = thread._interval
+    assert grown > 0.01
+    thread.watch(Watch(a_step("b"), ref(ROUTER, "router-2"), "ready", now + 60, now + 10))
+    assert thread._interval >= grown
+    provider.objects["router-2"] = READY
+    event = events.get(timeout=WAIT)  # the new wait is still polled, with the others
+    thread.stop()
+    thread.join(WAIT)
+    assert isinstance(event, Settled) and event.step == a_step("b")
+    assert ["router-1", "router-2"] in provider.polls
+
+
+def test_an_idle_watcher_polls_its_first_wait_soon_again(provider: FakeProvider) -> None:
+    provider.objects["router-1"] = READY
+    events: queue.Queue[WatchEvent] = queue.Queue()
+    thread = SettleWatcher(provider, events.put, timeout=60, poll_min=0.01, poll_max=10.0)
+    thread.start()
+    now = time.monotonic()
+    thread.watch(Watch(a_step("a"), ref(ROUTER, "router-1"), "ready", now + 60, now + 10))
+    assert isinstance(events.get(timeout=WAIT), Settled)
+    provider.objects["router-2"] = READY
+    thread.watch(Watch(a_step("b"), ref(ROUTER, "router-2"), "ready", now + 60, now + 10))
+    assert isinstance(events.get(timeout=WAIT), Settled)
+    thread.stop()
+    thread.join(WAIT)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import pytest
@@ -90,3 +91,38 @@ def test_throttling_backs_off_from_its_own_base(debug_logs: Logs) -> None:
     call_with_retries(failing(4, TransientError("slow down", cloud="x", throttled=True), calls), policy, "op")
     waits = [e["wait"] for e in logs]
     assert len(waits) == 4 and max(waits) > policy.backoff_base * 16  # not the ordinary, shorter backoff
+
+
+def test_a_call_that_succeeds_at_once_never_enters_tenacity(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_retrying(*args: object, **kwargs: object) -> None:
+        raise AssertionError("tenacity entered for a call that succeeded")
+
+    monkeypatch.setattr("reconciler.clouds.retry.tenacity.Retrying", no_retrying)
+    assert call_with_retries(lambda: "done", QUICK, "op") == "done"
+
+
+def test_the_first_failure_counts_as_the_first_attempt(debug_logs: Logs) -> None:
+    calls: list[int] = []
+    debug_logs.clear()
+    logs = debug_logs
+    with pytest.raises(TransientError, match="busy"):
+        call_with_retries(failing(10, TransientError("busy", cloud="x"), calls), QUICK, "op")
+    assert len(calls) == QUICK.max_retries + 1
+    assert [e["attempt"] for e in logs] == [1, 2, 3]
+
+
+def test_the_throttle_budget_counts_the_first_attempt() -> None:
+    """A first attempt that alone outlasts the budget is not retried: the budget starts with it."""
+    calls: list[int] = []
+    policy = RetryPolicy(max_retries=50, throttle_budget=0.05, throttle_backoff_base=0.001, backoff_max=0.001)
+
+    def slow_then_throttled() -> str:
+        calls.append(1)
+        deadline = time.monotonic() + 0.06  # a call that takes longer than the whole budget
+        while time.monotonic() < deadline:
+            time.sleep(0.01)
+        raise TransientError("slow down", cloud="x", status=429, throttled=True)
+
+    with pytest.raises(TransientError, match="slow down"):
+        call_with_retries(slow_then_throttled, policy, "op")
+    assert len(calls) == 1

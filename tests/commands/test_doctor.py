@@ -362,10 +362,10 @@ def test_a_ram_refusal_names_the_action_to_grant(monkeypatch: pytest.MonkeyPatch
 def test_equinix_refusals_name_what_the_api_user_needs(monkeypatch: pytest.MonkeyPatch) -> None:
     real_get = EquinixProvider._get_json
 
-    def refusing(self: EquinixProvider, path: str, op: str, params: Any = None) -> Any:
+    def refusing(self: EquinixProvider, path: str, op: str, params: Any = None, **options: bool) -> Any:
         if path == "/ne/v1/bgp" or path.startswith("/fabric/"):
             raise ProviderError(f"Equinix {op} failed: HTTP 403: EQ-300005: no permission", cloud="equinix", status=403)
-        return real_get(self, path, op, params)
+        return real_get(self, path, op, params, **options)
 
     monkeypatch.setattr(EquinixProvider, "_get_json", refusing)
     result = cli("doctor", "bgp")
@@ -409,12 +409,12 @@ def test_the_pessimistic_sandbox_profile_gives_warnings_not_failures(project: Pa
 def test_an_object_that_could_not_be_read_for_another_reason_fails(monkeypatch: pytest.MonkeyPatch) -> None:
     real_get = EquinixProvider._get_json
 
-    def unavailable(self: EquinixProvider, path: str, op: str, params: Any = None) -> Any:
+    def unavailable(self: EquinixProvider, path: str, op: str, params: Any = None, **options: bool) -> Any:
         if path == f"/fabric/v4/connections/{SG_CONNECTION}":
             raise TransientError(
                 f"Equinix {op} failed: HTTP 503: IC-NE-ERR-503: unavailable", cloud="equinix", status=503
             )
-        return real_get(self, path, op, params)
+        return real_get(self, path, op, params, **options)
 
     monkeypatch.setattr(EquinixProvider, "_get_json", unavailable)
     result = cli("doctor", "bgp")

@@ -349,7 +349,7 @@ def test_markdown_reads_as_an_issue_summary_and_coverage_first_then_how_to_fix()
             "### Changed outside reconciler",
             "### Missing (deleted outside reconciler)",
             "### Unmanaged objects in scope",
-            "### BGP session health (2 of 4 unhealthy)",
+            "### BGP sessions (2 of 4 unhealthy)",
             "### How to fix",
             "<details><summary>Healthy sessions (2)</summary>",
             "<details><summary>Ignored as accepted drift (2)</summary>",
@@ -367,11 +367,11 @@ def test_markdown_reads_as_an_issue_summary_and_coverage_first_then_how_to_fix()
     assert "| `EquinixBgpPeering/old-ne` | remoteAsn | 45105 | 45104 | (not declared) |" in lines
     assert (
         "| `AlibabaBgpPeer/sg-vbr1-peer3` | Down | 3h 12m (since 2025-01-31T08:48:00Z) | Available | "
-        ":warning: BGP session is Down, not Established |" in lines
+        "_not reported_ | :warning: BGP session is Down, not Established |" in lines
     )
     assert (
         "| `AlibabaBgpPeer/sg-vbr1-peer4` | _none reported_ | _not reported_ | Pending | "
-        ":white_check_mark: still provisioning (Pending): not judged yet |" in lines
+        "_not reported_ | :white_check_mark: still provisioning (Pending): not judged yet |" in lines
     )
     assert "- `AlibabaBgpGroup/sg-vbr1` field `description`: NOC keeps notes here (until 2030-01-31)" in lines
     assert (
@@ -379,7 +379,7 @@ def test_markdown_reads_as_an_issue_summary_and_coverage_first_then_how_to_fix()
         in lines
     )
     assert lines[-9] == (
-        f"<sub>reconciler `0.1.0` · drift format `1.2` · state lineage `{LINEAGE}` serial 7 · "
+        f"<sub>reconciler `0.1.0` · drift format `1.3` · state lineage `{LINEAGE}` serial 7 · "
         "`2025-01-31T12:00:00Z`</sub>"
     )
     # It ends with the command that brings the unmanaged objects under management.
@@ -406,7 +406,7 @@ def test_markdown_structure_parses_as_intended() -> None:
         "Changed outside reconciler",
         "Missing (deleted outside reconciler)",
         "Unmanaged objects in scope",
-        "BGP session health (2 of 4 unhealthy)",
+        "BGP sessions (2 of 4 unhealthy)",
         "How to fix",
         "Bring the unmanaged objects under management",
     ]
@@ -419,7 +419,7 @@ def test_markdown_puts_healthy_sessions_in_a_collapsed_table() -> None:
         "| `AlibabaBgpPeer/sg-vbr1-peer1`",
         "| `AlibabaBgpPeer/sg-vbr1-peer4`",
     ]
-    unhealthy = md.split("### BGP session health", 1)[1].split("### How to fix", 1)[0]
+    unhealthy = md.split("### BGP sessions", 1)[1].split("### How to fix", 1)[0]
     assert unhealthy.count(":warning:") == 2 and ":white_check_mark:" not in unhealthy
 
 
@@ -513,13 +513,14 @@ def test_user_strings_cannot_break_the_issue_structure() -> None:
     assert fence.content == command.replace("\n", "\\u000a") + "\n"
     assert tokens[-1] is fence
     assert kinds.count("table_open") == 3
-    # Every table row keeps its five cells, whatever the strings hold.
-    rows = [i for i, t in enumerate(tokens) if t.type == "tr_open"]
-    for start in rows:
-        end = next(i for i in range(start, len(tokens)) if tokens[i].type == "tr_close")
-        assert [t.type for t in tokens[start:end]].count("td_open") + [t.type for t in tokens[start:end]].count(
-            "th_open"
-        ) == 5
+    # Every table row keeps its cells (five, six in the sessions table), whatever the strings hold.
+    for table_start in [i for i, t in enumerate(tokens) if t.type == "table_open"]:
+        table_end = next(i for i in range(table_start, len(tokens)) if tokens[i].type == "table_close")
+        cells = []
+        for start in [i for i in range(table_start, table_end) if tokens[i].type == "tr_open"]:
+            end = next(i for i in range(start, len(tokens)) if tokens[i].type == "tr_close")
+            cells.append(sum(t.type in ("td_open", "th_open") for t in tokens[start:end]))
+        assert cells[0] in (5, 6) and set(cells) == {cells[0]}, cells
     html_blocks = [t.content.strip() for t in tokens if t.type == "html_block"]
     assert html_blocks == [MARKDOWN_MARKER, "<details><summary>Ignored as accepted drift (1)</summary>", "</details>"]
     inline = [c for t in tokens if t.type == "inline" for c in t.children or []]
@@ -541,7 +542,7 @@ def test_health_cells_from_the_cloud_are_escaped_in_markdown() -> None:
     assert "<img" not in md
     assert row.count("&lt;img") == 3  # session, since, provisioning
     body_cells = [t.type for t in MarkdownIt("commonmark").enable("table").parse(md)].count("td_open")
-    assert body_cells == 5  # the strings' pipes do not split the row
+    assert body_cells == 6  # the strings' pipes do not split the row
 
 
 def test_markdown_lists_the_warnings() -> None:
@@ -600,6 +601,7 @@ def test_json_keeps_ignored_items_and_counts() -> None:
         "missing": 1,
         "unmanaged": 2,
         "unhealthy": 2,
+        "unhealthy_sessions": 2,
         "ignored": 2,
         "managed_in_scope": 12,
         "total_in_scope": 14,

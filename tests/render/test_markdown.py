@@ -14,10 +14,11 @@ from reconciler.render.markdown import GITHUB_COMMENT_LIMIT, md_code, md_escape,
 from tests.render.samples import big_plan, drifted_group, noop_peer, sample_plan
 
 DETAILS = "<details><summary>"
+DIAGRAM = "**Affected sessions**"
 
 
 def _destructive_section(md: str) -> str:
-    return md.split(DETAILS, 1)[0]
+    return md.split(DIAGRAM, 1)[0].split(DETAILS, 1)[0]
 
 
 def test_sample_plan_markdown_snapshot(snapshot: Callable[[str, str], None]) -> None:
@@ -67,7 +68,7 @@ def test_destructive_list_names_every_destructive_change_with_its_reason() -> No
 def test_no_warning_block_without_destructive_changes() -> None:
     md = render_markdown(sample_plan(changes=(drifted_group(),), warnings=()))
     assert "[!WARNING]" not in md
-    assert md.startswith("**Plan:** `+0 ~1 -0` · 0 to replace · 0 to forget · 0 to adopt\n\n<details>")
+    assert md.startswith(f"**Plan:** `+0 ~1 -0` · 0 to replace · 0 to forget · 0 to adopt\n\n{DIAGRAM}\n\n```mermaid")
 
 
 def test_details_hold_the_diff_in_a_fenced_diff_block() -> None:
@@ -163,7 +164,8 @@ def test_user_strings_cannot_break_the_comment_structure() -> None:
     md = render_markdown(plan)
     tokens = MarkdownIt("commonmark").enable("table").parse(md)
     kinds = [t.type for t in tokens]
-    assert kinds.count("fence") == 2  # one per changed resource, none opened or closed by the text
+    # one per changed resource and the diagram's, none opened or closed by the text
+    assert [t.info for t in tokens if t.type == "fence"] == ["mermaid", "diff", "diff"]
     assert "heading_open" not in kinds
     assert "table_open" not in kinds
     html_blocks = [t.content for t in tokens if t.type == "html_block"]
@@ -174,7 +176,7 @@ def test_user_strings_cannot_break_the_comment_structure() -> None:
     assert not [c for c in inline if c.type == "link_open"]
     assert "&lt;script&gt;" in md and "<script>" not in md.split("```diff", 1)[0]
     assert "(<code>bgpg-`x`&lt;/code&gt;</code>)" in md
-    fence = next(t for t in tokens if t.type == "fence")
+    fence = next(t for t in tokens if t.type == "fence" and t.info == "diff")
     assert '- description: "```\\n</details>\\n# Pwned' in fence.content  # the value, verbatim, inside
 
 

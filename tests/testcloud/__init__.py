@@ -25,6 +25,7 @@ from reconciler.clouds.base import (
     AddressFinding,
     DoctorCheck,
     DocumentRule,
+    GraphNode,
     KeyHolder,
     ManifestRule,
     Presupposed,
@@ -143,6 +144,15 @@ class MemCloud:
         from tests.testcloud import generate
 
         return generate.drafts(args, live)
+
+    def graph_chain(
+        self, kind: str, address: str, attrs: Mapping[str, Any], info: Mapping[str, Any]
+    ) -> tuple[GraphNode, ...]:
+        # A process hangs from its router; a neighbour from its process (a reference: the core's part).
+        if kind == kinds.ROUTER_BGP and attrs.get("routerId"):
+            router = GraphNode(f"{self.name}/router/{attrs['routerId']}", f"router {attrs['routerId']}", "router")
+            return (router, GraphNode(address, address, "group"))
+        return (GraphNode(address, address, "session" if kind == kinds.NEIGHBOR else "resource"),)
 
 
 CLOUD = MemCloud()

@@ -2,9 +2,10 @@
 
 The package owns its kinds (`kinds`), its manifest rules (`rules`), its refresh and unmanaged
 scopes and sandbox seed (`scope`), how it reads its resources in a Terraform state (`terraform`),
-how its live objects become manifests (`generate`), the live checks of its sessions' addresses
-against their VBRs (`addresses`) and its API client on the official VPC SDK (`provider`, imported
-only when a provider is made: the SDK is slow to import).
+how its live objects become manifests (`generate`), what its objects hang from in a drawing
+(`graph`), the live checks of its sessions' addresses against their VBRs (`addresses`) and its
+API client on the official VPC SDK (`provider`, imported only when a provider is made, with the
+parts of the SDK it uses: `sdk`, slow to import).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from reconciler.clouds.base import (
     AddressFinding,
     DoctorCheck,
     DocumentRule,
+    GraphNode,
     KeyHolder,
     ManifestRule,
     Presupposed,
@@ -49,8 +51,10 @@ class AlibabaCloud:
     terraform_types: Mapping[str, TerraformMapper] = terraform.TERRAFORM_TYPES
 
     def make_provider(self, env: Mapping[str, str], options: ProviderOptions) -> Provider:
+        from reconciler.clouds.alibaba import sdk
         from reconciler.clouds.alibaba.provider import AlibabaProvider
 
+        sdk.load()  # here, once, before the refresh threads: all at once they would queue on import locks
         return AlibabaProvider.from_env(env, options)
 
     def refresh_scope(
@@ -128,6 +132,13 @@ class AlibabaCloud:
         from reconciler.clouds.alibaba import generate
 
         return generate.drafts(args, live)
+
+    def graph_chain(
+        self, kind: str, address: str, attrs: Mapping[str, Any], info: Mapping[str, Any]
+    ) -> tuple[GraphNode, ...]:
+        from reconciler.clouds.alibaba import graph
+
+        return graph.graph_chain(kind, address, attrs, info)
 
 
 CLOUD = AlibabaCloud()

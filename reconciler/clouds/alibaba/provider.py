@@ -18,7 +18,8 @@ Facts this client relies on:
   `Busy`: nothing changed, and the engine calls again once the object settled, with a new token
   derived from the first (a refused token may be remembered with its refusal, Alibaba §4).
 
-The SDK takes ~0.4 s to import, so it is imported on the first call that needs it.
+The SDK takes about 0.25 s of CPU to import (0.36 s with every model): `sdk` imports it once,
+when the provider is made, and only the model modules the calls name.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from types import ModuleType
 from typing import Any
 
 from reconciler import __version__
+from reconciler.clouds.alibaba import sdk
 from reconciler.clouds.alibaba.hints import HINTS
 from reconciler.clouds.alibaba.kinds import ALIBABA_GROUP, ALIBABA_PEER, GROUP, PEER
 from reconciler.clouds.alibaba.params import KIND_PARAMS, KindParams
@@ -99,13 +101,9 @@ log = get_logger("reconciler.clouds.alibaba")
 
 @functools.cache
 def _sdk() -> tuple[ModuleType, ModuleType, ModuleType, ModuleType]:
-    """(vpc client module, vpc models, tea-openapi models, darabonba runtime): imported on first use."""
-    from alibabacloud_tea_openapi import models as openapi_models
-    from alibabacloud_vpc20160428 import client as vpc_client
-    from alibabacloud_vpc20160428 import models as vpc_models
-    from darabonba import runtime
-
-    return vpc_client, vpc_models, openapi_models, runtime
+    """(vpc client module, vpc models, tea-openapi models, darabonba runtime), imported once (`sdk`)."""
+    loaded = sdk.load()
+    return loaded.vpc_client, loaded.vpc_models, loaded.openapi_models, loaded.runtime
 
 
 def endpoint_and_protocol(value: str) -> tuple[str, str]:
@@ -193,6 +191,7 @@ def peer_object(item: Mapping[str, Any], region: str) -> LiveObject:
     info_keys = (
         ("advertisedRouteCount", "AdvertisedRouteCount"),
         ("receivedRouteCount", "ReceivedRouteCount"),
+        ("routeLimit", "RouteLimit"),
         ("hold", "Hold"),
         ("keepalive", "Keepalive"),
         ("name", "Name"),

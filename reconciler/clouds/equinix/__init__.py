@@ -2,8 +2,8 @@
 
 The package owns its kind (`kinds`), its manifest rules (`rules`), its refresh and unmanaged
 scopes and sandbox seed (`scope`), how it reads `equinix_network_bgp` in a Terraform state
-(`terraform`), how its live objects become manifests (`generate`) and its httpx API client
-(`provider`, imported only when a provider is made).
+(`terraform`), how its live objects become manifests (`generate`), what its objects hang from
+in a drawing (`graph`) and its httpx API client (`provider`, imported only when a provider is made).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from reconciler.clouds.base import (
     AddressFinding,
     DoctorCheck,
     DocumentRule,
+    GraphNode,
     KeyHolder,
     ManifestRule,
     Presupposed,
@@ -120,6 +121,13 @@ class EquinixCloud:
         from reconciler.clouds.equinix import generate
 
         return generate.drafts(args, live, provider)
+
+    def graph_chain(
+        self, kind: str, address: str, attrs: Mapping[str, Any], info: Mapping[str, Any]
+    ) -> tuple[GraphNode, ...]:
+        from reconciler.clouds.equinix import graph
+
+        return graph.graph_chain(kind, address, attrs, info)
 
 
 CLOUD = EquinixCloud()

@@ -42,12 +42,13 @@ log = get_logger("reconciler.clouds.equinix")
 
 class Prerequisites:
     """Checks a connection and its device before a create. Passing checks are cached for the life
-    of this object (one run); failures are not, so a fixed connection is seen at once."""
+    of this object (one run), with the device each ready connection is on; failures are not, so a
+    fixed connection is seen at once."""
 
     def __init__(self, get_json: GetJson) -> None:
         self._get_json = get_json
         self._lock = threading.Lock()
-        self._ready_connections: set[str] = set()
+        self._ready_connections: dict[str, str] = {}  # connection uuid -> its A-side device
         self._ready_devices: set[str] = set()
         self._refused: set[str] = set()  # reads refused with a 403: warned about once
 
@@ -100,8 +101,14 @@ class Prerequisites:
             )
         self._check_device(device_uuid)
         with self._lock:
-            self._ready_connections.add(connection_uuid)
+            self._ready_connections[connection_uuid] = device_uuid
         return None
+
+    def device(self, connection_uuid: str) -> str | None:
+        """The virtual device of a connection that passed `check`; None when the check could not
+        read it (not allowed, or a state reconciler does not know)."""
+        with self._lock:
+            return self._ready_connections.get(connection_uuid)
 
     def _read(self, path: str, op: str, what: str, hint: str) -> Mapping[str, Any] | None:
         """The object at `path`, or None when the credentials may not read it (warned once)."""

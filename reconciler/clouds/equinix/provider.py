@@ -5,7 +5,9 @@ Facts this client relies on:
   `auth`).
 - `POST /ne/v1/bgp` has no idempotency key. Before creating, the connection's existing config is
   looked up and adopted; after an ambiguous failure the client looks again instead of re-POSTing
-  (docs/cloud-apis.md, Equinix §3).
+  (docs/cloud-apis.md, Equinix §3). Creates on one virtual device share that lookup: one list of
+  the device's configs (`?virtualDeviceUuid=`), at most `DEVICE_LIST_MAX_AGE` old, answers them
+  all, instead of two reads per create.
 - The list may cap `limit` below what was asked: paging advances by what came back
   (docs/cloud-apis.md, Equinix §4; `paging`).
 - A PUT replaces the whole config and may be refused while it is PROVISIONING / PENDING_UPDATE
@@ -22,6 +24,7 @@ import math
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -45,6 +48,11 @@ CLOUD = CLOUD_NAME
 DEFAULT_ENDPOINT = "https://api.equinix.com"
 BGP_PATH = "/ne/v1/bgp"
 FEW_REFS = 5  # poll() reads objects one by one up to this many, then lists pages
+# How old a device's list of configs may be when it answers "has this connection a config?" before
+# a POST. The state lock keeps other reconciler runs away and recovery settles what a crashed run
+# sent, so only someone else creating a config by hand meanwhile is missed, as a read just before
+# the POST would miss one made just after it; the next plan reports such a duplicate.
+DEVICE_LIST_MAX_AGE = 5.0  # seconds
 
 # POST is re-sent only when the server certainly did not act on it (docs/cloud-apis.md, Equinix §3).
 POST_SAFE_TO_RESEND = frozenset({429})
@@ -73,6 +81,8 @@ class EquinixProvider:
         self._policy = RetryPolicy.from_options(options)
         self._counter = CallCounter()
         self._in_flight = threading.BoundedSemaphore(max(1, options.max_in_flight))
+        # Settle polls have a budget of their own: they never take the request slots calls need.
+        self._poll_in_flight = threading.BoundedSemaphore(max(2, options.max_in_flight // 4))
         # Headers set here are never changed afterwards; per-request headers are passed per call.
         self._http = httpx.Client(
             base_url=self.endpoint,
@@ -89,6 +99,10 @@ class EquinixProvider:
         self._tokens = TokenSource(login)
         self._prerequisites = Prerequisites(self._get_json)
         self._connection_lookup_served = True  # the undocumented endpoint; False once it fails
+        self._device_configs: dict[str, _DeviceConfigs] = {}  # device uuid -> its configs, as last listed
+        self._device_locks: dict[str, threading.Lock] = {}  # one list of a device at a time
+        self._device_locks_lock = threading.Lock()
+        self._asked: set[str] = set()  # connections a create looked for a config on
         self._pages_hint: int | None = None  # pages a full list took last time (for poll)
 
     @classmethod
@@ -121,10 +135,12 @@ class EquinixProvider:
         params: Mapping[str, str | int] | None = None,
         body: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
+        polling: bool = False,
     ) -> httpx.Response:
-        """One HTTP request, counted and within the in-flight bound. A connection failure is a
-        TransientError (its cause kept: a POST tells a refused connection from an ambiguous one)."""
-        with self._in_flight:
+        """One HTTP request, counted and within the in-flight bound (the polls' own, when
+        `polling`). A connection failure is a TransientError (its cause kept: a POST tells a
+        refused connection from an ambiguous one)."""
+        with self._poll_in_flight if polling else self._in_flight:
             self._counter.add(op)
             try:
                 return self._http.request(method, path, params=params, json=body, headers=headers)
@@ -141,13 +157,20 @@ class EquinixProvider:
         body: Mapping[str, Any] | None = None,
         secrets: Sequence[str] = (),
         transient_statuses: frozenset[int] = RETRY_STATUSES,
+        polling: bool = False,
     ) -> httpx.Response:
         """One API request (plus one re-authentication on a 401). Raises TransientError for what
         may be retried, ProviderError / ResourceNotFound for the rest."""
         token = self._tokens.get()
         for reauthenticated in (False, True):
             response = self._request(
-                method, path, op, params=params, body=body, headers={"Authorization": f"Bearer {token}"}
+                method,
+                path,
+                op,
+                params=params,
+                body=body,
+                headers={"Authorization": f"Bearer {token}"},
+                polling=polling,
             )
             if response.status_code == 401 and not reauthenticated:
                 self._tokens.invalidate(token)
@@ -164,8 +187,10 @@ class EquinixProvider:
         """`_send` with retries (GET and PUT)."""
         return call_with_retries(lambda: self._send(method, path, op, **kwargs), self._policy, op)
 
-    def _get_json(self, path: str, op: str, params: Mapping[str, str | int] | None = None) -> Any:
-        response = self._call("GET", path, op, params=params)
+    def _get_json(
+        self, path: str, op: str, params: Mapping[str, str | int] | None = None, *, polling: bool = False
+    ) -> Any:
+        response = self._call("GET", path, op, params=params, polling=polling)
         try:
             return response.json()
         except ValueError:
@@ -175,16 +200,18 @@ class EquinixProvider:
 
     # -- listing -------------------------------------------------------------------------------
 
-    def _list_page(self, filters: Mapping[str, str], offset: int) -> Page:
+    def _list_page(self, filters: Mapping[str, str], offset: int, *, polling: bool = False) -> Page:
         params: dict[str, str | int] = {**filters, "offset": offset, "limit": self.page_size}
-        return parse_page(self._get_json(BGP_PATH, f"GET {BGP_PATH}", params))
+        return parse_page(self._get_json(BGP_PATH, f"GET {BGP_PATH}", params, polling=polling))
 
-    def _list_rest(self, filters: Mapping[str, str], first: Page) -> list[Item]:
-        return read_rest(lambda offset: self._list_page(filters, offset), first, self.options.max_in_flight)
+    def _list_rest(self, filters: Mapping[str, str], first: Page, *, polling: bool = False) -> list[Item]:
+        return read_rest(
+            lambda offset: self._list_page(filters, offset, polling=polling), first, self.options.max_in_flight
+        )
 
-    def _list(self, filters: Mapping[str, str]) -> list[Item]:
-        first = self._list_page(filters, 0)
-        items = self._list_rest(filters, first)
+    def _list(self, filters: Mapping[str, str], *, polling: bool = False) -> list[Item]:
+        first = self._list_page(filters, 0, polling=polling)
+        items = self._list_rest(filters, first, polling=polling)
         if not filters and first.items:
             self._pages_hint = first.pages_in_all()
         return items
@@ -226,9 +253,9 @@ class EquinixProvider:
         from_first = [i for i in first if str(lower_keys(i).get("connectionuuid", "")).lower() in wanted]
         return dedupe([*from_first, *items])
 
-    def _get_item(self, cloud_id: str) -> Item | None:
+    def _get_item(self, cloud_id: str, *, polling: bool = False) -> Item | None:
         try:
-            body = self._get_json(f"{BGP_PATH}/{cloud_id}", f"GET {BGP_PATH}/{{uuid}}")
+            body = self._get_json(f"{BGP_PATH}/{cloud_id}", f"GET {BGP_PATH}/{{uuid}}", polling=polling)
         except ResourceNotFound:
             return None
         return body if isinstance(body, dict) else None
@@ -239,13 +266,13 @@ class EquinixProvider:
 
     def poll(self, refs: Sequence[ObjectRef]) -> dict[str, LiveObject | None]:
         """Few refs: one GET each (concurrently). Many: the list pages, unless the last full
-        list took more pages than there are refs."""
+        list took more pages than there are refs. Within the polls' own request budget."""
         ids = sorted({r.cloud_id for r in refs})
         use_list = len(ids) > FEW_REFS and (self._pages_hint is None or self._pages_hint <= len(ids))
         if not use_list:
-            found = map_bounded(self._get_item, ids, self.options.max_in_flight)
+            found = map_bounded(lambda i: self._get_item(i, polling=True), ids, self.options.max_in_flight)
             return {i: live_object(item) if item is not None else None for i, item in zip(ids, found, strict=True)}
-        listed = {obj.cloud_id: obj for item in self._list({}) if (obj := live_object(item)) is not None}
+        listed = {obj.cloud_id: obj for item in self._list({}, polling=True) if (obj := live_object(item)) is not None}
         return {i: listed.get(i) for i in ids}
 
     def find(self, kind: str, attrs: Mapping[str, Any]) -> LiveObject | None:
@@ -278,6 +305,30 @@ class EquinixProvider:
         ]
         return candidates[0] if candidates else None
 
+    def _existing_config(self, connection_uuid: str) -> LiveObject | None:
+        """The config a create must adopt instead of POSTing. When the prerequisites read the
+        connection's device, the device's list answers (one list for every create on the device,
+        listed again once older than `DEVICE_LIST_MAX_AGE`); else the connection is looked up.
+        A connection asked about again (a create called again after `Busy`, or a second create on
+        it) is looked up itself: the list cannot show what changed on it since."""
+        device = self._prerequisites.device(connection_uuid)
+        with self._device_locks_lock:
+            asked_before = connection_uuid.lower() in self._asked
+            self._asked.add(connection_uuid.lower())
+        if device is None or asked_before:
+            return self._lookup_connection(connection_uuid)
+        with self._device_lock(device):
+            listed = self._device_configs.get(device)
+            if listed is None or time.monotonic() - listed.listed_at > DEVICE_LIST_MAX_AGE:
+                started = time.monotonic()
+                listed = _DeviceConfigs.of(started, self._list({"virtualDeviceUuid": device}))
+                self._device_configs[device] = listed
+        return listed.by_connection.get(connection_uuid.lower())
+
+    def _device_lock(self, device: str) -> threading.Lock:
+        with self._device_locks_lock:
+            return self._device_locks.setdefault(device, threading.Lock())
+
     # -- writes --------------------------------------------------------------------------------
 
     def create(self, desired: Desired, token: str) -> str | Busy:
@@ -292,7 +343,7 @@ class EquinixProvider:
         waiting = self._prerequisites.check(connection_uuid)
         if waiting is not None:
             return waiting
-        existing = self._lookup_connection(connection_uuid)
+        existing = self._existing_config(connection_uuid)
         if existing is not None:
             busy = self._converge(existing, desired)
             return busy if busy is not None else existing.cloud_id
@@ -427,6 +478,24 @@ def _busy_config(cloud_id: str, raw_status: str) -> Busy:
         "it is provisioned",
         wait_for=ObjectRef(EQUINIX_PEERING, cloud_id, None),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _DeviceConfigs:
+    """A device's configs by connection (the first listed, as `_lookup_connection` takes), and
+    when the list started."""
+
+    listed_at: float
+    by_connection: Mapping[str, LiveObject]
+
+    @staticmethod
+    def of(started: float, items: Iterable[Item]) -> _DeviceConfigs:
+        by_connection: dict[str, LiveObject] = {}
+        for item in items:
+            obj = live_object(item)
+            if obj is not None:
+                by_connection.setdefault(str(obj.attrs.get("connectionUuid", "")).lower(), obj)
+        return _DeviceConfigs(started, by_connection)
 
 
 class _Ambiguous(Exception):

@@ -27,6 +27,22 @@ from tests.clouds.settle import settle
 KEY = "Sgkey123abc"
 
 
+class TokenServingHandler(http.server.BaseHTTPRequestHandler):
+    """A bare Equinix stand-in: answers every POST with a token; tests add the GETs they need."""
+
+    def reply(self, body: object) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.reply({"access_token": "t", "token_timeout": "3600"})
+
+
 def peering(i: int = 0, *, remote_asn: int = 45104, key: str | None = KEY) -> Desired:
     return Desired(
         kind=EQUINIX_PEERING,
@@ -233,19 +249,7 @@ def hiccup_server() -> Iterator[tuple[str, list[int]]]:
         for i in range(20)
     ]
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def reply(self, body: object) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            self.reply({"access_token": "t", "token_timeout": "3600"})
-
+    class Handler(TokenServingHandler):
         def do_GET(self) -> None:
             query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
             offset, limit = int(query["offset"][0]), min(int(query["limit"][0]), 7)
@@ -577,3 +581,114 @@ def test_a_new_config_may_be_invisible_for_a_moment_after_the_post(
     assert provider.poll([ref]) == {cloud_id: None}
     settled = settle(provider, [ref])
     assert settled[cloud_id] is not None and settled[cloud_id].status == "ready"  # type: ignore[union-attr]
+
+
+# -- creates share their reads; polls keep to their own request budget ---------------------------
+
+
+def test_creates_on_one_device_share_one_list_of_its_configs(
+    sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider]
+) -> None:
+    """Two reads before every POST made an apply of N creates cost 3N calls: the device's list
+    answers "has this connection a config?" for every create on the device."""
+    box = sandbox(make_seed(connections=6))
+    provider = equinix(box)
+    box.reset_request_counts()
+    populate(box, provider, 6)
+    counts = box.request_counts()
+    assert counts["equinix POST /ne/v1/bgp"] == 6
+    assert counts["equinix GET /ne/v1/bgp"] == 1  # one list of the device, for all six
+    assert "equinix GET /ne/v1/bgp/connection/{connectionUuid}" not in counts
+    assert counts["equinix GET /fabric/v4/connections/{connectionId}"] == 6  # the prerequisites stay
+
+
+def test_a_config_made_after_the_device_list_is_adopted_once_the_list_is_old(
+    sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    box = sandbox(make_seed(connections=2))
+    provider = equinix(box)
+    created(provider.create(peering(0), "unused"))  # lists the device: connection 1 has no config
+    by_hand = created(equinix(box).create(peering(1), "unused"))
+    monkeypatch.setattr("reconciler.clouds.equinix.provider.DEVICE_LIST_MAX_AGE", 0.0)
+    box.reset_request_counts()
+    assert provider.create(peering(1), "unused") == by_hand  # adopted, not posted again
+    assert "equinix POST /ne/v1/bgp" not in box.request_counts()
+    assert [c["uuid"] for c in configs_on(box, connection_uuid(1))] == [by_hand]
+
+
+def test_a_connection_asked_about_again_is_looked_up_itself(
+    sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider]
+) -> None:
+    """A create called again (after Busy) must see what happened on its connection since the
+    device's list: here a config made meanwhile, which the list cannot show yet."""
+    box = sandbox(make_seed(connections=2))
+    provider = equinix(box)
+    created(provider.create(peering(0), "unused"))
+    box.reset_request_counts()
+    first = created(provider.create(peering(0, remote_asn=64999), "unused"))  # same connection, again
+    counts = box.request_counts()
+    assert "equinix POST /ne/v1/bgp" not in counts and counts["equinix PUT /ne/v1/bgp/{uuid}"] == 1
+    assert counts["equinix GET /ne/v1/bgp/connection/{connectionUuid}"] == 1
+    assert [c["uuid"] for c in configs_on(box, connection_uuid(0))] == [first]
+
+
+@pytest.fixture
+def held_reads() -> Iterator[tuple[str, threading.Event, threading.Event]]:
+    """A real HTTP server whose reads of one config wait until the test lets them go: (url, the
+    event set once such a read arrived, the event that lets it go)."""
+    arrived, release = threading.Event(), threading.Event()
+    item = {
+        "uuid": "cfg-held",
+        "connectionUuid": connection_uuid(0),
+        "localIpAddress": "10.0.0.1/30",
+        "localAsn": 65010,
+        "remoteIpAddress": "10.0.0.2",
+        "remoteAsn": 45104,
+        "provisioningStatus": "PROVISIONING",
+    }
+
+    class Handler(TokenServingHandler):
+        def do_GET(self) -> None:
+            if self.path.endswith("/cfg-held"):
+                arrived.set()
+                release.wait(WAIT * 3)  # longer than the test waits for the call
+            self.reply(item)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", arrived, release
+    release.set()
+    server.shutdown()
+    server.server_close()
+
+
+WAIT = 20.0  # seconds: a generous deadline for what should happen at once
+
+
+def test_a_poll_in_flight_never_holds_a_request_slot_a_call_needs(
+    held_reads: tuple[str, threading.Event, threading.Event],
+) -> None:
+    """With one request slot, a settle poll still in flight must not keep a call waiting: polls
+    have a budget of their own."""
+    url, arrived, release = held_reads
+    env = {"EQUINIX_API_ENDPOINT": url, "EQUINIX_CLIENT_ID": "me", "EQUINIX_CLIENT_SECRET": EQUINIX_SECRET}
+    fast = {f: getattr(FAST, f) for f in FAST.__dataclass_fields__}
+    # One request slot, and no request timeout that would free it while the poll is held.
+    options = ProviderOptions(**{**fast, "max_in_flight": 1, "request_timeout": WAIT * 4})
+    provider = EquinixProvider.from_env(env, options)
+    polling = threading.Thread(target=provider.poll, args=([ObjectRef(EQUINIX_PEERING, "cfg-held", None)],))
+    polling.start()
+    try:
+        assert arrived.wait(WAIT), "the poll never reached the server"
+        call = threading.Thread(target=provider.get, args=(ObjectRef(EQUINIX_PEERING, "cfg-other", None),))
+        call.start()
+        call.join(WAIT)  # returns at once when the poll holds no slot of the calls
+        assert not call.is_alive(), "the call waited for the poll"
+    finally:
+        release.set()
+        polling.join(WAIT)
+        provider.close()

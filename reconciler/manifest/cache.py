@@ -1,0 +1,152 @@
+"""A cache of read manifest files, so that repeated local runs skip the YAML parse.
+
+An entry holds one file's documents as `load.py` builds them (data, the position of every value)
+and is named by the SHA-256 of everything that result depends on: the file's content and its
+name as displayed, the source of the reader (`load.py`, `jsonpath.py`, this module) and the
+versions of reconciler, PyYAML and Python. A changed file, or a changed reader, gives another
+name: an entry is never updated, only written once and read.
+
+Only files read cleanly are stored: no diagnostic, no value built through a YAML alias (those
+count against the run's alias budget, which a stored result would skip), and every document a
+reconciler document valid against the schema. So a literal key, which the schema refuses, is
+never copied here. The schema and every rule still run on each load: the cache only replaces
+the parse, and a stored result is exactly what the parse gives.
+
+The folder is `$XDG_CACHE_HOME/reconciler/manifests/` (else `~/.cache/...`), entries are
+written atomically with mode 0600 and carry their own SHA-256, and it is safe to delete at any
+time: an entry that is missing, unreadable, damaged or not of the expected shape is a miss, and
+the file is parsed again. Each read renews an entry; when a run stores new entries, those not
+read for 30 days are removed, so the folder holds about what the manifests of the last month
+need. `RECONCILER_MANIFEST_CACHE=off` turns the cache off; a folder that cannot be written only
+means nothing is stored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import marshal
+import os
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from reconciler import __version__
+from reconciler.manifest import jsonpath, load
+from reconciler.manifest.load import Document
+
+DISABLE_VARIABLE = "RECONCILER_MANIFEST_CACHE"
+UNUSED_DAYS = 30  # an entry not read for this long is removed when new entries are stored
+_FORMAT = 1  # the shape of an entry; a new shape is a new name, as any change of the reader is
+
+
+@dataclass(frozen=True, slots=True)
+class ManifestCache:
+    """The parsed documents of clean manifest files, by content (module docstring)."""
+
+    folder: Path
+
+    @classmethod
+    def for_user(cls) -> ManifestCache | None:
+        """The user's cache folder, or None when the cache is turned off or its key cannot be
+        computed (the reader's source is not readable)."""
+        if os.environ.get(DISABLE_VARIABLE, "").strip().lower() in ("off", "0", "false", "no"):
+            return None
+        if _reader_fingerprint() is None:
+            return None
+        configured = os.environ.get("XDG_CACHE_HOME", "")
+        try:  # the XDG rule: a relative XDG_CACHE_HOME is ignored
+            base = Path(configured) if os.path.isabs(configured) else Path.home() / ".cache"
+        except RuntimeError:  # no home folder to be found
+            return None
+        return cls(base / "reconciler" / "manifests")
+
+    def get(self, display: str, content: bytes) -> tuple[Document, ...] | None:
+        """The documents stored for this file, or None (a miss)."""
+        path = self.folder / _entry_name(display, content)
+        try:
+            stored = path.read_bytes()
+            check, blob = stored[:32], stored[32:]
+            if hashlib.sha256(blob).digest() != check:  # cut short or damaged: parse again
+                return None
+            documents = _documents(display, marshal.loads(blob))
+        except (OSError, ValueError, EOFError, TypeError):
+            return None
+        with contextlib.suppress(OSError):
+            os.utime(path)  # read now: kept from `prune` for another while
+        return documents
+
+    def put(self, display: str, content: bytes, documents: Iterable[Document]) -> None:
+        """Store a clean file's documents; any failure only means nothing is stored."""
+        import tempfile  # only when storing
+
+        entry = (_FORMAT, [(doc.index, doc.data, doc.positions, doc.plain_numbers) for doc in documents])
+        try:
+            blob = marshal.dumps(entry)
+            self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".entry-")  # mode 0600
+        except (OSError, ValueError):
+            return
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(hashlib.sha256(blob).digest() + blob)
+            os.replace(temporary, self.folder / _entry_name(display, content))
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+
+    def prune(self) -> None:
+        """Remove the entries not read for `UNUSED_DAYS` days (older versions of files, files
+        gone), and what a run killed while writing left."""
+        oldest = time.time() - UNUSED_DAYS * 24 * 3600
+        try:
+            with os.scandir(self.folder) as found:
+                for entry in found:
+                    with contextlib.suppress(OSError):
+                        if entry.stat(follow_symlinks=False).st_mtime < oldest:
+                            os.unlink(entry.path)
+        except OSError:
+            return
+
+
+def _documents(display: str, entry: Any) -> tuple[Document, ...] | None:
+    """The documents of an entry, or None when it is not of the expected shape."""
+    if not (isinstance(entry, tuple) and len(entry) == 2 and entry[0] == _FORMAT and isinstance(entry[1], list)):
+        return None
+    documents = []
+    for item in entry[1]:
+        if not (isinstance(item, tuple) and len(item) == 4):
+            return None
+        index, data, positions, plain_numbers = item
+        if not (isinstance(index, int) and isinstance(positions, dict) and "" in positions):
+            return None
+        documents.append(Document(display, index, data, positions, (), plain_numbers is True))
+    return tuple(documents) if documents else None
+
+
+def _entry_name(display: str, content: bytes) -> str:
+    digest = hashlib.sha256(_reader_fingerprint() or b"")
+    name = display.encode("utf-8", "surrogateescape")
+    digest.update(len(name).to_bytes(8, "big") + name + len(content).to_bytes(8, "big") + content)
+    return digest.hexdigest()
+
+
+@cache
+def _reader_fingerprint() -> bytes | None:
+    """What every entry's result depends on besides the file: the reader's code and versions."""
+    digest = hashlib.sha256(
+        f"{_FORMAT}\0{__version__}\0{yaml.__version__}\0{yaml.__with_libyaml__}\0{sys.version}\0{marshal.version}".encode()
+    )
+    for module in (load, jsonpath, sys.modules[__name__]):
+        try:
+            source = Path(module.__file__ or "").read_bytes()
+        except OSError:
+            return None
+        digest.update(len(source).to_bytes(8, "big") + source)
+    return digest.digest()

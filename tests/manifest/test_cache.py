@@ -1,0 +1,197 @@
+"""The manifest cache (`manifest/cache.py`) only saves the parse: plans, positions and messages
+are the same with it, without it, cold or warm; a changed file is parsed again; only clean files
+are stored (never a literal key); and the folder is safe to damage or delete."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reconciler.manifest import load_manifests
+from reconciler.manifest.cache import DISABLE_VARIABLE, UNUSED_DAYS, ManifestCache
+from reconciler.manifest.load import load_file
+from tests.e2e.conftest import EXAMPLE_KEYS, EXAMPLES, Result, cli
+from tests.manifest.builders import dump, equinix, group, peer
+
+SECRET = "LiteralKeyNeverCached1"
+
+
+def cache_folder() -> Path:
+    return Path(os.environ["XDG_CACHE_HOME"]) / "reconciler" / "manifests"
+
+
+def entries() -> list[Path]:
+    folder = cache_folder()
+    return sorted(folder.iterdir()) if folder.is_dir() else []
+
+
+@pytest.fixture
+def examples(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    shutil.copytree(EXAMPLES / "alibaba", tmp_path / "bgp" / "alibaba")
+    shutil.copytree(EXAMPLES / "equinix", tmp_path / "bgp" / "equinix")
+    monkeypatch.chdir(tmp_path)
+    for name, value in EXAMPLE_KEYS.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("RECONCILER_STATE", raising=False)
+    return tmp_path / "bgp"
+
+
+def plan(monkeypatch: pytest.MonkeyPatch, cached: bool) -> tuple[str, dict[str, Any]]:
+    """The text plan and the JSON plan, less what differs between any two plans (the time, and
+    the random salts of the key digests)."""
+    with monkeypatch.context() as patch:
+        if not cached:
+            patch.setenv(DISABLE_VARIABLE, "off")
+        text = ok(cli("--sandbox", "plan", "bgp"))
+        document = json.loads(ok(cli("--sandbox", "plan", "--format", "json", "bgp")))
+    document.pop("created_at")
+    document.pop("secret_digests")
+    return text, document
+
+
+def ok(result: Result) -> str:
+    assert result.code == 0, result.both
+    return result.out
+
+
+def test_plans_are_byte_identical_with_and_without_the_cache(examples: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    without = plan(monkeypatch, cached=False)
+    assert entries() == []  # turned off: nothing stored
+    cold = plan(monkeypatch, cached=True)
+    stored = entries()
+    assert len(stored) == len(list(examples.rglob("*.yaml")))
+    warm = plan(monkeypatch, cached=True)
+    assert entries() == stored  # read, not written again
+    assert cold == without and warm == without
+    assert "will be created" in without[0]
+
+    # A changed file is parsed again: the plan shows the change, exactly as without the cache.
+    changed = next(path for path in sorted(examples.rglob("*.yaml")) if "description: " in path.read_text())
+    changed.write_text(changed.read_text().replace("description: ", "description: Changed ", 1))
+    after = plan(monkeypatch, cached=True)
+    assert len(entries()) == len(stored) + 1
+    assert after != without and "Changed " in after[0]
+    assert after == plan(monkeypatch, cached=False)
+
+
+def test_positions_and_messages_from_cached_files_are_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cross-document problems are reported at positions read from the cache."""
+    (tmp_path / "a.yaml").write_text("# first\n" + dump([group("g1"), peer("p1", "g1")]))
+    (tmp_path / "b.yaml").write_text("\n\n" + dump([group("g1", virtualBorderRouterId="vbr-t4nexample0000000002")]))
+
+    def report() -> list[str]:
+        return [str(d) for d in load_manifests([tmp_path]).diagnostics]
+
+    with monkeypatch.context() as patch:
+        patch.setenv(DISABLE_VARIABLE, "off")
+        expected = report()
+    assert any("already defined at" in line for line in expected)
+    assert report() == expected  # cold: files stored
+    assert len(entries()) == 2
+    assert report() == expected  # warm: positions from the cache
+
+
+def test_a_stored_file_reads_back_exactly(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text("# a comment\n" + dump([group("g1", routeQuota=10, isFakeAsn=False), peer("p1", "g1")]))
+    cache = ManifestCache(tmp_path / "cache")
+    fresh = load_file(path, "m.yaml", cache=cache)
+    assert not fresh.cached
+    cache.put(fresh.file, fresh.content, fresh.documents)
+    again = load_file(path, "m.yaml", cache=cache)
+    assert again.cached and again.diagnostics == () and again.content == fresh.content
+    for a, b in zip(fresh.documents, again.documents, strict=True):
+        assert (a.file, a.index, a.data, a.positions, a.unreadable, a.plain_numbers) == (
+            b.file,
+            b.index,
+            b.data,
+            b.positions,
+            b.unreadable,
+            b.plain_numbers,
+        )
+    assert load_file(path, "other/m.yaml", cache=cache).cached is False  # the name shown is part of the key
+
+
+def test_only_clean_files_are_stored(tmp_path: Path) -> None:
+    literal = dump([equinix(authenticationKey=SECRET)])
+    # Valid, but its values built through an alias count against the run's alias budget.
+    aliases = dump([group("g1", description="dd")]).replace(
+        "  name: g1\n", "  name: g1\n  driftIgnore: [&entry {field: description, reason: r}, *entry]\n"
+    )
+    files = {
+        "clean.yaml": dump([equinix()]),
+        "literal-key.yaml": literal,  # the schema refuses it: never copied to the cache
+        "duplicate-key.yaml": literal.replace("kind:", "kind: EquinixBgpPeering\nkind:", 1),
+        "aliases.yaml": aliases,
+        "not-reconciler.yaml": "hello: world\n",
+        "syntax.yaml": "a: [1,\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    load_manifests([tmp_path])
+    [entry] = entries()
+    assert SECRET.encode() not in entry.read_bytes()
+    assert (entry.stat().st_mode & 0o777) == 0o600
+    assert load_file(
+        tmp_path / "clean.yaml", (tmp_path / "clean.yaml").as_posix(), cache=ManifestCache.for_user()
+    ).cached
+
+
+def test_a_damaged_or_deleted_cache_changes_nothing(tmp_path: Path) -> None:
+    manifests = tmp_path / "m"
+    manifests.mkdir()
+    (manifests / "a.yaml").write_text(dump([group("g1"), peer("p1", "g1", bfdMultiHop=0)]))
+    (manifests / "b.yaml").write_text(dump([equinix()]))
+    expected = [str(d) for d in load_manifests([manifests]).diagnostics]
+    assert expected and len(entries()) == 1  # a.yaml has a problem: only b.yaml is stored
+    damages: list[Callable[[bytes], bytes]] = [
+        lambda _: b"",
+        lambda _: b"\x00" * 40,
+        lambda stored: stored[:-3],  # cut short
+        lambda stored: stored.replace(b"reconciler/v1", b"reconciler/v2"),  # still reads, says otherwise
+    ]
+    for damage in damages:
+        [entry] = entries()  # stored again after each miss
+        damaged = damage(entry.read_bytes())
+        assert damaged != entry.read_bytes()
+        entry.write_bytes(damaged)
+        assert [str(d) for d in load_manifests([manifests]).diagnostics] == expected
+    shutil.rmtree(cache_folder())
+    assert [str(d) for d in load_manifests([manifests]).diagnostics] == expected
+
+
+def test_an_unwritable_cache_folder_is_no_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    (tmp_path / "a.yaml").write_text(dump([equinix()]))
+    assert load_manifests([tmp_path / "a.yaml"]).ok
+
+
+def test_entries_not_read_for_a_month_are_removed_when_new_ones_are_stored(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(dump([equinix("a")]))
+    load_manifests([tmp_path])
+    [first] = entries()
+    (tmp_path / "b.yaml").write_text(dump([equinix("b", connectionUuid="80afc8be-0ce3-4950-be27-3d3e678e6874")]))
+    load_manifests([tmp_path])
+    [second] = set(entries()) - {first}
+    month_ago = time.time() - (UNUSED_DAYS + 1) * 24 * 3600
+    for entry in (first, second):
+        os.utime(entry, (month_ago, month_ago))
+    load_manifests([tmp_path])  # both read: renewed, and nothing new is stored
+    assert entries() == sorted([first, second]) and all(e.stat().st_mtime > month_ago + 3600 for e in entries())
+
+    for entry in (first, second):
+        os.utime(entry, (month_ago, month_ago))
+    (tmp_path / "b.yaml").unlink()
+    (tmp_path / "c.yaml").write_text(dump([equinix("c", connectionUuid="80afc8be-0ce3-4950-be27-3d3e678e6875")]))
+    load_manifests([tmp_path])  # a.yaml read (renewed), c.yaml stored, b.yaml's entry unread for a month
+    remaining = entries()
+    assert len(remaining) == 2 and first in remaining and second not in remaining
