@@ -30,7 +30,7 @@ import ipaddress
 import math
 import re
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -281,6 +281,9 @@ class AlibabaProvider:
         self._in_flight = threading.BoundedSemaphore(max(1, options.max_in_flight))
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
+        # Endpoints whose first call has returned (see `_send`), and a lock per endpoint for it.
+        self._warm: set[str] = set()
+        self._first_call: dict[str, threading.Lock] = {}
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], options: ProviderOptions) -> AlibabaProvider:
@@ -351,13 +354,28 @@ class AlibabaProvider:
             with self._in_flight:
                 self._counter.add(action)
                 try:
-                    response = method(request, runtime.RuntimeOptions())
+                    response = self._send(region, lambda: method(request, runtime.RuntimeOptions()))
                 except Exception as error:  # every SDK failure is mapped to a ProviderError
                     raise self._error(error, action, region, secrets) from None
             body = response.body.to_map() if response.body is not None else {}
             return body if isinstance(body, dict) else {}
 
         return call_with_retries(attempt, self._policy, action)
+
+    def _send(self, region: str, call: Callable[[], Any]) -> Any:
+        """`call`, made alone if it is the first to its endpoint. The SDK keeps one HTTP session
+        per endpoint, process-wide, but creates it without a lock: first calls made at once (the
+        pages of a refresh) would each build a session and a TLS context with the system's
+        certificates, about 20 ms of CPU apiece, and keep only one."""
+        endpoint = "" if self._endpoint is not None else region  # the SDK's endpoints are per region
+        if endpoint in self._warm:
+            return call()
+        with self._clients_lock:
+            first = self._first_call.setdefault(endpoint, threading.Lock())
+        with first:
+            response = call()
+            self._warm.add(endpoint)
+            return response
 
     def _error(self, error: Exception, action: str, region: str, secrets: Sequence[str]) -> ProviderError:
         from darabonba.exceptions import RetryError

@@ -534,3 +534,29 @@ def test_the_sdk_is_imported_only_when_a_call_needs_it() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_concurrent_first_calls_build_the_sdks_http_session_once(
+    sandbox: Callable[..., Sandbox], alibaba: Callable[..., AlibabaProvider], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The SDK creates its per-endpoint session without a lock; each extra one costs a TLS context.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from darabonba.core import DaraCore
+
+    box = sandbox(make_seed(regions=(REGION, OTHER_REGION), vbrs_per_region=2))  # a fresh port: no session yet
+    provider = alibaba(box)
+    real_adapter = DaraCore.get_adapter
+    adapters: list[str] = []
+
+    def counted(prefix: str, *args: object, **kwargs: object) -> object:
+        adapters.append(prefix)
+        time.sleep(0.05)  # widen the window in which other first calls could slip in
+        return real_adapter(prefix, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(DaraCore, "get_adapter", staticmethod(counted))
+    scope = AlibabaScope(regions=frozenset({REGION, OTHER_REGION}))
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda _: provider.refresh(scope), range(8)))
+    assert all(r.objects == () for r in results)
+    assert adapters == ["http"]  # one endpoint (the sandbox's), one session

@@ -692,3 +692,18 @@ def test_a_poll_in_flight_never_holds_a_request_slot_a_call_needs(
         release.set()
         polling.join(WAIT)
         provider.close()
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "verified"), [("https://api.equinix.example", True), ("http://127.0.0.1:9", False)]
+)
+def test_certificates_are_checked_on_every_https_endpoint(endpoint: str, verified: bool) -> None:
+    import ssl
+
+    provider = EquinixProvider(endpoint, "client-id", SecretValue("not-a-real-secret"), ProviderOptions())
+    try:
+        context = provider._http._transport._pool._ssl_context  # type: ignore[attr-defined]
+        assert (context.verify_mode == ssl.CERT_REQUIRED) is verified
+        assert context.check_hostname is verified
+    finally:
+        provider.close()
