@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -455,7 +455,8 @@ def _check_replace(replace: Sequence[str], resources: Sequence[Resource], state:
 
 def manifest_files_of(resources: Iterable[Resource]) -> dict[str, str]:
     """Address -> the manifest file that declares it, as the state records it."""
-    return {r.address: recorded_file(r.source.file) for r in resources if r.source is not None}
+    recorded = cache(recorded_file)  # once per file: a file declares many resources
+    return {r.address: recorded(r.source.file) for r in resources if r.source is not None}
 
 
 def recorded_file(path: str) -> str:
