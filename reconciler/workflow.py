@@ -415,11 +415,13 @@ def check_addresses(ws: Workspace, manifests: Manifests, plan: Plan, *, allow_mi
     from reconciler.manifest.checked import Checked
     from reconciler.plan.addresses import refuse_mismatches, session_ends, verdict
 
+    in_plan = frozenset(c.address for c in plan.changes)
+    if not in_plan:
+        return plan  # nothing will be sent: no address to check
     # The manifests keep each resource's document; the checks read them through `Cloud.link_end`.
     documents = [
         Checked.of(doc, address.partition("/")[0], ()) for address, doc in manifests.documents_by_address().items()
     ]
-    in_plan = frozenset(c.address for c in plan.changes)
     findings: list[AddressFinding] = []
     calls = {name: dict(counts) for name, counts in plan.api_calls.items()}
     for cloud_name, ends in session_ends(documents, in_plan).items():

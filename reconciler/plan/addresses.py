@@ -26,26 +26,34 @@ ALLOW_OPTION = "--allow-address-mismatch"
 
 def session_ends(documents: Iterable[Checked], addresses: frozenset[str] | None = None) -> dict[str, list[SessionEnds]]:
     """Every session end of the documents, by cloud, with the end it is linked with (validation made
-    sure a link joins one end in each of two clouds). With `addresses`, only those ends."""
+    sure a link joins one end in each of two clouds). With `addresses`, only those ends: the others
+    are made into ends only where they are linked with one of those."""
     docs = list(documents)
     by_name = {(d.kind, d.name): d for d in docs if d.name is not None}
-    ends: list[LinkEnd] = []
-    for doc in docs:
-        info = KINDS.get(doc.kind)
-        if info is not None and info.has_session and (end := cloud_of(doc.kind).link_end(doc, by_name)) is not None:
-            ends.append(end)
-    by_link: dict[str, list[LinkEnd]] = {}
-    for end in ends:
-        link = end.doc.get(f"metadata.labels.{LINK_LABEL}")
+    with_session = [d for d in docs if (info := KINDS.get(d.kind)) is not None and info.has_session]
+    made: dict[int, LinkEnd | None] = {}  # by id(doc): each document's end, made once, when needed
+
+    def end_of(doc: Checked) -> LinkEnd | None:
+        if id(doc) not in made:
+            made[id(doc)] = cloud_of(doc.kind).link_end(doc, by_name)
+        return made[id(doc)]
+
+    by_link: dict[str, list[Checked]] = {}
+    for doc in with_session:
+        link = doc.get(f"metadata.labels.{LINK_LABEL}")
         if isinstance(link, str):
-            by_link.setdefault(link, []).append(end)
+            by_link.setdefault(link, []).append(doc)
     out: dict[str, list[SessionEnds]] = {}
-    for end in ends:
-        if addresses is not None and end.doc.address not in addresses:
+    for doc in with_session:
+        if addresses is not None and doc.address not in addresses:
             continue
-        link = end.doc.get(f"metadata.labels.{LINK_LABEL}")
-        cloud = KINDS[end.doc.kind].cloud
-        others = [o for o in by_link.get(link, []) if KINDS[o.doc.kind].cloud != cloud] if isinstance(link, str) else []
+        end = end_of(doc)
+        if end is None:
+            continue
+        link = doc.get(f"metadata.labels.{LINK_LABEL}")
+        cloud = KINDS[doc.kind].cloud
+        linked = by_link.get(link, []) if isinstance(link, str) else []
+        others = [o for d in linked if KINDS[d.kind].cloud != cloud and (o := end_of(d)) is not None]
         out.setdefault(cloud, []).append(SessionEnds(end, others[0] if len(others) == 1 else None))
     return out
 
