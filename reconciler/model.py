@@ -185,10 +185,11 @@ class Resource:
     drift_ignore: tuple[DriftIgnore, ...] = ()
     deletion_policy: DeletionPolicy = DeletionPolicy.DELETE
     prevent_destroy: bool = False  # a plan that would delete or replace it fails
+    # `Kind/name`, made once: a plan asks for it a dozen times per resource.
+    address: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def address(self) -> str:
-        return address_of(self.kind, self.name)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "address", address_of(self.kind, self.name))
 
 
 Status = Literal["ready", "pending", "failed", "deleting"]
