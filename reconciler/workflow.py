@@ -417,7 +417,7 @@ def check_addresses(ws: Workspace, manifests: Manifests, plan: Plan, *, allow_mi
 
     in_plan = frozenset(c.address for c in plan.changes)
     if not in_plan:
-        return plan  # nothing will be sent: no address to check
+        return plan  # no resource in the plan: no session end to check
     # The manifests keep each resource's document; the checks read them through `Cloud.link_end`.
     documents = [
         Checked.of(doc, address.partition("/")[0], ()) for address, doc in manifests.documents_by_address().items()
