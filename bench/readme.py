@@ -64,8 +64,8 @@ def block(results: dict[str, Any]) -> str:
         f"Measured {when} UTC at commit `{results['commit'][:10]}`{dirty} by `bench/run.py` "
         f"({' and '.join(modes)} run; each figure the median of {' or '.join(map(str, repeats))} whole-process "
         f"runs, the sandbox in its own process) on {machine['cpu_count']} CPUs ({machine['cpu_model']}), "
-        f"Python {machine['python']}. The machine was shared: the load average was {load['start']:.2f} at the "
-        f"start of the last invocation and {load['end']:.2f} at its end. Wall time is what the targets count; "
+        f"Python {machine['python']}. The load average was {load['start']:.2f} when the last invocation "
+        f"started (its own runs raise it: {load['end']:.2f} at its end). Wall time is what the targets count; "
         "CPU time is the process's own (user + system), and memory its peak resident set.",
         "",
         f"| work | target | measured: median wall (CPU), peak memory | met | {TERRAFORM.split(',', maxsplit=1)[0]} |",
