@@ -11,6 +11,7 @@ import os
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache, partial
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reconciler.clouds import KINDS, make_provider, refresh_scopes
-from reconciler.clouds.base import ObjectRef, Presupposed, Provider, ProviderOptions, RefreshScope
+from reconciler.clouds.base import ObjectRef, Presupposed, Provider, ProviderOptions, RefreshScope, SessionEnds
 from reconciler.context import AppContext
 from reconciler.log import get_logger
 from reconciler.model import LiveObject, Resource, StateDoc
@@ -384,7 +385,19 @@ def build_plan(
     manifest_files = manifest_files_of(resources)
     declared = {r.address for r in resources}
     outside = {} if prune or destroy else outside_given_paths(paths, state, declared)
-    observed = observe(ws, resources, state)
+    ends: dict[str, list[SessionEnds]] | None = None  # for the address checks, when they run
+    if manifests is not None and not refresh_only and not destroy:
+        # The session ends are worked out while the refresh waits on the clouds. The providers are
+        # made here first: an SDK is imported by the main thread, once (`clouds/alibaba/sdk.py`).
+        scopes = refresh_scopes(resources, state)
+        for name in scopes:
+            ws.provider(name)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="observe") as pool:
+            observing = pool.submit(observe, ws, resources, state, scopes)
+            ends = session_ends_of(manifests)
+            observed = observing.result()
+    else:
+        observed = observe(ws, resources, state)
     plan = make_plan(
         resources,
         state,
@@ -399,32 +412,43 @@ def build_plan(
         replace=replace,
         destroy=destroy,
     )
-    if manifests is not None and not refresh_only and not destroy:
-        plan = check_addresses(ws, manifests, plan, allow_mismatch=allow_address_mismatch)
+    if ends is not None:
+        plan = check_addresses(ws, ends, plan, allow_mismatch=allow_address_mismatch)
     return plan, state
 
 
-def check_addresses(ws: Workspace, manifests: Manifests, plan: Plan, *, allow_mismatch: bool) -> Plan:
-    """The live address checks of the plan's session ends (`plan/addresses.py`), by each cloud's
-    `address_checks`: PlanError for a linked session's address that cannot form it (unless
-    `allow_mismatch`), the rest as the plan's warnings. Their reads count among its API calls."""
-    from dataclasses import replace as replaced
-
-    from reconciler.clouds import CLOUDS
-    from reconciler.clouds.base import AddressFinding
+def session_ends_of(manifests: Manifests) -> dict[str, list[SessionEnds]]:
+    """Every session end the manifests declare, by cloud, with the end it is linked with."""
     from reconciler.manifest.checked import Checked
-    from reconciler.plan.addresses import refuse_mismatches, session_ends, verdict
+    from reconciler.plan.addresses import session_ends
 
-    in_plan = frozenset(c.address for c in plan.changes)
-    if not in_plan:
-        return plan  # no resource in the plan: no session end to check
     # The manifests keep each resource's document; the checks read them through `Cloud.link_end`.
     documents = [
         Checked.of(doc, address.partition("/")[0], ()) for address, doc in manifests.documents_by_address().items()
     ]
+    return session_ends(documents)
+
+
+def check_addresses(
+    ws: Workspace, ends_by_cloud: Mapping[str, Sequence[SessionEnds]], plan: Plan, *, allow_mismatch: bool
+) -> Plan:
+    """The live address checks of the plan's session ends (of `ends_by_cloud`, from
+    `session_ends_of`; `plan/addresses.py`), by each cloud's `address_checks`: PlanError for a
+    linked session's address that cannot form it (unless `allow_mismatch`), the rest as the
+    plan's warnings. Their reads count among its API calls."""
+    from dataclasses import replace as replaced
+
+    from reconciler.clouds import CLOUDS
+    from reconciler.clouds.base import AddressFinding
+    from reconciler.plan.addresses import refuse_mismatches, verdict
+
+    in_plan = frozenset(c.address for c in plan.changes)
     findings: list[AddressFinding] = []
     calls = {name: dict(counts) for name, counts in plan.api_calls.items()}
-    for cloud_name, ends in session_ends(documents, in_plan).items():
+    for cloud_name, all_ends in ends_by_cloud.items():
+        ends = [e for e in all_ends if e.own.doc.address in in_plan]
+        if not ends:
+            continue
         provider = ws.provider(cloud_name)
         before = dict(provider.api_calls())
         findings.extend(CLOUDS[cloud_name].address_checks(ends, provider))
