@@ -388,7 +388,7 @@ def build_plan(
     ends: dict[str, list[SessionEnds]] | None = None  # for the address checks, when they run
     if manifests is not None and not refresh_only and not destroy:
         # The session ends are worked out while the refresh waits on the clouds. The providers are
-        # made here first: an SDK is imported by the main thread, once (`clouds/alibaba/sdk.py`).
+        # made here first: a cloud SDK is imported by the main thread, once, not by a refresh thread.
         scopes = refresh_scopes(resources, state)
         for name in scopes:
             ws.provider(name)
