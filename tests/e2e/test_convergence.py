@@ -39,7 +39,21 @@ KEYS = {"PROP_KEY_A": "PropKeyAlpha1", "PROP_KEY_B": "PropKeyBravo2"}
 
 asns = st.one_of(st.integers(1, 45103), st.integers(45105, 4294967295))
 keys = st.sampled_from([None, "PROP_KEY_A", "PROP_KEY_B"])
-words = st.text(alphabet="abcdefghij klmnop", min_size=2, max_size=20).map(lambda s: "L" + s.strip())
+
+
+def description_of(text: str) -> str:
+    """A description Alibaba accepts (2-256 characters, starting with a letter) made of `text`,
+    which may be spaces only."""
+    return "L" + (text.strip() or "x")
+
+
+words = st.text(alphabet="abcdefghij klmnop", min_size=2, max_size=20).map(description_of)
+
+
+@pytest.mark.parametrize("text", ["  ", " a ", "abc"])
+def test_the_descriptions_drawn_are_ones_alibaba_accepts(text: str) -> None:
+    description = description_of(text)
+    assert 2 <= len(description) <= 256 and description[0].isalpha()
 
 
 @st.composite
