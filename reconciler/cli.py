@@ -185,7 +185,7 @@ def cli(
     if ctx.invoked_subcommand not in _STATELESS_COMMANDS:
         _check_state_folder(state_url, ctx.get_parameter_source("state_url"))
     if ctx.invoked_subcommand not in _NO_BACKEND_NEEDED and not ctx.meta.get(_HELP_ASKED):
-        _check_ci_backend(ctx.get_parameter_source("state_url"), sandbox)
+        check_ci_backend(ctx.get_parameter_source("state_url"), sandbox)
     secrets = SecretsOptions(secrets_root, secrets_allow)
     ctx.obj = AppContext(
         state_url,
@@ -213,7 +213,7 @@ def _end_of_options(args: list[str]) -> int:
     return args.index("--") if "--" in args else len(args)
 
 
-def _check_ci_backend(source: click.core.ParameterSource | None, sandbox: bool) -> None:
+def check_ci_backend(source: click.core.ParameterSource | None, sandbox: bool) -> None:
     """In a CI job (CI=true), a state backend nobody chose is an error: the default local file
     would start empty on every runner and be thrown away with it, so apply would create
     everything again. An explicit --state (even a local file) is the user's choice; the embedded

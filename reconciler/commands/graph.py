@@ -106,10 +106,10 @@ def _from_manifests(app: AppContext, paths: tuple[str, ...], *, health: bool) ->
 def _check_backend_chosen(app: AppContext) -> None:
     """Health is read through the state's cloud ids: in CI, the state backend must have been chosen
     (as for `drift`); drawings from the manifests or a plan need none."""
-    from reconciler.cli import _check_ci_backend
+    from reconciler.cli import check_ci_backend
 
     root = click.get_current_context().find_root()
-    _check_ci_backend(root.get_parameter_source("state_url"), app.sandbox)
+    check_ci_backend(root.get_parameter_source("state_url"), app.sandbox)
 
 
 def _render(graph: Graph, fmt: str) -> str:
