@@ -419,14 +419,10 @@ def build_plan(
 
 def session_ends_of(manifests: Manifests) -> dict[str, list[SessionEnds]]:
     """Every session end the manifests declare, by cloud, with the end it is linked with."""
-    from reconciler.manifest.checked import Checked
     from reconciler.plan.addresses import session_ends
 
     # The manifests keep each resource's document; the checks read them through `Cloud.link_end`.
-    documents = [
-        Checked.of(doc, address.partition("/")[0], ()) for address, doc in manifests.documents_by_address().items()
-    ]
-    return session_ends(documents)
+    return session_ends(manifests.documents_by_address().values())
 
 
 def check_addresses(

@@ -18,7 +18,9 @@ import gc
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reconciler.errors import ManifestError
 from reconciler.manifest import jsonpath
@@ -30,10 +32,13 @@ from reconciler.manifest.diagnostics import (
     format_report,
     sort_key,
 )
-from reconciler.manifest.load import AliasBudget, Document, find_files, load_file
+from reconciler.manifest.load import AliasBudget, find_files, load_file
 from reconciler.manifest.secretfiles import SecretFiles, reference_diagnostics, secret_files
 from reconciler.manifest.secrets import env_reference_diagnostics, resolve_secrets
 from reconciler.model import Resource, SourcePos, address_of
+
+if TYPE_CHECKING:
+    from reconciler.manifest.checked import Checked
 
 __all__ = [
     "Diagnostic",
@@ -56,20 +61,29 @@ _LOSES_DOCUMENTS = frozenset({"yaml-syntax", "yaml-tab", "encoding", "read", "fi
 class Manifests:
     """Everything read from the manifests. `resources` is empty unless there are no errors."""
 
-    resources: tuple[Resource, ...]
+    checked: tuple[Checked, ...]  # every document that passed the envelope check
     diagnostics: tuple[Diagnostic, ...]
     files: tuple[Path, ...]
     documents: int
     digest: str  # sha256 over the files' paths and contents: ties a saved plan to its manifests
-    _by_address: Mapping[str, Document] = field(default_factory=dict, repr=False, compare=False)
+    _by_address: Mapping[str, Checked] = field(default_factory=dict, repr=False, compare=False)
     key_files: SecretFiles | None = None  # where fromFile references were checked to point, if they were
 
     @property
     def ok(self) -> bool:
         return not any(d.severity == "error" for d in self.diagnostics)
 
-    def documents_by_address(self) -> Mapping[str, Document]:
-        """Each declared address's document, with the source position of every value."""
+    @cached_property
+    def resources(self) -> tuple[Resource, ...]:
+        """The desired resources, one per document, made when first asked for (`validate` only
+        counts them)."""
+        from reconciler.manifest.desired import to_resource
+
+        return tuple(to_resource(item) for item in self.checked) if self.ok else ()
+
+    def documents_by_address(self) -> Mapping[str, Checked]:
+        """Each declared address's document (checked: they are valid), with the source position of
+        every value."""
         return self._by_address
 
     def position(self, address: str, json_path: str = "") -> SourcePos | None:
@@ -78,8 +92,8 @@ class Manifests:
         doc = self._by_address.get(address)
         if doc is None:
             return None
-        line, col = doc.position(json_path)
-        return SourcePos(doc.file, line, col)
+        line, col = doc.doc.position(json_path)
+        return SourcePos(doc.doc.file, line, col)
 
     def report(self, fmt: Format = "text") -> str:
         """What `reconciler validate` prints: every diagnostic and a summary line."""
@@ -88,7 +102,7 @@ class Manifests:
             fmt,
             files=len(self.files),
             documents=self.documents,
-            resources=len(self.resources),
+            resources=len(self.checked) if self.ok else 0,
         )
 
 
@@ -109,7 +123,6 @@ def load_manifests(paths: Sequence[Path | str] = (".",), key_files: SecretFiles 
 
 def _read_and_check(paths: Sequence[Path | str], key_files: SecretFiles | None) -> Manifests:
     from reconciler.manifest.checked import Checked
-    from reconciler.manifest.desired import to_resource
     from reconciler.manifest.rules import semantic_diagnostics
     from reconciler.manifest.schema import check_envelope, schema_problems
 
@@ -162,13 +175,12 @@ def _read_and_check(paths: Sequence[Path | str], key_files: SecretFiles | None) 
     if key_files is not None:
         diags.extend(reference_diagnostics(checked, key_files))
     diags.sort(key=sort_key)
-    ok = not any(d.severity == "error" for d in diags)
-    by_address: dict[str, Document] = {}
+    by_address: dict[str, Checked] = {}
     for item in checked:
         if item.name is not None:
-            by_address.setdefault(address_of(item.kind, item.name), item.doc)
+            by_address.setdefault(address_of(item.kind, item.name), item)
     return Manifests(
-        resources=tuple(to_resource(item) for item in checked) if ok else (),
+        checked=tuple(checked),
         diagnostics=tuple(diags),
         files=tuple(path for path, _ in files),
         documents=documents,

@@ -10,7 +10,7 @@ end). Key values are compared once secrets are resolved (`key_mismatches`), neve
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -27,17 +27,24 @@ RULE = "a link joins the two ends of one BGP session: one session resource in ea
 class EndValue:
     """One value of a session end (None values are unknown and never compared).
 
-    `says` is how the other end's message quotes it ("X has remoteAsn 65010 (file:8:12)"); `called`
-    is what it is called when it must be fixed ("the device's localAsn"); `follows`: when the two
-    ends disagree, the problem is reported here.
+    `says()` is how the other end's message quotes it ("X has remoteAsn 65010 (file:8:12)"): made
+    only when a message needs it, since a plan makes an end of every session; `called` is what it is
+    called when it must be fixed ("the device's localAsn"); `follows`: when the two ends disagree,
+    the problem is reported here.
     """
 
     value: object
     doc: Checked
     path: str
-    says: str
+    says: Callable[[], str]
     called: str
     follows: bool
+
+
+def quoted(doc: Checked, path: str, shown: object, verb: str = "has") -> Callable[[], str]:
+    """`EndValue.says` for a value written at `path` of `doc`, shown as `shown`: "X has remoteAsn
+    65010 (file:8:12)"."""
+    return lambda: f"{doc.address} {verb} {path.rsplit('.', 1)[-1]} {shown} ({doc.at(path)})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +154,7 @@ def _compare(link: str, x: EndValue | None, y: EndValue | None) -> Iterator[Diag
     follower, leader = (x, y) if x.follows and not y.follows else (y, x)
     yield follower.doc.diag(
         follower.path,
-        f"{follower.value} does not match the other end of link {link!r}: {leader.says}, "
+        f"{follower.value} does not match the other end of link {link!r}: {leader.says()}, "
         f"so {follower.called} is {leader.value}",
         "mirror",
     )

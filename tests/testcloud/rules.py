@@ -9,7 +9,7 @@ from collections.abc import Iterator, Mapping, Sequence
 
 from reconciler.clouds.base import KeyHolder
 from reconciler.manifest.checked import Checked, Diagnostic, first_by_name, parse_ip, plain_ip
-from reconciler.manifest.links import EndKey, EndValue, LinkEnd
+from reconciler.manifest.links import EndKey, EndValue, LinkEnd, quoted
 from reconciler.manifest.secrets import secret_ref
 from reconciler.model import Resource
 from tests.testcloud.kinds import DEFAULT_LOCAL_ASN, KEY_FIELD, NEIGHBOR, ROUTER_BGP
@@ -98,7 +98,7 @@ def link_end(neighbor: Checked, by_name: Mapping[tuple[str, str], Checked]) -> L
     remote_address = None
     address = parse_ip(neighbor.get("spec.peerIp")) if neighbor.has("spec.peerIp") else None
     if address is not None:
-        says = f"{neighbor.address} has peerIp {address} ({neighbor.at('spec.peerIp')})"
+        says = quoted(neighbor, "spec.peerIp", address)
         remote_address = EndValue(address, neighbor, "spec.peerIp", says, "the neighbour's peerIp", True)
     name = neighbor.get("spec.group")
     process = by_name.get((ROUTER_BGP, name)) if isinstance(name, str) and neighbor.ok("spec.group") else None
@@ -107,12 +107,12 @@ def link_end(neighbor: Checked, by_name: Mapping[tuple[str, str], Checked]) -> L
     local_asn = None
     if process.ok("spec.localAsn"):
         value = _local_asn(process)
-        says = f"{process.address} has localAsn {value} ({process.at('spec.localAsn')})"
+        says = quoted(process, "spec.localAsn", value)
         local_asn = EndValue(value, process, "spec.localAsn", says, "the process's localAsn", False)
     remote_asn = None
     if process.has("spec.peerAsn"):
         value = process.get("spec.peerAsn")
-        says = f"{process.address} has peerAsn {value} ({process.at('spec.peerAsn')})"
+        says = quoted(process, "spec.peerAsn", value)
         remote_asn = EndValue(value, process, "spec.peerAsn", says, "the process's peerAsn", False)
     key = None
     key_path = f"spec.{KEY_FIELD}"

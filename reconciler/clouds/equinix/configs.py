@@ -33,7 +33,8 @@ def lower_keys(item: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def item_uuid(item: Mapping[str, Any]) -> str:
-    return str(lower_keys(item).get("uuid"))
+    uuid = item.get("uuid")  # the usual spelling first: this runs for every item of every list page
+    return str(uuid if uuid is not None else lower_keys(item).get("uuid"))
 
 
 def live_object(item: Mapping[str, Any]) -> LiveObject | None:

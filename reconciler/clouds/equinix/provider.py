@@ -33,7 +33,7 @@ from reconciler import __version__
 from reconciler.clouds.base import Busy, Desired, ObjectRef, ProviderOptions, RefreshResult, RefreshScope
 from reconciler.clouds.counters import CallCounter, map_bounded
 from reconciler.clouds.equinix.auth import TOKEN_OPERATION, TOKEN_PATH, ClientCredentialsLogin, TokenSource
-from reconciler.clouds.equinix.configs import Item, differs, live_object, lower_keys, request_body
+from reconciler.clouds.equinix.configs import Item, differs, item_uuid, live_object, lower_keys, request_body
 from reconciler.clouds.equinix.errors import RETRY_STATUSES, response_error
 from reconciler.clouds.equinix.kinds import CLOUD_NAME, EQUINIX_PEERING, PEERING
 from reconciler.clouds.equinix.paging import PAGE_SIZE, Page, dedupe, parse_page, read_rest
@@ -275,7 +275,12 @@ class EquinixProvider:
         if not use_list:
             found = map_bounded(lambda i: self._get_item(i, polling=True), ids, self.options.max_in_flight)
             return {i: live_object(item) if item is not None else None for i, item in zip(ids, found, strict=True)}
-        listed = {obj.cloud_id: obj for item in self._list({}, polling=True) if (obj := live_object(item)) is not None}
+        wanted = set(ids)  # only these are read: the pages hold every config of the account
+        listed = {
+            obj.cloud_id: obj
+            for item in self._list({}, polling=True)
+            if item_uuid(item) in wanted and (obj := live_object(item)) is not None
+        }
         return {i: listed.get(i) for i in ids}
 
     def find(self, kind: str, attrs: Mapping[str, Any]) -> LiveObject | None:

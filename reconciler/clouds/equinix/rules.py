@@ -18,7 +18,7 @@ from reconciler.manifest.checked import (
     plain_ip,
     special_address,
 )
-from reconciler.manifest.links import EndKey, EndValue, LinkEnd
+from reconciler.manifest.links import EndKey, EndValue, LinkEnd, quoted
 from reconciler.manifest.secrets import secret_ref
 
 # What the evidence supports about a BGP key: 6 to 60 characters (docs/cloud-apis.md, Equinix §10).
@@ -116,20 +116,19 @@ def link_end(doc: Checked) -> LinkEnd:
         if not doc.has(path):
             return None
         value = doc.get(path)
-        field = path.rsplit(".", 1)[-1]
-        return EndValue(value, doc, path, f"{doc.address} has {field} {value} ({doc.at(path)})", called, True)
+        return EndValue(value, doc, path, quoted(doc, path, value), called, True)
 
     local_path = "spec.localIpAddress"
     local = parse_interface(doc.get(local_path)) if doc.has(local_path) else None
     local_address = None
     if local is not None:
-        says = f"{doc.address} has localIpAddress {local} ({doc.at(local_path)})"
+        says = quoted(doc, local_path, local)
         local_address = EndValue(local.ip, doc, local_path, says, "the device's address", False)
     remote_path = "spec.remoteIpAddress"
     remote = parse_ip(doc.get(remote_path)) if doc.has(remote_path) else None
     remote_address = None
     if remote is not None:
-        says = f"{doc.address} has remoteIpAddress {remote} ({doc.at(remote_path)})"
+        says = quoted(doc, remote_path, remote)
         remote_address = EndValue(remote, doc, remote_path, says, "the device's remoteIpAddress", True)
     key_path = f"spec.{KEY_FIELD}"
     key = None
