@@ -29,6 +29,7 @@ from typing import Any
 
 from reconciler.clouds.alibaba.kinds import ALIBABA_GROUP
 from reconciler.clouds.base import AddressFinding, Provider, SessionEnds
+from reconciler.clouds.counters import map_bounded
 from reconciler.errors import ProviderError
 from reconciler.manifest.checked import IPAddress, IPNetwork
 from reconciler.manifest.links import EndValue
@@ -102,19 +103,27 @@ def address_checks(ends: Sequence[SessionEnds], provider: Provider) -> list[Addr
 
 
 def read_vbrs(provider: Provider, wanted: Mapping[str, set[str]]) -> dict[VbrKey, VbrRead]:
-    """Each wanted VBR's item, or why it could not be read."""
+    """Each wanted VBR's item, or why it could not be read. Regions are read at once (the
+    provider bounds its requests): one region's round trips, not one region after another."""
     from reconciler.clouds.alibaba.provider import VBR_DESCRIBE, AlibabaProvider
 
-    out: dict[VbrKey, VbrRead] = {}
-    for region, ids in sorted(wanted.items()):
-        if not isinstance(provider, AlibabaProvider):
-            out.update(((region, i), f"this provider cannot read VBRs ({type(provider).__name__})") for i in ids)
-            continue
+    if not isinstance(provider, AlibabaProvider):
+        why = f"this provider cannot read VBRs ({type(provider).__name__})"
+        return {(region, i): why for region, ids in wanted.items() for i in ids}
+
+    def read_region(region: str) -> dict[str, dict[str, Any]] | ProviderError:
         try:
-            found = provider.describe_vbrs(region, ids)
+            return provider.describe_vbrs(region, wanted[region])
         except ProviderError as error:
-            why = f"{VBR_DESCRIBE} failed: {error.message}"
-            if error.code in ("Forbidden.RAM", "NoPermission"):
+            return error
+
+    regions = sorted(wanted)
+    out: dict[VbrKey, VbrRead] = {}
+    for region, found in zip(regions, map_bounded(read_region, regions, len(regions)), strict=True):
+        ids = wanted[region]
+        if isinstance(found, ProviderError):
+            why = f"{VBR_DESCRIBE} failed: {found.message}"
+            if found.code in ("Forbidden.RAM", "NoPermission"):
                 why += f" (grant the RAM user vpc:{VBR_DESCRIBE} to have the addresses checked)"
             out.update(((region, i), why) for i in ids)
             continue

@@ -373,9 +373,11 @@ class AlibabaProvider:
         with self._clients_lock:
             first = self._first_call.setdefault(endpoint, threading.Lock())
         with first:
-            response = call()
-            self._warm.add(endpoint)
-            return response
+            if endpoint not in self._warm:
+                response = call()
+                self._warm.add(endpoint)
+                return response
+        return call()  # the calls that waited for the first one go on together, not one by one
 
     def _error(self, error: Exception, action: str, region: str, secrets: Sequence[str]) -> ProviderError:
         from darabonba.exceptions import RetryError

@@ -203,3 +203,29 @@ def test_read_vbrs_says_which_do_not_exist(
     assert read[(REGION, "vbr-nothere")] == f"the VBR does not exist in region {REGION}"
     assert len(read) == 2  # only the VBRs asked for
     assert box.request_counts()["alibaba DescribeVirtualBorderRouters"] == 1
+
+
+def test_read_vbrs_reads_the_regions_at_once_and_keeps_a_failed_region_apart(
+    sandbox: Callable[..., Sandbox], alibaba: Callable[..., AlibabaProvider], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One region after another would cost a round trip per region to every plan.
+    import threading
+
+    from reconciler.errors import ProviderError
+
+    provider = alibaba(sandbox(make_seed(regions=(REGION, OTHER_REGION), vbrs_per_region=1)))
+    real = provider.describe_vbrs
+    together = threading.Barrier(2, timeout=20)  # broken unless both regions are read at once
+
+    def describe(region: str, ids: Any) -> dict[str, dict[str, Any]]:
+        together.wait()
+        if region == OTHER_REGION:
+            raise ProviderError("refused", cloud="alibaba", codes=("Forbidden.RAM",))
+        return real(region, ids)
+
+    monkeypatch.setattr(provider, "describe_vbrs", describe)
+    read = read_vbrs(provider, {REGION: {vbr_id(0, 0)}, OTHER_REGION: {vbr_id(1, 0)}})
+    assert isinstance(read[(REGION, vbr_id(0, 0))], dict)
+    why = read[(OTHER_REGION, vbr_id(1, 0))]
+    assert isinstance(why, str) and why.startswith("DescribeVirtualBorderRouters failed: refused")
+    assert "grant the RAM user vpc:DescribeVirtualBorderRouters" in why

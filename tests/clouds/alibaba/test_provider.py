@@ -560,3 +560,34 @@ def test_concurrent_first_calls_build_the_sdks_http_session_once(
         results = list(pool.map(lambda _: provider.refresh(scope), range(8)))
     assert all(r.objects == () for r in results)
     assert adapters == ["http"]  # one endpoint (the sandbox's), one session
+
+
+def test_calls_that_waited_for_the_first_call_to_an_endpoint_then_go_on_together(
+    sandbox: Callable[..., Sandbox], alibaba: Callable[..., AlibabaProvider]
+) -> None:
+    # Only the first call to an endpoint goes alone; the calls queued behind it must not then
+    # take turns (a refresh's first pages would each cost a round trip of their own).
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    provider = alibaba(sandbox(make_seed()))
+    first_started, first_may_end = threading.Event(), threading.Event()
+    later_calls = 4
+    together = threading.Barrier(later_calls, timeout=20)  # broken unless all are in flight at once
+
+    def first() -> str:
+        first_started.set()
+        assert first_may_end.wait(20)
+        return "first"
+
+    def later() -> str:
+        together.wait()
+        return "later"
+
+    with ThreadPoolExecutor(max_workers=1 + later_calls) as pool:
+        first_done = pool.submit(provider._send, REGION, first)
+        assert first_started.wait(20)
+        queued = [pool.submit(provider._send, REGION, later) for _ in range(later_calls)]
+        first_may_end.set()
+        assert first_done.result() == "first"
+        assert [q.result() for q in queued] == ["later"] * later_calls
