@@ -10,7 +10,7 @@ end). Key values are compared once secrets are resolved (`key_mismatches`), neve
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -27,24 +27,28 @@ RULE = "a link joins the two ends of one BGP session: one session resource in ea
 class EndValue:
     """One value of a session end (None values are unknown and never compared).
 
-    `says()` is how the other end's message quotes it ("X has remoteAsn 65010 (file:8:12)"): made
-    only when a message needs it, since a plan makes an end of every session; `called` is what it is
-    called when it must be fixed ("the device's localAsn"); `follows`: when the two ends disagree,
-    the problem is reported here.
+    `called` is what it is called when it must be fixed ("the device's localAsn"); `follows`: when
+    the two ends disagree, the problem is reported here. `says()` is how the other end's message
+    quotes it ("X has remoteAsn 65010 (file:8:12)"), made only when a message needs it (a plan
+    makes an end of every session): `shown` is the value as written where that differs (an
+    address with its prefix), `verb` what the document does with it, and `unset` what is said
+    instead when the document does not set it (a default applies).
     """
 
     value: object
     doc: Checked
     path: str
-    says: Callable[[], str]
     called: str
     follows: bool
+    shown: object = None
+    verb: str = "has"
+    unset: str | None = None
 
-
-def quoted(doc: Checked, path: str, shown: object, verb: str = "has") -> Callable[[], str]:
-    """`EndValue.says` for a value written at `path` of `doc`, shown as `shown`: "X has remoteAsn
-    65010 (file:8:12)"."""
-    return lambda: f"{doc.address} {verb} {path.rsplit('.', 1)[-1]} {shown} ({doc.at(path)})"
+    def says(self) -> str:
+        if self.unset is not None:
+            return f"{self.doc.address} {self.unset}"
+        shown = self.value if self.shown is None else self.shown
+        return f"{self.doc.address} {self.verb} {self.path.rsplit('.', 1)[-1]} {shown} ({self.doc.at(self.path)})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from collections.abc import Iterator, Mapping, Sequence
 
 from reconciler.clouds.base import KeyHolder
 from reconciler.manifest.checked import Checked, Diagnostic, first_by_name, parse_ip, plain_ip
-from reconciler.manifest.links import EndKey, EndValue, LinkEnd, quoted
+from reconciler.manifest.links import EndKey, EndValue, LinkEnd
 from reconciler.manifest.secrets import secret_ref
 from reconciler.model import Resource
 from tests.testcloud.kinds import DEFAULT_LOCAL_ASN, KEY_FIELD, NEIGHBOR, ROUTER_BGP
@@ -98,8 +98,7 @@ def link_end(neighbor: Checked, by_name: Mapping[tuple[str, str], Checked]) -> L
     remote_address = None
     address = parse_ip(neighbor.get("spec.peerIp")) if neighbor.has("spec.peerIp") else None
     if address is not None:
-        says = quoted(neighbor, "spec.peerIp", address)
-        remote_address = EndValue(address, neighbor, "spec.peerIp", says, "the neighbour's peerIp", True)
+        remote_address = EndValue(address, neighbor, "spec.peerIp", "the neighbour's peerIp", True)
     name = neighbor.get("spec.group")
     process = by_name.get((ROUTER_BGP, name)) if isinstance(name, str) and neighbor.ok("spec.group") else None
     if process is None:
@@ -107,13 +106,11 @@ def link_end(neighbor: Checked, by_name: Mapping[tuple[str, str], Checked]) -> L
     local_asn = None
     if process.ok("spec.localAsn"):
         value = _local_asn(process)
-        says = quoted(process, "spec.localAsn", value)
-        local_asn = EndValue(value, process, "spec.localAsn", says, "the process's localAsn", False)
+        local_asn = EndValue(value, process, "spec.localAsn", "the process's localAsn", False)
     remote_asn = None
     if process.has("spec.peerAsn"):
         value = process.get("spec.peerAsn")
-        says = quoted(process, "spec.peerAsn", value)
-        remote_asn = EndValue(value, process, "spec.peerAsn", says, "the process's peerAsn", False)
+        remote_asn = EndValue(value, process, "spec.peerAsn", "the process's peerAsn", False)
     key = None
     key_path = f"spec.{KEY_FIELD}"
     if process.ok(key_path):

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from reconciler.clouds.alibaba.kinds import ALIBABA_ASN, ALIBABA_GROUP, ALIBABA_PEER, KEY_FIELD
 from reconciler.clouds.base import KeyHolder
 from reconciler.manifest.checked import Checked, Diagnostic, IPAddress, first_by_name, parse_ip, plain_ip
-from reconciler.manifest.links import EndKey, EndValue, LinkEnd, quoted
+from reconciler.manifest.links import EndKey, EndValue, LinkEnd
 from reconciler.manifest.secrets import secret_ref
 from reconciler.model import Resource
 
@@ -198,6 +198,9 @@ def peers_per_vbr(docs: Sequence[Checked], complete: bool) -> Iterator[Diagnosti
 # --- one end of a linked session -------------------------------------------------------------
 
 
+_UNSET_LOCAL_ASN = f"does not set localAsn (Alibaba then uses {ALIBABA_ASN})"
+
+
 def link_end(peer: Checked, by_name: Mapping[tuple[str, str], Checked]) -> LinkEnd:
     """A peer and its group as one end of a session. The peer's address follows the other end
     (it is the other device's address); the group's ASNs and key lead (Alibaba's ASN and the
@@ -206,8 +209,7 @@ def link_end(peer: Checked, by_name: Mapping[tuple[str, str], Checked]) -> LinkE
     peer_ip = parse_ip(peer.get(peer_path)) if peer.has(peer_path) else None
     remote_address = None
     if peer_ip is not None:
-        says = quoted(peer, peer_path, peer_ip)
-        remote_address = EndValue(peer_ip, peer, peer_path, says, "Alibaba's peer address", True)
+        remote_address = EndValue(peer_ip, peer, peer_path, "Alibaba's peer address", True)
     name = peer.get("spec.bgpGroup")
     group = by_name.get((ALIBABA_GROUP, name)) if isinstance(name, str) and peer.ok("spec.bgpGroup") else None
     if group is None:  # a group managed elsewhere (bgpGroupId), or an unresolved name: ASNs unknown
@@ -217,22 +219,14 @@ def link_end(peer: Checked, by_name: Mapping[tuple[str, str], Checked]) -> LinkE
     if group.ok("spec.localAsn"):
         value = group.get("spec.localAsn")
         if value is None:
-            local_asn = EndValue(
-                ALIBABA_ASN,
-                group,
-                "spec.localAsn",
-                lambda: f"{group.address} does not set localAsn (Alibaba then uses {ALIBABA_ASN})",
-                "the group's localAsn",
-                False,
-            )
+            called = "the group's localAsn"
+            local_asn = EndValue(ALIBABA_ASN, group, "spec.localAsn", called, False, unset=_UNSET_LOCAL_ASN)
         else:
-            says = quoted(group, "spec.localAsn", value, verb="sets")
-            local_asn = EndValue(value, group, "spec.localAsn", says, "the group's localAsn", False)
+            local_asn = EndValue(value, group, "spec.localAsn", "the group's localAsn", False, verb="sets")
     remote_asn = None
     if group.has("spec.peerAsn"):
         value = group.get("spec.peerAsn")
-        says = quoted(group, "spec.peerAsn", value)
-        remote_asn = EndValue(value, group, "spec.peerAsn", says, "the group's peerAsn", False)
+        remote_asn = EndValue(value, group, "spec.peerAsn", "the group's peerAsn", False)
     key_path = f"spec.{KEY_FIELD}"
     key = None
     if group.ok(key_path):

@@ -18,7 +18,7 @@ from reconciler.manifest.checked import (
     plain_ip,
     special_address,
 )
-from reconciler.manifest.links import EndKey, EndValue, LinkEnd, quoted
+from reconciler.manifest.links import EndKey, EndValue, LinkEnd
 from reconciler.manifest.secrets import secret_ref
 
 # What the evidence supports about a BGP key: 6 to 60 characters (docs/cloud-apis.md, Equinix §10).
@@ -116,20 +116,18 @@ def link_end(doc: Checked) -> LinkEnd:
         if not doc.has(path):
             return None
         value = doc.get(path)
-        return EndValue(value, doc, path, quoted(doc, path, value), called, True)
+        return EndValue(value, doc, path, called, True)
 
     local_path = "spec.localIpAddress"
     local = parse_interface(doc.get(local_path)) if doc.has(local_path) else None
     local_address = None
     if local is not None:
-        says = quoted(doc, local_path, local)
-        local_address = EndValue(local.ip, doc, local_path, says, "the device's address", False)
+        local_address = EndValue(local.ip, doc, local_path, "the device's address", False, shown=local)
     remote_path = "spec.remoteIpAddress"
     remote = parse_ip(doc.get(remote_path)) if doc.has(remote_path) else None
     remote_address = None
     if remote is not None:
-        says = quoted(doc, remote_path, remote)
-        remote_address = EndValue(remote, doc, remote_path, says, "the device's remoteIpAddress", True)
+        remote_address = EndValue(remote, doc, remote_path, "the device's remoteIpAddress", True)
     key_path = f"spec.{KEY_FIELD}"
     key = None
     if doc.ok(key_path):
