@@ -29,7 +29,7 @@ import marshal
 import os
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -43,7 +43,7 @@ from reconciler.manifest.load import Document
 
 DISABLE_VARIABLE = "RECONCILER_MANIFEST_CACHE"
 UNUSED_DAYS = 30  # an entry not read for this long is removed when new entries are stored
-_FORMAT = 1  # the shape of an entry; a new shape is a new name, as any change of the reader is
+_FORMAT = 2  # the shape of an entry; a new shape is a new name, as any change of the reader is
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +86,10 @@ class ManifestCache:
         """Store a clean file's documents; any failure only means nothing is stored."""
         import tempfile  # only when storing
 
-        entry = (_FORMAT, [(doc.index, doc.data, doc.positions, doc.plain_numbers) for doc in documents])
+        stored = list(documents)
+        # The positions go apart, read back only when a message needs one (`StoredPositions`).
+        positions = marshal.dumps([dict(doc.positions) for doc in stored])
+        entry = (_FORMAT, [(doc.index, doc.data, doc.line, doc.col, doc.plain_numbers) for doc in stored], positions)
         try:
             blob = marshal.dumps(entry)
             self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -117,17 +120,70 @@ class ManifestCache:
 
 def _documents(display: str, entry: Any) -> tuple[Document, ...] | None:
     """The documents of an entry, or None when it is not of the expected shape."""
-    if not (isinstance(entry, tuple) and len(entry) == 2 and entry[0] == _FORMAT and isinstance(entry[1], list)):
+    if not (isinstance(entry, tuple) and len(entry) == 3 and entry[0] == _FORMAT):
         return None
+    _, items, positions = entry
+    if not (isinstance(items, list) and isinstance(positions, bytes)):
+        return None
+    shelf = _PositionShelf(positions, len(items))
     documents = []
-    for item in entry[1]:
-        if not (isinstance(item, tuple) and len(item) == 4):
+    for number, item in enumerate(items):
+        if not (isinstance(item, tuple) and len(item) == 5):
             return None
-        index, data, positions, plain_numbers = item
-        if not (isinstance(index, int) and isinstance(positions, dict) and "" in positions):
+        index, data, line, col, plain_numbers = item
+        if not (isinstance(index, int) and isinstance(line, int) and isinstance(col, int)):
             return None
-        documents.append(Document(display, index, data, positions, (), plain_numbers is True))
+        stored = StoredPositions((line, col), shelf, number)
+        documents.append(Document(display, index, data, stored, (), plain_numbers is True))
     return tuple(documents) if documents else None
+
+
+class _PositionShelf:
+    """The positions of one entry's documents, unpacked the first time one is asked for."""
+
+    __slots__ = ("_count", "_packed", "_unpacked")
+
+    def __init__(self, packed: bytes, count: int) -> None:
+        self._packed = packed
+        self._count = count
+        self._unpacked: list[dict[str, tuple[int, int]]] | None = None
+
+    def of(self, number: int) -> Mapping[str, tuple[int, int]] | None:
+        """Document `number`'s positions; None if the entry's positions are not of the expected
+        shape (the entry's checksum makes that a reader's bug, not damage)."""
+        if self._unpacked is None:  # two threads may both unpack: the same result, harmlessly
+            unpacked = marshal.loads(self._packed)
+            shaped = isinstance(unpacked, list) and len(unpacked) == self._count
+            self._unpacked = unpacked if shaped and all(isinstance(p, dict) for p in unpacked) else []
+        return self._unpacked[number] if self._unpacked else None
+
+
+class StoredPositions(Mapping[str, tuple[int, int]]):
+    """A cached document's positions. Only the document's own (`""`) is at hand; the others are
+    unpacked when first looked up, which only a message does: a valid run never needs them, and
+    holding them as dictionaries would take about half the memory of the cached documents."""
+
+    __slots__ = ("_number", "_shelf", "_start")
+
+    def __init__(self, start: tuple[int, int], shelf: _PositionShelf, number: int) -> None:
+        self._start = start
+        self._shelf = shelf
+        self._number = number
+
+    def _all(self) -> Mapping[str, tuple[int, int]]:
+        return self._shelf.of(self._number) or {"": self._start}
+
+    def __getitem__(self, path: str) -> tuple[int, int]:
+        return self._start if path == "" else self._all()[path]
+
+    def __contains__(self, path: object) -> bool:
+        return path == "" or path in self._all()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
 
 
 def _entry_name(display: str, content: bytes) -> str:

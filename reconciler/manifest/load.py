@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -67,7 +67,7 @@ class Document:
     file: str  # as displayed (the path given, joined with the file's relative path)
     index: int  # 0-based number of the document in its file
     data: Any
-    positions: dict[str, tuple[int, int]] = field(repr=False)
+    positions: Mapping[str, tuple[int, int]] = field(repr=False)
     # Paths whose value could not be read as written (a recursive alias, an unknown tag...):
     # already reported, so the schema and rules leave them alone.
     unreadable: tuple[str, ...] = ()

@@ -195,3 +195,33 @@ def test_entries_not_read_for_a_month_are_removed_when_new_ones_are_stored(tmp_p
     load_manifests([tmp_path])  # a.yaml read (renewed), c.yaml stored, b.yaml's entry unread for a month
     remaining = entries()
     assert len(remaining) == 2 and first in remaining and second not in remaining
+
+
+def test_cached_positions_are_unpacked_only_when_a_message_needs_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import marshal
+
+    from reconciler.manifest import cache as cache_module
+
+    path = tmp_path / "m.yaml"
+    path.write_text("\n" + dump([group("g1"), peer("p1", "g1")]))
+    store = ManifestCache(tmp_path / "cache")
+    fresh = load_file(path, "m.yaml", cache=store)
+    store.put(fresh.file, fresh.content, fresh.documents)
+    unpacked: list[object] = []
+    real_loads = marshal.loads
+
+    def counted(data: bytes) -> Any:
+        unpacked.append(data)
+        return real_loads(data)
+
+    monkeypatch.setattr(cache_module.marshal, "loads", counted)
+    again = load_file(path, "m.yaml", cache=store)
+    assert again.cached and len(unpacked) == 1  # the entry; not yet its positions
+    assert [(d.line, d.col) for d in again.documents] == [(d.line, d.col) for d in fresh.documents]
+    assert len(unpacked) == 1  # a document's own position is at hand
+    assert again.documents[1].position("spec.bgpGroup") == fresh.documents[1].position("spec.bgpGroup")
+    assert len(unpacked) == 2  # now the positions, once for the file
+    assert again.documents[0].position("spec.peerAsn") == fresh.documents[0].position("spec.peerAsn")
+    assert len(unpacked) == 2
