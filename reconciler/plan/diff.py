@@ -162,6 +162,7 @@ def diff(
         live_obj = live.get(resource.kind, recorded.cloud_id) if recorded else None
         secrets = desired_secrets(resource)
         refreshed = refreshed_kinds is None or resource.kind in refreshed_kinds
+        recorded_as = _recorded_as(recorded, metadata_of(resource, manifest_files))
 
         if recorded is not None and (live_obj is not None or not refreshed):
             if live_obj is None:  # not refreshed: trust state
@@ -176,24 +177,21 @@ def diff(
                     after=resolved.attrs,
                     depends_on=resolved.depends_on,
                     name=resource.name,
+                    **recorded_as,
                 )
             else:
-                change = _change_existing(resource, resolved, recorded, live_obj, secrets)
+                change = _change_existing(resource, resolved, recorded, live_obj, secrets, recorded_as)
         else:
             renamed = renames.get(resource.address)
-            change = _change_new(resource, resolved, recorded, live, claimed_ids, desired_addresses, secrets, renamed)
+            change = _change_new(
+                resource, resolved, recorded, live, claimed_ids, desired_addresses, secrets, recorded_as, renamed
+            )
             if change.previous_address:
                 renamed_from.add(change.previous_address)
         if resource.address in replace_addresses:
             change = _forced_replace(change)
         if change.action is Action.REPLACE and resource.deletion_policy is DeletionPolicy.ORPHAN:
             change = replace(change, reason=f"{change.reason}; {ORPHAN_REPLACE_REASON}")
-        metadata = metadata_of(resource, manifest_files)
-        change = replace(
-            change,
-            metadata=metadata,
-            records_metadata=recorded is not None and ResourceMetadata.of(recorded) != metadata,
-        )
         changes.append(change)
         keeps_id = change.action in (Action.NOOP, Action.UPDATE, Action.ADOPT)
         referenced[resource.address] = ReferencedObject(change.cloud_id if keeps_id else None, resolved.attrs)
@@ -268,6 +266,8 @@ def _untangle_key_swaps(changes: list[Change]) -> list[Change]:
     """Two in-place updates that trade natural keys (say two peers swapping IP addresses) would
     collide whatever the order. The first of such a pair is replaced instead: its delete frees the
     key, the other update waits for it, and its create waits for the other update (apply.steps)."""
+    if not any(c.action is Action.UPDATE and key_after(c) != key_before(c) for c in changes):
+        return changes  # no update moves a key (every no-change plan): nothing to untangle
     holders = {(c.kind, key): c for c in changes if (key := key_before(c)) is not None}
     has_dependents = {dep for c in changes for dep in c.depends_on}
     replaced: set[str] = set()
@@ -333,12 +333,22 @@ def _renames(
     }
 
 
+def _recorded_as(recorded: StateResource | None, metadata: ResourceMetadata) -> dict[str, Any]:
+    """A declared resource's Change fields for what the state is to record of it: what the
+    manifests say (`metadata`), and whether that differs from what the state records."""
+    return {
+        "metadata": metadata,
+        "records_metadata": recorded is not None and ResourceMetadata.of(recorded) != metadata,
+    }
+
+
 def _change_existing(
     resource: Resource,
     resolved: Resolved,
     recorded: StateResource,
     live_obj: LiveObject,
     secrets: Mapping[str, SecretValue | None],
+    recorded_as: Mapping[str, Any],
 ) -> Change:
     info = KINDS[resource.kind]
     fields = field_changes(info, resolved.attrs, secrets, live_obj, resolved.unknown)
@@ -380,6 +390,7 @@ def _change_existing(
         name=resource.name,
         settling=live_obj.status == "pending" and action is Action.NOOP,
         reapply=live_obj.status == "failed" and action is Action.UPDATE,
+        **recorded_as,
     )
 
 
@@ -406,6 +417,7 @@ def _change_new(
     claimed_ids: Mapping[str, str],
     desired_addresses: set[str],
     secrets: Mapping[str, SecretValue | None],
+    recorded_as: Mapping[str, Any],
     renamed: StateResource | None = None,
 ) -> Change:
     """Not in state, or in state but gone from the cloud: adopt a natural-key match (or, for a
@@ -421,6 +433,7 @@ def _change_new(
         "secret_refs": {f: ref.id for f, ref in resource.secret_refs.items()},
         "depends_on": resolved.depends_on,
         "name": resource.name,
+        **recorded_as,
     }
     match = None
     if not resolved.unknown:
