@@ -48,10 +48,12 @@ ADDRESS_RE = re.compile(r"^[A-Z][A-Za-z0-9]{0,63}/[a-z0-9]([a-z0-9-]{0,61}[a-z0-
 
 _TOP_FIELDS = frozenset({"format_version", "lineage", "serial", "resources", "pending", "extra"})
 _RESOURCE_FIELDS = frozenset({"kind", "cloud_id", "region", "attributes", "dependencies"})
+_RESOURCE_FIELDS_SORTED = tuple(sorted(_RESOURCE_FIELDS))  # the first missing one is named
 # What the manifests said at the last apply (docs/architecture.md, "State and the journal"): written
 # only when not the default, so older states read as they are.
 _METADATA_FIELDS = frozenset({"manifest_file", "deletion_policy", "prevent_destroy", "labels"})
 _RESOURCE_OPTIONAL = frozenset({"created_at"}) | _METADATA_FIELDS
+_RESOURCE_ALLOWED = _RESOURCE_FIELDS | _RESOURCE_OPTIONAL
 POLICIES = tuple(policy.value for policy in DeletionPolicy)
 _ENTRY_REQUIRED = ("id", "address", "kind", "action", "phase", "time")
 _ENTRY_FIELDS = frozenset(
@@ -289,8 +291,8 @@ def _check_resource(address: Any, resource: Any) -> None:
         raise Invalid(path, "is not a valid address (Kind/name, e.g. BgpPeer/edge1-peer1)")
     if not isinstance(resource, dict):
         raise Invalid(path, f"must be an object, not {_json_type(resource)}")
-    _no_unknown_fields(resource, _RESOURCE_FIELDS | _RESOURCE_OPTIONAL, path)
-    for name in sorted(_RESOURCE_FIELDS):
+    _no_unknown_fields(resource, _RESOURCE_ALLOWED, path)
+    for name in _RESOURCE_FIELDS_SORTED:
         if name not in resource:
             raise Invalid(path, f"missing required field {name!r}")
     kind = resource["kind"]
@@ -376,6 +378,8 @@ def _check_attributes(value: Any, path: str) -> None:
             raise Invalid(path, f"has a non-string key {key!r}")
         if key in secret_fields:
             raise Invalid(f"{path}.{key}", "is a secret field; state never stores secrets")
+        if item is None or isinstance(item, str | bool | int):
+            continue  # the usual value, passed without making its path
         _check_value(item, f"{path}.{key}")
 
 
@@ -407,6 +411,8 @@ def _check_addresses(value: Any, path: str, *, unique: bool) -> None:
 
 
 def _no_unknown_fields(data: Mapping[str, Any], allowed: frozenset[str], path: str) -> None:
+    if data.keys() <= allowed:
+        return
     unknown = sorted(str(key) for key in data if key not in allowed)
     if unknown:
         raise Invalid(path, f"unknown field {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})")
