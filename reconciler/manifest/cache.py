@@ -152,7 +152,10 @@ class _PositionShelf:
         """Document `number`'s positions; None if the entry's positions are not of the expected
         shape (the entry's checksum makes that a reader's bug, not damage)."""
         if self._unpacked is None:  # two threads may both unpack: the same result, harmlessly
-            unpacked = marshal.loads(self._packed)
+            try:
+                unpacked = marshal.loads(self._packed)
+            except (ValueError, EOFError, TypeError):
+                unpacked = None
             shaped = isinstance(unpacked, list) and len(unpacked) == self._count
             self._unpacked = unpacked if shaped and all(isinstance(p, dict) for p in unpacked) else []
         return self._unpacked[number] if self._unpacked else None

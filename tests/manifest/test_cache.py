@@ -225,3 +225,15 @@ def test_cached_positions_are_unpacked_only_when_a_message_needs_one(
     assert len(unpacked) == 2  # now the positions, once for the file
     assert again.documents[0].position("spec.peerAsn") == fresh.documents[0].position("spec.peerAsn")
     assert len(unpacked) == 2
+
+
+@pytest.mark.parametrize("packed", [b"\x00 not marshal", "not a list", ["one", "two"], [{"": (3, 1)}, {}]])
+def test_positions_of_an_unexpected_shape_fall_back_to_the_documents_own(packed: object) -> None:
+    import marshal
+
+    from reconciler.manifest.cache import _documents
+
+    blob = packed if isinstance(packed, bytes) else marshal.dumps(packed)
+    documents = _documents("m.yaml", (2, [(0, {"spec": {}}, 3, 1, True)], blob))
+    assert documents is not None
+    assert documents[0].position("spec.peerAsn") == (3, 1)

@@ -284,6 +284,9 @@ class AlibabaProvider:
         # Endpoints whose first call has returned (see `_send`), and a lock per endpoint for it.
         self._warm: set[str] = set()
         self._first_call: dict[str, threading.Lock] = {}
+        # Pages the last complete list of a region's kind took: `poll` lists only where that is
+        # no more than describing its objects one by one.
+        self._pages_hint: dict[tuple[str, str], int] = {}
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], options: ProviderOptions) -> AlibabaProvider:
@@ -463,6 +466,8 @@ class AlibabaProvider:
         filters = filters or {}
         id_field = KIND_API[kind].id_field
         items, total, _ = self._page(region, kind, filters, 1, self.page_size)
+        if not filters:
+            self._pages_hint[(region, kind)] = math.ceil(total / len(items)) if items else 1
         found = {_text(i.get(id_field)): i for i in items}
         if items and len(items) < total:
             step = len(items)  # a full first page: the server's real page size (it may cap ours)
@@ -555,7 +560,8 @@ class AlibabaProvider:
             number += 1
 
     def poll(self, refs: Sequence[ObjectRef]) -> dict[str, LiveObject | None]:
-        """Per region and kind: Describe by id for a few refs, the list pages for more."""
+        """Per region and kind: Describe by id for a few refs, the list pages for more, unless the
+        last complete list took more pages than there are refs."""
         buckets: dict[tuple[str, str], list[ObjectRef]] = {}
         for ref in refs:
             buckets.setdefault((self._region(ref), ref.kind), []).append(ref)
@@ -563,7 +569,8 @@ class AlibabaProvider:
         def poll_bucket(key: tuple[str, str]) -> dict[str, LiveObject | None]:
             region, kind = key
             bucket = buckets[key]
-            if len(bucket) <= FEW_REFS:
+            pages = self._pages_hint.get(key)
+            if len(bucket) <= FEW_REFS or (pages is not None and pages > len(bucket)):
                 found = map_bounded(self._describe_one, bucket, self.options.max_in_flight)
                 return {r.cloud_id: obj for r, obj in zip(bucket, found, strict=True)}
             listed = {obj.cloud_id: obj for obj in self._list(region, kind)}

@@ -287,6 +287,27 @@ def test_find_by_natural_key_and_poll(sandbox: Callable[..., Sandbox], alibaba: 
     assert many["bgp-gone000000000000000000"] is None and len(many) == 8
 
 
+def test_poll_describes_by_id_when_that_takes_fewer_calls_than_the_regions_pages(
+    sandbox: Callable[..., Sandbox], alibaba: Callable[..., AlibabaProvider]
+) -> None:
+    box = sandbox(make_seed(vbrs_per_region=2))
+    provider = alibaba(box)
+    provider.page_size = 2
+    groups = [created(provider.create(group("one", vbr=vbr_id(0, v)), f"t{v}")) for v in (0, 1)]  # 8 peers a VBR
+    peer_ids = [created(provider.create(peer(groups[i % 2], f"10.0.{i % 2}.{i}"), f"p{i}")) for i in range(2, 16)]
+    settle(provider, [pref(p) for p in peer_ids])
+    scope = AlibabaScope(regions=frozenset({REGION}), kinds=frozenset({ALIBABA_PEER}))
+    assert len(provider.refresh(scope).objects) == 14  # 7 pages of 2
+    box.reset_request_counts()
+    some = provider.poll([pref(p) for p in peer_ids[:6]])  # more than a few, fewer than 7 pages
+    assert box.request_counts() == {"alibaba DescribeBgpPeers": 6}
+    assert all(v is not None and v.status == "ready" for v in some.values())
+    box.reset_request_counts()
+    every = provider.poll([pref(p) for p in peer_ids])
+    assert box.request_counts() == {"alibaba DescribeBgpPeers": 7}
+    assert set(every) == set(peer_ids) and all(v is not None for v in every.values())
+
+
 # -- updates and deletes ----------------------------------------------------------------------
 
 
