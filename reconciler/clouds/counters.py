@@ -16,6 +16,16 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+FEW_REFS = 5  # a poll reads up to this many objects one by one, whatever a list would take
+
+
+def poll_by_list(refs: int, pages: int | None) -> bool:
+    """Whether a poll of `refs` objects reads the list pages rather than each object: more than a
+    few objects, and no more pages than objects as far as the last complete list tells (`pages`;
+    None when there was none yet)."""
+    return refs > FEW_REFS and (pages is None or pages <= refs)
+
+
 def map_bounded(fn: Callable[[T], R], items: Sequence[T], limit: int) -> list[R]:
     """`fn` over `items` on up to `limit` threads; results in order, the first error raised."""
     if len(items) <= 1:

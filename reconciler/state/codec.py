@@ -378,13 +378,16 @@ def _check_attributes(value: Any, path: str) -> None:
             raise Invalid(path, f"has a non-string key {key!r}")
         if key in secret_fields:
             raise Invalid(f"{path}.{key}", "is a secret field; state never stores secrets")
-        if item is None or isinstance(item, str | bool | int):
-            continue  # the usual value, passed without making its path
-        _check_value(item, f"{path}.{key}")
+        if not _plain_scalar(item):  # the usual value passes without making its path
+            _check_value(item, f"{path}.{key}")
+
+
+def _plain_scalar(value: Any) -> bool:
+    return value is None or isinstance(value, str | bool | int)
 
 
 def _check_value(value: Any, path: str) -> None:
-    if value is None or isinstance(value, str | bool | int):
+    if _plain_scalar(value):
         return
     if isinstance(value, float):
         if not math.isfinite(value):

@@ -42,7 +42,7 @@ from reconciler.clouds.alibaba.kinds import ALIBABA_GROUP, ALIBABA_PEER, GROUP, 
 from reconciler.clouds.alibaba.params import KIND_PARAMS, KindParams
 from reconciler.clouds.alibaba.scope import AlibabaScope
 from reconciler.clouds.base import Busy, Desired, ObjectRef, ProviderOptions, RefreshResult, RefreshScope
-from reconciler.clouds.counters import CallCounter, map_bounded
+from reconciler.clouds.counters import CallCounter, map_bounded, poll_by_list
 from reconciler.clouds.retry import RetryPolicy, TransientError, call_with_retries
 from reconciler.errors import ProviderError, ResourceNotFound
 from reconciler.kinds import KindInfo, canonical_ip
@@ -53,7 +53,6 @@ from reconciler.model import LiveObject, SecretValue, Status
 CLOUD = "alibaba"
 KIND_INFO: Mapping[str, KindInfo] = {ALIBABA_GROUP: GROUP, ALIBABA_PEER: PEER}
 PAGE_SIZE = 50  # the documented maximum
-FEW_REFS = 5  # poll() describes objects one by one up to this many per region and kind
 VBR_DESCRIBE = "DescribeVirtualBorderRouters"
 VBR_IDS_PER_CALL = 20  # VbrId filter values per DescribeVirtualBorderRouters call
 
@@ -569,8 +568,7 @@ class AlibabaProvider:
         def poll_bucket(key: tuple[str, str]) -> dict[str, LiveObject | None]:
             region, kind = key
             bucket = buckets[key]
-            pages = self._pages_hint.get(key)
-            if len(bucket) <= FEW_REFS or (pages is not None and pages > len(bucket)):
+            if not poll_by_list(len(bucket), self._pages_hint.get(key)):
                 found = map_bounded(self._describe_one, bucket, self.options.max_in_flight)
                 return {r.cloud_id: obj for r, obj in zip(bucket, found, strict=True)}
             listed = {obj.cloud_id: obj for obj in self._list(region, kind)}

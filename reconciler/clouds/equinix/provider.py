@@ -31,7 +31,7 @@ import httpx
 
 from reconciler import __version__
 from reconciler.clouds.base import Busy, Desired, ObjectRef, ProviderOptions, RefreshResult, RefreshScope
-from reconciler.clouds.counters import CallCounter, map_bounded
+from reconciler.clouds.counters import CallCounter, map_bounded, poll_by_list
 from reconciler.clouds.equinix.auth import TOKEN_OPERATION, TOKEN_PATH, ClientCredentialsLogin, TokenSource
 from reconciler.clouds.equinix.configs import Item, differs, item_uuid, live_object, lower_keys, request_body
 from reconciler.clouds.equinix.errors import RETRY_STATUSES, response_error
@@ -47,7 +47,6 @@ from reconciler.model import LiveObject, SecretValue
 CLOUD = CLOUD_NAME
 DEFAULT_ENDPOINT = "https://api.equinix.com"
 BGP_PATH = "/ne/v1/bgp"
-FEW_REFS = 5  # poll() reads objects one by one up to this many, then lists pages
 # How old a device's list of configs may be when it answers "has this connection a config?" before
 # a POST. The state lock keeps other reconciler runs away and recovery settles what a crashed run
 # sent, so only someone else creating a config by hand meanwhile is missed, as a read just before
@@ -271,8 +270,7 @@ class EquinixProvider:
         """Few refs: one GET each (concurrently). Many: the list pages, unless the last full
         list took more pages than there are refs. Within the polls' own request budget."""
         ids = sorted({r.cloud_id for r in refs})
-        use_list = len(ids) > FEW_REFS and (self._pages_hint is None or self._pages_hint <= len(ids))
-        if not use_list:
+        if not poll_by_list(len(ids), self._pages_hint):
             found = map_bounded(lambda i: self._get_item(i, polling=True), ids, self.options.max_in_flight)
             return {i: live_object(item) if item is not None else None for i, item in zip(ids, found, strict=True)}
         wanted = set(ids)  # only these are read: the pages hold every config of the account
