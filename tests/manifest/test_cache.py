@@ -119,6 +119,23 @@ def test_a_stored_file_reads_back_exactly(tmp_path: Path) -> None:
     assert load_file(path, "other/m.yaml", cache=cache).cached is False  # the name shown is part of the key
 
 
+def test_a_stored_file_reads_back_with_its_repeated_values_shared(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text(dump([equinix("a"), equinix("b")]))
+    cache = ManifestCache(tmp_path / "cache")
+    fresh = load_file(path, "m.yaml", cache=cache)
+    cache.put(fresh.file, fresh.content, fresh.documents)
+    first, second = load_file(path, "m.yaml", cache=cache).documents
+    assert first.data == fresh.documents[0].data and second.data == fresh.documents[1].data
+    first_keys = {key: key for key in first.data["spec"]}
+    shared_keys = [key for key in second.data["spec"] if first_keys[key] is key]
+    assert shared_keys == list(second.data["spec"])  # one object per key, however many documents
+    assert first.data["spec"]["connectionUuid"] is second.data["spec"]["connectionUuid"]
+    assert first.data["spec"]["localAsn"] == 65010
+    assert first.data["spec"]["localAsn"] is second.data["spec"]["localAsn"]  # not one of Python's cached small ints
+    assert first.data["apiVersion"] is second.data["apiVersion"]
+
+
 def test_only_clean_files_are_stored(tmp_path: Path) -> None:
     literal = dump([equinix(authenticationKey=SECRET)])
     # Valid, but its values built through an alias count against the run's alias budget.
