@@ -81,19 +81,21 @@ def field_changes(
 ) -> tuple[FieldChange, ...]:
     """The managed fields whose live value differs from the desired one."""
     managed = [f for f in info.fields if f in desired_attrs or f in unknown]
-    before = {f: live.attrs.get(f) for f in managed if f not in unknown}
-    after = {f: desired_attrs.get(f) for f in managed if f not in unknown}
-    changed = _diff_keys(before, after)
-    out = [
-        FieldChange(f, before=before.get(f), after=after.get(f), forces_replacement=f in info.replace_only)
-        for f in managed
-        if f in changed
-    ]
-    out += [
-        FieldChange(f, before=live.attrs.get(f), after_unknown=True, forces_replacement=f in info.replace_only)
-        for f in managed
-        if f in unknown
-    ]
+    out: list[FieldChange] = []
+    if unknown or any(live.attrs.get(f) != desired_attrs.get(f) for f in managed):  # else nothing differs
+        before = {f: live.attrs.get(f) for f in managed if f not in unknown}
+        after = {f: desired_attrs.get(f) for f in managed if f not in unknown}
+        changed = _diff_keys(before, after)
+        out += [
+            FieldChange(f, before=before.get(f), after=after.get(f), forces_replacement=f in info.replace_only)
+            for f in managed
+            if f in changed
+        ]
+        out += [
+            FieldChange(f, before=live.attrs.get(f), after_unknown=True, forces_replacement=f in info.replace_only)
+            for f in managed
+            if f in unknown
+        ]
     for secret_field in info.secret_fields:
         if secret_field not in live.secrets:
             continue  # the API did not tell us: nothing to compare
@@ -547,6 +549,8 @@ def _outside_reason(info: KindInfo, recorded: StateResource, resolved: Resolved,
 def _changed_outside(info: KindInfo, recorded: StateResource, live_obj: LiveObject) -> bool:
     """Whether live differs from what reconciler last applied (someone changed it by hand)."""
     last = info.normalise(recorded.attributes)
+    if all(last.get(f) == live_obj.attrs.get(f) for f in info.fields):
+        return False  # the usual answer, without building the two mappings `_diff_keys` compares
     return bool(_diff_keys({f: last.get(f) for f in info.fields}, {f: live_obj.attrs.get(f) for f in info.fields}))
 
 
