@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
@@ -240,7 +240,7 @@ def unmanaged_drift(c: Comparison) -> InScope:
         for name, cloud in CLOUDS.items()
     }
     to_generate: dict[str, list[LiveObject]] = {}  # cloud -> its unmanaged findings
-    declared_keys = _declared_keys(c, live_now)
+    declared_keys: dict[tuple[str, tuple[Any, ...]], str] | None = None  # made for the first unmanaged object
     ids_in_state = {s.cloud_id for s in c.state.resources.values()}
     accepting = {i.unmanaged: (address, i) for address, items in c.ignores.items() for i in items if i.unmanaged}
     items: list[DriftItem] = []
@@ -255,6 +255,8 @@ def unmanaged_drift(c: Comparison) -> InScope:
         if obj.cloud_id in ids_in_state:
             managed += 1
             continue
+        if declared_keys is None:
+            declared_keys = _declared_keys(c, live_now)
         declared_as = declared_keys.get((obj.kind, KINDS[obj.kind].key_of(obj.attrs)))
         owner, entry = accepting.get(obj.cloud_id, (None, None))
         accepted = acceptance(entry, f"accepted in {owner}")
@@ -376,7 +378,7 @@ def detect(
     c = Comparison.of(desired, state, live_objects, options)
     in_scope = unmanaged_drift(c)
     health = tuple(session_health(c))
-    return DriftReport(
+    report = DriftReport(
         items=(*managed_drift(c), *in_scope.unmanaged),
         health=health,
         managed_in_scope=in_scope.managed,
@@ -390,5 +392,7 @@ def detect(
         require_established=options.require_established,
         unmanaged_level=options.unmanaged_level,
         generate_command=in_scope.generate_command,
-        topology=items_from_state(state, desired, live_objects),
     )
+    if not report.affected_addresses:
+        return report  # the picture is only drawn around findings: none, no picture to build
+    return replace(report, topology=items_from_state(state, desired, live_objects))

@@ -128,6 +128,13 @@ class DriftReport:
         return tuple(h for h in self.health if not h.healthy)
 
     @property
+    def affected_addresses(self) -> tuple[str, ...]:
+        """The managed addresses with a finding: drifted or missing objects, and unhealthy sessions."""
+        found = [i.address for i in self.findings if i.address and i.category != "unmanaged"]
+        found += [h.address for h in self.health_findings]
+        return tuple(dict.fromkeys(found))
+
+    @property
     def sessions(self) -> tuple[BgpSession, ...]:
         """The sessions as people see them: a linked session whose ends are both managed is one."""
         return pair_sessions(self.health)

@@ -355,17 +355,10 @@ def _fit(sections: list[_Section], room: int) -> tuple[list[str], int]:
     return out, room
 
 
-def affected_addresses(report: DriftReport) -> tuple[str, ...]:
-    """The managed addresses with a finding: drifted or missing objects, and unhealthy sessions."""
-    found = [i.address for i in report.findings if i.address and i.category != "unmanaged"]
-    found += [h.address for h in report.health_findings]
-    return tuple(dict.fromkeys(found))
-
-
 def _diagram(report: DriftReport, budget: int) -> list[str]:
     """The findings' part of the topology as a Mermaid diagram in at most `budget` characters."""
     title = ["### Affected sessions", ""]
-    affected = affected_addresses(report)
+    affected = report.affected_addresses
     if budget <= _size(title) or not report.topology or not affected:
         return []
     from reconciler.graph.mermaid import mermaid_block_for_drift  # only a report with findings draws

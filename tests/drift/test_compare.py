@@ -83,6 +83,15 @@ def test_changed_field_carries_live_state_and_desired_values() -> None:
     assert report.summary_line().startswith("Drift found: 1 changed, 0 missing, 0 unmanaged, 0 unhealthy sessions.")
 
 
+def test_the_picture_of_the_estate_is_built_only_around_findings() -> None:
+    assert run(*managed_trio()).topology == ()  # nothing to draw
+    desired, state, live = managed_trio()
+    live[1] = live_of(group(), "bgpg-1", peerAsn=65099)
+    report = run(desired, state, live)
+    assert report.affected_addresses == ("AlibabaBgpGroup/sg-vbr1",)
+    assert {item.address for item in report.topology} == {r.address for r in desired}  # drawn with its context
+
+
 def test_spelling_differences_are_not_drift() -> None:
     desired, state, live = managed_trio()
     live[0] = live_of(desired[0], "eq-1", localAsn="65010", localIpAddress=" 10.0.0.1/30")
