@@ -9,10 +9,12 @@ no state entry owns, the coverage, and the `reconciler generate` command that ta
 
 from __future__ import annotations
 
+import functools
 import shlex
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
+from functools import cached_property
 from typing import Any, NamedTuple
 
 from reconciler.clouds import CLOUDS, KINDS
@@ -44,7 +46,7 @@ class DriftOptions:
     scope_args: Mapping[str, Sequence[str]] = field(default_factory=dict)  # per cloud (`drift --<cloud> ARG`)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Comparison:
     """What every comparison reads, indexed once."""
 
@@ -52,7 +54,6 @@ class Comparison:
     state: StateDoc
     live_by_id: Mapping[str, LiveObject]
     desired_by_address: Mapping[str, Resource]
-    resolved_attrs: Mapping[str, Mapping[str, Any]]  # desired attributes, with ids from state
     ignores: Mapping[str, tuple[DriftIgnore, ...]]  # address -> its active driftIgnore entries
     refreshed_kinds: frozenset[str] | None
     unmanaged_level: UnmanagedLevel
@@ -72,7 +73,6 @@ class Comparison:
             state=state,
             live_by_id={o.cloud_id: o for o in live_objects},
             desired_by_address={r.address: r for r in desired},
-            resolved_attrs={a: r.attrs for a, r in resolve_against_state(desired, state).items()},
             ignores={r.address: active_ignores(r, today) for r in desired},
             refreshed_kinds=options.refreshed_kinds,
             unmanaged_level=options.unmanaged_level,
@@ -81,6 +81,15 @@ class Comparison:
             now=now,
             today=today,
         )
+
+    def resolved_attrs_of(self, address: str) -> Mapping[str, Any]:
+        return self.resolved_attrs.get(address, {})
+
+    @cached_property
+    def resolved_attrs(self) -> Mapping[str, Mapping[str, Any]]:
+        """The desired attributes, with ids from state. Worked out when first asked for: only a
+        changed field (its desired value) or an unmanaged object needs them."""
+        return {a: r.attrs for a, r in resolve_against_state(self.desired, self.state).items()}
 
     def refreshed(self, kind: str) -> bool:
         """Whether the refresh covered `kind`: only then can its objects be missing or counted."""
@@ -117,7 +126,7 @@ def managed_drift(c: Comparison) -> list[DriftItem]:
             recorded.kind,
             recorded.attributes,
             obj,
-            c.resolved_attrs.get(address, {}),
+            functools.partial(c.resolved_attrs_of, address),
             wanted_secrets,
             field_ignores(recorded.kind, c.ignores.get(address, ())),
         )
@@ -164,12 +173,13 @@ def _changed_fields(
     kind: str,
     last_applied: Mapping[str, Any],
     obj: LiveObject,
-    want: Mapping[str, Any],
+    want: Callable[[], Mapping[str, Any]],
     wanted_secrets: Mapping[str, SecretValue | None] | None,
     ignores: Mapping[str, DriftIgnore],
 ) -> list[DriftField]:
-    """The fields where live differs from what reconciler last applied; secret fields compare the
-    live key with the manifests' key (state holds no keys), only when `wanted_secrets` is given."""
+    """The fields where live differs from what reconciler last applied (each with the value the
+    manifests want, from `want`); secret fields compare the live key with the manifests' key
+    (state holds no keys), only when `wanted_secrets` is given."""
     info = KINDS[kind]
     last = info.normalise(last_applied)
     fields: list[DriftField] = []
@@ -181,7 +191,7 @@ def _changed_fields(
                     name,
                     live=obj.attrs.get(name),
                     state=last.get(name),
-                    desired=want.get(name),
+                    desired=want().get(name),
                     ignored=accepted.ignored,
                     ignore_reason=accepted.reason,
                     ignore_expires=accepted.expires,
