@@ -44,16 +44,18 @@ def canonical_interface(value: Any) -> Any:
 
 def as_int(value: Any) -> Any:
     """String numbers ("65010") become ints; anything else is returned as is."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
+    if isinstance(value, str):
+        digits = value.strip()
+        # isdecimal, not isdigit: "²" is a digit that int() refuses.
+        return int(digits) if digits.isdecimal() else value
     return value
 
 
 def as_bool(value: Any) -> Any:
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
+    if isinstance(value, str):
+        word = value.lower()
+        if word in ("true", "false"):
+            return word == "true"
     return value
 
 
@@ -112,11 +114,11 @@ class KindInfo:
     def normalise(self, attrs: Mapping[str, Any]) -> dict[str, Any]:
         """Canonical form of an attribute map, with defaults filled in."""
         out: dict[str, Any] = dict(self.defaults)
+        normaliser_of = self.normalisers.get  # once: this runs for every attribute of every object
         for key, value in attrs.items():
-            if value is None:
-                continue
-            fn = self.normalisers.get(key)
-            out[key] = fn(value) if fn else value
+            if value is not None:
+                fn = normaliser_of(key)
+                out[key] = fn(value) if fn else value
         if self.tidy is not None:
             self.tidy(out)
         return out

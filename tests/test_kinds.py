@@ -33,6 +33,11 @@ def test_scalars() -> None:
     assert ip_version("ipv6") == "IPv6" and ip_version("IPV4") == "IPv4"
 
 
+def test_a_string_of_digits_int_cannot_read_is_kept_as_is() -> None:
+    # "²" is a digit to str.isdigit but not a number to int(): a reply with it must not crash.
+    assert as_int("6501²") == "6501²" and as_int(" 65010 ") == 65010
+
+
 def test_defaults_and_bfd_hop_count_while_bfd_is_off() -> None:
     group = KINDS[ALIBABA_GROUP].normalise({"peerAsn": "65010", "isFakeAsn": "false"})
     assert group == {

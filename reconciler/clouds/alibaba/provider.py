@@ -140,6 +140,27 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+# Read-only extras of each kind's Describe item: (LiveObject.info name, item field).
+GROUP_INFO = (("hold", "Hold"), ("keepalive", "Keepalive"))
+PEER_INFO = (
+    ("advertisedRouteCount", "AdvertisedRouteCount"),
+    ("receivedRouteCount", "ReceivedRouteCount"),
+    ("routeLimit", "RouteLimit"),
+    ("hold", "Hold"),
+    ("keepalive", "Keepalive"),
+    ("name", "Name"),
+    ("routerId", "RouterId"),
+    ("peerAsn", "PeerAsn"),
+    ("localAsn", "LocalAsn"),
+    ("gmtModified", "GmtModified"),
+)
+
+
+def _info(item: Mapping[str, Any], names: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    """The extras `item` reports (an empty string reports nothing)."""
+    return {name: value for name, key in names if (value := item.get(key)) is not None and value != ""}
+
+
 def group_object(item: Mapping[str, Any], region: str) -> LiveObject:
     """A `DescribeBgpGroups` item in manifest vocabulary (string fields normalised)."""
     attrs = GROUP.normalise(
@@ -156,11 +177,6 @@ def group_object(item: Mapping[str, Any], region: str) -> LiveObject:
         }
     )
     raw_status = _text(item.get("Status"))
-    info = {
-        name: item[key]
-        for name, key in (("hold", "Hold"), ("keepalive", "Keepalive"))
-        if item.get(key) not in (None, "")
-    }
     key = item.get("AuthKey")
     return LiveObject(
         kind=ALIBABA_GROUP,
@@ -170,7 +186,7 @@ def group_object(item: Mapping[str, Any], region: str) -> LiveObject:
         status=GROUP_STATUS.get(raw_status, "pending"),
         raw_status=raw_status,
         secrets={"authKey": SecretValue(str(key)) if key else None},
-        info=info,
+        info=_info(item, GROUP_INFO),
     )
 
 
@@ -187,19 +203,6 @@ def peer_object(item: Mapping[str, Any], region: str) -> LiveObject:
         }
     )
     raw_status = _text(item.get("Status"))
-    info_keys = (
-        ("advertisedRouteCount", "AdvertisedRouteCount"),
-        ("receivedRouteCount", "ReceivedRouteCount"),
-        ("routeLimit", "RouteLimit"),
-        ("hold", "Hold"),
-        ("keepalive", "Keepalive"),
-        ("name", "Name"),
-        ("routerId", "RouterId"),
-        ("peerAsn", "PeerAsn"),
-        ("localAsn", "LocalAsn"),
-        ("gmtModified", "GmtModified"),
-    )
-    info = {name: item[key] for name, key in info_keys if item.get(key) not in (None, "")}
     return LiveObject(
         kind=ALIBABA_PEER,
         cloud_id=_text(item.get("BgpPeerId")),
@@ -208,7 +211,7 @@ def peer_object(item: Mapping[str, Any], region: str) -> LiveObject:
         status=PEER_STATUS.get(raw_status, "pending"),
         raw_status=raw_status,
         session=_text(item.get("BgpStatus")) or None,
-        info=info,
+        info=_info(item, PEER_INFO),
     )
 
 
