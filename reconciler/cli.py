@@ -329,6 +329,11 @@ def main(argv: list[str] | None = None) -> None:
     # cycles. At the default thresholds the cycle collector runs about 750 times in a plan of
     # 10,000 peers, 0.4 s of its CPU; at these, about 50 times (bench/, docs/architecture.md).
     gc.set_threshold(GC_YOUNG_THRESHOLD, 10, 10)
+    # `import httpx` also imports httpx's own command-line client whenever its extras (rich, click,
+    # pygments) are installed, as they are here for reconciler's output: about 30 ms of every run
+    # that talks to an HTTP API. Nothing in this process runs that client; marked as not
+    # importable, httpx gives `httpx.main` a stub instead, as it does when the extras are missing.
+    sys.modules.setdefault("httpx._main", None)
     signal.signal(signal.SIGTERM, _terminate)
     args = hoist_global_options(list(sys.argv[1:] if argv is None else argv))
     fail = _Failure(verbose="-v" in args or "--verbose" in args, json_logs=_log_format(args) == "json")
