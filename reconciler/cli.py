@@ -12,7 +12,8 @@ import shlex
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from types import ModuleType
+from typing import Any, NoReturn, cast
 
 import click
 
@@ -333,7 +334,8 @@ def main(argv: list[str] | None = None) -> None:
     # pygments) are installed, as they are here for reconciler's output: about 30 ms of every run
     # that talks to an HTTP API. Nothing in this process runs that client; marked as not
     # importable, httpx gives `httpx.main` a stub instead, as it does when the extras are missing.
-    sys.modules.setdefault("httpx._main", None)
+    modules = cast("dict[str, ModuleType | None]", sys.modules)  # None in it: "not importable"
+    modules.setdefault("httpx._main", None)
     signal.signal(signal.SIGTERM, _terminate)
     args = hoist_global_options(list(sys.argv[1:] if argv is None else argv))
     fail = _Failure(verbose="-v" in args or "--verbose" in args, json_logs=_log_format(args) == "json")
