@@ -22,6 +22,7 @@ from reconciler.manifest.checked import Checked
 from reconciler.manifest.links import LINK_LABEL, LinkEnd
 
 ALLOW_OPTION = "--allow-address-mismatch"
+_LABEL_PATH = f"metadata.labels.{LINK_LABEL}"
 
 
 def session_ends(documents: Iterable[Checked], addresses: frozenset[str] | None = None) -> dict[str, list[SessionEnds]]:
@@ -38,10 +39,13 @@ def session_ends(documents: Iterable[Checked], addresses: frozenset[str] | None 
             made[id(doc)] = cloud_of(doc.kind).link_end(doc, by_name)
         return made[id(doc)]
 
+    # Each label read once; only the linked documents are kept (a plan makes an end of every session).
+    link_of: dict[int, str] = {}  # by id(doc)
     by_link: dict[str, list[Checked]] = {}
     for doc in with_session:
-        link = doc.get(f"metadata.labels.{LINK_LABEL}")
+        link = doc.get(_LABEL_PATH)
         if isinstance(link, str):
+            link_of[id(doc)] = link
             by_link.setdefault(link, []).append(doc)
     out: dict[str, list[SessionEnds]] = {}
     for doc in with_session:
@@ -50,11 +54,13 @@ def session_ends(documents: Iterable[Checked], addresses: frozenset[str] | None 
         end = end_of(doc)
         if end is None:
             continue
-        link = doc.get(f"metadata.labels.{LINK_LABEL}")
         cloud = KINDS[doc.kind].cloud
-        linked = by_link.get(link, []) if isinstance(link, str) else []
-        others = [o for d in linked if KINDS[d.kind].cloud != cloud and (o := end_of(d)) is not None]
-        out.setdefault(cloud, []).append(SessionEnds(end, others[0] if len(others) == 1 else None))
+        link = link_of.get(id(doc))
+        other = None
+        if link is not None:  # the one end of another cloud with the same link, if there is exactly one
+            others = [o for d in by_link[link] if KINDS[d.kind].cloud != cloud and (o := end_of(d)) is not None]
+            other = others[0] if len(others) == 1 else None
+        out.setdefault(cloud, []).append(SessionEnds(end, other))
     return out
 
 

@@ -82,3 +82,19 @@ def test_session_ends_come_with_the_end_they_are_linked_with() -> None:
     only = session_ends(docs, frozenset({"AlibabaBgpPeer/linked"}))
     assert [(e.own.doc.address, e.other is not None) for e in only["alibaba"]] == [("AlibabaBgpPeer/linked", True)]
     assert "equinix" not in only
+
+
+def test_an_end_exposes_only_the_values_that_passed_the_schema() -> None:
+    def end_of(doc: dict[str, Any], *failed: str) -> Any:
+        docs = [Checked.of(Document(file="m.yaml", index=0, data=doc, positions={"": (1, 1)}), doc["kind"], failed)]
+        [ends] = session_ends(docs).values()
+        return ends[0].own
+
+    device = end_of(equinix(localAsn="65010"), "spec.localAsn")
+    assert device.local_asn is None  # failed its schema check: unknown, never compared
+    assert device.remote_asn is not None and device.remote_asn.value == 45104
+    assert str(device.local_address.value) == "10.0.0.1" and str(device.local_address.shown) == "10.0.0.1/30"
+    assert device.key is not None and device.key.ref is None  # it declares no key
+    assert end_of(equinix(), "spec.authenticationKey").key is None  # its key is unknown
+    no_remote = end_of(equinix(remoteIpAddress=None))
+    assert no_remote.remote_address is None and no_remote.remote_asn is not None

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from reconciler.clouds.alibaba.kinds import ALIBABA_ASN, ALIBABA_GROUP, ALIBABA_PEER, KEY_FIELD
 from reconciler.clouds.base import KeyHolder
 from reconciler.manifest.checked import Checked, Diagnostic, IPAddress, first_by_name, parse_ip, plain_ip
-from reconciler.manifest.links import EndKey, EndValue, LinkEnd
+from reconciler.manifest.links import EndKey, EndValue, LinkEnd, valid_value
 from reconciler.manifest.secrets import secret_ref
 from reconciler.model import Resource
 
@@ -199,47 +199,50 @@ def peers_per_vbr(docs: Sequence[Checked], complete: bool) -> Iterator[Diagnosti
 
 
 _UNSET_LOCAL_ASN = f"does not set localAsn (Alibaba then uses {ALIBABA_ASN})"
+# Where a peer and its group keep what they expose as one end of a session.
+_PEER_ADDRESS, _GROUP_NAME = "spec.peerIpAddress", "spec.bgpGroup"
+_LOCAL_ASN, _PEER_ASN = "spec.localAsn", "spec.peerAsn"
+_KEY_PATH = f"spec.{KEY_FIELD}"
 
 
 def link_end(peer: Checked, by_name: Mapping[tuple[str, str], Checked]) -> LinkEnd:
     """A peer and its group as one end of a session. The peer's address follows the other end
     (it is the other device's address); the group's ASNs and key lead (Alibaba's ASN and the
     peer ASN are fixed on this side)."""
-    peer_path = "spec.peerIpAddress"
-    peer_ip = parse_ip(peer.get(peer_path)) if peer.has(peer_path) else None
+    peer_ip = parse_ip(valid_value(peer, _PEER_ADDRESS))
     remote_address = None
     if peer_ip is not None:
-        remote_address = EndValue(peer_ip, peer, peer_path, "Alibaba's peer address", True)
-    name = peer.get("spec.bgpGroup")
-    group = by_name.get((ALIBABA_GROUP, name)) if isinstance(name, str) and peer.ok("spec.bgpGroup") else None
+        remote_address = EndValue(peer_ip, peer, _PEER_ADDRESS, "Alibaba's peer address", True)
+    name = peer.get(_GROUP_NAME)
+    group = by_name.get((ALIBABA_GROUP, name)) if isinstance(name, str) and peer.ok(_GROUP_NAME) else None
     if group is None:  # a group managed elsewhere (bgpGroupId), or an unresolved name: ASNs unknown
         return LinkEnd(peer, remote_address=remote_address)
-
-    local_asn = None
-    if group.ok("spec.localAsn"):
-        value = group.get("spec.localAsn")
-        if value is None:
-            called = "the group's localAsn"
-            local_asn = EndValue(ALIBABA_ASN, group, "spec.localAsn", called, False, unset=_UNSET_LOCAL_ASN)
-        else:
-            local_asn = EndValue(value, group, "spec.localAsn", "the group's localAsn", False, verb="sets")
-    remote_asn = None
-    if group.has("spec.peerAsn"):
-        value = group.get("spec.peerAsn")
-        remote_asn = EndValue(value, group, "spec.peerAsn", "the group's peerAsn", False)
-    key_path = f"spec.{KEY_FIELD}"
-    key = None
-    if group.ok(key_path):
-        raw = group.get(key_path)
-        key = EndKey(secret_ref(group.doc.file, raw) if raw is not None else None, group, key_path, False)
+    peer_asn = valid_value(group, _PEER_ASN)
     return LinkEnd(
         peer,
         members=(group,),
-        local_asn=local_asn,
-        remote_asn=remote_asn,
+        local_asn=_local_asn(group),
+        remote_asn=None if peer_asn is None else EndValue(peer_asn, group, _PEER_ASN, "the group's peerAsn", False),
         remote_address=remote_address,
-        key=key,
+        key=_key(group),
     )
+
+
+def _local_asn(group: Checked) -> EndValue | None:
+    """The group's localAsn, Alibaba's own ASN where it sets none (unknown where it is invalid)."""
+    if not group.ok(_LOCAL_ASN):
+        return None
+    value = group.get(_LOCAL_ASN)
+    if value is None:
+        return EndValue(ALIBABA_ASN, group, _LOCAL_ASN, "the group's localAsn", False, unset=_UNSET_LOCAL_ASN)
+    return EndValue(value, group, _LOCAL_ASN, "the group's localAsn", False, verb="sets")
+
+
+def _key(group: Checked) -> EndKey | None:
+    if not group.ok(_KEY_PATH):
+        return None
+    raw = group.get(_KEY_PATH)
+    return EndKey(secret_ref(group.doc.file, raw) if raw is not None else None, group, _KEY_PATH, False)
 
 
 def key_holder(resource: Resource, by_address: Mapping[str, Resource]) -> KeyHolder | None:

@@ -18,7 +18,7 @@ from reconciler.manifest.checked import (
     plain_ip,
     special_address,
 )
-from reconciler.manifest.links import EndKey, EndValue, LinkEnd
+from reconciler.manifest.links import EndKey, EndValue, LinkEnd, valid_value
 from reconciler.manifest.secrets import secret_ref
 
 # What the evidence supports about a BGP key: 6 to 60 characters (docs/cloud-apis.md, Equinix §10).
@@ -107,37 +107,45 @@ def key_problem(value: str) -> str | None:
     return f"Equinix needs a key of 6-60 characters; {reason}"
 
 
+# Where a peering keeps what it exposes as one end of a session.
+_LOCAL_ASN, _REMOTE_ASN = "spec.localAsn", "spec.remoteAsn"
+_LOCAL_ADDRESS, _REMOTE_ADDRESS = "spec.localIpAddress", "spec.remoteIpAddress"
+_KEY_PATH = f"spec.{KEY_FIELD}"
+
+
 def link_end(doc: Checked) -> LinkEnd:
     """A peering as one end of a session. Its ASNs and key follow the other end (a cloud's ASN
     and a group's peer ASN are fixed on that side); its local address leads (the other end's
     peer address is the device's address)."""
-
-    def asn(path: str, called: str) -> EndValue | None:
-        if not doc.has(path):
-            return None
-        value = doc.get(path)
-        return EndValue(value, doc, path, called, True)
-
-    local_path = "spec.localIpAddress"
-    local = parse_interface(doc.get(local_path)) if doc.has(local_path) else None
-    local_address = None
-    if local is not None:
-        local_address = EndValue(local.ip, doc, local_path, "the device's address", False, shown=local)
-    remote_path = "spec.remoteIpAddress"
-    remote = parse_ip(doc.get(remote_path)) if doc.has(remote_path) else None
-    remote_address = None
-    if remote is not None:
-        remote_address = EndValue(remote, doc, remote_path, "the device's remoteIpAddress", True)
-    key_path = f"spec.{KEY_FIELD}"
-    key = None
-    if doc.ok(key_path):
-        raw = doc.get(key_path)
-        key = EndKey(secret_ref(doc.doc.file, raw) if raw is not None else None, doc, key_path, True)
     return LinkEnd(
         doc,
-        local_asn=asn("spec.localAsn", "the device's localAsn"),
-        remote_asn=asn("spec.remoteAsn", "the device's remoteAsn"),
-        local_address=local_address,
-        remote_address=remote_address,
-        key=key,
+        local_asn=_asn(doc, _LOCAL_ASN, "the device's localAsn"),
+        remote_asn=_asn(doc, _REMOTE_ASN, "the device's remoteAsn"),
+        local_address=_local_address(doc),
+        remote_address=_remote_address(doc),
+        key=_key(doc),
     )
+
+
+def _asn(doc: Checked, path: str, called: str) -> EndValue | None:
+    value = valid_value(doc, path)
+    return None if value is None else EndValue(value, doc, path, called, True)
+
+
+def _local_address(doc: Checked) -> EndValue | None:
+    local = parse_interface(valid_value(doc, _LOCAL_ADDRESS))
+    if local is None:
+        return None
+    return EndValue(local.ip, doc, _LOCAL_ADDRESS, "the device's address", False, shown=local)
+
+
+def _remote_address(doc: Checked) -> EndValue | None:
+    remote = parse_ip(valid_value(doc, _REMOTE_ADDRESS))
+    return None if remote is None else EndValue(remote, doc, _REMOTE_ADDRESS, "the device's remoteIpAddress", True)
+
+
+def _key(doc: Checked) -> EndKey | None:
+    if not doc.ok(_KEY_PATH):
+        return None
+    raw = doc.get(_KEY_PATH)
+    return EndKey(secret_ref(doc.doc.file, raw) if raw is not None else None, doc, _KEY_PATH, True)
