@@ -80,6 +80,7 @@ DIR_MODE = 0o700  # only for folders we create
 # Far above any real state or journal (10,000 resources make a state of about 5 MB); a bound
 # so that a wrong path can never exhaust memory.
 MAX_FILE_BYTES = 256 * 1024 * 1024
+READ_CHUNK_BYTES = 1024 * 1024  # what is read at a time past the size the file had when opened
 RECORD_SUFFIX = ".lock.json"
 _BASE_SERIAL = frozenset({"base_serial"})
 _READ_FLAGS = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0)  # never blocks on a FIFO
@@ -577,18 +578,29 @@ def read_regular_file(path: Path, what: str, advice: str) -> bytes | None:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):  # swapped in since the check
             raise not_a_regular_file(path, info.st_mode, what, advice)
-        chunks = []
-        size = 0
-        while chunk := os.read(fd, 1024 * 1024):
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > MAX_FILE_BYTES:
-                raise too_large(path, size, what)
-        return b"".join(chunks)
+        return _read_to_end(fd, info.st_size, path, what)
     except OSError as exc:
         raise StateError(f"cannot read {what} {path}: {exc.strerror}") from None
     finally:
         os.close(fd)
+
+
+def _read_to_end(fd: int, expected: int, path: Path, what: str) -> bytes:
+    """The rest of `fd`, refusing more than MAX_FILE_BYTES.
+
+    The first read asks for the `expected` size (from fstat) and one byte more, so that a file
+    that does not change meanwhile comes in one piece: no chunks to join, one copy of a 6 MB
+    state fewer. Any more is read a chunk at a time, up to the bound, as before."""
+    chunks = []
+    size = 0
+    want = min(expected + 1, MAX_FILE_BYTES)
+    while chunk := os.read(fd, want):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > MAX_FILE_BYTES:
+            raise too_large(path, size, what)
+        want = READ_CHUNK_BYTES
+    return b"".join(chunks)  # a single chunk is returned as it is, not copied
 
 
 def check_kind(path: Path, what: str, advice: str) -> os.stat_result | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -89,6 +90,11 @@ def test_the_schema_and_the_codec_agree_on_patterns_and_secret_names() -> None:
     assert sorted(name for name in every_secret_field if not secret_name.search(name)) == []
     assert sorted(name for info in KINDS.values() for name in info.fields if secret_name.search(name)) == []
     assert SCHEMA["properties"]["format_version"]["const"] == FORMAT_VERSION
+
+
+def test_the_kind_part_of_an_address_is_a_kind_name() -> None:
+    # The reader takes a kind equal to its address's kind part as valid without KIND_RE.
+    assert ADDRESS_RE.pattern.startswith(KIND_RE.pattern.removesuffix("$") + "/")
 
 
 @settings(max_examples=100, deadline=None)
@@ -194,6 +200,49 @@ def test_a_resource_whose_kind_does_not_match_its_address_is_refused() -> None:
         load_state(json.dumps(data), "s.json")
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda res: res.update(kind=5), ".kind: must be a kind name (CamelCase, such as BgpPeer)"),
+        (lambda res: res.update(kind="Alibaba BgpGroup"), ".kind: must be a kind name (CamelCase, such as BgpPeer)"),
+        (lambda res: res.update(kind="AlibabaBgp"), ".kind: 'AlibabaBgp' does not match the address"),
+        (lambda res: res.update(attributes=[]), ".attributes: must be an object, not an array"),
+        (lambda res: res["attributes"].update(weight=float("nan")), ".attributes.weight: must be a finite number"),
+        (
+            lambda res: res["attributes"].update(peers=[1, [2, {"authKey": "x"}]]),
+            ".attributes.peers[1][1].authKey: is a",
+        ),
+        (lambda res: res.update(dependencies="AlibabaBgpGroup/a"), ".dependencies: must be an array of addresses"),
+        (lambda res: res.update(labels={"team": 1}), ".labels: must be an object of strings"),
+        (lambda res: res.update(created_at=None), ".created_at: must be a time (ISO 8601 text)"),
+    ],
+)
+def test_a_broken_resource_rule_names_the_full_json_path(change: Any, message: str) -> None:
+    data = valid_json()
+    change(data["resources"]["AlibabaBgpGroup/sg-vbr1"])
+    with pytest.raises(StateError) as caught:
+        load_state(json.dumps(data), "s.json")
+    assert str(caught.value).startswith(f"s.json: $.resources['AlibabaBgpGroup/sg-vbr1']{message}")
+
+
+def test_attributes_that_are_not_flat_scalars_load_as_written() -> None:
+    attributes = {"weight": 1.5, "peers": [1, None, ["a"]], "bfd": {"interval": 300, "on": True}, "name": "x"}
+    original = doc(group(**attributes))
+    assert load_state(dump_state(original), "s.json") == original
+
+
+def test_repeated_kinds_regions_and_manifest_files_are_loaded_as_one_object_each() -> None:
+    resources = [
+        replace(group(f"g{i}"), manifest_file=f"bgp/{i % 2}.yaml", region=None if i == 3 else "ap-southeast-1")
+        for i in range(4)
+    ]
+    loaded = list(load_state(dump_state(doc(*resources)), "s.json").resources.values())
+    assert loaded == resources
+    assert len({id(res.kind) for res in loaded}) == 1
+    assert len({id(res.region) for res in loaded if res.region is not None}) == 1
+    assert len({id(res.manifest_file) for res in loaded}) == 2
+
+
 def test_a_done_create_without_cloud_id_is_refused_by_both() -> None:
     data = valid_json()
     data["pending"] = []
@@ -209,6 +258,7 @@ def test_a_done_create_without_cloud_id_is_refused_by_both() -> None:
     ("text", "expected"),
     [
         ("", "the state file is empty (truncated?)"),
+        ("\n \t\n", "the state file is empty (truncated?)"),
         (
             '{"format_version": 1, "lineage": "',
             "s.json:1:34: not valid JSON (Unterminated string); the file is truncated or corrupt",

@@ -471,3 +471,23 @@ def test_a_state_file_larger_than_the_bound_is_refused(
     monkeypatch.setattr(local_module, "MAX_FILE_BYTES", 1000)
     with pytest.raises(StateError, match=r"the state file .* is larger than 1000 bytes"):
         local.read()
+
+
+def test_the_size_bound_counts_every_byte_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "state.json"
+    path.write_bytes(b"x" * 100)
+    monkeypatch.setattr(local_module, "MAX_FILE_BYTES", 100)
+    assert local_module.read_regular_file(path, "the state file", "") == b"x" * 100
+    monkeypatch.setattr(local_module, "MAX_FILE_BYTES", 99)
+    with pytest.raises(StateError, match=r"larger than 99 bytes \(100 bytes read so far\)"):
+        local_module.read_regular_file(path, "the state file", "")
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs Linux procfs")
+def test_a_file_whose_size_stat_does_not_tell_is_read_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    # procfs files are regular files of st_size 0: the size from fstat is only a first guess,
+    # and what it did not announce is read a chunk at a time.
+    monkeypatch.setattr(local_module, "READ_CHUNK_BYTES", 3)
+    path = Path("/proc/self/cmdline")
+    assert path.stat().st_size == 0
+    assert local_module.read_regular_file(path, "the file", "") == path.read_bytes() != b""
