@@ -321,14 +321,24 @@ def _terminate(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def program() -> None:
+    """The `reconciler` program (its console script and `python -m reconciler`): `main`, in a
+    process of its own, which runs with the cycle collector off (reconciler/collector.py)."""
+    from reconciler.collector import program_runs
+
+    program_runs()
+    main()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI; turn expected errors into one message and exit code 1."""
     import gc
     import signal
 
     # A run builds many objects that live to its end (manifests, state, live objects) and few
-    # cycles. At the default thresholds the cycle collector runs about 750 times in a plan of
-    # 10,000 peers, 0.4 s of its CPU; at these, about 50 times (bench/, docs/architecture.md).
+    # cycles. Where the cycle collector runs (an apply's calls, `main` called in-process), at the
+    # default thresholds it would run about 750 times in a plan of 10,000 peers, 0.4 s of its CPU;
+    # at these, about 50 times (bench/, docs/architecture.md).
     gc.set_threshold(GC_YOUNG_THRESHOLD, 10, 10)
     # `import httpx` also imports httpx's own command-line client whenever its extras (rich, click,
     # pygments) are installed, as they are here for reconciler's output: about 30 ms of every run

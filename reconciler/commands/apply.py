@@ -399,6 +399,7 @@ def _execute(
     from reconciler.apply.engine import Engine
     from reconciler.apply.progress import LiveReporter, LogReporter
     from reconciler.apply.steps import build_steps, serial_scopes
+    from reconciler.collector import collecting
 
     if state.lineage is None:
         state = ws.backend.write(state)  # fix the lineage before the first cloud call: tokens derive from it
@@ -421,10 +422,11 @@ def _execute(
         reporter=reporter,
         settings=settings,
     )
-    with _interrupts(engine.stop, engine.unconfirmed), reporter:
-        results = engine.run()
-    written = ws.backend.write(ws.backend.read())
-    sessions = _wait_for_sessions(ws, results, written, settings, engine.stop)
+    with collecting():  # calls and waits may last hours (reconciler/collector.py)
+        with _interrupts(engine.stop, engine.unconfirmed), reporter:
+            results = engine.run()
+        written = ws.backend.write(ws.backend.read())
+        sessions = _wait_for_sessions(ws, results, written, settings, engine.stop)
     return _summarise(results, written, ws, sessions)
 
 
