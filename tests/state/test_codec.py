@@ -200,6 +200,9 @@ def test_a_resource_whose_kind_does_not_match_its_address_is_refused() -> None:
         load_state(json.dumps(data), "s.json")
 
 
+LITERAL_KEY = "StateNeverQuotesThisKey1"  # a stand-in for a key written into state by hand
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -209,7 +212,7 @@ def test_a_resource_whose_kind_does_not_match_its_address_is_refused() -> None:
         (lambda res: res.update(attributes=[]), ".attributes: must be an object, not an array"),
         (lambda res: res["attributes"].update(weight=float("nan")), ".attributes.weight: must be a finite number"),
         (
-            lambda res: res["attributes"].update(peers=[1, [2, {"authKey": "x"}]]),
+            lambda res: res["attributes"].update(peers=[1, [2, {"authKey": LITERAL_KEY}]]),
             ".attributes.peers[1][1].authKey: is a",
         ),
         (lambda res: res.update(dependencies="AlibabaBgpGroup/a"), ".dependencies: must be an array of addresses"),
@@ -223,6 +226,7 @@ def test_a_broken_resource_rule_names_the_full_json_path(change: Any, message: s
     with pytest.raises(StateError) as caught:
         load_state(json.dumps(data), "s.json")
     assert str(caught.value).startswith(f"s.json: $.resources['AlibabaBgpGroup/sg-vbr1']{message}")
+    assert LITERAL_KEY not in str(caught.value)  # a refusal never quotes a value
 
 
 def test_attributes_that_are_not_flat_scalars_load_as_written() -> None:
