@@ -2,7 +2,8 @@
 
 Routes: `POST /oauth2/v1/token`; `POST|GET /ne/v1/bgp`; `GET|PUT /ne/v1/bgp/{uuid}` (no DELETE:
 405); `GET /ne/v1/bgp/connection/{connectionUuid}`; `GET /ne/v1/devices/{uuid}`;
-`GET /fabric/v4/connections/{connectionId}`. Error codes marked "invented" below are not from
+`GET /fabric/v4/connections/{connectionId}`; `POST /fabric/v4/connections/search` (Fabric's
+`searchConnections`, a subset of its filters). Error codes marked "invented" below are not from
 any source (no public source lists a BGP error code: Equinix §8); docs/sandbox.md has the table.
 
 Reads go through `records.visible`, so with `equinix_read_lag` they show what was there before a
@@ -60,6 +61,8 @@ METHOD_NOT_ALLOWED = "IC-NE-ERR-405"
 RATE_LIMITED = "IC-NE-ERR-429"
 READ_FORBIDDEN = "IC-USR-403-READ"  # invented, after rest-go's real IC-USR-403-DELETE
 FABRIC_READ_FORBIDDEN = "EQ-300005"  # the Fabric v4 spec's 403 example
+FABRIC_NOT_FOUND = "EQ-3045811"  # real: the Fabric v4 spec's 404 "uuid not found"
+FABRIC_SEARCH_INVALID = "EQ-3040001"  # invented: 400 (413 when too large), a bad search body
 NO_PERMISSION = (
     "Access Denied. You don't have permissions to perform READ operation. Please contact your master "
     "administrator to get the right permissions through Equinix Customer Portal or contact Equinix Support "
@@ -143,6 +146,28 @@ class EquinixError(Exception):
         self.headers = dict(headers or {})
 
 
+class FabricError(Exception):
+    """Fabric v4's error list (Equinix §8): one `{errorCode, errorMessage, correlationId, details,
+    additionalInfo: [{property, reason}]}`, whatever `equinix_error_shape` says."""
+
+    def __init__(self, status: int, code: str, message: str, details: str, prop: str, reason: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.details = status, code, message, details
+        self.prop, self.reason = prop, reason
+
+    def response(self) -> web.Response:
+        body = [
+            {
+                "errorCode": self.code,
+                "errorMessage": self.message,
+                "correlationId": secrets.token_hex(8),
+                "details": self.details,
+                "additionalInfo": [{"property": self.prop, "reason": self.reason}],
+            }
+        ]
+        return web.json_response(body, status=self.status)
+
+
 class OAuthError(Exception):
     """Token endpoint errors: oauth2-go's camelCase shape, or the token spec's snake_case one
     (`equinix_oauth_error_case`, Equinix §1)."""
@@ -203,6 +228,8 @@ async def _errors_middleware(request: web.Request, handler: Any) -> web.StreamRe
         return response
     except EquinixError as error:
         return error_response(core, error)
+    except FabricError as error:
+        return error.response()
     except OAuthError as error:
         body = {
             "errorDomain": "apps-fqa",
@@ -252,6 +279,7 @@ def build_app(core: Core) -> web.Application:
     app.router.add_get("/ne/v1/bgp/{uuid}", get_bgp, allow_head=False)
     app.router.add_put("/ne/v1/bgp/{uuid}", update_bgp)
     app.router.add_get("/ne/v1/devices/{uuid}", get_device, allow_head=False)
+    app.router.add_post("/fabric/v4/connections/search", search_connections)
     app.router.add_get("/fabric/v4/connections/{connectionId}", get_connection, allow_head=False)
     return app
 
@@ -791,33 +819,28 @@ async def get_connection(request: web.Request) -> web.Response:
     core = request.app[CORE]
     _authenticate(request)
     connection_id = request.match_info["connectionId"]
-    if core.config.equinix_prerequisite_reads == "forbidden":
-        # Fabric v4's error list (Equinix §8), with the spec's 403 example code.
-        body = [
-            {
-                "errorCode": FABRIC_READ_FORBIDDEN,
-                "errorMessage": "You don't have permissions to perform READ operation",
-                "correlationId": secrets.token_hex(8),
-                "details": "Access Denied",
-                "additionalInfo": [{"property": "connectionId", "reason": "forbidden"}],
-            }
-        ]
-        return web.json_response(body, status=403)
+    _check_fabric_reads(core)
     with core.store.lock:
         connection: SeedConnection | None = core.store.get("connections", connection_id)
     if connection is None:
-        # Fabric v4 errors are a list of a different shape (Equinix §8).
-        body = [
-            {
-                "errorCode": "EQ-3045811",
-                "errorMessage": "uuid not found",
-                "correlationId": secrets.token_hex(8),
-                "details": f"Connection {connection_id} not found",
-                "additionalInfo": [{"property": "uuid", "reason": "not found"}],
-            }
-        ]
-        return web.json_response(body, status=404)
+        raise FabricError(
+            404, FABRIC_NOT_FOUND, "uuid not found", f"Connection {connection_id} not found", "uuid", "not found"
+        )
     return web.json_response(connection_json(connection))
+
+
+def _check_fabric_reads(core: Core) -> None:
+    """The 403 of every Fabric read under `equinix_prerequisite_reads: forbidden`, with the spec's
+    403 example code (Equinix §8, §9)."""
+    if core.config.equinix_prerequisite_reads == "forbidden":
+        raise FabricError(
+            403,
+            FABRIC_READ_FORBIDDEN,
+            "You don't have permissions to perform READ operation",
+            "Access Denied",
+            "connectionId",
+            "forbidden",
+        )
 
 
 # `operation.equinixStatus` shown for a seeded `state` without `equinixStatus`.
@@ -852,3 +875,134 @@ def connection_json(connection: SeedConnection) -> dict[str, Any]:
     }
     out.update(connection.extra)
     return out
+
+
+# -- Fabric connection search (`searchConnections`) --------------------------------------------
+
+# Search field -> its path in `connection_json`: the spec's `SearchFieldName` values we support.
+SEARCH_FIELDS: dict[str, tuple[str, ...]] = {
+    "/uuid": ("uuid",),
+    "/name": ("name",),
+    "/state": ("state",),
+    "/operation/equinixStatus": ("operation", "equinixStatus"),
+    "/aSide/accessPoint/virtualDevice/uuid": ("aSide", "accessPoint", "virtualDevice", "uuid"),
+}
+SEARCH_OPERATORS = ("=", "!=", "IN")  # of the spec's `ExpressionOperator`
+SEARCH_MAX_LIMIT = 100
+SEARCH_DEFAULT_LIMIT = 20
+_SEARCH_PATH = "/fabric/v4/connections/search"
+
+
+@dataclass(frozen=True)
+class _Condition:
+    """A simple expression: `property` `operator` `values`."""
+
+    path: tuple[str, ...]
+    negated: bool  # `!=`
+    values: frozenset[str]
+
+    def matches(self, connection: Mapping[str, Any]) -> bool:
+        value: Any = connection
+        for key in self.path:
+            value = value.get(key) if isinstance(value, Mapping) else None
+        return (isinstance(value, str) and value in self.values) != self.negated
+
+
+@dataclass(frozen=True)
+class _Group:
+    """`{"and": [...]}` (`every`) or `{"or": [...]}`."""
+
+    every: bool
+    parts: tuple[_Condition | _Group, ...]
+
+    def matches(self, connection: Mapping[str, Any]) -> bool:
+        test = all if self.every else any
+        return test(part.matches(connection) for part in self.parts)
+
+
+async def search_connections(request: web.Request) -> web.Response:
+    """`POST /fabric/v4/connections/search`: the seeded connections `filter` matches, in uuid order,
+    one `pagination` page of them. Authenticated and forbidden like `get_connection`."""
+    core = request.app[CORE]
+    _authenticate(request)
+    _check_fabric_reads(core)
+    try:
+        body = parse_json_object(await read_body(request, MAX_API_BODY))
+    except InputError as exc:
+        raise FabricError(
+            413 if exc.too_large else 400, FABRIC_SEARCH_INVALID, exc.sentence(), "Invalid request body", "", "invalid"
+        ) from None
+    condition = _search_expression(body["filter"], "filter") if "filter" in body else None
+    offset, limit = _search_pagination(body.get("pagination", {}))
+    with core.store.lock:
+        connections: list[SeedConnection] = core.store.values("connections")
+    shown_all = (connection_json(c) for c in sorted(connections, key=lambda c: c.uuid))
+    matches = [c for c in shown_all if condition is None or condition.matches(c)]
+    total = len(matches)
+    following = offset + limit
+    pagination = {
+        "offset": offset,
+        "limit": limit,
+        "total": total,
+        "next": f"{_SEARCH_PATH}?offset={following}&limit={limit}" if following < total else None,
+        "previous": f"{_SEARCH_PATH}?offset={max(0, offset - limit)}&limit={limit}" if offset > 0 else None,
+    }
+    return web.json_response({"pagination": pagination, "data": matches[offset:following]})
+
+
+def _search_invalid(where: str, message: str) -> FabricError:
+    return FabricError(400, FABRIC_SEARCH_INVALID, message, "Invalid search request", where, "invalid")
+
+
+def _search_expression(value: Any, where: str) -> _Condition | _Group:
+    """An `Expression`: `{"and": [...]}`, `{"or": [...]}` or `{"property", "operator", "values"}`."""
+    if not isinstance(value, dict):
+        raise _search_invalid(where, f"{where} must be an object (an expression), not {shown(value)}")
+    forms = [key for key in ("and", "or", "property") if key in value]
+    if len(forms) != 1:
+        raise _search_invalid(
+            where, f"{where} must have exactly one of and, or, property; it has {', '.join(forms) or 'none'}"
+        )
+    form = forms[0]
+    if form in ("and", "or"):
+        parts = value[form]
+        if not isinstance(parts, list) or not parts:
+            raise _search_invalid(f"{where}.{form}", f"{where}.{form} must be a non-empty array of expressions")
+        return _Group(form == "and", tuple(_search_expression(p, f"{where}.{form}[{i}]") for i, p in enumerate(parts)))
+    prop, operator, values = value["property"], value.get("operator"), value.get("values")
+    if not isinstance(prop, str) or prop not in SEARCH_FIELDS:
+        raise _search_invalid(
+            f"{where}.property",
+            f"{where}.property {shown(prop)} is not supported; supported: {', '.join(SEARCH_FIELDS)}",
+        )
+    if not isinstance(operator, str) or operator not in SEARCH_OPERATORS:
+        raise _search_invalid(
+            f"{where}.operator",
+            f"{where}.operator {shown(operator)} is not supported; supported: {', '.join(SEARCH_OPERATORS)}",
+        )
+    if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
+        raise _search_invalid(f"{where}.values", f"{where}.values must be a non-empty array of strings")
+    if operator != "IN" and len(values) != 1:
+        raise _search_invalid(
+            f"{where}.values", f"{where}.values must hold exactly one value for operator {operator}, not {len(values)}"
+        )
+    return _Condition(SEARCH_FIELDS[prop], operator == "!=", frozenset(values))
+
+
+def _search_pagination(value: Any) -> tuple[int, int]:
+    """`PaginationRequest`: offset >= 0 (default 0), limit 1..100 (default 20)."""
+    if not isinstance(value, dict):
+        raise _search_invalid("pagination", f"pagination must be an object, not {shown(value)}")
+    numbers = {"offset": 0, "limit": SEARCH_DEFAULT_LIMIT}
+    for name, lowest, highest in (("offset", 0, None), ("limit", 1, SEARCH_MAX_LIMIT)):
+        if name not in value:
+            continue
+        number = value[name]
+        in_range = isinstance(number, int) and not isinstance(number, bool) and number >= lowest
+        if not in_range or (highest is not None and number > highest):
+            expected = f"an integer {lowest}..{highest}" if highest is not None else f"an integer >= {lowest}"
+            raise _search_invalid(
+                f"pagination.{name}", f"pagination.{name} {shown(number)} is not valid: expected {expected}"
+            )
+        numbers[name] = number
+    return numbers["offset"], numbers["limit"]

@@ -7,6 +7,12 @@ decides. Every documented Fabric connection state is understood: a connection on
 (PROVISIONING, REPROVISIONING...) answers `Busy`, so the create is tried again once it is ready; one
 that waits for someone (PENDING approval, a DRAFT order) or is gone is an error that says so; an
 undocumented state is warned about and left to the POST.
+
+Creates on one virtual device share their reads: once a connection has passed, one search of the
+device's connections (`POST /fabric/v4/connections/search`, 100 a page) answers the checks of the
+device's other connections, instead of one GET each. The search is only a shortcut: a connection
+it shows as not ready yet is read on its own when its create comes, and when the search is refused
+or fails, each connection is read on its own as before.
 """
 
 from __future__ import annotations
@@ -33,9 +39,14 @@ STALLED_EQUINIX_STATUSES = frozenset({"PENDING_APPROVAL", "PENDING_PROVIDER_VLAN
 GONE_STATES = frozenset({"CANCELLED", "DEPROVISIONED", "DEPROVISIONING", "FAILED"})
 GONE_EQUINIX_STATUSES = frozenset({"NOT_PROVISIONED", "DEPROVISIONED", "DEPROVISIONING", "FAILED"})
 CONNECTION_RETRY_AFTER = 30.0  # seconds: a Fabric connection takes minutes to provision
+SEARCH_PATH = "/fabric/v4/connections/search"
+SEARCH_PAGE = 100  # the most a Fabric search page may hold (PaginationRequest.limit: 1 to 100)
+DEVICE_PROPERTY = "/aSide/accessPoint/virtualDevice/uuid"
 
 # GET of a path, counted under an operation name -> the JSON reply (404: ResourceNotFound).
 GetJson = Callable[[str, str], Any]
+# POST of a JSON body to a path, counted under an operation name -> the JSON reply.
+PostJson = Callable[[str, str, Mapping[str, Any]], Any]
 
 log = get_logger("reconciler.clouds.equinix")
 
@@ -45,12 +56,15 @@ class Prerequisites:
     of this object (one run), with the device each ready connection is on; failures are not, so a
     fixed connection is seen at once."""
 
-    def __init__(self, get_json: GetJson) -> None:
+    def __init__(self, get_json: GetJson, post_json: PostJson) -> None:
         self._get_json = get_json
+        self._post_json = post_json
         self._lock = threading.Lock()
         self._ready_connections: dict[str, str] = {}  # connection uuid -> its A-side device
         self._ready_devices: set[str] = set()
         self._refused: set[str] = set()  # reads refused with a 403: warned about once
+        self._searched_devices: set[str] = set()  # devices whose connections were searched (or are)
+        self._search_served = True  # False once a search failed: each connection is read on its own
 
     def check(self, connection_uuid: str) -> Busy | None:
         """None when the create may go on (BGP can go on the connection, or the reads are not
@@ -67,9 +81,7 @@ class Prerequisites:
         )
         if connection is None:
             return None
-        state = str(connection.get("state") or "")
-        operation = connection.get("operation") or {}
-        equinix_status = str(operation.get("equinixStatus") or "") if isinstance(operation, dict) else ""
+        state, equinix_status = statuses(connection)
         shown = state or equinix_status or "in an unknown state"
         if state not in READY_STATES and equinix_status not in READY_EQUINIX_STATUSES:
             if state in COMING_STATES or equinix_status in COMING_EQUINIX_STATUSES:
@@ -102,6 +114,7 @@ class Prerequisites:
         self._check_device(device_uuid)
         with self._lock:
             self._ready_connections[connection_uuid] = device_uuid
+        self._search_device(device_uuid)
         return None
 
     def device(self, connection_uuid: str) -> str | None:
@@ -130,6 +143,39 @@ class Prerequisites:
                 )
             return None
         return found if isinstance(found, Mapping) else {}
+
+    def _search_device(self, device_uuid: str) -> None:
+        """Learn which other connections of a ready device are ready, one search page per 100
+        connections. Once per device and run; a failed search only turns the shortcut off."""
+        with self._lock:
+            if not self._search_served or device_uuid in self._searched_devices:
+                return
+            self._searched_devices.add(device_uuid)
+        ready: dict[str, str] = {}
+        offset = 0
+        try:
+            while True:
+                body = {
+                    "filter": {"and": [{"property": DEVICE_PROPERTY, "operator": "=", "values": [device_uuid]}]},
+                    "pagination": {"offset": offset, "limit": SEARCH_PAGE},
+                }
+                reply = self._post_json(SEARCH_PATH, f"POST {SEARCH_PATH}", body)
+                page, total = _search_page(reply)
+                ready.update((str(c["uuid"]), device_uuid) for c in page if is_ready(c) and device_of(c) == device_uuid)
+                offset += len(page)  # a server may cap the page below what was asked
+                if not page or offset >= total:
+                    break
+        except ProviderError as error:
+            with self._lock:
+                self._search_served = False
+            log.info(
+                "the Fabric connection search failed: each connection is read on its own",
+                device=device_uuid,
+                error=error.message,
+            )
+            return
+        with self._lock:
+            self._ready_connections.update(ready)
 
     def _check_device(self, device_uuid: str) -> None:
         with self._lock:
@@ -162,6 +208,30 @@ class Prerequisites:
             )
         with self._lock:
             self._ready_devices.add(device_uuid)
+
+
+def statuses(connection: Mapping[str, Any]) -> tuple[str, str]:
+    """A Fabric connection's `state` and `operation.equinixStatus` ("" when absent)."""
+    operation = connection.get("operation") or {}
+    equinix_status = str(operation.get("equinixStatus") or "") if isinstance(operation, dict) else ""
+    return str(connection.get("state") or ""), equinix_status
+
+
+def is_ready(connection: Mapping[str, Any]) -> bool:
+    """Whether BGP can go on a Fabric connection (docs/cloud-apis.md, Equinix §9)."""
+    state, equinix_status = statuses(connection)
+    return state in READY_STATES or equinix_status in READY_EQUINIX_STATUSES
+
+
+def _search_page(reply: Any) -> tuple[list[Mapping[str, Any]], int]:
+    """The connections of one search reply and the total it reports; a reply of another shape
+    is an error (the search is then left alone)."""
+    data = reply.get("data") if isinstance(reply, Mapping) else None
+    pagination = reply.get("pagination") if isinstance(reply, Mapping) else None
+    total = pagination.get("total") if isinstance(pagination, Mapping) else None
+    if not isinstance(data, list) or not isinstance(total, int) or isinstance(total, bool):
+        raise ProviderError(f"Equinix POST {SEARCH_PATH} returned a reply of an unknown shape", cloud=CLOUD_NAME)
+    return [c for c in data if isinstance(c, Mapping) and isinstance(c.get("uuid"), str)], total
 
 
 def device_of(connection: Mapping[str, Any]) -> str:

@@ -99,7 +99,7 @@ class EquinixProvider:
             self._policy,
         )
         self._tokens = TokenSource(login)
-        self._prerequisites = Prerequisites(self._get_json)
+        self._prerequisites = Prerequisites(self._get_json, self._post_json)
         self._connection_lookup_served = True  # the undocumented endpoint; False once it fails
         self._device_configs: dict[str, _DeviceConfigs] = {}  # device uuid -> its configs, as last listed
         self._device_locks: dict[str, threading.Lock] = {}  # one list of a device at a time
@@ -192,13 +192,11 @@ class EquinixProvider:
     def _get_json(
         self, path: str, op: str, params: Mapping[str, str | int] | None = None, *, polling: bool = False
     ) -> Any:
-        response = self._call("GET", path, op, params=params, polling=polling)
-        try:
-            return response.json()
-        except ValueError:
-            raise ProviderError(
-                f"Equinix {op} returned a reply that is not JSON", cloud=CLOUD, status=response.status_code
-            ) from None
+        return _json_of(self._call("GET", path, op, params=params, polling=polling), op)
+
+    def _post_json(self, path: str, op: str, body: Mapping[str, Any]) -> Any:
+        """A read that takes its question as a JSON body (a search): retried like a GET."""
+        return _json_of(self._call("POST", path, op, body=body), op)
 
     # -- listing -------------------------------------------------------------------------------
 
@@ -510,3 +508,12 @@ class _Ambiguous(Exception):
     def __init__(self, error: ProviderError) -> None:
         super().__init__(error.message)
         self.error = error
+
+
+def _json_of(response: httpx.Response, op: str) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise ProviderError(
+            f"Equinix {op} returned a reply that is not JSON", cloud=CLOUD, status=response.status_code
+        ) from None

@@ -20,7 +20,7 @@ from reconciler.clouds.equinix.provider import EquinixProvider
 from reconciler.clouds.equinix.scope import EquinixScope
 from reconciler.errors import ProviderError
 from reconciler.model import SecretValue
-from reconciler.sandbox import Sandbox, SandboxConfig
+from reconciler.sandbox import Sandbox, SandboxConfig, Seed
 from tests.clouds.conftest import DEVICE, EQUINIX_SECRET, FAST, Logs, connection_uuid, created, make_seed
 from tests.clouds.settle import settle
 
@@ -472,7 +472,43 @@ def test_prerequisite_lookups_are_cached_per_provider(
     populate(box, equinix(box), 3)
     counts = box.request_counts()
     assert counts["equinix GET /ne/v1/devices/{uuid}"] == 1
-    assert counts["equinix GET /fabric/v4/connections/{connectionId}"] == 3
+    # The first connection is read, and its device's search answers for the other two.
+    assert counts["equinix GET /fabric/v4/connections/{connectionId}"] == 1
+    assert counts["equinix POST /fabric/v4/connections/search"] == 1
+
+
+def test_creates_on_one_device_read_its_connections_in_search_pages(
+    sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider]
+) -> None:
+    """One GET per create made N creates cost N connection reads: a search of the device's
+    connections, 100 a page, answers them all."""
+    box = sandbox(make_seed(connections=250))
+    provider = equinix(box)
+    box.reset_request_counts()
+    populate(box, provider, 250)
+    counts = box.request_counts()
+    assert counts["equinix POST /ne/v1/bgp"] == 250
+    assert counts["equinix GET /fabric/v4/connections/{connectionId}"] == 1
+    assert counts["equinix POST /fabric/v4/connections/search"] == 3  # 100 + 100 + 50
+    assert counts["equinix GET /ne/v1/devices/{uuid}"] == 1
+
+
+def test_a_connection_the_search_shows_not_ready_is_read_again_at_its_create(
+    sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider]
+) -> None:
+    """The search only vouches for ready connections: one still provisioning is read at its own
+    create (and answers Busy), while a ready one of the same search is not read again."""
+    seed = make_seed(connections=3).to_mapping()
+    seed["equinix"]["connections"][1]["state"] = "PROVISIONING"
+    box = sandbox(Seed.from_mapping(seed))
+    provider = equinix(box)
+    created(provider.create(peering(0), "unused"))
+    box.reset_request_counts()
+    busy = provider.create(peering(1), "unused")
+    assert isinstance(busy, Busy) and "PROVISIONING" in busy.reason
+    assert box.request_counts() == {"equinix GET /fabric/v4/connections/{connectionId}": 1}
+    created(provider.create(peering(2), "unused"))  # ready in the search: no read of its own
+    assert box.request_counts()["equinix GET /fabric/v4/connections/{connectionId}"] == 1
 
 
 def test_delete_of_a_gone_config_succeeds_and_of_a_live_one_explains(
@@ -599,7 +635,9 @@ def test_creates_on_one_device_share_one_list_of_its_configs(
     assert counts["equinix POST /ne/v1/bgp"] == 6
     assert counts["equinix GET /ne/v1/bgp"] == 1  # one list of the device, for all six
     assert "equinix GET /ne/v1/bgp/connection/{connectionUuid}" not in counts
-    assert counts["equinix GET /fabric/v4/connections/{connectionId}"] == 6  # the prerequisites stay
+    # The prerequisites stay: the first connection read, the device's search for the others.
+    assert counts["equinix GET /fabric/v4/connections/{connectionId}"] == 1
+    assert counts["equinix POST /fabric/v4/connections/search"] == 1
 
 
 def test_a_config_made_after_the_device_list_is_adopted_once_the_list_is_old(
