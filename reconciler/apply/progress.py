@@ -5,11 +5,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
+from contextlib import ExitStack
 from typing import Any
 
 from reconciler.apply.engine import StepResult
 from reconciler.apply.steps import Step
-from reconciler.log import get_logger
+from reconciler.log import get_logger, written_behind
 
 _VERBS = {
     "create": "creating",
@@ -23,10 +24,12 @@ _VERBS = {
 
 
 class LogReporter:
-    """One structured log line per event (CI logs, pipes)."""
+    """One structured log line per event (CI logs, pipes), written behind the engine
+    (`log.written_behind`): the thread that hands out the steps never waits on stderr."""
 
     def __init__(self) -> None:
         self.log = get_logger("reconciler.apply")
+        self._behind = ExitStack()
 
     def started(self, step: Step) -> None:
         self.log.info(_VERBS[step.op.value], address=step.address)
@@ -46,10 +49,11 @@ class LogReporter:
             self.log.warning(f"{result.step.op.value} {result.outcome}", reason=result.message, **fields)
 
     def __enter__(self) -> LogReporter:
+        self._behind.enter_context(written_behind())
         return self
 
     def __exit__(self, *exc: object) -> None:
-        return None
+        self._behind.close()  # every line of the run is written before anything else is
 
 
 class LiveReporter:
