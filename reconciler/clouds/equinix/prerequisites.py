@@ -151,7 +151,7 @@ class Prerequisites:
             if not self._search_served or device_uuid in self._searched_devices:
                 return
             self._searched_devices.add(device_uuid)
-        ready: dict[str, str] = {}
+        listed: dict[str, Mapping[str, Any]] = {}  # connection uuid (as manifests hold it: lower case) -> connection
         offset = 0
         try:
             while True:
@@ -161,9 +161,10 @@ class Prerequisites:
                 }
                 reply = self._post_json(SEARCH_PATH, f"POST {SEARCH_PATH}", body)
                 page, total = _search_page(reply)
-                ready.update((str(c["uuid"]), device_uuid) for c in page if is_ready(c) and device_of(c) == device_uuid)
+                before = len(listed)
+                listed.update((str(c["uuid"]).lower(), c) for c in page)
                 offset += len(page)  # a server may cap the page below what was asked
-                if not page or offset >= total:
+                if not page or offset >= total or len(listed) == before:  # or a server that ignores the offset
                     break
         except ProviderError as error:
             with self._lock:
@@ -174,6 +175,7 @@ class Prerequisites:
                 error=error.message,
             )
             return
+        ready = {uuid: device_uuid for uuid, c in listed.items() if is_ready(c) and device_of(c) == device_uuid}
         with self._lock:
             self._ready_connections.update(ready)
 

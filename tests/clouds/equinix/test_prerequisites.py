@@ -104,3 +104,21 @@ def test_a_short_page_makes_the_search_go_on_from_where_it_stopped() -> None:
     assert all(checks.check(f"c{i}") is None for i in range(5))
     assert asked == [0, 2, 4]
     assert reads(fabric) == 1
+
+
+def test_a_server_that_ignores_the_offset_is_not_asked_forever() -> None:
+    listed = [connection("c0"), connection("c1")]
+    fabric = ScriptedFabric(listed, {"data": listed, "pagination": {"total": 10_000}})
+    checks = Prerequisites(fabric.get_json, fabric.post_json)
+    assert checks.check("c0") is None and checks.check("c1") is None
+    assert fabric.calls.count(f"POST {SEARCH_PATH}") == 2  # the second page showed nothing new
+    assert reads(fabric) == 1
+
+
+def test_connections_the_search_spells_in_upper_case_answer_the_checks() -> None:
+    """Manifests hold connection uuids in lower case (the kind normalises them); a reply may not."""
+    listed = [connection("c0"), connection("C1")]
+    fabric = ScriptedFabric(listed, {"data": listed, "pagination": {"total": 2}})
+    checks = Prerequisites(fabric.get_json, fabric.post_json)
+    assert checks.check("c0") is None and checks.check("c1") is None
+    assert reads(fabric) == 1
