@@ -140,11 +140,11 @@ def written_behind() -> Iterator[None]:
 
     An apply's engine logs each step from the thread that hands out the steps. A write there lets
     go of the GIL for the system call, and with the worker threads busy, getting it back takes
-    until one of them lets go: three lines a step paced the apply (about a tenth of an apply of
-    1,000 creates at 0 ms, bench/). A line reaches stderr a moment later instead, and a line
-    still queued when the process is killed is lost (the journal, not the log, is the record).
-    A line that finds the writer idle is written at once; while lines keep coming, they are
-    written every `BEHIND_INTERVAL`, so a line reaches stderr that much later at most."""
+    until one of them lets go: three lines a step paced the apply (about 7% of an apply of 1,000
+    creates at 0 ms, in interleaved runs). A line that finds the writer idle is written at once;
+    while lines keep coming, they are written every `BEHIND_INTERVAL`, so a line reaches stderr
+    that much later at most. A line still queued when the process is killed is lost (the
+    journal, not the log, is the record)."""
     _enabled("info")  # structlog configured now (the run logs its steps at info), not at the first line
     stream = _output.stream
     if stream is None:  # structlog configured by someone else (tests capture): nothing to queue

@@ -166,7 +166,9 @@ def files_of(folder: Path) -> dict[str, tuple[bytes, int]]:
 
 
 def mutating_calls(box: Sandbox) -> list[str]:
-    return sorted(op for op in box.request_counts() if any(word in op for word in MUTATING) and "token" not in op)
+    reads_by_post = ("token", "connections/search")  # a login, and a search that takes its question as a body
+    changing = [op for op in box.request_counts() if any(word in op for word in MUTATING)]
+    return sorted(op for op in changing if not any(read in op for read in reads_by_post))
 
 
 # -- a healthy account -----------------------------------------------------------------------------
@@ -387,6 +389,30 @@ def test_credentials_that_may_not_read_fabric_connections_only_warn(project: Pat
     assert fabric.startswith("warn") and "HTTP 403" in fabric and "the create's answer decides" in fabric
     assert "was refused" in line_of(result, "equinix", f"connection {SG_CONNECTION}")
     assert line_of(result, "equinix", "GET /ne/v1/bgp").startswith("ok")
+
+
+@pytest.mark.usefixtures("project")
+def test_the_connection_search_creates_use_is_read_once(box: Sandbox) -> None:
+    """Creates check a device's connections with one search: doctor reads it too (one page)."""
+    box.reset_request_counts()
+    result = cli("doctor", "bgp")
+    assert result.code == 0, result.both
+    search = line_of(result, "equinix", "POST /fabric/v4/connections/search")
+    assert search.startswith("ok") and "connections on device 5f1e8a52-3c1d-4d6e-9a7b-0c2f4e6a8b10" in search
+    assert box.request_counts()["equinix POST /fabric/v4/connections/search"] == 1
+
+
+@pytest.mark.usefixtures("project")
+def test_a_refused_connection_search_only_warns(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refusing(self: EquinixProvider, path: str, op: str, body: Any) -> Any:
+        raise ProviderError(f"Equinix {op} failed: HTTP 403: EQ-300005: no permission", cloud="equinix", status=403)
+
+    monkeypatch.setattr(EquinixProvider, "_post_json", refusing)
+    result = cli("doctor", "bgp")
+    assert result.code == 0, result.both
+    search = line_of(result, "equinix", "POST /fabric/v4/connections/search")
+    assert search.startswith("warn") and "refused" in search and "read each Fabric connection on its own" in search
+    assert line_of(result, "equinix", "GET /fabric/v4/connections/{uuid}").startswith("ok")
 
 
 def test_the_pessimistic_sandbox_profile_gives_warnings_not_failures(project: Path, box: Sandbox) -> None:

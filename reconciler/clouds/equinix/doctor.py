@@ -5,7 +5,7 @@ What is checked (docs/cloud-apis.md, Equinix §1, §2 and §9):
 - the credentials: one client-credentials login (`POST /oauth2/v1/token`). Only one: Equinix locks
   the account after 5 failed logins;
 - one read of every API the client calls: the BGP list, one BGP config, the connection lookup,
-  the Fabric connection and the virtual device. The two mutating calls (`POST /ne/v1/bgp`,
+  the Fabric connection, the virtual device and the Fabric connection search. The two mutating calls (`POST /ne/v1/bgp`,
   `PUT /ne/v1/bgp/{uuid}`) cannot be tried without changing something, so they are listed as not
   checked; docs/cloud-apis.md names no Equinix role or permission for any of these calls;
 - every Fabric connection the manifests name: it exists, its state allows BGP (the inferred rule
@@ -14,7 +14,8 @@ What is checked (docs/cloud-apis.md, Equinix §1, §2 and §9):
 
 Every read goes through the provider's own request plumbing (`_get_json`, `find`), so doctor
 sees what `plan` and `apply` would see, with the same retries and the same secret masking.
-Nothing here sends a POST or a PUT to the API, apart from the token request.
+Nothing here sends a POST or a PUT to the API, apart from the token request and the connection
+search (a read that takes its question as a body).
 
 A `DoctorCheck` that passed with a hint is a warning: nothing failed, but something could not be
 confirmed (a mutating call, a check that an earlier failure kept from running).
@@ -35,9 +36,13 @@ from reconciler.clouds.equinix.prerequisites import (
     READY_EQUINIX_STATUSES,
     READY_LICENSES,
     READY_STATES,
+    SEARCH_OP,
+    SEARCH_PATH,
     STALLED_EQUINIX_STATUSES,
     STALLED_STATES,
     device_of,
+    search_body,
+    search_page,
 )
 from reconciler.errors import ProviderError, ResourceNotFound
 from reconciler.model import LiveObject, Resource
@@ -61,6 +66,7 @@ NEEDS: Mapping[str, str] = {
     ONE_OP: "read access to Network Edge BGP configurations",
     LOOKUP_OP: "read access to Network Edge BGP configurations",
     FABRIC_OP: "read access to Fabric connections (an API user without Fabric permissions may get 403 here, U-E16)",
+    SEARCH_OP: "read access to Fabric connections (search)",
     DEVICE_OP: "read access to Network Edge virtual devices",
     f"POST {BGP_PATH}": "write access to Network Edge BGP configurations (create)",
     f"PUT {BGP_PATH}/{{uuid}}": "write access to Network Edge BGP configurations (update)",
@@ -260,6 +266,7 @@ def _reads(report: DoctorReport, provider: EquinixProvider, connections: Sequenc
             asns[device] = asns.get(device, frozenset()) | connection.local_asns
     _prerequisite_api_line(report, FABRIC_OP, list(fabric.values()), "connection")
     _prerequisite_api_line(report, DEVICE_OP, list(devices.values()), "device")
+    _search_line(report, provider, sorted(devices))
     for op in (f"POST {BGP_PATH}", f"PUT {BGP_PATH}/{{uuid}}"):
         report.warn(
             op, "not checked (mutating): a read-only check cannot call it", f"the API user needs {NEEDS[op]}; {_ROLE}"
@@ -269,6 +276,28 @@ def _reads(report: DoctorReport, provider: EquinixProvider, connections: Sequenc
         _connection_line(report, provider, connection, fabric[connection.uuid], listed.error is None)
     for device_uuid, result in devices.items():
         _device_line(report, device_uuid, result, asns.get(device_uuid, frozenset()))
+
+
+def _search_line(report: DoctorReport, provider: EquinixProvider, devices: Sequence[str]) -> None:
+    """The connection search, one page of one device's connections. Creates use it as a shortcut
+    only: refused or failing, each connection is read on its own (docs/cloud-apis.md, Equinix §9)."""
+    if not devices:
+        report.warn(SEARCH_OP, "not checked: no device to search", "see the checks above")
+        return
+    searched = _read(provider._post_json, SEARCH_PATH, SEARCH_OP, search_body(devices[0], 0, 1))
+    try:
+        total = search_page(searched.value)[1] if searched.error is None else 0
+    except ProviderError as error:
+        searched = _Read(error=error)
+    if searched.error is None:
+        report.ok(SEARCH_OP, f"answered ({total} connections on device {devices[0]})")
+    else:
+        report.warn(
+            SEARCH_OP,
+            _what_failed(searched.error),
+            "not fatal: creates then read each Fabric connection on its own, one call per create; "
+            f"granting {NEEDS[SEARCH_OP]} saves them; {_ROLE}",
+        )
 
 
 def _api_line(report: DoctorReport, op: str, result: _Read, answered: str) -> None:

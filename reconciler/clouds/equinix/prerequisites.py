@@ -40,6 +40,7 @@ GONE_STATES = frozenset({"CANCELLED", "DEPROVISIONED", "DEPROVISIONING", "FAILED
 GONE_EQUINIX_STATUSES = frozenset({"NOT_PROVISIONED", "DEPROVISIONED", "DEPROVISIONING", "FAILED"})
 CONNECTION_RETRY_AFTER = 30.0  # seconds: a Fabric connection takes minutes to provision
 SEARCH_PATH = "/fabric/v4/connections/search"
+SEARCH_OP = f"POST {SEARCH_PATH}"
 SEARCH_PAGE = 100  # the most a Fabric search page may hold (PaginationRequest.limit: 1 to 100)
 DEVICE_PROPERTY = "/aSide/accessPoint/virtualDevice/uuid"
 
@@ -155,12 +156,8 @@ class Prerequisites:
         offset = 0
         try:
             while True:
-                body = {
-                    "filter": {"and": [{"property": DEVICE_PROPERTY, "operator": "=", "values": [device_uuid]}]},
-                    "pagination": {"offset": offset, "limit": SEARCH_PAGE},
-                }
-                reply = self._post_json(SEARCH_PATH, f"POST {SEARCH_PATH}", body)
-                page, total = _search_page(reply)
+                reply = self._post_json(SEARCH_PATH, SEARCH_OP, search_body(device_uuid, offset, SEARCH_PAGE))
+                page, total = search_page(reply)
                 before = len(listed)
                 listed.update((str(c["uuid"]).lower(), c) for c in page)
                 offset += len(page)  # a server may cap the page below what was asked
@@ -225,14 +222,22 @@ def is_ready(connection: Mapping[str, Any]) -> bool:
     return state in READY_STATES or equinix_status in READY_EQUINIX_STATUSES
 
 
-def _search_page(reply: Any) -> tuple[list[Mapping[str, Any]], int]:
+def search_body(device_uuid: str, offset: int, limit: int) -> dict[str, Any]:
+    """The search for the connections of one virtual device, one page of them."""
+    return {
+        "filter": {"and": [{"property": DEVICE_PROPERTY, "operator": "=", "values": [device_uuid]}]},
+        "pagination": {"offset": offset, "limit": limit},
+    }
+
+
+def search_page(reply: Any) -> tuple[list[Mapping[str, Any]], int]:
     """The connections of one search reply and the total it reports; a reply of another shape
     is an error (the search is then left alone)."""
     data = reply.get("data") if isinstance(reply, Mapping) else None
     pagination = reply.get("pagination") if isinstance(reply, Mapping) else None
     total = pagination.get("total") if isinstance(pagination, Mapping) else None
     if not isinstance(data, list) or not isinstance(total, int) or isinstance(total, bool):
-        raise ProviderError(f"Equinix POST {SEARCH_PATH} returned a reply of an unknown shape", cloud=CLOUD_NAME)
+        raise ProviderError(f"Equinix {SEARCH_OP} returned a reply of an unknown shape", cloud=CLOUD_NAME)
     return [c for c in data if isinstance(c, Mapping) and isinstance(c.get("uuid"), str)], total
 
 
