@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,14 +60,21 @@ def as_bool(value: Any) -> Any:
     return value
 
 
+# One string object per spelling, not one per resource: a plan of 50,000 peers holds each value
+# in its manifests, its state and its live objects.
+_IP_VERSIONS = {"ipv4": "IPv4", "ipv6": "IPv6"}
+
+
 def ip_version(value: Any) -> Any:
-    if isinstance(value, str) and value.lower() in ("ipv4", "ipv6"):
-        return "IPv" + value[-1]
+    if isinstance(value, str):
+        return _IP_VERSIONS.get(value.lower(), value)
     return value
 
 
 def lower_text(value: Any) -> str:
-    return str(value).lower()
+    text = str(value)
+    lowered = text.lower()
+    return text if lowered == text else lowered  # already lower case: the same object is kept
 
 
 Normaliser = Callable[[Any], Any]
@@ -118,7 +126,11 @@ class KindInfo:
         for key, value in attrs.items():
             if value is not None:
                 fn = normaliser_of(key)
-                out[key] = fn(value) if fn else value
+                normal = fn(value) if fn else value
+                # Text is interned: the manifests, the state and the live objects of a plan hold
+                # the same ids and addresses, once each instead of three times (no secret is an
+                # attribute: secrets never reach here).
+                out[key] = sys.intern(normal) if type(normal) is str else normal
         if self.tidy is not None:
             self.tidy(out)
         return out

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from reconciler.clouds import KINDS
 from reconciler.clouds.alibaba.kinds import ALIBABA_GROUP, ALIBABA_PEER
-from reconciler.kinds import as_bool, as_int, canonical_interface, canonical_ip, ip_version
+from reconciler.kinds import as_bool, as_int, canonical_interface, canonical_ip, ip_version, lower_text
 
 
 @given(st.integers(0, 2**32 - 1), st.integers(0, 32))
@@ -51,3 +51,27 @@ def test_defaults_and_bfd_hop_count_while_bfd_is_off() -> None:
     peer = KINDS[ALIBABA_PEER].normalise({"enableBfd": "False", "bfdMultiHop": 255})
     assert "bfdMultiHop" not in peer
     assert KINDS[ALIBABA_PEER].normalise({"enableBfd": True, "bfdMultiHop": "3"})["bfdMultiHop"] == 3
+
+
+def test_normalised_text_is_interned_so_equal_values_are_one_object() -> None:
+    # A plan holds the same ids in its manifests, its state and its live objects.
+    info = KINDS[ALIBABA_PEER]
+    written = {
+        "regionId": "ap-southeast-1",
+        "bgpGroupId": "".join(["bgpg-", "t4nexample"]),
+        "peerIpAddress": "10.0.0.1",
+    }
+    read = {"regionId": "ap-southeast-1", "bgpGroupId": "".join(["bgpg-t4n", "example"]), "peerIpAddress": "10.0.0.1"}
+    assert written["bgpGroupId"] is not read["bgpGroupId"]
+    one, other = info.normalise(written), info.normalise(read)
+    assert one == other
+    assert one["bgpGroupId"] is other["bgpGroupId"]
+    assert one["ipVersion"] is other["ipVersion"]
+
+
+def test_ip_version_and_lower_text_keep_one_object_per_spelling() -> None:
+    assert ip_version("ipv4") is ip_version("IPV4") is ip_version("IPv4")
+    lower = "".join(["00000000-0000-4000-8000-", "000000000001"])
+    assert lower_text(lower) is lower
+    assert lower_text("ABC-def") == "abc-def"
+    assert lower_text(12) == "12"

@@ -7,7 +7,16 @@ from typing import Any
 from reconciler.clouds import KINDS
 from reconciler.manifest.checked import Checked
 from reconciler.manifest.secrets import secret_ref
-from reconciler.model import DeletionPolicy, DriftIgnore, Resource, SecretRef, SourcePos, address_of
+from reconciler.model import (
+    NO_ENTRIES,
+    DeletionPolicy,
+    DriftIgnore,
+    Resource,
+    SecretRef,
+    SourcePos,
+    address_of,
+    entries_of,
+)
 
 
 def to_resource(checked: Checked) -> Resource:
@@ -34,9 +43,9 @@ def to_resource(checked: Checked) -> Resource:
         kind=kind,
         name=name,
         attrs=info.normalise(spec),
-        secret_refs=secret_refs,
-        refs=refs,
-        labels=dict(metadata.get("labels") or {}),
+        secret_refs=secret_refs or NO_ENTRIES,
+        refs=refs or NO_ENTRIES,
+        labels=entries_of(metadata.get("labels")),
         source=SourcePos(checked.doc.file, checked.doc.line, checked.doc.col),
         drift_ignore=tuple(_drift_ignore(item) for item in metadata.get("driftIgnore") or ()),
         deletion_policy=DeletionPolicy(metadata.get("deletionPolicy", DeletionPolicy.DELETE)),

@@ -15,6 +15,7 @@ from typing import Any
 from reconciler.clouds import KINDS
 from reconciler.kinds import KindInfo
 from reconciler.model import (
+    NO_ENTRIES,
     Address,
     DeletionPolicy,
     LiveObject,
@@ -23,6 +24,7 @@ from reconciler.model import (
     SecretValue,
     StateDoc,
     StateResource,
+    entries_of,
 )
 from reconciler.plan.keys import key_after, key_before
 from reconciler.plan.model import Action, Change, FieldChange, SecretChange
@@ -117,6 +119,13 @@ def creation_fields(resolved: Resolved) -> tuple[FieldChange, ...]:
     return tuple(out)
 
 
+def secret_ref_ids(resource: Resource) -> Mapping[str, str]:
+    """Each secret field's reference id (`env:NAME`), as a change shows it for review."""
+    if not resource.secret_refs:
+        return NO_ENTRIES
+    return {field: ref.id for field, ref in resource.secret_refs.items()}
+
+
 # ---------------------------------------------------------------- the diff
 
 
@@ -126,7 +135,7 @@ def metadata_of(resource: Resource, manifest_files: Mapping[str, str]) -> Resour
         manifest_file=manifest_files.get(resource.address),
         deletion_policy=resource.deletion_policy,
         prevent_destroy=resource.prevent_destroy,
-        labels=dict(resource.labels),
+        labels=entries_of(resource.labels),
     )
 
 
@@ -380,13 +389,13 @@ def _change_existing(
         reason=reason,
         cloud_id=recorded.cloud_id,
         region=live_obj.region or recorded.region,
-        before=dict(live_obj.attrs),
+        before=live_obj.attrs,  # not copied: a live object is not changed once read
         after=resolved.attrs,
         fields=fields,
         replace_fields=replace_fields,
         after_unknown=tuple(sorted(resolved.unknown)),
         refs=resource.refs,
-        secret_refs={f: ref.id for f, ref in resource.secret_refs.items()},
+        secret_refs=secret_ref_ids(resource),
         depends_on=resolved.depends_on,
         outside_change=outside,
         name=resource.name,
@@ -432,7 +441,7 @@ def _change_new(
         "after": resolved.attrs,
         "after_unknown": tuple(sorted(resolved.unknown)),
         "refs": resource.refs,
-        "secret_refs": {f: ref.id for f, ref in resource.secret_refs.items()},
+        "secret_refs": secret_ref_ids(resource),
         "depends_on": resolved.depends_on,
         "name": resource.name,
         **recorded_as,

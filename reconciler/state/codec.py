@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -24,6 +25,7 @@ from reconciler.model import (
     ResourceMetadata,
     StateDoc,
     StateResource,
+    entries_of,
 )
 
 FORMAT_VERSION = 1
@@ -141,9 +143,13 @@ def state_to_json(doc: StateDoc) -> dict[str, Any]:
 def state_from_json(data: Mapping[str, Any]) -> StateDoc:
     """Build a StateDoc from checked JSON (see `check_state_json`)."""
     # json.loads makes a new string for every value; the kinds, regions and manifest files that
-    # thousands of resources repeat are kept once (2 MB less for 10,000 resources).
+    # thousands of resources repeat are kept once (2 MB less for 10,000 resources). Addresses are
+    # interned, as `address_of` makes them: the manifests, the state and the plan share each one.
     shared: dict[str, str] = {}
-    resources = {address: _resource_from_json(address, res, shared) for address, res in data["resources"].items()}
+    resources: dict[str, StateResource] = {}
+    for written, res in data["resources"].items():
+        address = sys.intern(written)
+        resources[address] = _resource_from_json(address, res, shared)
     return StateDoc(
         lineage=data["lineage"],
         serial=data["serial"],
@@ -169,14 +175,24 @@ def _resource_from_json(address: str, data: Mapping[str, Any], shared: dict[str,
         kind=shared.setdefault(kind, kind),
         cloud_id=data["cloud_id"],
         region=None if region is None else shared.setdefault(region, region),
-        attributes=data["attributes"],
-        dependencies=tuple(data["dependencies"]),
+        attributes=_interned(data["attributes"]),
+        dependencies=tuple(sys.intern(dependency) for dependency in data["dependencies"]),
         created_at=data.get("created_at"),
         manifest_file=None if manifest_file is None else shared.setdefault(manifest_file, manifest_file),
         deletion_policy=DeletionPolicy(data["deletion_policy"]) if "deletion_policy" in data else DeletionPolicy.DELETE,
         prevent_destroy=bool(data.get("prevent_destroy", False)),
-        labels=dict(labels) if labels else {},
+        labels=entries_of(labels),
     )
+
+
+def _interned(attributes: dict[str, Any]) -> dict[str, Any]:
+    """`attributes` (read from the state file, so they are ours to change) with their text
+    interned, as `KindInfo.normalise` interns the manifests' and the live objects': a plan holds
+    each id and address once instead of three times."""
+    for name, value in attributes.items():
+        if type(value) is str:
+            attributes[name] = sys.intern(value)
+    return attributes
 
 
 # -- JournalEntry <-> JSON ---------------------------------------------------------------------
@@ -247,7 +263,7 @@ def metadata_from_json(data: Mapping[str, Any]) -> ResourceMetadata:
         manifest_file=data.get("manifest_file"),
         deletion_policy=DeletionPolicy(data.get("deletion_policy", DeletionPolicy.DELETE)),
         prevent_destroy=bool(data.get("prevent_destroy", False)),
-        labels=dict(data.get("labels") or {}),
+        labels=entries_of(data.get("labels")),
     )
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from reconciler.manifest import load_manifests
-from reconciler.model import DriftIgnore, SecretRef, SourcePos
+from reconciler.model import NO_ENTRIES, DriftIgnore, SecretRef, SourcePos, address_of
 from tests.manifest.builders import CONNECTION, equinix, group, peer
 from tests.manifest.conftest import WriteDocs
 
@@ -95,3 +97,17 @@ def test_no_resources_at_all_when_anything_is_invalid(write_docs: WriteDocs) -> 
     assert not manifests.ok
     assert manifests.resources == ()
     assert [d.path for d in manifests.diagnostics] == ["spec.bfdMultiHop"]
+
+
+def test_resources_without_labels_references_or_secrets_share_one_read_only_empty_mapping(
+    write_docs: WriteDocs,
+) -> None:
+    path = write_docs("a.yaml", equinix(), group("sg-vbr1", labels={"team": "neteng"}))
+    manifests = load_manifests([path])
+    assert manifests.ok, manifests.diagnostics
+    eq, grp = manifests.resources
+    assert eq.labels is NO_ENTRIES and eq.refs is NO_ENTRIES and eq.secret_refs is NO_ENTRIES
+    assert dict(grp.labels) == {"team": "neteng"}
+    with pytest.raises(TypeError):
+        eq.labels["team"] = "x"  # type: ignore[index]
+    assert eq.address is address_of(eq.kind, eq.name)

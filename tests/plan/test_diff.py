@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from reconciler.clouds.equinix.kinds import EQUINIX_PEERING
 from reconciler.errors import UsageError
-from reconciler.model import StateDoc, StateResource
+from reconciler.model import NO_ENTRIES, StateDoc, StateResource
 from reconciler.plan.codec import change_from_dict, change_to_dict
 from reconciler.plan.model import Action, SecretChange
 from reconciler.plan.planner import make_plan
@@ -304,3 +305,22 @@ def test_a_change_the_cloud_may_have_rolled_back_is_not_blamed_on_someone_else()
     moved = group(peerAsn=65020)
     (other,) = make_plan([moved], state, [live_of(g, "bgpg-1", peerAsn=65099)]).changes
     assert other.reason == "changed outside reconciler"
+
+
+def test_a_no_op_change_shows_the_live_attributes_without_copying_them() -> None:
+    e = equinix()
+    live = live_of(e, "eq-1")
+    plan = make_plan([e], state_of((e, "eq-1", {})), [live])
+    (change,) = plan.changes
+    assert change.action is Action.NOOP
+    assert change.before is live.attrs
+    assert change.secret_refs is NO_ENTRIES and change.refs is NO_ENTRIES
+    assert change.metadata is not None and change.metadata.labels is NO_ENTRIES
+
+
+def test_secret_references_and_labels_are_still_shown_when_there_are_some() -> None:
+    e = replace(equinix(key="abcdef1"), labels={"team": "neteng"})
+    plan = make_plan([e], state_of((e, "eq-1", {})), [live_of(e, "eq-1", key="abcdef1")])
+    (change,) = plan.changes
+    assert dict(change.secret_refs) == {"authenticationKey": "env:SG_KEY"}
+    assert change.metadata is not None and dict(change.metadata.labels) == {"team": "neteng"}

@@ -13,7 +13,7 @@ from jsonschema import Draft202012Validator
 
 from reconciler.clouds import KINDS
 from reconciler.errors import StateError
-from reconciler.model import JournalEntry, SecretValue, StateDoc, StateResource
+from reconciler.model import NO_ENTRIES, JournalEntry, SecretValue, StateDoc, StateResource
 from reconciler.package_data import load_schema
 from reconciler.state.codec import (
     ADDRESS_RE,
@@ -313,3 +313,26 @@ def test_an_unwritten_document_cannot_be_dumped() -> None:
     # lineage and serial are assigned by the backend's write; a bare StateDoc() is not a file.
     with pytest.raises(StateError, match=r"\$\.lineage"):
         dump_state(StateDoc())
+
+
+def test_addresses_dependencies_and_attribute_text_are_interned() -> None:
+    # A plan holds the manifests', the state's and the live objects' copies of every id and
+    # address: interned, they are one object each.
+    first = group("g1", virtualBorderRouterId="vbr-t4nexample0000000001")
+    second = replace(group("g2", virtualBorderRouterId="vbr-t4nexample0000000001"), dependencies=(first.address,))
+    text = dump_state(doc(first, second))
+    once, again = load_state(text, "a.json"), load_state(text, "b.json")
+    assert once == again == doc(first, second)
+    for address in once.resources:  # two reads of the same file, each with its own json.loads
+        assert next(a for a in again.resources if a == address) is address
+    assert once.resources[second.address].dependencies[0] is again.resources[first.address].address
+    vbr_ids = [r.attributes["virtualBorderRouterId"] for r in (*once.resources.values(), *again.resources.values())]
+    assert len({id(v) for v in vbr_ids}) == 1
+
+
+def test_a_resource_without_labels_shares_the_one_read_only_empty_mapping() -> None:
+    loaded = load_state(dump_state(doc(group("g1"), replace(group("g2"), labels={"team": "neteng"}))), "s.json")
+    assert loaded.resources["AlibabaBgpGroup/g1"].labels is NO_ENTRIES
+    assert dict(loaded.resources["AlibabaBgpGroup/g2"].labels) == {"team": "neteng"}
+    with pytest.raises(TypeError):
+        loaded.resources["AlibabaBgpGroup/g1"].labels["team"] = "x"  # type: ignore[index]
