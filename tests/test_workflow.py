@@ -6,14 +6,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
+from reconciler.clouds import CLOUDS
 from reconciler.clouds.base import ObjectRef, ProviderOptions
 from reconciler.context import AppContext
 from reconciler.errors import UsageError
+from reconciler.manifest import load_manifests
 from reconciler.model import LiveObject, StateDoc, StateResource, utc_now
 from reconciler.state import open_backend
-from reconciler.workflow import Workspace, default_options, observe
+from reconciler.workflow import Workspace, default_options, observe, session_ends_of
 from tests.apply.fakes import CLOUD, ROUTER, FakeProvider, live, registered
+from tests.manifest.builders import equinix, group, peer
 
 
 @pytest.fixture
@@ -84,3 +88,34 @@ def test_a_just_created_object_the_list_does_not_show_is_looked_for_until_the_re
     else:
         assert [o.cloud_id for o in observed.objects] == ["router-1"]
         assert [c[0] for c in provider.calls].count("get") == 2
+
+
+def test_session_ends_are_made_for_clouds_that_check_addresses_and_for_the_ends_linked_with_them(
+    tmp_path: Path,
+) -> None:
+    # Equinix checks no address itself: its peerings become ends only as the other end of a link,
+    # so a plan of many peerings does not hold an end for each.
+    docs = [
+        group(),
+        peer("linked", labels={"link": "a"}),
+        peer("alone", peerIpAddress="10.0.0.5"),
+        equinix(labels={"link": "a"}),
+        equinix(
+            "other",
+            connectionUuid="22222222-2222-4222-8222-222222222222",
+            localIpAddress="10.9.0.1/30",
+            remoteIpAddress="10.9.0.2",
+        ),
+    ]
+    (tmp_path / "bgp.yaml").write_text(yaml.safe_dump_all(docs, sort_keys=False))
+    manifests = load_manifests([tmp_path])
+    assert manifests.ok, manifests.diagnostics
+    assert not CLOUDS["equinix"].checks_addresses and CLOUDS["alibaba"].checks_addresses
+    ends = session_ends_of(manifests)
+    pairs = {
+        cloud: [(e.own.doc.address, e.other.doc.address if e.other else None) for e in found]
+        for cloud, found in ends.items()
+    }
+    assert pairs == {
+        "alibaba": [("AlibabaBgpPeer/linked", "EquinixBgpPeering/sg-ne1-to-alibaba"), ("AlibabaBgpPeer/alone", None)]
+    }

@@ -285,6 +285,9 @@ class Cloud(Protocol):
     credential_variables: frozenset[str]
     # The Terraform resource types it can take over from a Terraform state, and how to read each.
     terraform_types: Mapping[str, TerraformMapper]
+    # Whether `address_checks` checks anything. The session ends of a cloud that checks none are
+    # made only as the other end of a linked session: a plan need not hold one for every peer.
+    checks_addresses: bool
 
     def make_provider(self, env: Mapping[str, str], options: ProviderOptions) -> Provider:
         """The API client, from environment variables (credentials, endpoint)."""

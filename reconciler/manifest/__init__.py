@@ -111,8 +111,13 @@ def load_manifests(paths: Sequence[Path | str] = (".",), key_files: SecretFiles 
     every `fromFile` reference must point where it allows (checked without reading the file)."""
     # Reading builds hundreds of thousands of small lists and mappings, none in a cycle (a fifth
     # of the time of a warm load went to the cycle collector).
+    from reconciler.manifest.checked import forget_parsed_addresses
+
     with paused():
-        return _read_and_check(paths, key_files)
+        try:
+            return _read_and_check(paths, key_files)
+        finally:
+            forget_parsed_addresses()
 
 
 def _read_and_check(paths: Sequence[Path | str], key_files: SecretFiles | None) -> Manifests:

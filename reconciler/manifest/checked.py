@@ -167,6 +167,14 @@ def _parse_peer_interface(text: str) -> IPInterface | None:
     return interface if interface.network.prefixlen >= MIN_PREFIX[interface.version] else None
 
 
+def forget_parsed_addresses() -> None:
+    """Empty the caches of parsed addresses. They serve the checks of one load, where several
+    rules read the same address; kept, they would hold an address object for every session of the
+    manifests while the plan runs (about 24 MB for 50,000 peers)."""
+    for cached in (_parse_ip, _parse_peer_ip, _parse_interface, _parse_peer_interface):
+        cached.cache_clear()
+
+
 def _zone_problem(text: str) -> str | None:
     """A `%zone` names an interface of one host (RFC 4007): it means nothing to the other end."""
     address, percent, rest = text.partition("%")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from reconciler.clouds import KINDS, cloud_of
 from reconciler.clouds.base import AddressFinding, SessionEnds
 from reconciler.errors import PlanError
-from reconciler.manifest.checked import Checked
+from reconciler.manifest.checked import Checked, forget_parsed_addresses
 from reconciler.manifest.links import LINK_LABEL, LinkEnd
 
 ALLOW_OPTION = "--allow-address-mismatch"
@@ -61,6 +61,7 @@ def session_ends(documents: Iterable[Checked], addresses: frozenset[str] | None 
             others = [o for d in by_link[link] if KINDS[d.kind].cloud != cloud and (o := end_of(d)) is not None]
             other = others[0] if len(others) == 1 else None
         out.setdefault(cloud, []).append(SessionEnds(end, other))
+    forget_parsed_addresses()  # the ends hold what they need
     return out
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.manifest import load_manifests
+from reconciler.manifest import checked, load_manifests
 from reconciler.model import NO_ENTRIES, DriftIgnore, SecretRef, SourcePos, address_of
 from tests.manifest.builders import CONNECTION, equinix, group, peer
 from tests.manifest.conftest import WriteDocs
@@ -111,3 +111,14 @@ def test_resources_without_labels_references_or_secrets_share_one_read_only_empt
     with pytest.raises(TypeError):
         eq.labels["team"] = "x"  # type: ignore[index]
     assert eq.address is address_of(eq.kind, eq.name)
+
+
+def test_the_addresses_parsed_for_the_checks_are_not_kept_after_the_load(write_docs: WriteDocs) -> None:
+    # Kept, they would hold an address object for every session while the plan runs.
+    manifests = load_manifests([write_docs("a.yaml", equinix(), group("sg-vbr1"), peer("p1", "sg-vbr1"))])
+    assert manifests.ok, manifests.diagnostics
+    assert checked.parse_interface("10.0.0.1/30") is not None  # the cache works between loads...
+    assert checked._parse_peer_interface.cache_info().currsize > 0
+    load_manifests([write_docs("b.yaml", equinix())])
+    cached = (checked._parse_ip, checked._parse_peer_ip, checked._parse_interface, checked._parse_peer_interface)
+    assert [parse.cache_info().currsize for parse in cached] == [0, 0, 0, 0]  # ...and is emptied after one

@@ -9,6 +9,7 @@ import pytest
 
 from reconciler.clouds.base import AddressFinding
 from reconciler.errors import PlanError
+from reconciler.manifest import checked as checked_module
 from reconciler.manifest.checked import Checked
 from reconciler.manifest.load import Document
 from reconciler.plan.addresses import Verdict, refuse_mismatches, session_ends, verdict
@@ -82,6 +83,8 @@ def test_session_ends_come_with_the_end_they_are_linked_with() -> None:
     only = session_ends(docs, frozenset({"AlibabaBgpPeer/linked"}))
     assert [(e.own.doc.address, e.other is not None) for e in only["alibaba"]] == [("AlibabaBgpPeer/linked", True)]
     assert "equinix" not in only
+    # The ends hold the addresses they need; the parsing caches of the checks are emptied.
+    assert checked_module._parse_peer_ip.cache_info().currsize == 0
 
 
 def test_an_end_exposes_only_the_values_that_passed_the_schema() -> None:

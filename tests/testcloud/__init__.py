@@ -68,6 +68,7 @@ class MemCloud:
     kinds: tuple[KindInfo, ...] = (kinds.ROUTER, kinds.NEIGHBOUR)
     credential_variables = frozenset({"MEMCLOUD_TOKEN"})
     terraform_types: Mapping[str, TerraformMapper] = {"memcloud_router": router_from_terraform}
+    checks_addresses = False  # see `address_checks`
 
     def make_provider(self, env: Mapping[str, str], options: ProviderOptions) -> Provider:
         from tests.testcloud.provider import MemProvider

@@ -45,6 +45,7 @@ class EquinixCloud:
     kinds: tuple[KindInfo, ...] = (kinds.PEERING,)
     credential_variables = frozenset({"EQUINIX_CLIENT_ID", "EQUINIX_CLIENT_SECRET"})
     terraform_types: Mapping[str, TerraformMapper] = terraform.TERRAFORM_TYPES
+    checks_addresses = False  # see `address_checks`
 
     def make_provider(self, env: Mapping[str, str], options: ProviderOptions) -> Provider:
         from reconciler.clouds.equinix.provider import EquinixProvider
