@@ -28,6 +28,17 @@ def no_entries() -> Mapping[str, Any]:
     return NO_ENTRIES
 
 
+def shared_text(value: Any) -> str:
+    """`value` as text, interned: the statuses, device ids and session states that thousands of
+    live objects report alike are held once."""
+    return sys.intern("" if value is None else str(value))
+
+
+def shared_values(mapping: Mapping[str, Any]) -> dict[str, Any]:
+    """`mapping` with its text interned (`shared_text`); other values as they are."""
+    return {name: sys.intern(value) if type(value) is str else value for name, value in mapping.items()}
+
+
 def entries_of(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
     """A mapping's own copy, or `NO_ENTRIES` when it is empty."""
     return dict(mapping) if mapping else NO_ENTRIES

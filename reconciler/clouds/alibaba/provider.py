@@ -32,7 +32,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from types import ModuleType
+from types import MappingProxyType, ModuleType
 from typing import Any
 
 from reconciler import __version__
@@ -48,7 +48,7 @@ from reconciler.errors import ProviderError, ResourceNotFound
 from reconciler.kinds import KindInfo, canonical_ip
 from reconciler.log import get_logger
 from reconciler.masking import mask_secrets
-from reconciler.model import LiveObject, SecretValue, Status
+from reconciler.model import LiveObject, SecretValue, Status, shared_text, shared_values
 
 CLOUD = "alibaba"
 KIND_INFO: Mapping[str, KindInfo] = {ALIBABA_GROUP: GROUP, ALIBABA_PEER: PEER}
@@ -158,7 +158,11 @@ PEER_INFO = (
 
 def _info(item: Mapping[str, Any], names: Iterable[tuple[str, str]]) -> dict[str, Any]:
     """The extras `item` reports (an empty string reports nothing)."""
-    return {name: value for name, key in names if (value := item.get(key)) is not None and value != ""}
+    return shared_values({name: value for name, key in names if (value := item.get(key)) is not None and value != ""})
+
+
+# A group without a key: one read-only mapping for all of them.
+_NO_KEY: Mapping[str, SecretValue | None] = MappingProxyType({"authKey": None})
 
 
 def group_object(item: Mapping[str, Any], region: str) -> LiveObject:
@@ -176,7 +180,7 @@ def group_object(item: Mapping[str, Any], region: str) -> LiveObject:
             "isFakeAsn": item.get("IsFake"),
         }
     )
-    raw_status = _text(item.get("Status"))
+    raw_status = shared_text(item.get("Status"))
     key = item.get("AuthKey")
     return LiveObject(
         kind=ALIBABA_GROUP,
@@ -185,7 +189,7 @@ def group_object(item: Mapping[str, Any], region: str) -> LiveObject:
         attrs=attrs,
         status=GROUP_STATUS.get(raw_status, "pending"),
         raw_status=raw_status,
-        secrets={"authKey": SecretValue(str(key)) if key else None},
+        secrets={"authKey": SecretValue(str(key))} if key else _NO_KEY,
         info=_info(item, GROUP_INFO),
     )
 
@@ -202,7 +206,7 @@ def peer_object(item: Mapping[str, Any], region: str) -> LiveObject:
             "bfdMultiHop": item.get("BfdMultiHop"),
         }
     )
-    raw_status = _text(item.get("Status"))
+    raw_status = shared_text(item.get("Status"))
     return LiveObject(
         kind=ALIBABA_PEER,
         cloud_id=_text(item.get("BgpPeerId")),
@@ -210,7 +214,7 @@ def peer_object(item: Mapping[str, Any], region: str) -> LiveObject:
         attrs=attrs,
         status=PEER_STATUS.get(raw_status, "pending"),
         raw_status=raw_status,
-        session=_text(item.get("BgpStatus")) or None,
+        session=shared_text(item.get("BgpStatus")) or None,
         info=_info(item, PEER_INFO),
     )
 

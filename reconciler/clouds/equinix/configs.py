@@ -4,11 +4,12 @@ request body of a create or update (docs/cloud-apis.md, Equinix §2 and §5)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from reconciler.clouds.base import Desired
 from reconciler.clouds.equinix.kinds import EQUINIX_PEERING, KEY_FIELD, PEERING
-from reconciler.model import LiveObject, SecretValue, Status
+from reconciler.model import LiveObject, SecretValue, Status, shared_text, shared_values
 
 # `provisioningStatus` in manifest vocabulary; anything else is pending (docs/cloud-apis.md, Equinix §7).
 STATUS: Mapping[str, Status] = {
@@ -37,16 +38,20 @@ def item_uuid(item: Mapping[str, Any]) -> str:
     return str(uuid if uuid is not None else lower_keys(item).get("uuid"))
 
 
+# A config without a key: one read-only mapping for all of them.
+_NO_KEY: Mapping[str, SecretValue | None] = MappingProxyType({KEY_FIELD: None})
+
+
 def live_object(item: Mapping[str, Any]) -> LiveObject | None:
     """A `BgpInfo` as a LiveObject in manifest vocabulary; None for a DEPROVISIONED config."""
     fields = lower_keys(item)
-    raw_status = str(fields.get("provisioningstatus") or "")
+    raw_status = shared_text(fields.get("provisioningstatus") or "")
     if raw_status == GONE_STATUS:
         return None
     attrs = PEERING.normalise({name: fields.get(name.lower()) for name in FIELDS})
     key = fields.get(KEY_FIELD.lower())
     info_names = ("virtualDeviceUuid", "provisioningStatus", "createdDate", "lastUpdatedDate")
-    info = {name: fields[name.lower()] for name in info_names if fields.get(name.lower()) is not None}
+    info = shared_values({name: fields[name.lower()] for name in info_names if fields.get(name.lower()) is not None})
     return LiveObject(
         kind=EQUINIX_PEERING,
         cloud_id=str(fields.get("uuid")),
@@ -54,8 +59,8 @@ def live_object(item: Mapping[str, Any]) -> LiveObject | None:
         attrs=attrs,
         status=STATUS.get(raw_status, "pending"),
         raw_status=raw_status,
-        secrets={KEY_FIELD: SecretValue(str(key)) if key else None},
-        session=str(fields["state"]) if fields.get("state") else None,
+        secrets={KEY_FIELD: SecretValue(str(key))} if key else _NO_KEY,
+        session=shared_text(fields["state"]) if fields.get("state") else None,
         info=info,
     )
 

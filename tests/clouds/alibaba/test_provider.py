@@ -6,6 +6,7 @@ import math
 import socket
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -176,6 +177,39 @@ def test_server_errors_and_throttling_are_retried(
 
 
 # -- reads ------------------------------------------------------------------------------------
+
+
+def test_what_many_objects_report_alike_is_held_once() -> None:
+    # Each item its own strings, as from its own reply: statuses, routers and absent keys are
+    # held once for a refresh of thousands.
+    def group_item(group_id: str) -> dict[str, Any]:
+        return {
+            "BgpGroupId": group_id,
+            "RouterId": "".join(["vbr-", "1"]),
+            "Name": "g",
+            "PeerAsn": 65010,
+            "Status": "".join(["Avail", "able"]),
+            "Hold": "".join(["18", "0"]),
+        }
+
+    def peer_item(peer_id: str) -> dict[str, Any]:
+        return {
+            "BgpPeerId": peer_id,
+            "BgpGroupId": "bgpg-1",
+            "PeerIpAddress": "10.0.0.1",
+            "Status": "".join(["Avail", "able"]),
+            "BgpStatus": "".join(["Establish", "ed"]),
+            "RouterId": "".join(["vbr-", "1"]),
+        }
+
+    one, other = group_object(group_item("bgpg-1"), REGION), group_object(group_item("bgpg-2"), REGION)
+    assert one.raw_status is other.raw_status and one.info["hold"] is other.info["hold"]
+    assert one.secrets is other.secrets and dict(one.secrets) == {"authKey": None}
+    keyed = group_object({**group_item("bgpg-3"), "AuthKey": "k3y-value"}, REGION)
+    assert keyed.secrets["authKey"] == SecretValue("k3y-value")
+    first, second = peer_object(peer_item("bgp-1"), REGION), peer_object(peer_item("bgp-2"), REGION)
+    assert first.raw_status is second.raw_status and first.session is second.session
+    assert first.info["routerId"] is second.info["routerId"]
 
 
 def test_describe_fields_are_normalised_whatever_their_type() -> None:

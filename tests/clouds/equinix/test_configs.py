@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.clouds.equinix.configs import live_object
+from reconciler.model import SecretValue
 
 REPLY: dict[str, Any] = {
     "uuid": "u-1",
@@ -56,3 +57,23 @@ def test_a_deprovisioned_config_is_absent_whatever_the_spelling() -> None:
         )
         is None
     )
+
+
+def test_what_many_configs_report_alike_is_held_once() -> None:
+    # A refresh of 25,000 configs holds their statuses, device and (absent) keys once each.
+    def reply(uuid: str) -> dict[str, Any]:  # each its own strings, as from its own JSON reply
+        return {
+            **REPLY,
+            "uuid": uuid,
+            "virtualDeviceUuid": "".join(["d-", "1"]),
+            "provisioningStatus": "".join(["PROVISIONED", ""]),
+            "state": "".join(["Establish", "ed"]),
+        }
+
+    one, other = live_object(reply("u-1")), live_object(reply("u-2"))
+    assert one is not None and other is not None
+    assert one.raw_status is other.raw_status and one.session is other.session
+    assert one.info["virtualDeviceUuid"] is other.info["virtualDeviceUuid"]
+    assert one.secrets is other.secrets and dict(one.secrets) == {"authenticationKey": None}
+    keyed = live_object({**REPLY, "authenticationKey": "abcdef1"})
+    assert keyed is not None and keyed.secrets["authenticationKey"] == SecretValue("abcdef1")
