@@ -349,8 +349,19 @@ def _recorded_as(recorded: StateResource | None, metadata: ResourceMetadata) -> 
     manifests say (`metadata`), and whether that differs from what the state records."""
     return {
         "metadata": metadata,
-        "records_metadata": recorded is not None and ResourceMetadata.of(recorded) != metadata,
+        "records_metadata": recorded is not None and not _records(recorded, metadata),
     }
+
+
+def _records(recorded: StateResource, metadata: ResourceMetadata) -> bool:
+    """Whether the state already records `metadata` (`ResourceMetadata.of(recorded) == metadata`,
+    without making one for each resource of the plan)."""
+    return (
+        recorded.manifest_file == metadata.manifest_file
+        and recorded.deletion_policy == metadata.deletion_policy
+        and recorded.prevent_destroy == metadata.prevent_destroy
+        and recorded.labels == metadata.labels
+    )
 
 
 def _change_existing(
@@ -557,8 +568,13 @@ def _outside_reason(info: KindInfo, recorded: StateResource, resolved: Resolved,
 
 def _changed_outside(info: KindInfo, recorded: StateResource, live_obj: LiveObject) -> bool:
     """Whether live differs from what reconciler last applied (someone changed it by hand)."""
-    last = info.normalise(recorded.attributes)
-    if all(last.get(f) == live_obj.attrs.get(f) for f in info.fields):
+    recorded_attrs, live_attrs = recorded.attributes, live_obj.attrs
+    # State records normalised values, and normalising is idempotent: when they already equal the
+    # live ones (the usual case), normalising them again could not make them differ.
+    if all(recorded_attrs.get(f) == live_attrs.get(f) for f in info.fields):
+        return False
+    last = info.normalise(recorded_attrs)
+    if all(last.get(f) == live_attrs.get(f) for f in info.fields):
         return False  # the usual answer, without building the two mappings `_diff_keys` compares
     return bool(_diff_keys({f: last.get(f) for f in info.fields}, {f: live_obj.attrs.get(f) for f in info.fields}))
 

@@ -14,7 +14,7 @@ from reconciler.plan.codec import change_from_dict, change_to_dict
 from reconciler.plan.model import Action, SecretChange
 from reconciler.plan.planner import make_plan
 from reconciler.render import render_change_text
-from tests.builders import CONN_OTHER, equinix, group, live_of, peer, state_of
+from tests.builders import CONN, CONN_OTHER, equinix, group, live_of, peer, state_of
 
 
 def by_address(plan: Any) -> dict[str, Any]:
@@ -324,3 +324,19 @@ def test_secret_references_and_labels_are_still_shown_when_there_are_some() -> N
     (change,) = plan.changes
     assert dict(change.secret_refs) == {"authenticationKey": "env:SG_KEY"}
     assert change.metadata is not None and dict(change.metadata.labels) == {"team": "neteng"}
+
+
+def test_a_state_record_spelt_otherwise_is_compared_normalised_and_not_taken_for_drift() -> None:
+    e = equinix()
+    respelt = {"localIpAddress": " 10.0.0.1/30", "localAsn": "65010", "connectionUuid": CONN.upper()}
+    plan = make_plan([e], state_of((e, "eq-1", respelt)), [live_of(e, "eq-1")])
+    (change,) = plan.changes
+    assert change.action is Action.NOOP and not change.outside_change
+    # A recorded value that differs even when normalised is drift.
+    drifted = make_plan([e], state_of((e, "eq-1", {"localAsn": 65099})), [live_of(e, "eq-1")])
+    assert drifted.changes[0].outside_change
+    # A record of other metadata than the manifests' is recorded, and only that.
+    labelled = replace(e, labels={"team": "neteng"})
+    relabelled = make_plan([labelled], state_of((e, "eq-1", {})), [live_of(e, "eq-1")])
+    assert relabelled.changes[0].records_metadata and relabelled.changes[0].action is Action.NOOP
+    assert not make_plan([e], state_of((e, "eq-1", {})), [live_of(e, "eq-1")]).changes[0].records_metadata
