@@ -63,7 +63,7 @@ class _Items(Generic[T, R]):
         self._fn = fn
         self._items = items
         self._next = 0
-        self._unfinished = len(items)
+        self._running = 0  # items taken and not finished yet
         self._results: list[R | None] = [None] * len(items)
         self._errors: dict[int, BaseException] = {}
         self._changed = threading.Condition()
@@ -75,11 +75,13 @@ class _Items(Generic[T, R]):
                 if index >= len(self._items):
                     return
                 self._next += 1
+                self._running += 1
             try:
                 self._results[index] = self._fn(self._items[index])
             except Exception as exc:  # kept for the caller, which raises the first one
                 with self._changed:
                     self._errors[index] = exc
+                    self._next = len(self._items)  # as `Executor.map`: nothing more starts
             except BaseException:  # Ctrl-C in the caller: start nothing more, and go
                 with self._changed:
                     self._next = len(self._items)
@@ -89,15 +91,15 @@ class _Items(Generic[T, R]):
 
     def _finished(self) -> None:
         with self._changed:
-            self._unfinished -= 1
-            if not self._unfinished:
+            self._running -= 1
+            if not self._running:
                 self._changed.notify_all()
 
     def results(self) -> list[R]:
-        """Once every item was taken: wait for those still running, then the results in order,
-        or the error of the first item that failed."""
+        """Once no item is left to take: wait for those still running, then the results in
+        order, or the error of the first item that failed."""
         with self._changed:
-            while self._unfinished:
+            while self._running:
                 self._changed.wait()
         if self._errors:
             raise self._errors[min(self._errors)]

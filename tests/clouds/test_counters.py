@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from reconciler.clouds import counters
 from reconciler.clouds.counters import CallCounter, map_bounded
 
 
@@ -55,3 +56,28 @@ def test_map_bounded_raises_the_first_error() -> None:
 
     with pytest.raises(ValueError, match="item 3"):
         map_bounded(work, list(range(6)), 3)
+
+
+def test_map_bounded_reuses_its_helper_threads() -> None:
+    # Each call used to start a thread pool of its own: a poll round per call, hundreds of
+    # threads in an apply. The helpers are shared and kept, so many calls use few threads.
+    seen: set[threading.Thread] = set()  # the objects themselves: a dead thread's id may be reused
+    lock = threading.Lock()
+
+    def work(i: int) -> int:
+        with lock:
+            seen.add(threading.current_thread())
+        return i
+
+    for _ in range(100):
+        assert map_bounded(work, [1, 2], 2) == [1, 2]
+    assert len(seen) <= counters.HELPERS + 1
+
+
+def test_nested_map_bounded_never_waits_for_a_busy_helper() -> None:
+    # A poll lists pages inside a fan-out of its own; more nested items than helpers must finish.
+    def inner(i: int) -> int:
+        return sum(map_bounded(lambda j: i * j, list(range(10)), 10))
+
+    outer = list(range(2 * counters.HELPERS))
+    assert map_bounded(inner, outer, len(outer)) == [45 * i for i in outer]
