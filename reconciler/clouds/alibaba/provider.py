@@ -571,20 +571,18 @@ class AlibabaProvider:
         buckets: dict[tuple[str, str], list[ObjectRef]] = {}
         for ref in refs:
             buckets.setdefault((self._region(ref), ref.kind), []).append(ref)
-        # One fan-out of every read of the round: an object described by id, or a region's list.
-        reads: list[ObjectRef | tuple[str, str]] = []
-        for key, bucket in buckets.items():
-            reads.extend([key] if poll_by_list(len(bucket), self._pages_hint.get(key)) else bucket)
 
-        def read(what: ObjectRef | tuple[str, str]) -> dict[str, LiveObject | None]:
-            if isinstance(what, ObjectRef):
-                return {what.cloud_id: self._describe_one(what)}
-            listed = {obj.cloud_id: obj for obj in self._list(*what)}
-            return {r.cloud_id: listed.get(r.cloud_id) for r in buckets[what]}
+        def poll_bucket(key: tuple[str, str]) -> dict[str, LiveObject | None]:
+            region, kind = key
+            bucket = buckets[key]
+            if not poll_by_list(len(bucket), self._pages_hint.get(key)):
+                found = map_bounded(self._describe_one, bucket, self.options.max_in_flight)
+                return {r.cloud_id: obj for r, obj in zip(bucket, found, strict=True)}
+            listed = {obj.cloud_id: obj for obj in self._list(region, kind)}
+            return {r.cloud_id: listed.get(r.cloud_id) for r in bucket}
 
         result: dict[str, LiveObject | None] = {}
-        # Requests are bounded by `max_in_flight` anyway: more threads would only wait for a slot.
-        for part in map_bounded(read, reads, self.options.max_in_flight):
+        for part in map_bounded(poll_bucket, list(buckets), max(1, len(buckets))):
             result.update(part)
         return result
 
