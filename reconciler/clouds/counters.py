@@ -83,11 +83,15 @@ class _Items(Generic[T, R]):
                     self._errors[index] = exc
                     self._next = len(self._items)  # as `Executor.map`: nothing more starts
             except BaseException:  # Ctrl-C in the caller: start nothing more, and go
-                with self._changed:
-                    self._next = len(self._items)
+                self.stop()
                 self._finished()
                 raise
             self._finished()
+
+    def stop(self) -> None:
+        """Start no more items (those running finish)."""
+        with self._changed:
+            self._next = len(self._items)
 
     def _finished(self) -> None:
         with self._changed:
@@ -118,8 +122,12 @@ def map_bounded(fn: Callable[[T], R], items: Sequence[T], limit: int) -> list[R]
     work = _Items(fn, items)
     for _ in range(min(limit, len(items)) - 1):
         _helpers.submit(work.work)
-    work.work()
-    return work.results()
+    try:
+        work.work()
+        return work.results()
+    except BaseException:  # Ctrl-C while waiting: as `Executor.map`, no item starts after it
+        work.stop()
+        raise
 
 
 class CallCounter:
