@@ -19,6 +19,7 @@ from reconciler.errors import LockError, StateError
 from reconciler.model import JournalEntry, StateDoc, StateResource
 from reconciler.package_data import load_schema
 from reconciler.state import local as local_module
+from reconciler.state.base import LockInfo
 from reconciler.state.local import LocalBackend
 from tests.state.fixtures import Holder
 
@@ -491,3 +492,36 @@ def test_a_file_whose_size_stat_does_not_tell_is_read_whole(monkeypatch: pytest.
     path = Path("/proc/self/cmdline")
     assert path.stat().st_size == 0
     assert local_module.read_regular_file(path, "the file", "") == path.read_bytes() != b""
+
+
+def test_an_unchanged_lock_record_is_not_read_before_every_journal_batch_and_a_changed_one_is(
+    local: LocalBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads: list[Path] = []
+    record = LocalBackend._record
+
+    def counted(backend: LocalBackend, path: Path) -> LockInfo | None:
+        reads.append(path)
+        return record(backend, path)
+
+    monkeypatch.setattr(LocalBackend, "_record", counted)
+    with local.lock("apply") as mine:
+        local.journal_append(done("0"))
+        assert reads.count(local.lock_info_path) >= 1  # the first batch reads it...
+        first = reads.count(local.lock_info_path)
+        for n in range(1, 5):
+            local.journal_append(done(str(n)))
+        assert reads.count(local.lock_info_path) == first  # ...the others know it unchanged
+        # Replaced by another holder's record (another size: the change shows at once).
+        other = replace(mine, id="5f1d1f0e-0000-4000-8000-000000000001", pid=1, host="elsewhere.example")
+        local.lock_info_path.write_text(json.dumps(other.to_json()))
+        with pytest.raises(LockError, match="no longer names this process's lock"):
+            local.journal_append(done("6"))
+        local.lock_info_path.write_text(json.dumps(mine.to_json(), indent=2))
+        local.journal_append(done("7"))
+        # However unchanged it looks, it is read again once RECORD_RECHECK seconds have passed.
+        monkeypatch.setattr("reconciler.state.local.RECORD_RECHECK", 0.0)
+        before = reads.count(local.lock_info_path)
+        local.journal_append(done("8"))
+        assert reads.count(local.lock_info_path) == before + 1
+    assert [e.id for e in local.journal_entries()] == ["0", "1", "2", "3", "4", "7", "8"]
