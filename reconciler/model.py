@@ -118,7 +118,18 @@ class ResourceMetadata:
 
     @classmethod
     def of(cls, recorded: StateResource) -> ResourceMetadata:
-        return cls(recorded.manifest_file, recorded.deletion_policy, recorded.prevent_destroy, dict(recorded.labels))
+        return cls(
+            recorded.manifest_file, recorded.deletion_policy, recorded.prevent_destroy, entries_of(recorded.labels)
+        )
+
+    def recorded_by(self, recorded: StateResource) -> bool:
+        """Whether `recorded` holds exactly this (`of(recorded) == self`, without making one)."""
+        return (
+            recorded.manifest_file == self.manifest_file
+            and recorded.deletion_policy == self.deletion_policy
+            and recorded.prevent_destroy == self.prevent_destroy
+            and recorded.labels == self.labels
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -420,19 +420,14 @@ def build_plan(
 def session_ends_of(manifests: Manifests) -> dict[str, list[SessionEnds]]:
     """The session ends the manifests declare in clouds that check addresses (`check_addresses`),
     by cloud, each with the end it is linked with (of any cloud)."""
-    from reconciler.clouds import CLOUDS
+    from reconciler.clouds import cloud_of
     from reconciler.plan.addresses import session_ends
 
-    # The manifests keep each resource's document; the checks read them through `Cloud.link_end`.
+    # The manifests keep each resource's document (valid, so of a registered kind); the checks
+    # read them through `Cloud.link_end`.
     documents = manifests.documents_by_address()
-    checking = frozenset(name for name, cloud in CLOUDS.items() if cloud.checks_addresses)
-    checked = frozenset(address for address, doc in documents.items() if _cloud_of_kind(doc.kind) in checking)
+    checked = frozenset(address for address, doc in documents.items() if cloud_of(doc.kind).checks_addresses)
     return session_ends(documents.values(), checked)
-
-
-def _cloud_of_kind(kind: str) -> str | None:
-    info = KINDS.get(kind)
-    return None if info is None else info.cloud
 
 
 def check_addresses(

@@ -349,19 +349,8 @@ def _recorded_as(recorded: StateResource | None, metadata: ResourceMetadata) -> 
     manifests say (`metadata`), and whether that differs from what the state records."""
     return {
         "metadata": metadata,
-        "records_metadata": recorded is not None and not _records(recorded, metadata),
+        "records_metadata": recorded is not None and not metadata.recorded_by(recorded),
     }
-
-
-def _records(recorded: StateResource, metadata: ResourceMetadata) -> bool:
-    """Whether the state already records `metadata` (`ResourceMetadata.of(recorded) == metadata`,
-    without making one for each resource of the plan)."""
-    return (
-        recorded.manifest_file == metadata.manifest_file
-        and recorded.deletion_policy == metadata.deletion_policy
-        and recorded.prevent_destroy == metadata.prevent_destroy
-        and recorded.labels == metadata.labels
-    )
 
 
 def _change_existing(

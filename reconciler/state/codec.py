@@ -26,6 +26,7 @@ from reconciler.model import (
     StateDoc,
     StateResource,
     entries_of,
+    shared_values,
 )
 
 FORMAT_VERSION = 1
@@ -142,14 +143,13 @@ def state_to_json(doc: StateDoc) -> dict[str, Any]:
 
 def state_from_json(data: Mapping[str, Any]) -> StateDoc:
     """Build a StateDoc from checked JSON (see `check_state_json`)."""
-    # json.loads makes a new string for every value; the kinds, regions and manifest files that
-    # thousands of resources repeat are kept once (2 MB less for 10,000 resources). Addresses are
-    # interned, as `address_of` makes them: the manifests, the state and the plan share each one.
-    shared: dict[str, str] = {}
+    # json.loads makes a new string for every value. Addresses, kinds, regions, manifest files and
+    # attribute text are interned, as `address_of` and `KindInfo.normalise` intern them: the
+    # manifests, the state and the live objects of a plan share each one.
     resources: dict[str, StateResource] = {}
     for written, res in data["resources"].items():
         address = sys.intern(written)
-        resources[address] = _resource_from_json(address, res, shared)
+        resources[address] = _resource_from_json(address, res)
     return StateDoc(
         lineage=data["lineage"],
         serial=data["serial"],
@@ -160,8 +160,8 @@ def state_from_json(data: Mapping[str, Any]) -> StateDoc:
     )
 
 
-def _resource_from_json(address: str, data: Mapping[str, Any], shared: dict[str, str]) -> StateResource:
-    """A checked state resource; `shared` holds one string object for each repeated value.
+def _resource_from_json(address: str, data: Mapping[str, Any]) -> StateResource:
+    """A checked state resource, its repeated text interned.
 
     Its metadata members are read in place (as `metadata_from_json` reads them), without
     building a ResourceMetadata per resource.
@@ -172,27 +172,17 @@ def _resource_from_json(address: str, data: Mapping[str, Any], shared: dict[str,
     labels = data.get("labels")
     return StateResource(
         address=address,
-        kind=shared.setdefault(kind, kind),
+        kind=sys.intern(kind),
         cloud_id=data["cloud_id"],
-        region=None if region is None else shared.setdefault(region, region),
-        attributes=_interned(data["attributes"]),
+        region=None if region is None else sys.intern(region),
+        attributes=shared_values(data["attributes"]),
         dependencies=tuple(sys.intern(dependency) for dependency in data["dependencies"]),
         created_at=data.get("created_at"),
-        manifest_file=None if manifest_file is None else shared.setdefault(manifest_file, manifest_file),
+        manifest_file=None if manifest_file is None else sys.intern(manifest_file),
         deletion_policy=DeletionPolicy(data["deletion_policy"]) if "deletion_policy" in data else DeletionPolicy.DELETE,
         prevent_destroy=bool(data.get("prevent_destroy", False)),
         labels=entries_of(labels),
     )
-
-
-def _interned(attributes: dict[str, Any]) -> dict[str, Any]:
-    """`attributes` (read from the state file, so they are ours to change) with their text
-    interned, as `KindInfo.normalise` interns the manifests' and the live objects': a plan holds
-    each id and address once instead of three times."""
-    for name, value in attributes.items():
-        if type(value) is str:
-            attributes[name] = sys.intern(value)
-    return attributes
 
 
 # -- JournalEntry <-> JSON ---------------------------------------------------------------------
