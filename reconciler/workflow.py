@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from dataclasses import replace as replaced
 from functools import cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -385,11 +386,11 @@ def build_plan(
     manifest_files = manifest_files_of(resources)
     declared = {r.address for r in resources}
     outside = {} if prune or destroy else outside_given_paths(paths, state, declared)
+    scopes = plan_scopes(resources, state)
     ends: dict[str, list[SessionEnds]] | None = None  # for the address checks, when they run
     if manifests is not None and not refresh_only and not destroy:
         # The session ends are worked out while the refresh waits on the clouds. The providers are
         # made here first: a cloud SDK is imported by the main thread, once, not by a refresh thread.
-        scopes = refresh_scopes(resources, state)
         for name in scopes:
             ws.provider(name)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="observe") as pool:
@@ -397,7 +398,7 @@ def build_plan(
             ends = session_ends_of(manifests)
             observed = observing.result()
     else:
-        observed = observe(ws, resources, state)
+        observed = observe(ws, resources, state, scopes)
     plan = make_plan(
         resources,
         state,
@@ -415,6 +416,11 @@ def build_plan(
     if ends is not None:
         plan = check_addresses(ws, ends, plan, allow_mismatch=allow_address_mismatch)
     return plan, state
+
+
+def plan_scopes(resources: Sequence[Resource], state: StateDoc) -> dict[str, RefreshScope]:
+    """What a plan refreshes (`refresh_scopes`), without the objects' extras: it reads none."""
+    return {name: replaced(scope, extras=False) for name, scope in refresh_scopes(resources, state).items()}
 
 
 def session_ends_of(manifests: Manifests) -> dict[str, list[SessionEnds]]:
@@ -437,8 +443,6 @@ def check_addresses(
     `session_ends_of`; `plan/addresses.py`), by each cloud's `address_checks`: PlanError for a
     linked session's address that cannot form it (unless `allow_mismatch`), the rest as the
     plan's warnings. Their reads count among its API calls."""
-    from dataclasses import replace as replaced
-
     from reconciler.clouds import CLOUDS
     from reconciler.clouds.base import AddressFinding
     from reconciler.plan.addresses import refuse_mismatches, verdict
@@ -462,8 +466,10 @@ def check_addresses(
     return replaced(plan, warnings=(*plan.warnings, *found.warnings), api_calls=calls)
 
 
-def presupposed_by(resources: Iterable[Resource]) -> list[Presupposed]:
-    return [Presupposed(r.kind, r.attrs, r.address, r.labels, r.refs) for r in resources]
+def presupposed_by(resources: Iterable[Resource]) -> Iterator[Presupposed]:
+    """What the embedded sandbox must make exist for `resources`, made as it is read: only
+    `--sandbox` reads it, and a plan of 50,000 peers would otherwise hold 50,000 of them."""
+    return (Presupposed(r.kind, r.attrs, r.address, r.labels, r.refs) for r in resources)
 
 
 # ---------------------------------------------------------------- subsets of the manifests

@@ -8,14 +8,23 @@ from pathlib import Path
 import pytest
 import yaml
 
-from reconciler.clouds import CLOUDS
-from reconciler.clouds.base import ObjectRef, ProviderOptions
+from reconciler.clouds import CLOUDS, refresh_scopes
+from reconciler.clouds.base import ObjectRef, ProviderOptions, RefreshResult, RefreshScope
 from reconciler.context import AppContext
 from reconciler.errors import UsageError
 from reconciler.manifest import load_manifests
-from reconciler.model import LiveObject, StateDoc, StateResource, utc_now
+from reconciler.model import LiveObject, Resource, StateDoc, StateResource, utc_now
 from reconciler.state import open_backend
-from reconciler.workflow import Workspace, default_options, observe, session_ends_of
+from reconciler.workflow import (
+    Workspace,
+    build_plan,
+    default_options,
+    observe,
+    open_workspace,
+    plan_scopes,
+    presupposed_by,
+    session_ends_of,
+)
 from tests.apply.fakes import CLOUD, ROUTER, FakeProvider, live, registered
 from tests.manifest.builders import equinix, group, peer
 
@@ -119,3 +128,40 @@ def test_session_ends_are_made_for_clouds_that_check_addresses_and_for_the_ends_
     assert pairs == {
         "alibaba": [("AlibabaBgpPeer/linked", "EquinixBgpPeering/sg-ne1-to-alibaba"), ("AlibabaBgpPeer/alone", None)]
     }
+
+
+def test_what_the_sandbox_presupposes_is_made_only_when_the_embedded_sandbox_reads_it(tmp_path: Path) -> None:
+    # A plan holds its resources anyway; without --sandbox, nothing reads what the sandbox would
+    # need of them, so none of it is made (a plan of 50,000 peers held 50,000 of them).
+    def unread() -> Iterator[Resource]:
+        raise AssertionError("the resources were read for a sandbox that is not running")
+        yield  # a generator: reading it is what fails
+
+    app = AppContext(str(tmp_path / "state.json"), False, None, "text", False, 0.0)
+    with open_workspace(app, presupposed_by(unread())) as ws:
+        assert ws.sandbox is None
+    made = list(presupposed_by([Resource(ROUTER, "r1", {"routerId": "r1"})]))
+    assert [(p.kind, p.address, dict(p.attrs)) for p in made] == [(ROUTER, f"{ROUTER}/r1", {"routerId": "r1"})]
+
+
+def test_a_plan_refreshes_without_the_objects_extras(tmp_path: Path, fake_cloud: None) -> None:
+    # No part of a plan reads `LiveObject.info`; left out, 50,000 live objects take about 18 MB less.
+    desired = [Resource(ROUTER, "r1", {"routerId": "r1"})]
+    assert refresh_scopes(desired, StateDoc())[CLOUD].extras
+    assert not plan_scopes(desired, StateDoc())[CLOUD].extras
+    asked: list[RefreshScope] = []
+
+    class Recording(FakeProvider):
+        def refresh(self, scope: RefreshScope) -> RefreshResult:
+            asked.append(scope)
+            return super().refresh(scope)
+
+    app = AppContext(str(tmp_path / "state.json"), False, None, "text", False, 0.0)
+    ws = Workspace(app, open_backend(app.state_url), {})
+    ws._providers[CLOUD] = Recording()
+    try:
+        plan, _ = build_plan(ws, desired, "", operation="plan")
+    finally:
+        ws.close()
+    assert [c.address for c in plan.changes] == [f"{ROUTER}/r1"]
+    assert [scope.extras for scope in asked] == [False]

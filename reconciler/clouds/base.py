@@ -58,6 +58,9 @@ class RefreshScope:
 
     kinds: frozenset[str] = frozenset()
     ids: frozenset[str] = frozenset()  # cloud ids known from state
+    # Whether the objects carry their read-only extras (`LiveObject.info`: route counts, device
+    # ids...). A plan reads none of them; without them, 50,000 live objects take about 18 MB less.
+    extras: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,7 +48,7 @@ from reconciler.errors import ProviderError, ResourceNotFound
 from reconciler.kinds import KindInfo, canonical_ip
 from reconciler.log import get_logger
 from reconciler.masking import mask_secrets
-from reconciler.model import LiveObject, SecretValue, Status, shared_text, shared_values
+from reconciler.model import NO_ENTRIES, LiveObject, SecretValue, Status, shared_text, shared_values
 
 CLOUD = "alibaba"
 KIND_INFO: Mapping[str, KindInfo] = {ALIBABA_GROUP: GROUP, ALIBABA_PEER: PEER}
@@ -165,8 +165,9 @@ def _info(item: Mapping[str, Any], names: Iterable[tuple[str, str]]) -> dict[str
 _NO_KEY: Mapping[str, SecretValue | None] = MappingProxyType({"authKey": None})
 
 
-def group_object(item: Mapping[str, Any], region: str) -> LiveObject:
-    """A `DescribeBgpGroups` item in manifest vocabulary (string fields normalised)."""
+def group_object(item: Mapping[str, Any], region: str, *, extras: bool = True) -> LiveObject:
+    """A `DescribeBgpGroups` item in manifest vocabulary (string fields normalised); without
+    `extras`, its `info` is empty."""
     attrs = GROUP.normalise(
         {
             "regionId": item.get("RegionId") or region,
@@ -190,12 +191,13 @@ def group_object(item: Mapping[str, Any], region: str) -> LiveObject:
         status=GROUP_STATUS.get(raw_status, "pending"),
         raw_status=raw_status,
         secrets={"authKey": SecretValue(str(key))} if key else _NO_KEY,
-        info=_info(item, GROUP_INFO),
+        info=_info(item, GROUP_INFO) if extras else NO_ENTRIES,
     )
 
 
-def peer_object(item: Mapping[str, Any], region: str) -> LiveObject:
-    """A `DescribeBgpPeers` item in manifest vocabulary (empty `BgpStatus` allowed)."""
+def peer_object(item: Mapping[str, Any], region: str, *, extras: bool = True) -> LiveObject:
+    """A `DescribeBgpPeers` item in manifest vocabulary (empty `BgpStatus` allowed); without
+    `extras`, its `info` is empty."""
     attrs = PEER.normalise(
         {
             "regionId": item.get("RegionId") or region,
@@ -215,7 +217,7 @@ def peer_object(item: Mapping[str, Any], region: str) -> LiveObject:
         status=PEER_STATUS.get(raw_status, "pending"),
         raw_status=raw_status,
         session=shared_text(item.get("BgpStatus")) or None,
-        info=_info(item, PEER_INFO),
+        info=_info(item, PEER_INFO) if extras else NO_ENTRIES,
     )
 
 
@@ -236,8 +238,9 @@ KIND_API: Mapping[str, _KindApi] = {
 }
 
 
-def to_object(kind: str, item: Mapping[str, Any], region: str) -> LiveObject:
-    return group_object(item, region) if kind == ALIBABA_GROUP else peer_object(item, region)
+def to_object(kind: str, item: Mapping[str, Any], region: str, *, extras: bool = True) -> LiveObject:
+    convert = group_object if kind == ALIBABA_GROUP else peer_object
+    return convert(item, region, extras=extras)
 
 
 def _snake(action: str) -> str:
@@ -466,9 +469,12 @@ class AlibabaProvider:
         used = body.get("PageSize")
         return (items, int(total) if total is not None else len(items), int(used) if used else size)
 
-    def _list(self, region: str, kind: str, filters: Mapping[str, Any] | None = None) -> list[LiveObject]:
-        """Every object of `kind` in `region` (matching `filters`). The first page gives
-        TotalCount and the page size really used; the remaining pages are fetched concurrently."""
+    def _list(
+        self, region: str, kind: str, filters: Mapping[str, Any] | None = None, *, extras: bool = True
+    ) -> list[LiveObject]:
+        """Every object of `kind` in `region` (matching `filters`), with their `extras` or not. The
+        first page gives TotalCount and the page size really used; the remaining pages are
+        fetched concurrently."""
         filters = filters or {}
         id_field = KIND_API[kind].id_field
         items, total, _ = self._page(region, kind, filters, 1, self.page_size)
@@ -494,7 +500,7 @@ class AlibabaProvider:
                 if len(found) == before:
                     break
                 number += 1
-        return [to_object(kind, item, region) for item in found.values()]
+        return [to_object(kind, item, region, extras=extras) for item in found.values()]
 
     def _describe_one(self, ref: ObjectRef) -> LiveObject | None:
         region = self._region(ref)
@@ -522,7 +528,7 @@ class AlibabaProvider:
         kinds = [k for k in (ALIBABA_GROUP, ALIBABA_PEER) if not scope.kinds or k in scope.kinds]
         regions = scope.regions if isinstance(scope, AlibabaScope) else frozenset()
         tasks = [(region, kind) for region in sorted(regions) for kind in kinds]
-        lists = map_bounded(lambda task: self._list(*task), tasks, max(1, len(tasks)))
+        lists = map_bounded(lambda task: self._list(*task, extras=scope.extras), tasks, max(1, len(tasks)))
         objects = tuple(obj for found in lists for obj in found)
         return RefreshResult(objects=objects, api_calls=self._counter.since(before))
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from reconciler.clouds.base import Desired
 from reconciler.clouds.equinix.kinds import EQUINIX_PEERING, KEY_FIELD, PEERING
-from reconciler.model import LiveObject, SecretValue, Status, shared_text, shared_values
+from reconciler.model import NO_ENTRIES, LiveObject, SecretValue, Status, shared_text, shared_values
 
 # `provisioningStatus` in manifest vocabulary; anything else is pending (docs/cloud-apis.md, Equinix §7).
 STATUS: Mapping[str, Status] = {
@@ -42,16 +42,24 @@ def item_uuid(item: Mapping[str, Any]) -> str:
 _NO_KEY: Mapping[str, SecretValue | None] = MappingProxyType({KEY_FIELD: None})
 
 
-def live_object(item: Mapping[str, Any]) -> LiveObject | None:
-    """A `BgpInfo` as a LiveObject in manifest vocabulary; None for a DEPROVISIONED config."""
+# The read-only extras of a config: (LiveObject.info name, its lower-case key in the item).
+_INFO_KEYS = tuple(
+    (name, name.lower()) for name in ("virtualDeviceUuid", "provisioningStatus", "createdDate", "lastUpdatedDate")
+)
+
+
+def live_object(item: Mapping[str, Any], *, extras: bool = True) -> LiveObject | None:
+    """A `BgpInfo` as a LiveObject in manifest vocabulary; None for a DEPROVISIONED config.
+    Without `extras`, its `info` is empty."""
     fields = lower_keys(item)
     raw_status = shared_text(fields.get("provisioningstatus") or "")
     if raw_status == GONE_STATUS:
         return None
     attrs = PEERING.normalise({name: fields.get(name.lower()) for name in FIELDS})
     key = fields.get(KEY_FIELD.lower())
-    info_names = ("virtualDeviceUuid", "provisioningStatus", "createdDate", "lastUpdatedDate")
-    info = shared_values({name: fields[name.lower()] for name in info_names if fields.get(name.lower()) is not None})
+    info = NO_ENTRIES
+    if extras:
+        info = shared_values({name: fields[lowered] for name, lowered in _INFO_KEYS if fields.get(lowered) is not None})
     return LiveObject(
         kind=EQUINIX_PEERING,
         cloud_id=str(fields.get("uuid")),

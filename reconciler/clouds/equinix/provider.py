@@ -241,7 +241,7 @@ class EquinixProvider:
             items = self._list_by_connections(connections, first.items)
         else:
             items = self._list_rest({}, first)
-        objects = tuple(obj for item in items if (obj := live_object(item)) is not None)
+        objects = tuple(obj for item in items if (obj := live_object(item, extras=scope.extras)) is not None)
         return RefreshResult(objects=objects, api_calls=self._counter.since(before))
 
     def _list_by_connections(self, connections: Sequence[str], first: Sequence[Item]) -> list[Item]:

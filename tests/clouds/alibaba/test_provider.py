@@ -300,6 +300,24 @@ def test_refresh_reads_every_region_in_the_fewest_pages(
     assert only_groups.api_calls == {"DescribeBgpGroups": 1}
 
 
+def test_a_refresh_without_extras_lists_the_same_objects_with_no_info(
+    sandbox: Callable[..., Sandbox], alibaba: Callable[..., AlibabaProvider]
+) -> None:
+    # A plan reads no extras (route counts, the router of a peer); drift and graph ask for them.
+    box = sandbox(make_seed())
+    provider = alibaba(box)
+    gid = created(provider.create(group("g0"), "t-g0"))
+    created(provider.create(peer(gid, "10.0.0.2"), "t-p0"))
+    scope = AlibabaScope(regions=frozenset({REGION}))
+    full = provider.refresh(scope)
+    bare = provider.refresh(AlibabaScope(regions=frozenset({REGION}), extras=False))
+    assert {o.kind: bool(o.info.get("hold")) for o in full.objects} == {ALIBABA_GROUP: True, ALIBABA_PEER: True}
+    assert [(o.cloud_id, o.attrs, o.status) for o in bare.objects] == [
+        (o.cloud_id, o.attrs, o.status) for o in full.objects
+    ]
+    assert all(dict(o.info) == {} for o in bare.objects)
+
+
 def test_find_by_natural_key_and_poll(sandbox: Callable[..., Sandbox], alibaba: Callable[..., AlibabaProvider]) -> None:
     box = sandbox(make_seed(vbrs_per_region=2))
     provider = alibaba(box)

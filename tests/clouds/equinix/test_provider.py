@@ -146,6 +146,22 @@ def test_paging_with_a_capped_limit_sees_every_config_once(
     assert result.api_calls == {"GET /ne/v1/bgp": 4}
 
 
+def test_a_refresh_without_extras_lists_the_same_objects_with_no_info(
+    sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider]
+) -> None:
+    # A plan reads no extras; the device a config is on stays for those that ask (drift, graph).
+    box = sandbox(make_seed(connections=3))
+    provider = equinix(box)
+    populate(box, provider, 3)
+    full = provider.refresh(RefreshScope())
+    bare = provider.refresh(RefreshScope(extras=False))
+    assert all(o.info.get("virtualDeviceUuid") for o in full.objects) and len(full.objects) == 3
+    assert [(o.cloud_id, o.attrs, o.status) for o in bare.objects] == [
+        (o.cloud_id, o.attrs, o.status) for o in full.objects
+    ]
+    assert all(dict(o.info) == {} for o in bare.objects)
+
+
 def test_refresh_lists_by_connection_when_that_is_cheaper(
     sandbox: Callable[..., Sandbox], equinix: Callable[..., EquinixProvider]
 ) -> None:
