@@ -136,6 +136,8 @@ def check(ends: Sequence[SessionEnds], vbrs: Mapping[VbrKey, VbrRead]) -> list[A
     """Every address of `ends` that cannot form its session with its VBR (pure)."""
     findings: list[AddressFinding] = []
     unread: set[VbrKey] = set()
+    # Many peers share a VBR: its addresses of each family are parsed and described once.
+    known: dict[tuple[VbrKey, int], tuple[Gateways, str]] = {}
     for end in ends:
         peer_ip = end.own.remote_address
         address = peer_ip.value if peer_ip is not None else None
@@ -164,14 +166,17 @@ def check(ends: Sequence[SessionEnds], vbrs: Mapping[VbrKey, VbrRead]) -> list[A
                     )
                 )
             continue
-        findings.extend(_check_end(end, peer_ip, address, vbr, gateways(read, address.version)))
+        family = (vbr, address.version)
+        if family not in known:
+            gw = gateways(read, address.version)
+            known[family] = gw, gw.describe(vbr)
+        findings.extend(_check_end(end, peer_ip, address, *known[family]))
     return findings
 
 
 def _check_end(
-    ends: SessionEnds, peer_ip: EndValue, address: IPAddress, vbr: VbrKey, gw: Gateways
+    ends: SessionEnds, peer_ip: EndValue, address: IPAddress, gw: Gateways, context: str
 ) -> Iterator[AddressFinding]:
-    context = gw.describe(vbr)
     if ends.other is None:
         if gw.subnet is not None and address not in gw.subnet:
             yield _finding(
