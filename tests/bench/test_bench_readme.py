@@ -42,3 +42,25 @@ def test_a_readme_without_the_markers_is_a_clear_error(tmp_path: Path) -> None:
     done = readme_check("--readme", str(copy))
     assert done.returncode == 1
     assert "<!-- bench:start -->" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_figures_kept_from_an_earlier_run_name_the_commit_they_were_measured_at() -> None:
+    # `bench/run.py --only` keeps the other benchmarks' entries: the block must not credit them
+    # to the commit of the last run.
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        from readme import commits
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+
+    def entry(name: str, commit: str, dirty: bool = False) -> dict[str, object]:
+        return {"benchmark": name, "commit": commit, "dirty": dirty}
+
+    one = {"commit": "a" * 40, "dirty": False, "benchmarks": [entry("plan", "a" * 40), entry("plan", "a" * 40)]}
+    assert commits(one) == "at commit `aaaaaaaaaa`"
+    mixed = {
+        "commit": "b" * 40,
+        "dirty": False,
+        "benchmarks": [entry("help", "a" * 40), entry("plan", "b" * 40, dirty=True), entry("apply", "a" * 40)],
+    }
+    assert commits(mixed) == "at commits `aaaaaaaaaa` (help, apply) and `bbbbbbbbbb` with uncommitted changes (plan)"
