@@ -41,7 +41,7 @@ def assign_names(
     used = set(taken)
     out: dict[tuple[str, str], str] = {}
     for kind, cloud_id, candidates in sorted(wanted, key=lambda w: (w[0], w[1])):
-        valid = [v for v in (valid_name(c) for c in candidates) if v and NAME.match(v)]
+        valid = [v for v in (valid_name(c) for c in candidates) if v and NAME.fullmatch(v)]
         chosen = next((v for v in valid if (kind, v) not in used), None)
         if chosen is None:
             chosen = suffixed(valid[0] if valid else "object", cloud_id)

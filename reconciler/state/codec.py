@@ -281,7 +281,7 @@ def check_state_json(data: Any) -> None:
     if data["format_version"] != FORMAT_VERSION or isinstance(data["format_version"], bool):
         raise Invalid("$.format_version", f"must be {FORMAT_VERSION}, not {data['format_version']!r}")
     lineage = data["lineage"]
-    if not isinstance(lineage, str) or not UUID_RE.match(lineage):
+    if not isinstance(lineage, str) or not UUID_RE.fullmatch(lineage):
         raise Invalid("$.lineage", "must be a lowercase UUID string")
     serial = data["serial"]
     if not _is_int(serial) or serial < 1:
@@ -304,7 +304,7 @@ def check_state_json(data: Any) -> None:
 
 
 def _check_resource(address: Any, resource: Any, secret_fields: frozenset[str]) -> None:
-    if not isinstance(address, str) or not ADDRESS_RE.match(address):
+    if not isinstance(address, str) or not ADDRESS_RE.fullmatch(address):
         raise Invalid(_resource_path(address), "is not a valid address (Kind/name, e.g. BgpPeer/edge1-peer1)")
     try:
         _check_resource_fields(address, resource, secret_fields)
@@ -346,7 +346,7 @@ def _check_resource_fields(address: str, resource: Any, secret_fields: frozenset
 
 def _check_kind(kind: Any, address: str) -> None:
     """The rules for a kind that is not its address's kind part, in the order messages name them."""
-    if not isinstance(kind, str) or not KIND_RE.match(kind):
+    if not isinstance(kind, str) or not KIND_RE.fullmatch(kind):
         raise Invalid(".kind", "must be a kind name (CamelCase, such as BgpPeer)")
     if address.partition("/")[0] != kind:  # Address.parse(address).kind, without building it
         raise Invalid(".kind", f"{kind!r} does not match the address")
@@ -377,9 +377,9 @@ def check_entry_json(entry: Any, path: str, *, extra_fields: frozenset[str] = fr
             raise Invalid(f"{path}.{name}", "must be a non-empty string")
     if len(entry["id"]) > 200:
         raise Invalid(f"{path}.id", "is longer than 200 characters")
-    if not isinstance(entry["address"], str) or not ADDRESS_RE.match(entry["address"]):
+    if not isinstance(entry["address"], str) or not ADDRESS_RE.fullmatch(entry["address"]):
         raise Invalid(f"{path}.address", "is not a valid address (Kind/name)")
-    if not isinstance(entry["kind"], str) or not KIND_RE.match(entry["kind"]):
+    if not isinstance(entry["kind"], str) or not KIND_RE.fullmatch(entry["kind"]):
         raise Invalid(f"{path}.kind", "must be a kind name (CamelCase, such as BgpPeer)")
     if entry["action"] not in ACTIONS:
         raise Invalid(f"{path}.action", f"{entry['action']!r} is not one of {', '.join(ACTIONS)}")
@@ -466,7 +466,7 @@ def _check_addresses(value: Any, path: str, *, unique: bool) -> None:
     if not isinstance(value, list):
         raise Invalid(path, f"must be an array of addresses, not {_json_type(value)}")
     for i, address in enumerate(value):
-        if not isinstance(address, str) or not ADDRESS_RE.match(address):
+        if not isinstance(address, str) or not ADDRESS_RE.fullmatch(address):
             raise Invalid(f"{path}[{i}]", "is not a valid address (Kind/name)")
     if unique and len(value) > 1 and len(set(value)) != len(value):
         raise Invalid(path, "lists an address twice")

@@ -142,7 +142,7 @@ def parse_url(url: str) -> PostgresSettings:
     description = urllib.parse.urlunsplit((parts.scheme, _masked_netloc(parts.netloc), parts.path, masked_query, ""))
     if not name or len(name) > 200:
         raise StateError(f"{description}: the state name (?name=) must be 1 to 200 characters")
-    if not SCHEMA_RE.match(schema):
+    if not SCHEMA_RE.fullmatch(schema):
         raise StateError(f"{description}: schema {schema!r} is not a plain lowercase identifier (letters, digits, _)")
     rest = [(key, value) for key, value in query if key not in ("name", "schema")]
     conninfo = urllib.parse.urlunsplit(

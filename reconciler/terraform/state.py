@@ -225,7 +225,7 @@ def config_module_path(module: str, where: str) -> str:
 def provider_config(provider: str) -> str:
     """`provider["registry.terraform.io/acme/netcloud"].hk` -> `netcloud.hk`; the text itself
     when it has another form."""
-    match = _PROVIDER.match(provider)
+    match = _PROVIDER.fullmatch(provider)
     if match is None:
         return provider
     local = match.group("source").rsplit("/", 1)[-1]

@@ -193,6 +193,27 @@ def test_invalid_documents_are_refused_by_the_codec_and_by_the_schema(change: An
     assert path in message
 
 
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        (lambda d: d.update(lineage=d["lineage"] + "\n"), "$.lineage"),
+        (lambda d: d["resources"].update({"AlibabaBgpGroup/x\n": d["resources"]["AlibabaBgpGroup/sg-vbr1"]}), "x\\n"),
+        (
+            lambda d: d["resources"]["AlibabaBgpGroup/sg-vbr1"].update(dependencies=["AlibabaBgpGroup/a\n"]),
+            ".dependencies[0]",
+        ),
+        (lambda d: d["pending"][0].update(kind="AlibabaBgpPeer\n"), "$.pending[0].kind"),
+    ],
+)
+def test_a_value_with_a_trailing_newline_does_not_pass_for_an_id(change: Any, path: str) -> None:
+    # A pattern's `$` also matches before a final newline; the JSON Schema's (ECMA-262) does not.
+    data = valid_json()
+    change(data)
+    with pytest.raises(StateError) as caught:
+        load_state(json.dumps(data), "state/reconciler.json")
+    assert path in str(caught.value)
+
+
 def test_a_resource_whose_kind_does_not_match_its_address_is_refused() -> None:
     data = valid_json()
     data["resources"]["AlibabaBgpGroup/sg-vbr1"]["kind"] = "AlibabaBgpPeer"

@@ -77,6 +77,8 @@ def test_url_parameters_and_defaults() -> None:
     ("url", "problem"),
     [
         ("postgresql://db/x?schema=Robert'); DROP", "is not a plain lowercase identifier"),
+        # `$` alone would let a trailing newline through into the schema's name.
+        ("postgresql://db/x?schema=reconciler%0A", "is not a plain lowercase identifier"),
         ("postgresql://db/x?name=", "the state name (?name=) must be 1 to 200 characters"),
     ],
 )

@@ -122,3 +122,12 @@ def test_bad_instances_are_refused_with_their_place() -> None:
 
 def test_an_empty_state_has_no_instances() -> None:
     assert parse_state(b'{"version": 4, "terraform_version": "1.6.0", "resources": []}', "s").instances == ()
+
+
+def test_a_provider_of_another_form_is_named_as_written() -> None:
+    from reconciler.terraform.state import provider_config
+
+    source = 'provider["registry.terraform.io/aliyun/alicloud"]'
+    assert provider_config(f"{source}.hk") == "alicloud.hk"
+    # `$` alone also matches before a final newline: that is another form, named as written.
+    assert provider_config(f"{source}\n") == f"{source}\n"
