@@ -374,7 +374,8 @@ def build_plan(
     `paths` are the manifest paths as given: a state resource whose recorded manifest file lies
     outside them (and still exists) is left alone unless `prune`. `replace` lists addresses to
     replace anyway; `destroy` plans the removal of everything in state. With `manifests`, the
-    session addresses of the plan are checked against what is live (`check_addresses`)."""
+    session addresses of the plan are checked against what is live (`check_addresses`), and the
+    manifests let their documents go once its session ends are made (`release_documents`)."""
     from reconciler.apply.recovery import resend_from
     from reconciler.plan.planner import make_plan
 
@@ -396,6 +397,7 @@ def build_plan(
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="observe") as pool:
             observing = pool.submit(observe, ws, resources, state, scopes)
             ends = session_ends_of(manifests)
+            manifests.release_documents()  # the ends keep what they need (`LinkEnd.detached`)
             observed = observing.result()
     else:
         observed = observe(ws, resources, state, scopes)

@@ -165,3 +165,20 @@ def test_a_plan_refreshes_without_the_objects_extras(tmp_path: Path, fake_cloud:
         ws.close()
     assert [c.address for c in plan.changes] == [f"{ROUTER}/r1"]
     assert [scope.extras for scope in asked] == [False]
+
+
+def test_a_plan_lets_the_manifests_documents_go_once_its_session_ends_are_made(tmp_path: Path) -> None:
+    (tmp_path / "bgp.yaml").write_text(yaml.safe_dump_all([group(), peer(), equinix()], sort_keys=False))
+    manifests = load_manifests([tmp_path])
+    assert manifests.ok, manifests.diagnostics
+    app = AppContext(str(tmp_path / "state.json"), False, None, "text", False, 0.0)
+    ws = Workspace(app, open_backend(app.state_url), {})
+    ws._providers.update(alibaba=FakeProvider(), equinix=FakeProvider())
+    try:
+        plan, _ = build_plan(ws, manifests.resources, manifests.digest, operation="plan", manifests=manifests)
+    finally:
+        ws.close()
+    assert sorted(c.action.value for c in plan.changes) == ["create", "create", "create"]
+    # The address checks ran on the ends (this provider cannot read VBRs: said as a warning).
+    assert any("cannot read VBRs" in w for w in plan.warnings)
+    assert list(manifests.checked) == [] and len(manifests.resources) == 3

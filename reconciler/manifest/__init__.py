@@ -61,17 +61,31 @@ _LOSES_DOCUMENTS = frozenset({"yaml-syntax", "yaml-tab", "encoding", "read", "fi
 class Manifests:
     """Everything read from the manifests. `resources` is empty unless there are no errors."""
 
-    checked: tuple[Checked, ...]  # every document that passed the envelope check
+    _checked: list[Checked]  # every document that passed the envelope check (`checked`)
     diagnostics: tuple[Diagnostic, ...]
     files: tuple[Path, ...]
     documents: int
     digest: str  # sha256 over the files' paths and contents: ties a saved plan to its manifests
-    _by_address: Mapping[str, Checked] = field(default_factory=dict, repr=False, compare=False)
+    _by_address: dict[str, Checked] = field(default_factory=dict, repr=False, compare=False)
     key_files: SecretFiles | None = None  # where fromFile references were checked to point, if they were
 
     @property
     def ok(self) -> bool:
         return not any(d.severity == "error" for d in self.diagnostics)
+
+    @property
+    def checked(self) -> Sequence[Checked]:
+        """Every document that passed the envelope check (none once `release_documents` ran)."""
+        return self._checked
+
+    def release_documents(self) -> None:
+        """Let every document go, once nothing will read one again: a plan, once its session ends
+        are made (they keep what their messages quote, `LinkEnd.detached`), then holds about 1 KB
+        less per resource. `checked` and `documents_by_address` are empty afterwards; the
+        `resources` are made first, and stay."""
+        _ = self.resources
+        self._checked.clear()
+        self._by_address.clear()
 
     @cached_property
     def resources(self) -> tuple[Resource, ...]:
@@ -179,7 +193,7 @@ def _read_and_check(paths: Sequence[Path | str], key_files: SecretFiles | None) 
         if item.name is not None:
             by_address.setdefault(address_of(item.kind, item.name), item)
     return Manifests(
-        checked=tuple(checked),
+        checked,
         diagnostics=tuple(diags),
         files=tuple(path for path, _ in files),
         documents=documents,

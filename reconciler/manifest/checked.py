@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
@@ -86,6 +86,12 @@ class Checked:
     def at(self, path: str) -> str:
         line, col = self.doc.position(path)
         return f"{self.doc.file}:{line}:{col}"
+
+    def without_data(self) -> Checked:
+        """This document as messages quote it (its address, where each value is written), without
+        its values, which take about 1 KB a document: what a plan's session ends keep of their
+        own document once the manifests let theirs go (`LinkEnd.detached`). `get` finds nothing."""
+        return Checked(replace(self.doc, data=None), self.kind, self.failed, self.name)
 
 
 @lru_cache(maxsize=256)

@@ -11,7 +11,7 @@ end). Key values are compared once secrets are resolved (`key_mismatches`), neve
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from reconciler.clouds import CLOUDS, KINDS, cloud_of
 from reconciler.manifest.checked import Checked, Diagnostic
@@ -76,6 +76,27 @@ class LinkEnd(NamedTuple):
     local_address: EndValue | None = None
     remote_address: EndValue | None = None
     key: EndKey | None = None
+
+    def detached(self) -> LinkEnd:
+        """This end with its own document `without_data`, here and in the values it exposes, so
+        that a plan's ends do not keep every document's data alive. The members keep theirs: a
+        cloud's checks read their values (a peer's group: its VBR), and several ends share one."""
+        own = self.doc.without_data()
+
+        def moved(value: _Exposed) -> _Exposed:
+            return value._replace(doc=own) if value is not None and value.doc is self.doc else value
+
+        return self._replace(
+            doc=own,
+            local_asn=moved(self.local_asn),
+            remote_asn=moved(self.remote_asn),
+            local_address=moved(self.local_address),
+            remote_address=moved(self.remote_address),
+            key=moved(self.key),
+        )
+
+
+_Exposed = TypeVar("_Exposed", EndValue | None, EndKey | None)
 
 
 def valid_value(doc: Checked, path: str) -> Any:

@@ -36,7 +36,10 @@ def session_ends(documents: Iterable[Checked], addresses: frozenset[str] | None 
 
     def end_of(doc: Checked) -> LinkEnd | None:
         if id(doc) not in made:
-            made[id(doc)] = cloud_of(doc.kind).link_end(doc, by_name)
+            end = cloud_of(doc.kind).link_end(doc, by_name)
+            # The ends outlive the manifests' documents (a plan lets them go): each keeps where
+            # its document's values are written, not the values.
+            made[id(doc)] = None if end is None else end.detached()
         return made[id(doc)]
 
     # Each label read once; only the linked documents are kept (a plan makes an end of every session).

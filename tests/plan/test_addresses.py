@@ -101,3 +101,28 @@ def test_an_end_exposes_only_the_values_that_passed_the_schema() -> None:
     assert end_of(equinix(), "spec.authenticationKey").key is None  # its key is unknown
     no_remote = end_of(equinix(remoteIpAddress=None))
     assert no_remote.remote_address is None and no_remote.remote_asn is not None
+
+
+def test_the_ends_keep_where_their_values_are_written_but_not_their_documents_data() -> None:
+    # A plan lets the manifests' documents go once its session ends are made: each end keeps its
+    # own document's place (address, positions) for its messages, and its members (a peer's
+    # group, whose VBR the checks read) whole.
+    positions = {"": (3, 1), "spec.peerIpAddress": (9, 20), "spec.localIpAddress": (7, 19)}
+    docs = [
+        Checked.of(Document(file="m.yaml", index=i, data=doc, positions=positions), str(doc["kind"]), ())
+        for i, doc in enumerate((group(), peer("linked", labels={"link": "a"}), equinix(labels={"link": "a"})))
+    ]
+    ends = session_ends(docs)
+    [alibaba] = ends["alibaba"]
+    [device] = ends["equinix"]
+    for end in (alibaba.own, device.own, alibaba.other):
+        assert end is not None and end.doc.doc.data is None
+    assert alibaba.own.doc.address == "AlibabaBgpPeer/linked" and alibaba.own.doc.where == "m.yaml:3:1"
+    assert alibaba.own.remote_address is not None and alibaba.own.remote_address.doc is alibaba.own.doc
+    assert alibaba.own.remote_address.doc.at("spec.peerIpAddress") == "m.yaml:9:20"
+    [member] = alibaba.own.members
+    assert member.get("spec.virtualBorderRouterId") == group()["spec"]["virtualBorderRouterId"]
+    assert alibaba.own.remote_asn is not None and alibaba.own.remote_asn.doc is member  # the group's, whole
+    local = device.own.local_address
+    assert local is not None and local.doc is device.own.doc and local.doc.at("spec.localIpAddress") == "m.yaml:7:19"
+    assert alibaba.other is not None and alibaba.other.doc.address == device.own.doc.address
