@@ -173,7 +173,7 @@ def _resource_from_json(address: str, data: Mapping[str, Any]) -> StateResource:
     return StateResource(
         address=address,
         kind=sys.intern(kind),
-        cloud_id=data["cloud_id"],
+        cloud_id=sys.intern(data["cloud_id"]),
         region=None if region is None else sys.intern(region),
         attributes=shared_values(data["attributes"]),
         dependencies=tuple(sys.intern(dependency) for dependency in data["dependencies"]),

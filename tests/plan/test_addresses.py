@@ -126,3 +126,12 @@ def test_the_ends_keep_where_their_values_are_written_but_not_their_documents_da
     local = device.own.local_address
     assert local is not None and local.doc is device.own.doc and local.doc.at("spec.localIpAddress") == "m.yaml:7:19"
     assert alibaba.other is not None and alibaba.other.doc.address == device.own.doc.address
+
+
+def test_the_peers_of_one_group_share_what_it_exposes() -> None:
+    # A plan makes an end of every peer; a group's ASNs and key are made once, not once a peer.
+    docs = checked(group(), peer("p1"), peer("p2", peerIpAddress="10.0.0.6"))
+    first, second = (e.own for e in session_ends(docs)["alibaba"])
+    assert first.doc.address != second.doc.address
+    assert first.local_asn is second.local_asn and first.remote_asn is second.remote_asn
+    assert first.key is second.key and first.remote_asn is not None and first.remote_asn.value == 65010

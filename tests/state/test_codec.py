@@ -347,6 +347,8 @@ def test_addresses_dependencies_and_attribute_text_are_interned() -> None:
     for address in once.resources:  # two reads of the same file, each with its own json.loads
         assert next(a for a in again.resources if a == address) is address
     assert once.resources[second.address].dependencies[0] is again.resources[first.address].address
+    # A live object's cloud id is interned too: the state and the refresh hold one string.
+    assert once.resources[first.address].cloud_id is again.resources[first.address].cloud_id
     vbr_ids = [r.attributes["virtualBorderRouterId"] for r in (*once.resources.values(), *again.resources.values())]
     assert len({id(v) for v in vbr_ids}) == 1
 

@@ -5,6 +5,7 @@ its group) exposes as one end of a linked session (docs/cloud-apis.md, Alibaba).
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Iterator, Mapping, Sequence
 
 from reconciler.clouds.alibaba.kinds import ALIBABA_ASN, ALIBABA_GROUP, ALIBABA_PEER, KEY_FIELD
@@ -217,15 +218,24 @@ def link_end(peer: Checked, by_name: Mapping[tuple[str, str], Checked]) -> LinkE
     group = by_name.get((ALIBABA_GROUP, name)) if isinstance(name, str) and peer.ok(_GROUP_NAME) else None
     if group is None:  # a group managed elsewhere (bgpGroupId), or an unresolved name: ASNs unknown
         return LinkEnd(peer, remote_address=remote_address)
-    peer_asn = valid_value(group, _PEER_ASN)
+    local_asn, remote_asn, key = _group_end(group)
     return LinkEnd(
         peer,
         members=(group,),
-        local_asn=_local_asn(group),
-        remote_asn=None if peer_asn is None else EndValue(peer_asn, group, _PEER_ASN, "the group's peerAsn", False),
+        local_asn=local_asn,
+        remote_asn=remote_asn,
         remote_address=remote_address,
-        key=_key(group),
+        key=key,
     )
+
+
+@functools.lru_cache(maxsize=4096)
+def _group_end(group: Checked) -> tuple[EndValue | None, EndValue | None, EndKey | None]:
+    """What a group exposes for each of its peers' ends (its ASNs and key), made once per group
+    document: a plan makes an end of every peer, and a group holds up to 8 of them."""
+    peer_asn = valid_value(group, _PEER_ASN)
+    remote_asn = None if peer_asn is None else EndValue(peer_asn, group, _PEER_ASN, "the group's peerAsn", False)
+    return _local_asn(group), remote_asn, _key(group)
 
 
 def _local_asn(group: Checked) -> EndValue | None:

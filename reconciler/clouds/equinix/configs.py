@@ -3,6 +3,7 @@ request body of a create or update (docs/cloud-apis.md, Equinix §2 and §5)."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
@@ -62,7 +63,7 @@ def live_object(item: Mapping[str, Any], *, extras: bool = True) -> LiveObject |
         info = shared_values({name: fields[lowered] for name, lowered in _INFO_KEYS if fields.get(lowered) is not None})
     return LiveObject(
         kind=EQUINIX_PEERING,
-        cloud_id=str(fields.get("uuid")),
+        cloud_id=sys.intern(str(fields.get("uuid"))),  # the state's record holds the same id
         region=None,
         attrs=attrs,
         status=STATUS.get(raw_status, "pending"),

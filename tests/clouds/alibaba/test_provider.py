@@ -210,6 +210,9 @@ def test_what_many_objects_report_alike_is_held_once() -> None:
     first, second = peer_object(peer_item("bgp-1"), REGION), peer_object(peer_item("bgp-2"), REGION)
     assert first.raw_status is second.raw_status and first.session is second.session
     assert first.info["routerId"] is second.info["routerId"]
+    # Ids are interned, as the state's records of them are: one string for both.
+    assert peer_object(peer_item("".join(["bgp-", "1"])), REGION).cloud_id is first.cloud_id
+    assert group_object(group_item("".join(["bgpg-", "1"])), REGION).cloud_id is one.cloud_id
 
 
 def test_describe_fields_are_normalised_whatever_their_type() -> None:

@@ -77,3 +77,6 @@ def test_what_many_configs_report_alike_is_held_once() -> None:
     assert one.secrets is other.secrets and dict(one.secrets) == {"authenticationKey": None}
     keyed = live_object({**REPLY, "authenticationKey": "abcdef1"})
     assert keyed is not None and keyed.secrets["authenticationKey"] == SecretValue("abcdef1")
+    # Its id is interned, as the state's record of it is: one string for both.
+    again = live_object(reply("".join(["u-", "1"])))
+    assert again is not None and again.cloud_id is one.cloud_id
