@@ -3,6 +3,7 @@ fails on a hand edit of the generated block, and passes on the committed README.
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -47,11 +48,11 @@ def test_a_readme_without_the_markers_is_a_clear_error(tmp_path: Path) -> None:
 def test_figures_kept_from_an_earlier_run_name_the_commit_they_were_measured_at() -> None:
     # `bench/run.py --only` keeps the other benchmarks' entries: the block must not credit them
     # to the commit of the last run.
-    sys.path.insert(0, str(REPO / "bench"))
-    try:
-        from readme import commits
-    finally:
-        sys.path.remove(str(REPO / "bench"))
+    spec = importlib.util.spec_from_file_location("bench_readme", README_SCRIPT)
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    commits = script.commits
 
     def entry(name: str, commit: str, dirty: bool = False) -> dict[str, object]:
         return {"benchmark": name, "commit": commit, "dirty": dirty}

@@ -29,7 +29,6 @@ import functools
 import ipaddress
 import math
 import re
-import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -186,7 +185,7 @@ def group_object(item: Mapping[str, Any], region: str, *, extras: bool = True) -
     key = item.get("AuthKey")
     return LiveObject(
         kind=ALIBABA_GROUP,
-        cloud_id=sys.intern(_text(item.get("BgpGroupId"))),  # the state's record holds the same id
+        cloud_id=shared_text(item.get("BgpGroupId")),  # the state's record holds the same id
         region=attrs.get("regionId") or region,
         attrs=attrs,
         status=GROUP_STATUS.get(raw_status, "pending"),
@@ -212,7 +211,7 @@ def peer_object(item: Mapping[str, Any], region: str, *, extras: bool = True) ->
     raw_status = shared_text(item.get("Status"))
     return LiveObject(
         kind=ALIBABA_PEER,
-        cloud_id=sys.intern(_text(item.get("BgpPeerId"))),
+        cloud_id=shared_text(item.get("BgpPeerId")),
         region=attrs.get("regionId") or region,
         attrs=attrs,
         status=PEER_STATUS.get(raw_status, "pending"),
