@@ -8,6 +8,7 @@ behind it (`GroupCommit.queued`); nothing here depends on timing.
 from __future__ import annotations
 
 import json
+import signal
 import threading
 from collections.abc import Callable, Iterator, Sequence
 
@@ -124,6 +125,47 @@ def test_an_error_reaches_every_appender_of_its_batch_and_none_after() -> None:
     assert outcomes == dict.fromkeys(range(APPENDERS), failure)
     group.append(["after"])  # the next batch is written, and succeeds
     assert held.writes[-1] == ["after"] and len(held.writes) == 3
+
+
+class Interrupted(BaseException):
+    """What the test's signal handler raises, as Ctrl-C's KeyboardInterrupt would."""
+
+
+def test_an_appender_interrupted_while_queued_is_never_handed_the_lead() -> None:
+    # The lead passes from one appender to the next one queued. An appender that stopped waiting
+    # must be passed over, or everyone queued behind it would wait forever; its items are still
+    # written by the next batch.
+    assert threading.current_thread() is threading.main_thread(), "signals reach the main thread only"
+    held = HeldFirstWrite()
+    group: GroupCommit[str] = GroupCommit(held)
+    first = start_a_held_write(group, held)
+    behind: dict[int, BaseException | None] = {}
+
+    def interrupt_once_another_appender_queued_behind() -> None:
+        wait_until(lambda: group.queued == 1, what="the main thread to queue")
+        later = threading.Thread(target=lambda: behind.update(in_threads(1, lambda i: group.append(["after"]))))
+        later.start()
+        wait_until(lambda: group.queued == 2, what="another appender to queue behind it")
+        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGUSR1)
+        later.join(timeout=60)
+
+    def raise_interrupted(signum: int, frame: object) -> None:
+        raise Interrupted
+
+    previous = signal.signal(signal.SIGUSR1, raise_interrupted)
+    helper = threading.Thread(target=interrupt_once_another_appender_queued_behind)
+    try:
+        helper.start()
+        with pytest.raises(Interrupted):
+            group.append(["interrupted"])
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+    held.release()
+    first.join(timeout=60)
+    helper.join(timeout=60)
+    assert not helper.is_alive(), "the appender queued behind the interrupted one never returned"
+    assert behind == {0: None}
+    assert held.writes == [["first"], ["interrupted", "after"]]
 
 
 def test_nothing_to_append_writes_nothing() -> None:
