@@ -93,13 +93,13 @@ def vbr_of(ends: SessionEnds) -> VbrKey | None:
 
 
 def address_checks(ends: Sequence[SessionEnds], provider: Provider) -> list[AddressFinding]:
-    """Read every VBR the peers' groups name, once, then `check`."""
+    """Read every VBR the peers' groups name, once, then check the ends against them."""
+    located = [(end, vbr_of(end)) for end in ends]
     wanted: dict[str, set[str]] = {}
-    for end in ends:
-        vbr = vbr_of(end)
+    for end, vbr in located:
         if vbr is not None and end.own.remote_address is not None:
             wanted.setdefault(vbr[0], set()).add(vbr[1])
-    return check(ends, read_vbrs(provider, wanted))
+    return _check(located, read_vbrs(provider, wanted))
 
 
 def read_vbrs(provider: Provider, wanted: Mapping[str, set[str]]) -> dict[VbrKey, VbrRead]:
@@ -134,17 +134,23 @@ def read_vbrs(provider: Provider, wanted: Mapping[str, set[str]]) -> dict[VbrKey
 
 def check(ends: Sequence[SessionEnds], vbrs: Mapping[VbrKey, VbrRead]) -> list[AddressFinding]:
     """Every address of `ends` that cannot form its session with its VBR (pure)."""
+    return _check([(end, vbr_of(end)) for end in ends], vbrs)
+
+
+def _check(
+    located: Sequence[tuple[SessionEnds, VbrKey | None]], vbrs: Mapping[VbrKey, VbrRead]
+) -> list[AddressFinding]:
+    """`check`, each end with its VBR (`vbr_of`) already found."""
     findings: list[AddressFinding] = []
     unread: set[VbrKey] = set()
     # Many peers share a VBR: its addresses of each family are parsed and described once.
     known: dict[tuple[VbrKey, int], tuple[Gateways, str]] = {}
-    for end in ends:
+    for end, vbr in located:
         peer_ip = end.own.remote_address
         address = peer_ip.value if peer_ip is not None else None
         if peer_ip is None or not isinstance(address, ipaddress.IPv4Address | ipaddress.IPv6Address):
             continue
         linked = end.other is not None
-        vbr = vbr_of(end)
         if vbr is None:
             if linked:
                 findings.append(
