@@ -3,9 +3,9 @@
 After a call is accepted the object settles (provisioning, deletion); a step the cloud was too busy
 to take waits for what kept it busy. Neither holds a parallelism slot: the watcher polls all of
 them together with the provider's batched `poll`, so waits overlap and cost list calls, not one
-GET per object (a provider keeps its polls' requests on a budget of their own, apart from the
-calls' requests, and the watcher rests at least `POLL_REST` times as long as a round took before
-the next). The interval is steady: polls start `poll_min` after the first wait of an idle
+GET per object (a provider may keep its polls' requests on a budget of their own, apart from
+the calls' requests; either way the watcher rests at least `POLL_REST` times as long as a round
+took before the next). The interval is steady: polls start `poll_min` after the first wait of an idle
 watcher and back off, up to `poll_steady` while things happen (a wait came or ended since the last
 round: a step of a serial scope may be waiting for it) and up to `poll_max` while nothing does. A
 wait added meanwhile joins the next round and never brings the interval back to `poll_min`, so a
