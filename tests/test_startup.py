@@ -122,6 +122,14 @@ def test_the_alibaba_sdk_is_imported_once_by_the_main_thread_and_only_the_models
     assert imported(found, "structlog") == []
 
 
+@pytest.mark.parametrize("command", ["plan", "drift"])
+def test_a_run_whose_calls_all_succeed_never_imports_the_retry_library(tmp_path: Path, command: str) -> None:
+    examples_project(tmp_path)
+    found = probe(tmp_path, "--sandbox", command, "bgp")
+    assert "alibabacloud_vpc20160428.client" in imported(found, "alibabacloud_vpc20160428")  # it made calls
+    assert imported(found, "tenacity") == []
+
+
 LIST_MODELS = """
 import json, sys
 if sys.argv[1] == "lazy":

@@ -4,7 +4,8 @@ A client turns every retryable failure (throttling, 5xx, connection errors) into
 `TransientError` inside one attempt; `call_with_retries` repeats the attempt on exactly that
 type, waiting what the server asked for (`Retry-After`) or a jittered exponential delay.
 Anything else (validation errors, 404s...) surfaces at once. Most calls succeed at once, so the
-first attempt is made without tenacity, which is entered only after a retryable failure.
+first attempt is made without tenacity, which is entered (and imported) only after a retryable
+failure: most runs never need it.
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
-
-import tenacity
+from typing import TYPE_CHECKING, TypeVar
 
 from reconciler.clouds.base import ProviderOptions
 from reconciler.errors import ProviderError
 from reconciler.log import get_logger
+
+if TYPE_CHECKING:
+    import tenacity
 
 T = TypeVar("T")
 
@@ -79,6 +81,8 @@ def _last_error(state: tenacity.RetryCallState) -> BaseException | None:
 
 
 def _wait(policy: RetryPolicy) -> Callable[[tenacity.RetryCallState], float]:
+    import tenacity
+
     jittered = tenacity.wait_random_exponential(multiplier=policy.backoff_base, max=policy.backoff_max)
     throttled = tenacity.wait_random_exponential(multiplier=policy.throttle_backoff_base, max=policy.backoff_max)
 
@@ -96,6 +100,8 @@ def _wait(policy: RetryPolicy) -> Callable[[tenacity.RetryCallState], float]:
 def _stop(policy: RetryPolicy, started: float) -> Callable[[tenacity.RetryCallState], bool]:
     """Throttling: retry until the throttle budget, counted from the first attempt (`started`,
     `time.monotonic`), is spent. Anything else: `max_retries` times."""
+    import tenacity
+
     by_attempts = tenacity.stop_after_attempt(policy.max_retries + 1)
 
     def stop(state: tenacity.RetryCallState) -> bool:
@@ -115,6 +121,7 @@ def call_with_retries(attempt: Callable[[], T], policy: RetryPolicy, operation: 
         return attempt()
     except TransientError as error:
         first: TransientError | None = error
+    import tenacity
 
     def again() -> T:
         nonlocal first

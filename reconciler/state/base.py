@@ -15,9 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar, runtime_checkable
-
-import tenacity
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from reconciler.errors import LockError
 from reconciler.log import get_logger
@@ -210,6 +208,9 @@ class LockBusy(Exception):
         self.holder = holder
 
 
+if TYPE_CHECKING:
+    import tenacity
+
 T = TypeVar("T")
 
 
@@ -222,8 +223,11 @@ def acquire_with_backoff(
     """Call `attempt` until it stops raising LockBusy, for up to `timeout` seconds.
 
     Sleeps 0.1 s doubling to 2 s between attempts, never past the deadline; a last attempt is
-    made at the deadline. Gives up with a LockError that names the holder.
+    made at the deadline. Gives up with a LockError that names the holder. (tenacity is imported
+    here, not with the module: a plan reads the state without its lock.)
     """
+    import tenacity
+
     timeout = max(0.0, timeout)
     backoff = tenacity.wait_exponential(multiplier=LOCK_POLL_FIRST, max=LOCK_POLL_MAX)
 
