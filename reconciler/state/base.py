@@ -22,6 +22,9 @@ from reconciler.log import get_logger
 from reconciler.model import JournalEntry, StateDoc
 from reconciler.state.codec import dump_state
 
+if TYPE_CHECKING:
+    import tenacity
+
 # How long to sleep between attempts to take a busy lock: 0.1 s doubling up to 2 s.
 LOCK_POLL_FIRST = 0.1
 LOCK_POLL_MAX = 2.0
@@ -207,9 +210,6 @@ class LockBusy(Exception):
         super().__init__("state lock is busy")
         self.holder = holder
 
-
-if TYPE_CHECKING:
-    import tenacity
 
 T = TypeVar("T")
 
