@@ -165,7 +165,9 @@ def _read_and_check(paths: Sequence[Path | str], key_files: SecretFiles | None) 
                 invalid_files.add(doc.file)
                 continue
             failed = list(doc.unreadable)
-            for problem in schema_problems(kind, doc.data, doc.plain_numbers):
+            # A document from the cache was valid under the same schema (`cache.py`).
+            invalid = () if result.cached else schema_problems(kind, doc.data, doc.plain_numbers)
+            for problem in invalid:
                 invalid_files.add(doc.file)
                 if any(jsonpath.is_within(problem.path, bad) for bad in doc.unreadable):
                     continue  # the value was reported when it was read

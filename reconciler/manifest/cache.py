@@ -1,16 +1,18 @@
-"""A cache of read manifest files, so that repeated local runs skip the YAML parse.
+"""A cache of read manifest files, so that repeated local runs skip the YAML parse and the schema.
 
 An entry holds one file's documents as `load.py` builds them (data, the position of every value)
 and is named by the SHA-256 of everything that result depends on: the file's content and its
-name as displayed, the source of the reader (`load.py`, `jsonpath.py`, this module) and the
-versions of reconciler, PyYAML and Python. A changed file, or a changed reader, gives another
-name: an entry is never updated, only written once and read.
+name as displayed, the source of the reader (`load.py`, `jsonpath.py`, this module), the
+versions of reconciler, PyYAML and Python, and the schema's fingerprint. A changed file, reader
+or schema gives another name: an entry is never updated, only written once and read.
 
 Only files read cleanly are stored: no diagnostic, no value built through a YAML alias (those
 count against the run's alias budget, which a stored result would skip), and every document a
 reconciler document valid against the schema. So a literal key, which the schema refuses, is
-never copied here. The schema and every rule still run on each load: the cache only replaces
-the parse, and a stored result is exactly what the parse gives.
+never copied here. A stored document is not checked against the schema again: its name
+includes what its validity depends on (`schema.fingerprint`: the schema, the module that applies
+it, the validators), so it was found valid under the same schema. Every rule that reads more than
+one document still runs on each load, and a stored result is exactly what the parse gives.
 
 The folder is `$XDG_CACHE_HOME/reconciler/manifests/` (else `~/.cache/...`), entries are
 written atomically with mode 0600 and carry their own SHA-256, and it is safe to delete at any
@@ -227,14 +229,18 @@ def _entry_name(display: str, content: bytes) -> str:
 
 @cache
 def _reader_fingerprint() -> bytes | None:
-    """What every entry's result depends on besides the file: the reader's code and versions."""
+    """What every entry's result depends on besides the file: the reader's code and versions, and
+    what found its documents valid (`schema.fingerprint`)."""
+    from reconciler.manifest import schema
+
     digest = hashlib.sha256(
         f"{_FORMAT}\0{__version__}\0{yaml.__version__}\0{yaml.__with_libyaml__}\0{sys.version}\0{marshal.version}".encode()
     )
-    for module in (load, jsonpath, sys.modules[__name__]):
-        try:
+    try:
+        for module in (load, jsonpath, sys.modules[__name__]):
             source = Path(module.__file__ or "").read_bytes()
-        except OSError:
-            return None
-        digest.update(len(source).to_bytes(8, "big") + source)
+            digest.update(len(source).to_bytes(8, "big") + source)
+        digest.update(schema.fingerprint())
+    except OSError:
+        return None
     return digest.digest()

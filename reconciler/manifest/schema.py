@@ -201,6 +201,37 @@ def _kind_schemas(clouds: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     return out
 
 
+# The libraries that judge a document valid (`schema_problems`).
+_VALIDATORS = ("jsonschema", "jsonschema_rs")
+
+
+@cache
+def fingerprint() -> bytes:
+    """What a document's validity depends on besides the document: the assembled schema, this
+    module, and the installed files of the two validators (their names, sizes and times: an
+    upgrade rewrites them). While it is unchanged, a document found valid once is valid again
+    (`reconciler.manifest.cache` stores only valid documents, under a name that includes it).
+    OSError when this module's source cannot be read."""
+    import hashlib
+    import importlib.util
+    import json
+    import os
+    from pathlib import Path
+
+    digest = hashlib.sha256(json.dumps(_assembled(tuple(CLOUDS)), sort_keys=True).encode())
+    digest.update(Path(__file__).read_bytes())
+    for name in _VALIDATORS:
+        digest.update(f"\0{name}".encode())
+        spec = importlib.util.find_spec(name)  # found, not imported
+        if spec is None or spec.origin is None:
+            continue
+        with os.scandir(os.path.dirname(spec.origin)) as entries:
+            files = sorted((entry.name, entry.stat()) for entry in entries if entry.is_file())
+        for file_name, info in files:
+            digest.update(f"\0{file_name}\0{info.st_size}\0{info.st_mtime_ns}".encode())
+    return digest.digest()
+
+
 @cache
 def _compiled(clouds: tuple[str, ...]) -> dict[str, Any]:
     from jsonschema import Draft202012Validator, validators

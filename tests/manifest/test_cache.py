@@ -1,20 +1,23 @@
 """The manifest cache (`manifest/cache.py`) only saves the parse: plans, positions and messages
 are the same with it, without it, cold or warm; a changed file is parsed again; only clean files
-are stored (never a literal key); and the folder is safe to damage or delete."""
+are stored (never a literal key), and their documents are not checked against the same schema
+again; and the folder is safe to damage or delete."""
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from reconciler.manifest import load_manifests
+from reconciler.manifest import cache, load_manifests, schema
 from reconciler.manifest.cache import DISABLE_VARIABLE, UNUSED_DAYS, ManifestCache
 from reconciler.manifest.load import load_file
 from tests.e2e.conftest import EXAMPLE_KEYS, EXAMPLES, Result, cli
@@ -254,3 +257,66 @@ def test_positions_of_an_unexpected_shape_fall_back_to_the_documents_own(packed:
     documents = _documents("m.yaml", (2, [(0, {"spec": {}}, 3, 1, True)], blob))
     assert documents is not None
     assert documents[0].position("spec.peerAsn") == (3, 1)
+
+
+def test_stored_documents_are_not_checked_against_the_schema_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "a.yaml").write_text(dump([group("g1"), peer("p1", "g1")]))
+    (tmp_path / "b.yaml").write_text(dump([group("g2")]))
+    checked: list[str] = []
+    real = schema.schema_problems
+
+    def counting(kind: str, data: Any, plain_numbers: bool = False) -> list[schema.Problem]:
+        checked.append(kind)
+        return real(kind, data, plain_numbers)
+
+    monkeypatch.setattr(schema, "schema_problems", counting)
+    cold = load_manifests([tmp_path])
+    assert len(checked) == 3 and len(entries()) == 2
+    checked.clear()
+    warm = load_manifests([tmp_path])
+    assert checked == []  # both files came from the cache: their documents were valid when stored
+    assert [c.doc.data for c in warm.checked] == [c.doc.data for c in cold.checked]
+    assert warm.diagnostics == cold.diagnostics == ()
+
+
+def forget_schema() -> None:
+    """Drop what the schema module and the cache worked out from the schema."""
+    for function in (
+        schema._assembled,
+        schema._kind_schemas,
+        schema._compiled,
+        schema._fast_checks,
+        schema.fingerprint,
+        cache._reader_fingerprint,
+    ):
+        function.cache_clear()
+
+
+@pytest.fixture
+def schema_changes() -> Iterator[None]:
+    """A test that changes the schema starts and ends with none of it worked out."""
+    forget_schema()
+    yield
+    forget_schema()
+
+
+@pytest.mark.usefixtures("schema_changes")
+def test_a_stricter_schema_checks_stored_documents_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "a.yaml").write_text(dump([group("g1", description="a long description")]))
+    assert load_manifests([tmp_path]).diagnostics == ()
+    [stored] = entries()
+
+    real = schema._assembled
+
+    def stricter(clouds: tuple[str, ...]) -> dict[str, Any]:
+        assembled = copy.deepcopy(real(clouds))
+        assembled["$defs"]["AlibabaBgpGroupSpec"]["properties"]["description"]["maxLength"] = 4
+        return assembled
+
+    monkeypatch.setattr(schema, "_assembled", functools.cache(stricter))
+    forget_schema()
+    diagnostics = load_manifests([tmp_path]).diagnostics
+    assert [d.path for d in diagnostics] == ["spec.description"]  # not taken from the cache
+    assert entries() == [stored]  # the file is invalid now: nothing new stored
