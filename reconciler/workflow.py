@@ -23,6 +23,7 @@ from reconciler.clouds import KINDS, make_provider, refresh_scopes
 from reconciler.clouds.base import ObjectRef, Presupposed, Provider, ProviderOptions, RefreshScope, SessionEnds
 from reconciler.context import AppContext
 from reconciler.log import get_logger
+from reconciler.memory import prepare_for_large_run, release_free_memory
 from reconciler.model import LiveObject, Resource, StateDoc
 
 if TYPE_CHECKING:
@@ -382,6 +383,7 @@ def build_plan(
     # Only an apply (it holds the lock) may send an unconfirmed create again; a plan never calls
     # a mutating API.
     resend = resend_from(resources) if locked and operation == "apply" else None
+    prepare_for_large_run(len(resources))
     state = recover_pending(ws, ws.backend.read(), operation, locked=locked, resend=resend)
     _check_replace(replace, resources, state)
     manifest_files = manifest_files_of(resources)
@@ -401,6 +403,7 @@ def build_plan(
             observed = observing.result()
     else:
         observed = observe(ws, resources, state, scopes)
+    release_free_memory(len(observed.objects))  # the state's text and the pages read are garbage now
     plan = make_plan(
         resources,
         state,

@@ -141,15 +141,18 @@ def state_to_json(doc: StateDoc) -> dict[str, Any]:
     return data
 
 
-def state_from_json(data: Mapping[str, Any]) -> StateDoc:
-    """Build a StateDoc from checked JSON (see `check_state_json`)."""
+def state_from_json(data: dict[str, Any]) -> StateDoc:
+    """Build a StateDoc from checked JSON (see `check_state_json`), emptying `data["resources"]`."""
     # json.loads makes a new string for every value. Addresses, kinds, regions, manifest files and
     # attribute text are interned, as `address_of` and `KindInfo.normalise` intern them: the
     # manifests, the state and the live objects of a plan share each one.
     resources: dict[str, StateResource] = {}
-    for written, res in data["resources"].items():
+    written_resources = data["resources"]
+    for written in list(written_resources):
         address = sys.intern(written)
-        resources[address] = _resource_from_json(address, res)
+        # Each entry's JSON is let go once it is read: a large state's parsed tree is never held
+        # beside the whole of its StateDoc.
+        resources[address] = _resource_from_json(address, written_resources.pop(written))
     return StateDoc(
         lineage=data["lineage"],
         serial=data["serial"],

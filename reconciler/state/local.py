@@ -120,7 +120,7 @@ class LocalBackend:
         # The journal first, then the state: if a writer folds the journal in between, we see
         # the new state and recognise the journal lines as folded by their base_serial.
         lines = self._read_journal()
-        _, stored = self._read_stored()
+        _, stored = self._read_stored(keep_raw=False)
         return fold(stored, self._unfolded(lines, stored.serial))
 
     def journal_entries(self) -> list[JournalEntry]:
@@ -128,15 +128,19 @@ class LocalBackend:
         _, stored = self._read_stored()
         return self._unfolded(lines, stored.serial)
 
-    def _read_stored(self) -> tuple[bytes | None, StateDoc]:
-        """The raw bytes (None if there is no file) and the parsed document."""
+    def _read_stored(self, *, keep_raw: bool = True) -> tuple[bytes | None, StateDoc]:
+        """The raw bytes (None if there is no file, or not `keep_raw`) and the parsed document."""
         raw = read_regular_file(self.path, "the state file", STATE_PATH_ADVICE)
         if raw is None:
             return None, StateDoc()
         try:
-            doc = load_state(raw.decode("utf-8"), str(self.path))
+            text = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise StateError(f"{self.path}: not UTF-8 text; the file is corrupt", hint=self._untouched_hint()) from None
+        if not keep_raw:
+            raw = None  # a large state is not held twice while it is parsed
+        try:
+            doc = load_state(text, str(self.path))
         except StateError as exc:
             raise StateError(exc.message, hint=self._untouched_hint()) from None
         return raw, doc
