@@ -145,9 +145,15 @@ class EquinixProvider:
         with self._poll_in_flight if polling else self._in_flight:
             self._counter.add(op)
             try:
-                return self._http.request(method, path, params=params, json=body, headers=headers)
+                with self._http.stream(method, path, params=params, json=body, headers=headers) as streamed:
+                    raw = b"".join(streamed.iter_raw())
             except httpx.TransportError as error:
                 raise TransientError(f"Equinix {op}: {type(error).__name__}: {error}", cloud=CLOUD) from error
+        # httpx's response and its stream refer to each other, so a response is freed only by the
+        # cycle collector, which a plan runs without (reconciler/collector.py): each page's body
+        # would stay in memory to the end of the run. The body goes to a response of our own, which
+        # holds no such cycle and is freed as soon as its page is read.
+        return httpx.Response(streamed.status_code, headers=streamed.headers, content=raw, request=streamed.request)
 
     def _send(
         self,
