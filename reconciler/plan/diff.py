@@ -165,6 +165,8 @@ def diff(
     renamed_from: set[str] = set()
     desired_addresses = {r.address for r in desired}
     renames = _renames(desired, state, live, desired_addresses)
+    # What other resources reference: only these are remembered once planned (`referenced`).
+    targets = {target for r in desired for target in r.refs.values()}
 
     for resource in dependency_order(desired):
         info = KINDS[resource.kind]
@@ -204,8 +206,9 @@ def diff(
         if change.action is Action.REPLACE and resource.deletion_policy is DeletionPolicy.ORPHAN:
             change = replace(change, reason=f"{change.reason}; {ORPHAN_REPLACE_REASON}")
         changes.append(change)
-        keeps_id = change.action in (Action.NOOP, Action.UPDATE, Action.ADOPT)
-        referenced[resource.address] = ReferencedObject(change.cloud_id if keeps_id else None, resolved.attrs)
+        if resource.address in targets:
+            keeps_id = change.action in (Action.NOOP, Action.UPDATE, Action.ADOPT)
+            referenced[resource.address] = ReferencedObject(change.cloud_id if keeps_id else None, resolved.attrs)
 
     declared_owner = {r.cloud_id: a for a, r in state.resources.items() if a in desired_addresses}
     for address, recorded in sorted(state.resources.items()):
@@ -390,7 +393,7 @@ def _change_existing(
         cloud_id=recorded.cloud_id,
         region=live_obj.region or recorded.region,
         before=live_obj.attrs,  # not copied: a live object is not changed once read
-        after=resolved.attrs,
+        after=_after(resource, resolved, live_obj, action),
         fields=fields,
         replace_fields=replace_fields,
         after_unknown=tuple(sorted(resolved.unknown)),
@@ -403,6 +406,15 @@ def _change_existing(
         reapply=live_obj.status == "failed" and action is Action.UPDATE,
         **recorded_as,
     )
+
+
+def _after(resource: Resource, resolved: Resolved, live_obj: LiveObject, action: Action) -> Mapping[str, Any]:
+    """The desired attributes of an existing object's change. A resource with references gets a
+    new mapping when they are resolved; when nothing changes and it equals the live object's, the
+    change holds that one instead, so that a large no-change plan does not keep both."""
+    if action is Action.NOOP and resolved.attrs is not resource.attrs and resolved.attrs == live_obj.attrs:
+        return live_obj.attrs
+    return resolved.attrs
 
 
 def reapplied_fields(info: KindInfo, resolved: Resolved, live_obj: LiveObject) -> tuple[FieldChange, ...]:
