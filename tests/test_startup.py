@@ -130,6 +130,22 @@ def test_a_run_whose_calls_all_succeed_never_imports_the_retry_library(tmp_path:
     assert imported(found, "tenacity") == []
 
 
+@pytest.mark.parametrize("fmt", ["text", "markdown"])
+def test_a_plan_printed_to_a_pipe_imports_no_rich(tmp_path: Path, fmt: str) -> None:
+    examples_project(tmp_path)
+    found = probe(tmp_path, "--sandbox", "plan", "--format", fmt, "bgp")  # with changes: nothing applied
+    assert imported(found, "rich") == []  # only colour needs it
+
+
+def test_a_run_whose_files_all_come_from_the_cache_imports_no_yaml_parser(tmp_path: Path) -> None:
+    examples_project(tmp_path)
+    cold = probe(tmp_path, "validate", "bgp")  # stores every file in the cache (XDG_CACHE_HOME)
+    assert "yaml" in imported(cold, "yaml")
+    warm = probe(tmp_path, "validate", "bgp")  # (the embedded sandbox reads its seed with PyYAML)
+    assert imported(warm, "yaml") == []
+    assert "reconciler.manifest.parse" not in imported(warm, "reconciler")
+
+
 LIST_MODELS = """
 import json, sys
 if sys.argv[1] == "lazy":

@@ -1,10 +1,11 @@
 """A cache of read manifest files, so that repeated local runs skip the YAML parse and the schema.
 
-An entry holds one file's documents as `load.py` builds them (data, the position of every value)
+An entry holds one file's documents as `parse.py` builds them (data, the position of every value)
 and is named by the SHA-256 of everything that result depends on: the file's content and its
-name as displayed, the source of the reader (`load.py`, `jsonpath.py`, this module), the
-versions of reconciler, PyYAML and Python, and the schema's fingerprint. A changed file, reader
-or schema gives another name: an entry is never updated, only written once and read.
+name as displayed, the source of the reader (`load.py`, `parse.py`, `jsonpath.py`, this module),
+the versions of reconciler and Python, PyYAML's installed files, and the schema's fingerprint. A
+changed file, reader or schema gives another name: an entry is never updated, only written once
+and read.
 
 Only files read cleanly are stored: no diagnostic, no value built through a YAML alias (those
 count against the run's alias budget, which a stored result would skip), and every document a
@@ -37,15 +38,15 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from reconciler import __version__
+from reconciler.installed import package_files
 from reconciler.manifest import jsonpath, load
 from reconciler.manifest.load import Document
 
 DISABLE_VARIABLE = "RECONCILER_MANIFEST_CACHE"
 UNUSED_DAYS = 30  # an entry not read for this long is removed when new entries are stored
 _FORMAT = 2  # the shape of an entry; a new shape is a new name, as any change of the reader is
+_PARSER = str(Path(load.__file__).with_name("parse.py"))  # read, not imported: it imports PyYAML
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,17 +230,17 @@ def _entry_name(display: str, content: bytes) -> str:
 
 @cache
 def _reader_fingerprint() -> bytes | None:
-    """What every entry's result depends on besides the file: the reader's code and versions, and
-    what found its documents valid (`schema.fingerprint`)."""
+    """What every entry's result depends on besides the file: the reader's code, the versions of
+    reconciler, Python and PyYAML (its installed files: it is not imported when every file comes
+    from here), and what found its documents valid (`schema.fingerprint`)."""
     from reconciler.manifest import schema
 
-    digest = hashlib.sha256(
-        f"{_FORMAT}\0{__version__}\0{yaml.__version__}\0{yaml.__with_libyaml__}\0{sys.version}\0{marshal.version}".encode()
-    )
+    digest = hashlib.sha256(f"{_FORMAT}\0{__version__}\0{sys.version}\0{marshal.version}".encode())
+    digest.update(package_files("yaml"))
     try:
-        for module in (load, jsonpath, sys.modules[__name__]):
-            source = Path(module.__file__ or "").read_bytes()
-            digest.update(len(source).to_bytes(8, "big") + source)
+        for source in (load.__file__, _PARSER, jsonpath.__file__, __file__):
+            text = Path(source or "").read_bytes()
+            digest.update(len(text).to_bytes(8, "big") + text)
         digest.update(schema.fingerprint())
     except OSError:
         return None

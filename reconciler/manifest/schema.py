@@ -213,22 +213,15 @@ def fingerprint() -> bytes:
     (`reconciler.manifest.cache` stores only valid documents, under a name that includes it).
     OSError when this module's source cannot be read."""
     import hashlib
-    import importlib.util
     import json
-    import os
     from pathlib import Path
+
+    from reconciler.installed import package_files
 
     digest = hashlib.sha256(json.dumps(_assembled(tuple(CLOUDS)), sort_keys=True).encode())
     digest.update(Path(__file__).read_bytes())
     for name in _VALIDATORS:
-        digest.update(f"\0{name}".encode())
-        spec = importlib.util.find_spec(name)  # found, not imported
-        if spec is None or spec.origin is None:
-            continue
-        with os.scandir(os.path.dirname(spec.origin)) as entries:
-            files = sorted((entry.name, entry.stat()) for entry in entries if entry.is_file())
-        for file_name, info in files:
-            digest.update(f"\0{file_name}\0{info.st_size}\0{info.st_mtime_ns}".encode())
+        digest.update(f"\0{name}".encode() + package_files(name))
     return digest.digest()
 
 

@@ -21,17 +21,17 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, NamedTuple
-
-from rich.color import ColorSystem
-from rich.style import Style
-from rich.text import Text
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from reconciler.clouds import KINDS
 from reconciler.model import SecretValue
 from reconciler.plan.model import MARKERS, Action, Change, FieldChange, Plan, PlanMode, SecretChange
 from reconciler.plan.redact import redact_change, redact_field, secret_fields_of
 from reconciler.words import plural
+
+if TYPE_CHECKING:  # rich is imported when something is coloured: a plan printed to a pipe never is
+    from rich.style import Style
+    from rich.text import Text
 
 # Colours per action (rich style names).
 ACTION_STYLES: dict[Action, str] = {
@@ -74,6 +74,8 @@ class Line(NamedTuple):
         return "".join(text for text, _ in self.spans)
 
     def styled(self) -> Text:
+        from rich.text import Text
+
         return Text.assemble(*self.spans)
 
 
@@ -427,12 +429,16 @@ def plan_lines(plan: Plan, *, width: int | None = None) -> list[Line]:
 
 @cache
 def _style(name: str) -> Style:
+    from rich.style import Style
+
     return Style.parse(name)
 
 
 def _ansi(line: Line) -> str:
     """A line with ANSI colour codes, by rich (its styles rendered directly: 50x faster than
     printing `Text` through a `Console`, with the same bytes)."""
+    from rich.color import ColorSystem
+
     return "".join(
         _style(style).render(text, color_system=ColorSystem.STANDARD) if style and text else text
         for text, style in line.spans

@@ -320,3 +320,20 @@ def test_a_stricter_schema_checks_stored_documents_again(tmp_path: Path, monkeyp
     diagnostics = load_manifests([tmp_path]).diagnostics
     assert [d.path for d in diagnostics] == ["spec.description"]  # not taken from the cache
     assert entries() == [stored]  # the file is invalid now: nothing new stored
+
+
+@pytest.mark.usefixtures("schema_changes")
+def test_another_yaml_library_gives_other_entries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "a.yaml").write_text(dump([group("g1")]))
+    load_manifests([tmp_path])
+    [stored] = entries()
+    real = cache.package_files
+
+    def upgraded(name: str) -> bytes:
+        return real(name) + (b"\0upgraded" if name == "yaml" else b"")
+
+    monkeypatch.setattr(cache, "package_files", upgraded)
+    forget_schema()
+    assert not load_file(tmp_path / "a.yaml", (tmp_path / "a.yaml").as_posix(), cache=ManifestCache.for_user()).cached
+    load_manifests([tmp_path])
+    assert len(entries()) == 2 and stored in entries()  # parsed again, and stored under a new name

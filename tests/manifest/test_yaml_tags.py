@@ -1,4 +1,4 @@
-"""The reader resolves the tags of plain YAML values through a lookup (`load._Loader`): every
+"""The reader resolves the tags of plain YAML values through a lookup (`parse._Loader`): every
 value gets the tag libyaml's loader (`yaml.CSafeLoader`) gives it, whatever its length or how
 often it recurs."""
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from reconciler.manifest.load import _Loader
+from reconciler.manifest.parse import _Loader
 
 PLAIN = [
     *("yes", "No", "on", "OFF", "y", "n", "true", "False", "~", "null", "Null", "NULL", ""),
