@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import gzip
 import http.server
 import json
 import math
@@ -324,6 +325,40 @@ def test_a_short_page_makes_paging_continue_from_where_it_stopped(hiccup_server:
     assert sorted(ids) == [f"cfg-{i:02d}" for i in range(20)]  # every config once, none skipped
     # First page, then offsets 7 and 14 concurrently; 7 came back short (3), so on from 10.
     assert offsets[0] == 0 and sorted(offsets[1:3]) == [7, 14] and offsets[3:] == [10, 17]
+
+
+def test_a_compressed_page_is_read_once_decompressed() -> None:
+    # The client reads each body from the stream as it came and lets httpx decode it once.
+    page = {
+        "pagination": {"offset": 0, "limit": 100, "total": 1},
+        "data": [{"uuid": "cfg-00", "connectionUuid": connection_uuid(0), "provisioningStatus": "PROVISIONED"}],
+    }
+
+    class Handler(TokenServingHandler):
+        def do_GET(self) -> None:
+            data = gzip.compress(json.dumps(page).encode())
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        env = {"EQUINIX_API_ENDPOINT": url, "EQUINIX_CLIENT_ID": "me", "EQUINIX_CLIENT_SECRET": EQUINIX_SECRET}
+        provider = EquinixProvider.from_env(env, FAST)
+        result = provider.refresh(RefreshScope())
+        provider.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [(o.cloud_id, o.attrs["connectionUuid"]) for o in result.objects] == [("cfg-00", connection_uuid(0))]
 
 
 def test_a_non_json_error_body_is_reported_readably(html_gateway: tuple[str, list[str]]) -> None:
