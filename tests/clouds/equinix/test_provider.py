@@ -31,20 +31,41 @@ from tests.clouds.settle import settle
 KEY = "Sgkey123abc"
 
 
-class TokenServingHandler(http.server.BaseHTTPRequestHandler):
+class QuietHandler(http.server.BaseHTTPRequestHandler):
+    """A handler for a test server: it logs nothing, and sends whole bodies."""
+
+    def send(self, status: int, data: bytes, content_type: str, **headers: str) -> None:
+        self.send_response(status)
+        for name, value in {"Content-Type": content_type, **headers, "Content-Length": str(len(data))}.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+class TokenServingHandler(QuietHandler):
     """A bare Equinix stand-in: answers every POST with a token; tests add the GETs they need."""
 
     def reply(self, body: object) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self.send(200, json.dumps(body).encode(), "application/json")
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         self.reply({"access_token": "t", "token_timeout": "3600"})
+
+
+@contextlib.contextmanager
+def serving(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    """A real HTTP server on a fresh port, answering with `handler`; its URL."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def peering(i: int = 0, *, remote_asn: int = 45104, key: str | None = KEY) -> Desired:
@@ -252,25 +273,13 @@ def html_gateway() -> Iterator[tuple[str, list[str]]]:
     """A real HTTP server that answers everything with an HTML 502, like a broken gateway."""
     seen: list[str] = []
 
-    class Handler(http.server.BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_POST(self) -> None:
             seen.append(self.path)
-            body = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
-            self.send_response(502)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.send(502, b"<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html")
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", seen
-    server.shutdown()
-    server.server_close()
+    with serving(Handler) as url:
+        yield url, seen
 
 
 @pytest.fixture
@@ -304,15 +313,8 @@ def hiccup_server() -> Iterator[tuple[str, list[int]]]:
                 }
             )
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", offsets
-    server.shutdown()
-    server.server_close()
+    with serving(Handler) as url:
+        yield url, offsets
 
 
 def test_a_short_page_makes_paging_continue_from_where_it_stopped(hiccup_server: tuple[str, list[int]]) -> None:
@@ -336,28 +338,13 @@ def test_a_compressed_page_is_read_once_decompressed() -> None:
 
     class Handler(TokenServingHandler):
         def do_GET(self) -> None:
-            data = gzip.compress(json.dumps(page).encode())
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Encoding", "gzip")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            self.send(200, gzip.compress(json.dumps(page).encode()), "application/json", **{"Content-Encoding": "gzip"})
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}"
+    with serving(Handler) as url:
         env = {"EQUINIX_API_ENDPOINT": url, "EQUINIX_CLIENT_ID": "me", "EQUINIX_CLIENT_SECRET": EQUINIX_SECRET}
         provider = EquinixProvider.from_env(env, FAST)
         result = provider.refresh(RefreshScope())
         provider.close()
-    finally:
-        server.shutdown()
-        server.server_close()
     assert [(o.cloud_id, o.attrs["connectionUuid"]) for o in result.objects] == [("cfg-00", connection_uuid(0))]
 
 
@@ -768,16 +755,9 @@ def held_reads() -> Iterator[tuple[str, threading.Event, threading.Event]]:
                 release.wait(WAIT * 3)  # longer than the test waits for the call
             self.reply(item)
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", arrived, release
-    release.set()
-    server.shutdown()
-    server.server_close()
+    with serving(Handler) as url:
+        yield url, arrived, release
+        release.set()
 
 
 WAIT = 20.0  # seconds: a generous deadline for what should happen at once
