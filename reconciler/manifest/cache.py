@@ -236,8 +236,8 @@ def _reader_fingerprint() -> bytes | None:
     from reconciler.manifest import schema
 
     digest = hashlib.sha256(f"{_FORMAT}\0{__version__}\0{sys.version}\0{marshal.version}".encode())
-    digest.update(package_files("yaml"))
     try:
+        digest.update(package_files("yaml"))
         for source in (load.__file__, _PARSER, jsonpath.__file__, __file__):
             text = Path(source or "").read_bytes()
             digest.update(len(text).to_bytes(8, "big") + text)

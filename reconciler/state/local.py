@@ -120,7 +120,7 @@ class LocalBackend:
         # The journal first, then the state: if a writer folds the journal in between, we see
         # the new state and recognise the journal lines as folded by their base_serial.
         lines = self._read_journal()
-        _, stored = self._read_stored(keep_raw=False)
+        _, stored = self._read_stored()
         return fold(stored, self._unfolded(lines, stored.serial))
 
     def journal_entries(self) -> list[JournalEntry]:
@@ -128,8 +128,8 @@ class LocalBackend:
         _, stored = self._read_stored()
         return self._unfolded(lines, stored.serial)
 
-    def _read_stored(self, *, keep_raw: bool = True) -> tuple[bytes | None, StateDoc]:
-        """The raw bytes (None if there is no file, or not `keep_raw`) and the parsed document."""
+    def _read_stored(self, *, keep_raw: bool = False) -> tuple[bytes | None, StateDoc]:
+        """The parsed document, and with `keep_raw` the raw bytes (None if there is no file)."""
         raw = read_regular_file(self.path, "the state file", STATE_PATH_ADVICE)
         if raw is None:
             return None, StateDoc()
@@ -207,7 +207,7 @@ class LocalBackend:
 
     def write(self, doc: StateDoc) -> StateDoc:
         self._check_held("write the state")
-        old_raw, stored = self._read_stored()  # a corrupt or too-new file stops us here
+        old_raw, stored = self._read_stored(keep_raw=True)  # a corrupt or too-new file stops us here
         if doc.serial != stored.serial:
             raise StateError(
                 f"the state {self.description} moved from serial {doc.serial} to {stored.serial} since "
