@@ -21,9 +21,14 @@ FEW_REFS = 5  # a poll reads up to this many objects one by one, whatever a list
 
 
 def poll_by_list(refs: int, pages: int | None) -> bool:
-    """Whether a poll of `refs` objects reads the list pages rather than each object: more than a
-    few objects, and no more pages than objects as far as the last complete list tells (`pages`;
-    None when there was none yet)."""
+    """Whether a poll of `refs` objects reads the list pages rather than each object, as far as the
+    last complete list tells (`pages`; None when there was none yet):
+    - a list of one page answers two objects or more in one call, in the time of one read (an
+      apply's polls are mostly of two or three objects, in regions still small);
+    - else more than a few objects, and no more pages than objects (the pages after the first
+      take a second round trip)."""
+    if pages == 1:
+        return refs > 1
     return refs > FEW_REFS and (pages is None or pages <= refs)
 
 

@@ -1,4 +1,4 @@
-"""CallCounter and map_bounded."""
+"""CallCounter, map_bounded and poll_by_list."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 import pytest
 
 from reconciler.clouds import counters
-from reconciler.clouds.counters import CallCounter, map_bounded
+from reconciler.clouds.counters import FEW_REFS, CallCounter, map_bounded, poll_by_list
 
 
 def test_counts_from_many_threads_add_up() -> None:
@@ -81,3 +81,22 @@ def test_nested_map_bounded_never_waits_for_a_busy_helper() -> None:
 
     outer = list(range(2 * counters.HELPERS))
     assert map_bounded(inner, outer, len(outer)) == [45 * i for i in outer]
+
+
+@pytest.mark.parametrize(
+    ("refs", "pages", "by_list"),
+    [
+        (1, 1, False),  # one read is as cheap as the page
+        (2, 1, True),  # one page answers both: one call instead of two
+        (3, 1, True),
+        (2, None, False),  # no list seen yet: a few objects are read one by one
+        (FEW_REFS, None, False),
+        (FEW_REFS + 1, None, True),
+        (3, 2, False),  # two pages take two round trips: read the few objects instead
+        (FEW_REFS, 2, False),
+        (FEW_REFS + 1, FEW_REFS + 1, True),  # no more pages than objects
+        (FEW_REFS + 1, FEW_REFS + 2, False),
+    ],
+)
+def test_poll_lists_when_that_takes_fewer_calls(refs: int, pages: int | None, by_list: bool) -> None:
+    assert poll_by_list(refs, pages) is by_list

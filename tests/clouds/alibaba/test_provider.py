@@ -363,6 +363,27 @@ def test_poll_describes_by_id_when_that_takes_fewer_calls_than_the_regions_pages
     assert set(every) == set(peer_ids) and all(v is not None for v in every.values())
 
 
+def test_poll_lists_a_region_whose_list_takes_one_page(
+    sandbox: Callable[..., Sandbox], alibaba: Callable[..., AlibabaProvider]
+) -> None:
+    box = sandbox(make_seed(vbrs_per_region=2))
+    provider = alibaba(box)
+    g1 = created(provider.create(group("one"), "t1"))
+    peer_ids = [created(provider.create(peer(g1, f"10.0.0.{i}"), f"p{i}")) for i in range(2, 5)]
+    settle(provider, [pref(p) for p in peer_ids])
+    scope = AlibabaScope(regions=frozenset({REGION}), kinds=frozenset({ALIBABA_PEER}))
+    assert len(provider.refresh(scope).objects) == 3  # one page
+    box.reset_request_counts()
+    one = provider.poll([pref(peer_ids[0])])
+    assert box.request_counts() == {"alibaba DescribeBgpPeers": 1}
+    assert one[peer_ids[0]] is not None
+    box.reset_request_counts()
+    two = provider.poll([pref(p) for p in peer_ids[:2]] + [pref("bgp-gone000000000000000000")])
+    assert box.request_counts() == {"alibaba DescribeBgpPeers": 1}  # the page, not three reads
+    assert two["bgp-gone000000000000000000"] is None
+    assert all((obj := two[p]) is not None and obj.status == "ready" for p in peer_ids[:2])
+
+
 # -- updates and deletes ----------------------------------------------------------------------
 
 
