@@ -181,7 +181,10 @@ def _changed_fields(
     manifests want, from `want`); secret fields compare the live key with the manifests' key
     (state holds no keys), only when `wanted_secrets` is given."""
     info = KINDS[kind]
-    last = info.normalise(last_applied)
+    # State records normalised values, and normalising is idempotent: when they already equal the
+    # live ones (the usual case), normalising them again could not make them differ.
+    same = all(last_applied.get(f) == obj.attrs.get(f) for f in info.fields)
+    last = last_applied if same else info.normalise(last_applied)
     fields: list[DriftField] = []
     for name in info.fields:
         if (name in last or name in obj.attrs) and last.get(name) != obj.attrs.get(name):

@@ -99,6 +99,15 @@ def test_spelling_differences_are_not_drift() -> None:
     assert run(desired, state, live).items == ()
 
 
+def test_a_state_record_spelt_otherwise_is_compared_normalised() -> None:
+    desired, _, live = managed_trio()
+    respelt = {"localIpAddress": " 10.0.0.1/30", "localAsn": "65010", "connectionUuid": CONN.upper()}
+    assert run(desired, state_of((desired[0], "eq-1", respelt)), live[:1]).items == ()
+    # A recorded value that differs even when normalised is what reconciler last applied: drift.
+    (item,) = run(desired, state_of((desired[0], "eq-1", {**respelt, "localAsn": "65099"})), live[:1]).findings
+    assert [(f.name, f.live, f.state) for f in item.fields] == [("localAsn", 65010, 65099)]
+
+
 def test_changed_resource_no_longer_in_the_manifests_has_no_desired_value() -> None:
     desired, state, live = managed_trio()
     live[0] = live_of(desired[0], "eq-1", remoteAsn=45105)
