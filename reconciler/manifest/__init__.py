@@ -8,8 +8,9 @@
 
 `load_manifests` never raises for content problems; it returns every diagnostic. It raises
 ManifestError only when there is nothing usable to read (a path that does not exist or is not a
-file or folder, no files). Files read cleanly before are not parsed again (`manifest/cache.py`);
-the schema and the rules run on every load.
+file or folder, no files). Files read cleanly before are not parsed again, and their documents
+are not checked on their own again (`manifest/cache.py`); the rules across documents run on
+every load.
 """
 
 from __future__ import annotations
@@ -136,7 +137,7 @@ def load_manifests(paths: Sequence[Path | str] = (".",), key_files: SecretFiles 
 
 def _read_and_check(paths: Sequence[Path | str], key_files: SecretFiles | None) -> Manifests:
     from reconciler.manifest.checked import Checked
-    from reconciler.manifest.rules import semantic_diagnostics
+    from reconciler.manifest.rules import corpus_diagnostics, document_diagnostics
     from reconciler.manifest.schema import check_envelope, schema_problems
 
     roots = list(paths) or ["."]
@@ -154,6 +155,7 @@ def _read_and_check(paths: Sequence[Path | str], key_files: SecretFiles | None) 
     diags: list[Diagnostic] = [d for result in results for d in result.diagnostics]
     complete = not any(d.code in _LOSES_DOCUMENTS for d in diags)
     checked: list[Checked] = []
+    fresh: list[Checked] = []  # not from the cache: their own rules run (`cache.py`)
     documents = 0
     invalid_files: set[str] = set()  # holding a document that is not a valid reconciler document
     for result in results:
@@ -175,17 +177,22 @@ def _read_and_check(paths: Sequence[Path | str], key_files: SecretFiles | None) 
                 diags.append(Diagnostic(doc.file, line, col, problem.path, problem.message, code=problem.code))
                 failed.extend(problem.failed_paths)
             checked.append(Checked.of(doc, kind, tuple(failed)))
+            if not result.cached:
+                fresh.append(checked[-1])
+    own = document_diagnostics(fresh)
+    diags.extend(own)
     if cache is not None:
+        unclean = invalid_files | {d.file for d in own}
         clean = [
             result
             for result in results
-            if not (result.cached or result.diagnostics or result.alias_values or result.file in invalid_files)
+            if not (result.cached or result.diagnostics or result.alias_values or result.file in unclean)
         ]
         for result in clean:
             cache.put(result.file, result.content, result.documents)
         if clean:
             cache.prune()
-    diags.extend(semantic_diagnostics(checked, complete))
+    diags.extend(corpus_diagnostics(checked, complete))
     diags.extend(env_reference_diagnostics(checked))
     if key_files is not None:
         diags.extend(reference_diagnostics(checked, key_files))

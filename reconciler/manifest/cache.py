@@ -1,19 +1,23 @@
-"""A cache of read manifest files, so that repeated local runs skip the YAML parse and the schema.
+"""A cache of read manifest files, so that repeated local runs skip the YAML parse, the schema and
+the rules on one document.
 
 An entry holds one file's documents as `parse.py` builds them (data, the position of every value)
 and is named by the SHA-256 of everything that result depends on: the file's content and its
 name as displayed, the source of the reader (`load.py`, `parse.py`, `jsonpath.py`, this module),
-the versions of reconciler and Python, PyYAML's installed files, and the schema's fingerprint. A
-changed file, reader or schema gives another name: an entry is never updated, only written once
-and read.
+the versions of reconciler and Python, PyYAML's installed files, the schema's fingerprint, and
+the names, sizes and times of reconciler's own files (so any change of its code, the rules
+included). A changed file, reader, schema or rule gives another name: an entry is never
+updated, only written once and read.
 
 Only files read cleanly are stored: no diagnostic, no value built through a YAML alias (those
 count against the run's alias budget, which a stored result would skip), and every document a
-reconciler document valid against the schema. So a literal key, which the schema refuses, is
-never copied here. A stored document is not checked against the schema again: its name
-includes what its validity depends on (`schema.fingerprint`: the schema, the module that applies
-it, the validators), so it was found valid under the same schema. Every rule that reads more than
-one document still runs on each load, and a stored result is exactly what the parse gives.
+reconciler document valid against the schema with no problem of its own (the rules on one
+document: `rules.document_diagnostics`). So a literal key, which the schema refuses, is never
+copied here. A stored document is checked neither against the schema nor by those rules again:
+its name includes what its verdicts depend on (`schema.fingerprint`: the schema, the module that
+applies it, the validators; and reconciler's code), so it passed them before. Every rule that
+reads more than one document still runs on each load, and a stored result is exactly what the
+parse gives.
 
 The folder is `$XDG_CACHE_HOME/reconciler/manifests/` (else `~/.cache/...`), entries are
 written atomically with mode 0600 and carry their own SHA-256, and it is safe to delete at any
@@ -39,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler import __version__
-from reconciler.installed import package_files
+from reconciler.installed import package_files, package_tree
 from reconciler.manifest import jsonpath, load
 from reconciler.manifest.load import Document
 
@@ -47,6 +51,7 @@ DISABLE_VARIABLE = "RECONCILER_MANIFEST_CACHE"
 UNUSED_DAYS = 30  # an entry not read for this long is removed when new entries are stored
 _FORMAT = 2  # the shape of an entry; a new shape is a new name, as any change of the reader is
 _PARSER = str(Path(load.__file__).with_name("parse.py"))  # read, not imported: it imports PyYAML
+_RECONCILER = str(Path(__file__).parents[1])  # the package's folder: its files' names, sizes and times
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,12 +237,14 @@ def _entry_name(display: str, content: bytes) -> str:
 def _reader_fingerprint() -> bytes | None:
     """What every entry's result depends on besides the file: the reader's code, the versions of
     reconciler, Python and PyYAML (its installed files: it is not imported when every file comes
-    from here), and what found its documents valid (`schema.fingerprint`)."""
+    from here), what found its documents valid (`schema.fingerprint`), and reconciler's own files
+    (the rules its documents passed)."""
     from reconciler.manifest import schema
 
     digest = hashlib.sha256(f"{_FORMAT}\0{__version__}\0{sys.version}\0{marshal.version}".encode())
     try:
         digest.update(package_files("yaml"))
+        digest.update(package_tree(_RECONCILER))
         for source in (load.__file__, _PARSER, jsonpath.__file__, __file__):
             text = Path(source or "").read_bytes()
             digest.update(len(text).to_bytes(8, "big") + text)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime
 import difflib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from reconciler.clouds import CLOUDS, cloud_of
 from reconciler.clouds.base import DocumentRule
@@ -19,10 +19,10 @@ from reconciler.manifest.links import link_diagnostics
 from reconciler.manifest.schema import spec_fields
 
 
-def semantic_diagnostics(docs: Sequence[Checked], complete: bool) -> list[Diagnostic]:
-    """Every semantic problem. `complete` is False when some documents could not be read: then
-    the checks that report something *missing* (a reference, the other end of a link) are
-    skipped, since the missing thing may be in a document we could not read."""
+def document_diagnostics(docs: Iterable[Checked]) -> list[Diagnostic]:
+    """The problems each document has on its own: its cloud's rules for one document of its kind,
+    and its accepted drift. They depend on the document alone, so the manifest cache stores only
+    files whose documents have none, and their documents are not checked again (`cache.py`)."""
     diags: list[Diagnostic] = []
     rules_of: dict[str, tuple[DocumentRule, ...]] = {}
     for checked in docs:
@@ -32,7 +32,15 @@ def semantic_diagnostics(docs: Sequence[Checked], complete: bool) -> list[Diagno
         for rule in rules:
             diags.extend(rule(checked))
         diags.extend(_drift_ignore(checked))
-    diags.extend(_duplicate_names(docs))
+    return diags
+
+
+def corpus_diagnostics(docs: Sequence[Checked], complete: bool) -> list[Diagnostic]:
+    """The problems across documents: names, each cloud's rules over all its documents, and the
+    two ends of each session. `complete` is False when some documents could not be read: then
+    the checks that report something *missing* (a reference, the other end of a link) are
+    skipped, since the missing thing may be in a document we could not read."""
+    diags: list[Diagnostic] = list(_duplicate_names(docs))
     for cloud in CLOUDS.values():
         for manifest_rule in cloud.manifest_rules():
             diags.extend(manifest_rule(docs, complete))

@@ -1,7 +1,8 @@
 """The manifest cache (`manifest/cache.py`) only saves the parse: plans, positions and messages
 are the same with it, without it, cold or warm; a changed file is parsed again; only clean files
-are stored (never a literal key), and their documents are not checked against the same schema
-again; and the folder is safe to damage or delete."""
+are stored (never a literal key, never a document with a problem of its own), and their documents
+are checked neither against the same schema nor by the same rules on one document again; and the
+folder is safe to damage or delete."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from reconciler.clouds.equinix import rules as equinix_rules
 from reconciler.manifest import cache, load_manifests, schema
 from reconciler.manifest.cache import DISABLE_VARIABLE, UNUSED_DAYS, ManifestCache
 from reconciler.manifest.load import load_file
@@ -24,6 +26,7 @@ from tests.e2e.conftest import EXAMPLE_KEYS, EXAMPLES, Result, cli
 from tests.manifest.builders import dump, equinix, group, peer
 
 SECRET = "LiteralKeyNeverCached1"
+CONNECTION_TWO = "0c4f1b7e-2d9a-4e61-9b3c-5a8d7e6f1a20"  # another connection: one peering each
 
 
 def cache_folder() -> Path:
@@ -281,6 +284,42 @@ def test_stored_documents_are_not_checked_against_the_schema_again(
     assert warm.diagnostics == cold.diagnostics == ()
 
 
+def test_stored_documents_are_not_checked_by_the_rules_on_one_document_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "a.yaml").write_text(dump([equinix("e1"), equinix("e2", connectionUuid=CONNECTION_TWO)]))
+    checked: list[str] = []
+    real = equinix_rules.addresses
+
+    def counting(doc: Any) -> Iterator[Any]:
+        checked.append(doc.name)
+        return real(doc)
+
+    monkeypatch.setattr(equinix_rules, "addresses", counting)
+    cold = load_manifests([tmp_path])
+    assert checked == ["e1", "e2"] and len(entries()) == 1
+    checked.clear()
+    warm = load_manifests([tmp_path])
+    assert checked == []  # stored: its documents passed these rules under the same code
+    assert warm.diagnostics == cold.diagnostics == ()
+
+
+def test_a_file_with_a_problem_of_its_own_is_not_stored_and_says_so_on_every_run(tmp_path: Path) -> None:
+    (tmp_path / "clean.yaml").write_text(dump([equinix("e1")]))
+    # Valid against the schema, but the device's address is its subnet's network address.
+    (tmp_path / "network.yaml").write_text(
+        dump([equinix("e2", connectionUuid=CONNECTION_TWO, localIpAddress="10.0.0.0/30")])
+    )
+    first = load_manifests([tmp_path])
+    assert [(d.file.rsplit("/", 1)[-1], d.path) for d in first.diagnostics] == [("network.yaml", "spec.localIpAddress")]
+    [stored] = entries()
+    assert load_file(
+        tmp_path / "clean.yaml", (tmp_path / "clean.yaml").as_posix(), cache=ManifestCache.for_user()
+    ).cached
+    assert load_manifests([tmp_path]).diagnostics == first.diagnostics
+    assert entries() == [stored]
+
+
 def forget_schema() -> None:
     """Drop what the schema module and the cache worked out from the schema."""
     for function in (
@@ -320,6 +359,23 @@ def test_a_stricter_schema_checks_stored_documents_again(tmp_path: Path, monkeyp
     diagnostics = load_manifests([tmp_path]).diagnostics
     assert [d.path for d in diagnostics] == ["spec.description"]  # not taken from the cache
     assert entries() == [stored]  # the file is invalid now: nothing new stored
+
+
+@pytest.mark.usefixtures("schema_changes")
+def test_a_change_of_reconciler_code_gives_other_entries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "a.yaml").write_text(dump([group("g1")]))
+    load_manifests([tmp_path])
+    [stored] = entries()
+    real = cache.package_tree
+
+    def edited(folder: str) -> bytes:
+        return real(folder) + b"\0rules.py\0edited"
+
+    monkeypatch.setattr(cache, "package_tree", edited)
+    forget_schema()
+    assert not load_file(tmp_path / "a.yaml", (tmp_path / "a.yaml").as_posix(), cache=ManifestCache.for_user()).cached
+    load_manifests([tmp_path])
+    assert len(entries()) == 2 and stored in entries()  # checked again, and stored under a new name
 
 
 @pytest.mark.usefixtures("schema_changes")
