@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 
 def package_files(name: str) -> bytes:
@@ -17,22 +17,24 @@ def package_files(name: str) -> bytes:
     if spec is None or spec.origin is None:
         return b""
     with os.scandir(os.path.dirname(spec.origin)) as entries:
-        files = sorted((entry.name, entry.stat()) for entry in entries if entry.is_file())
-    return "".join(f"\0{file}\0{info.st_size}\0{info.st_mtime_ns}" for file, info in files).encode()
+        return _listing((entry.name, entry.stat()) for entry in entries if entry.is_file())
 
 
 def package_tree(folder: str) -> bytes:
     """The names, sizes and modification times of every file below `folder` (the caches of
     compiled modules left out): any edit, upgrade or reinstall of the code there changes them."""
-    return "".join(f"\0{name}\0{size}\0{mtime}" for name, size, mtime in sorted(_files_below(folder, ""))).encode()
+    return _listing(_files_below(folder, ""))
 
 
-def _files_below(folder: str, prefix: str) -> Iterator[tuple[str, int, int]]:
+def _listing(files: Iterable[tuple[str, os.stat_result]]) -> bytes:
+    return "".join(f"\0{name}\0{info.st_size}\0{info.st_mtime_ns}" for name, info in sorted(files)).encode()
+
+
+def _files_below(folder: str, prefix: str) -> Iterator[tuple[str, os.stat_result]]:
     with os.scandir(folder) as entries:
         for entry in entries:
             if entry.is_dir(follow_symlinks=False):
                 if entry.name != "__pycache__":
                     yield from _files_below(entry.path, f"{prefix}{entry.name}/")
             elif entry.is_file():
-                info = entry.stat()
-                yield f"{prefix}{entry.name}", info.st_size, info.st_mtime_ns
+                yield f"{prefix}{entry.name}", entry.stat()

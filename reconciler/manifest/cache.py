@@ -3,11 +3,10 @@ the rules on one document.
 
 An entry holds one file's documents as `parse.py` builds them (data, the position of every value)
 and is named by the SHA-256 of everything that result depends on: the file's content and its
-name as displayed, the source of the reader (`load.py`, `parse.py`, `jsonpath.py`, this module),
-the versions of reconciler and Python, PyYAML's installed files, the schema's fingerprint, and
-the names, sizes and times of reconciler's own files (so any change of its code, the rules
-included). A changed file, reader, schema or rule gives another name: an entry is never
-updated, only written once and read.
+name as displayed, the versions of reconciler and Python, the names, sizes and times of
+reconciler's own files (so any change of its code: the reader, this module, the rules), PyYAML's
+installed files, and the schema's fingerprint. A changed file, reader, schema or rule gives
+another name: an entry is never updated, only written once and read.
 
 Only files read cleanly are stored: no diagnostic, no value built through a YAML alias (those
 count against the run's alias budget, which a stored result would skip), and every document a
@@ -44,13 +43,11 @@ from typing import Any
 
 from reconciler import __version__
 from reconciler.installed import package_files, package_tree
-from reconciler.manifest import jsonpath, load
 from reconciler.manifest.load import Document
 
 DISABLE_VARIABLE = "RECONCILER_MANIFEST_CACHE"
 UNUSED_DAYS = 30  # an entry not read for this long is removed when new entries are stored
 _FORMAT = 2  # the shape of an entry; a new shape is a new name, as any change of the reader is
-_PARSER = str(Path(load.__file__).with_name("parse.py"))  # read, not imported: it imports PyYAML
 _RECONCILER = str(Path(__file__).parents[1])  # the package's folder: its files' names, sizes and times
 
 
@@ -63,7 +60,7 @@ class ManifestCache:
     @classmethod
     def for_user(cls) -> ManifestCache | None:
         """The user's cache folder, or None when the cache is turned off or its key cannot be
-        computed (the reader's source is not readable)."""
+        computed (reconciler's folder cannot be listed, or the schema module's source read)."""
         if os.environ.get(DISABLE_VARIABLE, "").strip().lower() in ("off", "0", "false", "no"):
             return None
         if _reader_fingerprint() is None:
@@ -235,19 +232,16 @@ def _entry_name(display: str, content: bytes) -> str:
 
 @cache
 def _reader_fingerprint() -> bytes | None:
-    """What every entry's result depends on besides the file: the reader's code, the versions of
-    reconciler, Python and PyYAML (its installed files: it is not imported when every file comes
-    from here), what found its documents valid (`schema.fingerprint`), and reconciler's own files
-    (the rules its documents passed)."""
+    """What every entry's result depends on besides the file: the versions of reconciler, Python
+    and PyYAML (its installed files: it is not imported when every file comes from here),
+    reconciler's own files (the reader's code and the rules its documents passed), and what found
+    its documents valid (`schema.fingerprint`)."""
     from reconciler.manifest import schema
 
     digest = hashlib.sha256(f"{_FORMAT}\0{__version__}\0{sys.version}\0{marshal.version}".encode())
     try:
         digest.update(package_files("yaml"))
         digest.update(package_tree(_RECONCILER))
-        for source in (load.__file__, _PARSER, jsonpath.__file__, __file__):
-            text = Path(source or "").read_bytes()
-            digest.update(len(text).to_bytes(8, "big") + text)
         digest.update(schema.fingerprint())
     except OSError:
         return None

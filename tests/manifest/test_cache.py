@@ -361,35 +361,33 @@ def test_a_stricter_schema_checks_stored_documents_again(tmp_path: Path, monkeyp
     assert entries() == [stored]  # the file is invalid now: nothing new stored
 
 
-@pytest.mark.usefixtures("schema_changes")
-def test_a_change_of_reconciler_code_gives_other_entries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def stored_again_under_a_new_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, listing: str, changed: Callable[[str], bytes]
+) -> None:
+    """A stored file is read again, and stored under a new name, once the installed files that
+    `listing` (a function of `installed`, as the cache calls it) reports have changed by `changed`."""
     (tmp_path / "a.yaml").write_text(dump([group("g1")]))
     load_manifests([tmp_path])
     [stored] = entries()
-    real = cache.package_tree
+    real: Callable[[str], bytes] = getattr(cache, listing)
 
-    def edited(folder: str) -> bytes:
-        return real(folder) + b"\0rules.py\0edited"
+    def rewritten(name: str) -> bytes:
+        return real(name) + changed(name)
 
-    monkeypatch.setattr(cache, "package_tree", edited)
-    forget_schema()
-    assert not load_file(tmp_path / "a.yaml", (tmp_path / "a.yaml").as_posix(), cache=ManifestCache.for_user()).cached
-    load_manifests([tmp_path])
-    assert len(entries()) == 2 and stored in entries()  # checked again, and stored under a new name
-
-
-@pytest.mark.usefixtures("schema_changes")
-def test_another_yaml_library_gives_other_entries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "a.yaml").write_text(dump([group("g1")]))
-    load_manifests([tmp_path])
-    [stored] = entries()
-    real = cache.package_files
-
-    def upgraded(name: str) -> bytes:
-        return real(name) + (b"\0upgraded" if name == "yaml" else b"")
-
-    monkeypatch.setattr(cache, "package_files", upgraded)
+    monkeypatch.setattr(cache, listing, rewritten)
     forget_schema()
     assert not load_file(tmp_path / "a.yaml", (tmp_path / "a.yaml").as_posix(), cache=ManifestCache.for_user()).cached
     load_manifests([tmp_path])
     assert len(entries()) == 2 and stored in entries()  # parsed again, and stored under a new name
+
+
+@pytest.mark.usefixtures("schema_changes")
+def test_a_change_of_reconciler_code_gives_other_entries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    stored_again_under_a_new_name(tmp_path, monkeypatch, "package_tree", lambda folder: b"\0rules.py\0edited")
+
+
+@pytest.mark.usefixtures("schema_changes")
+def test_another_yaml_library_gives_other_entries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    stored_again_under_a_new_name(
+        tmp_path, monkeypatch, "package_files", lambda name: b"\0upgraded" if name == "yaml" else b""
+    )
