@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 class ProviderOptions:
     """Knobs shared by every provider."""
 
-    max_in_flight: int = 10  # concurrent API requests during refresh
+    max_in_flight: int = 10  # concurrent API requests (per region, where the cloud's quotas are per region)
     request_timeout: float = 30.0  # seconds, per HTTP request
     max_retries: int = 5  # for retryable errors (throttling, 5xx, network)
     backoff_base: float = 0.2  # seconds; jittered exponential

@@ -42,7 +42,7 @@ from reconciler.clouds.alibaba.kinds import ALIBABA_GROUP, ALIBABA_PEER, GROUP, 
 from reconciler.clouds.alibaba.params import KIND_PARAMS, KindParams
 from reconciler.clouds.alibaba.scope import AlibabaScope
 from reconciler.clouds.base import Busy, Desired, ObjectRef, ProviderOptions, RefreshResult, RefreshScope
-from reconciler.clouds.counters import CallCounter, map_bounded, poll_by_list
+from reconciler.clouds.counters import HELPERS, CallCounter, map_bounded, poll_by_list
 from reconciler.clouds.retry import RetryPolicy, TransientError, call_with_retries
 from reconciler.errors import ProviderError, ResourceNotFound
 from reconciler.kinds import KindInfo, canonical_ip
@@ -287,7 +287,9 @@ class AlibabaProvider:
         self._endpoint = endpoint_and_protocol(endpoint) if endpoint else None
         self._policy = RetryPolicy.from_options(options)
         self._counter = CallCounter()
-        self._in_flight = threading.BoundedSemaphore(max(1, options.max_in_flight))
+        # Alibaba's flow control counts each API's requests per region and account (docs/cloud-apis.md,
+        # "Flow control"): requests in flight are bounded per region, so regions are read side by side.
+        self._in_flight: dict[str, threading.BoundedSemaphore] = {}
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
         # Endpoints whose first call has returned (see `_send`), and a lock per endpoint for it.
@@ -327,7 +329,9 @@ class AlibabaProvider:
                 read_timeout=int(self.options.request_timeout * 1000),
                 connect_timeout=int(min(self.options.request_timeout, 5.0) * 1000),
                 user_agent=f"reconciler/{__version__}",
-                max_idle_conns=max(self.options.max_in_flight * 2, 10),
+                # One endpoint may serve every region (ALIBABA_CLOUD_VPC_ENDPOINT): room for all
+                # the requests a refresh has in flight, so none opens a connection it cannot keep.
+                max_idle_conns=max(self.options.max_in_flight * 2, HELPERS),
             )
             if self._access_key_id and self._access_key_secret:
                 config.access_key_id = self._access_key_id
@@ -362,8 +366,10 @@ class AlibabaProvider:
         method = getattr(client, f"{_snake(action)}_with_options")
         secrets = [str(params["auth_key"])] if params.get("auth_key") else []
 
+        slots = self._slots(region)
+
         def attempt() -> dict[str, Any]:
-            with self._in_flight:
+            with slots:
                 self._counter.add(action)
                 try:
                     response = self._send(region, lambda: method(request, runtime.RuntimeOptions()))
@@ -373,6 +379,14 @@ class AlibabaProvider:
             return body if isinstance(body, dict) else {}
 
         return call_with_retries(attempt, self._policy, action)
+
+    def _slots(self, region: str) -> threading.BoundedSemaphore:
+        """The region's requests in flight: at most `max_in_flight` at a time."""
+        with self._clients_lock:
+            slots = self._in_flight.get(region)
+            if slots is None:
+                slots = self._in_flight[region] = threading.BoundedSemaphore(max(1, self.options.max_in_flight))
+            return slots
 
     def _send(self, region: str, call: Callable[[], Any]) -> Any:
         """`call`, made alone if it is the first to its endpoint. The SDK keeps one HTTP session
@@ -523,7 +537,7 @@ class AlibabaProvider:
 
     def refresh(self, scope: RefreshScope) -> RefreshResult:
         """Groups and peers of every region in scope: DescribeBgpGroups / DescribeBgpPeers pages,
-        regions and kinds concurrently (at most `max_in_flight` requests at a time)."""
+        regions and kinds concurrently (at most `max_in_flight` requests at a time in each region)."""
         before = self._counter.snapshot()
         kinds = [k for k in (ALIBABA_GROUP, ALIBABA_PEER) if not scope.kinds or k in scope.kinds]
         regions = scope.regions if isinstance(scope, AlibabaScope) else frozenset()

@@ -303,6 +303,45 @@ def test_refresh_reads_every_region_in_the_fewest_pages(
     assert only_groups.api_calls == {"DescribeBgpGroups": 1}
 
 
+def test_requests_in_flight_are_bounded_per_region_so_regions_are_read_side_by_side(
+    sandbox: Callable[..., Sandbox], alibaba: Callable[..., AlibabaProvider], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Alibaba's flow control counts requests per region: one region's requests must not wait for
+    # another's slots, and none may take more than `max_in_flight` of its own.
+    import threading
+
+    box = sandbox(make_seed(regions=(REGION, OTHER_REGION), vbrs_per_region=1))
+    provider = alibaba(box, max_in_flight=1)
+    real_send = provider._send
+    lock = threading.Lock()
+    in_flight = {REGION: 0, OTHER_REGION: 0}
+    most = dict(in_flight)
+    entered = {REGION: threading.Event(), OTHER_REGION: threading.Event()}
+    first: list[str] = []
+    met: list[bool] = []
+
+    def send(region: str, call: Callable[[], Any]) -> Any:
+        with lock:
+            in_flight[region] += 1
+            most[region] = max(most[region], in_flight[region])
+            leads = not first
+            first.append(region)
+        entered[region].set()
+        try:
+            if leads:  # the first request stays in flight until the other region has one too
+                met.append(entered[OTHER_REGION if region == REGION else REGION].wait(10))
+            return real_send(region, call)
+        finally:
+            with lock:
+                in_flight[region] -= 1
+
+    monkeypatch.setattr(provider, "_send", send)
+    result = provider.refresh(AlibabaScope(regions=frozenset({REGION, OTHER_REGION})))
+    assert result.objects == ()
+    assert met == [True]  # both regions had a request in flight at once
+    assert most == {REGION: 1, OTHER_REGION: 1}  # never two in one region
+
+
 def test_a_refresh_without_extras_lists_the_same_objects_with_no_info(
     sandbox: Callable[..., Sandbox], alibaba: Callable[..., AlibabaProvider]
 ) -> None:
