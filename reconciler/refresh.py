@@ -9,8 +9,8 @@ many API calls each made (per operation) is logged at debug level (`-v`).
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from reconciler.clouds.base import Provider, RefreshResult, RefreshScope
 from reconciler.log import get_logger
@@ -24,11 +24,22 @@ def refresh_all(providers: Mapping[str, Provider], scopes: Mapping[str, RefreshS
     Every provider runs to the end; then the first failure (by provider name) is raised, so an
     outage of one cloud is reported once, not hidden behind another's results.
     """
-    names = sorted(providers)
+    return refresh_as_made(providers.__getitem__, sorted(providers), scopes)
 
-    def refresh_one(name: str) -> RefreshResult:
+
+def refresh_as_made(
+    make: Callable[[str], Provider], names: Sequence[str], scopes: Mapping[str, RefreshScope]
+) -> dict[str, RefreshResult]:
+    """`refresh_all`, with each provider made by `make` on the calling thread, in the order of
+    `names`, its refresh started as soon as it is made: a provider that is slow to make (a large
+    client library to import) is made while the refreshes started before it wait on their first
+    replies. A provider that cannot be made is its failure; none is made after it."""
+    results: dict[str, Future[RefreshResult]] = {}
+    failures: dict[str, BaseException] = {}
+
+    def refresh_one(name: str, provider: Provider) -> RefreshResult:
         started = time.perf_counter()
-        result = providers[name].refresh(scopes.get(name, RefreshScope()))
+        result = provider.refresh(scopes.get(name, RefreshScope()))
         log.debug(
             "refresh.done",
             provider=name,
@@ -40,10 +51,16 @@ def refresh_all(providers: Mapping[str, Provider], scopes: Mapping[str, RefreshS
         return result
 
     with ThreadPoolExecutor(max_workers=max(1, len(names)), thread_name_prefix="refresh") as pool:
-        futures = {name: pool.submit(refresh_one, name) for name in names}
-    failures = [(name, error) for name, f in futures.items() if (error := f.exception()) is not None]
-    for name, error in failures:
+        for name in names:
+            try:
+                provider = make(name)
+            except Exception as not_made:  # the refreshes already started still run to the end
+                failures[name] = not_made
+                break
+            results[name] = pool.submit(refresh_one, name, provider)
+    failures.update((name, failed) for name, f in results.items() if (failed := f.exception()) is not None)
+    for name, error in sorted(failures.items()):
         log.debug("refresh.failed", provider=name, error=str(error))
     if failures:
-        raise failures[0][1]
-    return {name: future.result() for name, future in futures.items()}
+        raise failures[min(failures)]
+    return {name: results[name].result() for name in sorted(results)}

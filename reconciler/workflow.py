@@ -19,7 +19,7 @@ from functools import cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from reconciler.clouds import KINDS, make_provider, refresh_scopes
+from reconciler.clouds import CLOUDS, KINDS, make_provider, refresh_scopes
 from reconciler.clouds.base import ObjectRef, Presupposed, Provider, ProviderOptions, RefreshScope, SessionEnds
 from reconciler.context import AppContext
 from reconciler.log import get_logger
@@ -236,13 +236,19 @@ def observe(
 ) -> Observed:
     """Refresh every provider the manifests or the state involve (or those of `scopes`, each over
     its scope), concurrently, with list APIs."""
-    from reconciler.refresh import refresh_all
+    from reconciler.refresh import refresh_as_made
 
     scopes = scopes if scopes is not None else refresh_scopes(desired, state)
-    providers = {name: ws.provider(name) for name in scopes}
-    if ws.status is not None:  # the status line counts the objects each provider lists
-        providers = {name: ws.status.watch(provider) for name, provider in providers.items()}
-    results = refresh_all(providers, scopes)
+
+    def make(name: str) -> Provider:
+        provider = ws.provider(name)
+        # The status line counts the objects each provider lists.
+        return ws.status.watch(provider) if ws.status is not None else provider
+
+    # Providers are made on this thread (a client library is imported once, never by a refresh
+    # thread), those with a heavy client last: its import overlaps the others' first requests.
+    names = sorted(scopes, key=lambda name: (CLOUDS[name].heavy_client, name))
+    results = refresh_as_made(make, names, scopes)
     objects = tuple(obj for result in results.values() for obj in result.objects)
     listed = {obj.cloud_id for obj in objects}
     objects += tuple(obj for obj in ws.recovered if obj.cloud_id not in listed)
@@ -392,15 +398,12 @@ def build_plan(
     scopes = plan_scopes(resources, state)
     ends: dict[str, list[SessionEnds]] | None = None  # for the address checks, when they run
     if manifests is not None and not refresh_only and not destroy:
-        # The session ends are worked out while the refresh waits on the clouds. The providers are
-        # made here first: a cloud SDK is imported by the main thread, once, not by a refresh thread.
-        for name in scopes:
-            ws.provider(name)
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="observe") as pool:
-            observing = pool.submit(observe, ws, resources, state, scopes)
-            ends = session_ends_of(manifests)
-            manifests.release_documents()  # the ends keep what they need (`LinkEnd.detached`)
-            observed = observing.result()
+        # The session ends are worked out while the refresh waits on the clouds. The refresh runs
+        # on this thread, which makes the providers: a cloud SDK is imported by the main thread.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="session-ends") as pool:
+            ending = pool.submit(session_ends_then_release, manifests)
+            observed = observe(ws, resources, state, scopes)
+            ends = ending.result()
     else:
         observed = observe(ws, resources, state, scopes)
     release_free_memory(len(observed.objects))  # the state's text and the pages read are garbage now
@@ -428,6 +431,14 @@ def plan_scopes(resources: Sequence[Resource], state: StateDoc) -> dict[str, Ref
     return {name: replaced(scope, extras=False) for name, scope in refresh_scopes(resources, state).items()}
 
 
+def session_ends_then_release(manifests: Manifests) -> dict[str, list[SessionEnds]]:
+    """`session_ends_of`, then the manifests' documents released: the ends keep what they need
+    (`LinkEnd.detached`), and a large plan need not hold the documents while its refresh runs."""
+    ends = session_ends_of(manifests)
+    manifests.release_documents()
+    return ends
+
+
 def session_ends_of(manifests: Manifests) -> dict[str, list[SessionEnds]]:
     """The session ends the manifests declare in clouds that check addresses (`check_addresses`),
     by cloud, each with the end it is linked with (of any cloud)."""
@@ -448,7 +459,6 @@ def check_addresses(
     `session_ends_of`; `plan/addresses.py`), by each cloud's `address_checks`: PlanError for a
     linked session's address that cannot form it (unless `allow_mismatch`), the rest as the
     plan's warnings. Their reads count among its API calls."""
-    from reconciler.clouds import CLOUDS
     from reconciler.clouds.base import AddressFinding
     from reconciler.plan.addresses import refuse_mismatches, verdict
 

@@ -17,7 +17,7 @@ from reconciler.clouds.base import Desired, Provider, ProviderOptions, RefreshSc
 from reconciler.clouds.equinix.kinds import EQUINIX_PEERING
 from reconciler.errors import ProviderError
 from reconciler.model import SecretValue
-from reconciler.refresh import refresh_all
+from reconciler.refresh import refresh_all, refresh_as_made
 from reconciler.sandbox import Sandbox, SandboxConfig, Seed
 from tests.conftest import PROXY_VARIABLES
 
@@ -173,3 +173,23 @@ def test_a_provider_without_a_scope_gets_an_empty_one(populated: tuple[Sandbox, 
     results = refresh_all(providers, {})
     assert results["alibaba"].objects == () and results["alibaba"].api_calls == {}
     assert len(results["equinix"].objects) == CONNECTIONS
+
+
+def test_a_provider_that_cannot_be_made_fails_the_refresh_after_those_started_finished(
+    populated: tuple[Sandbox, dict[str, Provider]],
+) -> None:
+    box, providers = populated
+    asked: list[str] = []
+
+    def make(name: str) -> Provider:
+        asked.append(name)
+        if name == "broken":
+            raise ProviderError("no credentials for broken", cloud="broken")
+        return providers[name]
+
+    box.reset_request_counts()
+    with pytest.raises(ProviderError, match="no credentials for broken"):
+        refresh_as_made(make, ["alibaba", "broken", "equinix"], scopes())
+    assert asked == ["alibaba", "broken"]  # nothing is made after it
+    counts = box.request_counts()  # the refresh started before it ran to its end
+    assert counts == {"alibaba DescribeBgpGroups": 2, "alibaba DescribeBgpPeers": 2}

@@ -182,3 +182,39 @@ def test_a_plan_lets_the_manifests_documents_go_once_its_session_ends_are_made(t
     # The address checks ran on the ends (this provider cannot read VBRs: said as a warning).
     assert any("cannot read VBRs" in w for w in plan.warnings)
     assert list(manifests.checked) == [] and len(manifests.resources) == 3
+
+
+def test_a_heavy_clients_provider_is_made_while_the_other_clouds_refresh(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Making Alibaba's provider imports its SDK: the main thread does it while Equinix's refresh
+    # already waits on its first replies, not before that refresh starts.
+    import threading
+
+    assert CLOUDS["alibaba"].heavy_client and not CLOUDS["equinix"].heavy_client
+    light_started = threading.Event()
+    made: list[tuple[str, str, bool]] = []
+
+    class Light(FakeProvider):
+        def refresh(self, scope: RefreshScope) -> RefreshResult:
+            light_started.set()
+            return super().refresh(scope)
+
+    def make(name: str, env: object, options: object) -> FakeProvider:
+        if name == "equinix":
+            made.append((name, threading.current_thread().name, False))
+            return Light()
+        made.append((name, threading.current_thread().name, light_started.wait(10)))
+        return FakeProvider()
+
+    monkeypatch.setattr("reconciler.workflow.make_provider", make)
+    app = AppContext(str(tmp_path / "state.json"), False, None, "text", False, 0.0)
+    ws = Workspace(app, open_backend(app.state_url), {})
+    scopes = {"alibaba": RefreshScope(), "equinix": RefreshScope()}
+    try:
+        observed = observe(ws, [], StateDoc(), scopes)
+    finally:
+        ws.close()
+    assert observed.objects == ()
+    main = threading.main_thread().name
+    assert made == [("equinix", main, False), ("alibaba", main, True)]

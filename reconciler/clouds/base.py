@@ -291,6 +291,10 @@ class Cloud(Protocol):
     # Whether `address_checks` checks anything. The session ends of a cloud that checks none are
     # made only as the other end of a linked session: a plan need not hold one for every peer.
     checks_addresses: bool
+    # Whether making its provider imports a large client library (Alibaba's SDK: about 0.2 s of
+    # CPU). A refresh makes such providers after the others, whose first requests are then in
+    # flight during the import instead of waiting for it.
+    heavy_client: bool
 
     def make_provider(self, env: Mapping[str, str], options: ProviderOptions) -> Provider:
         """The API client, from environment variables (credentials, endpoint)."""

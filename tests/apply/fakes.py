@@ -70,6 +70,7 @@ class FakeCloud:
     name: str = CLOUD
     title: str = "a cloud of routers and links, for tests"
     kinds: tuple[KindInfo, ...] = (ROUTER_KIND, LINK_KIND)
+    heavy_client: bool = False  # the order in which a refresh makes providers
 
     def refresh_scope(
         self,

@@ -69,6 +69,7 @@ class MemCloud:
     credential_variables = frozenset({"MEMCLOUD_TOKEN"})
     terraform_types: Mapping[str, TerraformMapper] = {"memcloud_router": router_from_terraform}
     checks_addresses = False  # see `address_checks`
+    heavy_client = False
 
     def make_provider(self, env: Mapping[str, str], options: ProviderOptions) -> Provider:
         from tests.testcloud.provider import MemProvider

@@ -50,6 +50,7 @@ class AlibabaCloud:
     kinds: tuple[KindInfo, ...] = (kinds.GROUP, kinds.PEER)
     terraform_types: Mapping[str, TerraformMapper] = terraform.TERRAFORM_TYPES
     checks_addresses = True  # a peer's address against its router's gateway addresses
+    heavy_client = True  # its SDK (`sdk.py`)
 
     def make_provider(self, env: Mapping[str, str], options: ProviderOptions) -> Provider:
         from reconciler.clouds.alibaba import sdk

@@ -46,6 +46,7 @@ class EquinixCloud:
     credential_variables = frozenset({"EQUINIX_CLIENT_ID", "EQUINIX_CLIENT_SECRET"})
     terraform_types: Mapping[str, TerraformMapper] = terraform.TERRAFORM_TYPES
     checks_addresses = False  # see `address_checks`
+    heavy_client = False  # httpx: quick to import
 
     def make_provider(self, env: Mapping[str, str], options: ProviderOptions) -> Provider:
         from reconciler.clouds.equinix.provider import EquinixProvider
