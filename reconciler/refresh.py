@@ -1,9 +1,9 @@
 """Refresh every provider at once: each lists its scope with list APIs, all clouds concurrently.
 
 This is the part of `plan` and `drift` users wait for. Each provider pages through its list
-APIs with at most `max_in_flight` requests in flight (per region where the cloud's flow control
-counts per region, as Alibaba's does); here the providers themselves run side by side, and how
-many API calls each made (per operation) is logged at debug level (`-v`).
+APIs with at most `max_in_flight` requests in flight (per region, where the cloud's flow control
+counts requests per region); here the providers themselves run side by side, and how many API
+calls each made (per operation) is logged at debug level (`-v`).
 """
 
 from __future__ import annotations
