@@ -18,22 +18,18 @@ from reconciler.log import get_logger
 log = get_logger("reconciler.refresh")
 
 
-def refresh_all(providers: Mapping[str, Provider], scopes: Mapping[str, RefreshScope]) -> dict[str, RefreshResult]:
-    """Refresh each provider with its scope (an empty scope when none is given), concurrently.
-
-    Every provider runs to the end; then the first failure (by provider name) is raised, so an
-    outage of one cloud is reported once, not hidden behind another's results.
-    """
-    return refresh_as_made(providers.__getitem__, sorted(providers), scopes)
-
-
 def refresh_as_made(
     make: Callable[[str], Provider], names: Sequence[str], scopes: Mapping[str, RefreshScope]
 ) -> dict[str, RefreshResult]:
-    """`refresh_all`, with each provider made by `make` on the calling thread, in the order of
-    `names`, its refresh started as soon as it is made: a provider that is slow to make (a large
-    client library to import) is made while the refreshes started before it wait on their first
-    replies. A provider that cannot be made is its failure; none is made after it."""
+    """Refresh each provider of `names` with its scope (an empty scope when none is given),
+    concurrently. Each provider is made by `make` on the calling thread, in the order of `names`,
+    and its refresh starts as soon as it is made: a provider that is slow to make (a large client
+    library to import) is made while the refreshes started before it wait on their first replies.
+
+    Every refresh started runs to the end; then the first failure (by provider name) is raised, so
+    an outage of one cloud is reported once, not hidden behind another's results. A provider that
+    cannot be made is its failure; none is made after it.
+    """
     results: dict[str, Future[RefreshResult]] = {}
     failures: dict[str, BaseException] = {}
 

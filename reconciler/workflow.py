@@ -20,7 +20,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reconciler.clouds import CLOUDS, KINDS, make_provider, refresh_scopes
-from reconciler.clouds.base import ObjectRef, Presupposed, Provider, ProviderOptions, RefreshScope, SessionEnds
+from reconciler.clouds.base import (
+    ObjectRef,
+    Presupposed,
+    Provider,
+    ProviderOptions,
+    RefreshResult,
+    RefreshScope,
+    SessionEnds,
+)
 from reconciler.context import AppContext
 from reconciler.log import get_logger
 from reconciler.memory import prepare_for_large_run, release_free_memory
@@ -236,19 +244,8 @@ def observe(
 ) -> Observed:
     """Refresh every provider the manifests or the state involve (or those of `scopes`, each over
     its scope), concurrently, with list APIs."""
-    from reconciler.refresh import refresh_as_made
-
     scopes = scopes if scopes is not None else refresh_scopes(desired, state)
-
-    def make(name: str) -> Provider:
-        provider = ws.provider(name)
-        # The status line counts the objects each provider lists.
-        return ws.status.watch(provider) if ws.status is not None else provider
-
-    # Providers are made on this thread (a client library is imported once, never by a refresh
-    # thread), those with a heavy client last: its import overlaps the others' first requests.
-    names = sorted(scopes, key=lambda name: (CLOUDS[name].heavy_client, name))
-    results = refresh_as_made(make, names, scopes)
+    results = refresh_providers(ws, scopes)
     objects = tuple(obj for result in results.values() for obj in result.objects)
     listed = {obj.cloud_id for obj in objects}
     objects += tuple(obj for obj in ws.recovered if obj.cloud_id not in listed)
@@ -257,6 +254,21 @@ def observe(
     calls = {name: dict(result.api_calls) for name, result in results.items()}
     log.debug("refresh complete", objects=len(objects), api_calls=calls)
     return Observed(objects, kinds, calls)
+
+
+def refresh_providers(ws: Workspace, scopes: Mapping[str, RefreshScope]) -> dict[str, RefreshResult]:
+    """Each provider of `scopes` refreshed over its scope, concurrently (`refresh.refresh_as_made`).
+    The providers are made on this thread (a client library is imported once, never by a refresh
+    thread), those with a heavy client last: its import overlaps the others' first requests."""
+    from reconciler.refresh import refresh_as_made
+
+    def make(name: str) -> Provider:
+        provider = ws.provider(name)
+        # The status line counts the objects each provider lists.
+        return ws.status.watch(provider) if ws.status is not None else provider
+
+    names = sorted(scopes, key=lambda name: (CLOUDS[name].heavy_client, name))
+    return refresh_as_made(make, names, scopes)
 
 
 def _just_created(

@@ -40,8 +40,7 @@ def command(
     from reconciler.generate import assemble
     from reconciler.generate.files import check_writable, schema_ref_for, write_files
     from reconciler.read_status import reading
-    from reconciler.refresh import refresh_all
-    from reconciler.workflow import open_workspace
+    from reconciler.workflow import open_workspace, refresh_providers
 
     args = values_by_cloud("--scope", scopes, by_cloud, "")
     if not args:
@@ -50,14 +49,12 @@ def command(
     refresh_scopes = {name: CLOUDS[name].generate_scope(values) for name, values in args.items()}
     check_writable(out, [], force)
     with open_workspace(app) as ws:
-        with reading(ws) as status:
-            providers = {name: ws.provider(name) for name in refresh_scopes}
-            listing = {n: status.watch(p) for n, p in providers.items()} if status is not None else providers
-            listed = refresh_all(listing, refresh_scopes)
+        with reading(ws):
+            listed = refresh_providers(ws, refresh_scopes)
             drafts = [
                 draft
                 for name, values in sorted(args.items())
-                for draft in CLOUDS[name].generate(values, listed[name].objects, providers[name])
+                for draft in CLOUDS[name].generate(values, listed[name].objects, ws.provider(name))
             ]
         if not drafts:
             click.echo("No live objects found in the scopes given: nothing written.")

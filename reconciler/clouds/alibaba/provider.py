@@ -288,7 +288,7 @@ class AlibabaProvider:
         self._policy = RetryPolicy.from_options(options)
         self._counter = CallCounter()
         # Alibaba's flow control counts each API's requests per region and account (docs/cloud-apis.md,
-        # "Flow control"): requests in flight are bounded per region, so regions are read side by side.
+        # Alibaba 6): requests in flight are bounded per region, so regions are read side by side.
         self._in_flight: dict[str, threading.BoundedSemaphore] = {}
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
