@@ -70,11 +70,19 @@ class _Loader(yaml.CSafeLoader):
     """libyaml's parser and composer with PyYAML's tags, found faster: PyYAML tries its regular
     expressions on every plain value, in Python; here each short text is resolved once and then
     looked up (a quarter of the composing time). Path resolvers, which we never register, are
-    not consulted at all."""
+    not consulted at all: a quoted value, a mapping and a sequence get PyYAML's default tags at
+    once."""
 
     def resolve(self, kind: type[yaml.Node], value: Any, implicit: Any) -> str:
-        if kind is yaml.ScalarNode and implicit[0] and len(value) <= _SHORT_TEXT:
-            return _plain_tag(value)
+        if kind is yaml.ScalarNode:
+            if not implicit[0]:
+                return _STR  # quoted (or a block scalar): text, as PyYAML has it with no path resolver
+            if len(value) <= _SHORT_TEXT:
+                return _plain_tag(value)
+        elif kind is yaml.MappingNode:
+            return _MAP
+        elif kind is yaml.SequenceNode:
+            return _SEQ
         tag: str = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
         return tag
 

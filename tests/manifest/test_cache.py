@@ -20,7 +20,7 @@ import pytest
 
 from reconciler.clouds.equinix import rules as equinix_rules
 from reconciler.manifest import cache, load_manifests, schema
-from reconciler.manifest.cache import DISABLE_VARIABLE, UNUSED_DAYS, ManifestCache
+from reconciler.manifest.cache import DISABLE_VARIABLE, UNUSED_DAYS, ManifestCache, _Sharing
 from reconciler.manifest.load import load_file
 from tests.e2e.conftest import EXAMPLE_KEYS, EXAMPLES, Result, cli
 from tests.manifest.builders import dump, equinix, group, peer
@@ -140,6 +140,25 @@ def test_a_stored_file_reads_back_with_its_repeated_values_shared(tmp_path: Path
     assert first.data["spec"]["localAsn"] == 65010
     assert first.data["spec"]["localAsn"] is second.data["spec"]["localAsn"]  # not one of Python's cached small ints
     assert first.data["apiVersion"] is second.data["apiVersion"]
+    assert dict(first.positions) == dict(fresh.documents[0].positions)
+    assert dict(second.positions) == dict(fresh.documents[1].positions)
+
+
+def test_positions_are_stored_with_each_path_and_number_once() -> None:
+    # Equal paths and numbers become one object each (then `marshal` writes each once), whatever
+    # objects the documents held.
+    def text(value: str) -> str:
+        return "".join(list(value))  # equal to `value`, another object
+
+    big = 70_000  # not one of Python's cached small integers
+    tables = [{text("spec.localAsn"): (big + 1, 5), text("kind"): (2, big + 7)} for _ in range(2)]
+    assert next(iter(tables[0])) is not next(iter(tables[1]))
+    share = _Sharing()
+    first, second = (share.positions(table) for table in tables)
+    assert first == second == tables[0]
+    assert [a is b for a, b in zip(first, second, strict=True)] == [True, True]
+    assert first["spec.localAsn"][0] is second["spec.localAsn"][0]
+    assert first["kind"][1] is second["kind"][1]
 
 
 def test_only_clean_files_are_stored(tmp_path: Path) -> None:

@@ -45,3 +45,15 @@ def test_plain_values_get_pyyaml_s_tags_twice_over() -> None:
     assert compose(_Loader, text) == expected
     resolved = {value[1]: value[0] for _key, value in expected[1] if len(value) == 3}
     assert resolved["1" * 150] == "tag:yaml.org,2002:int" and resolved["yes"] == "tag:yaml.org,2002:bool"
+
+
+def test_quoted_and_block_values_mappings_and_sequences_get_pyyaml_s_tags() -> None:
+    # None of these is plain: they get PyYAML's default tags without its resolver being asked.
+    text = (
+        "single: 'yes'\ndouble: \"65010\"\nempty_quoted: ''\n"
+        "literal: |\n  12\n  true\nfolded: >\n  1.5\n  ~\n"
+        "nested:\n  deeper:\n    - a\n    - {b: [1, 'c'], d: {}}\n  seq: []\n"
+        "tagged: !!str 12\nset: !!set {a, b}\n"
+        "? [complex, key]\n: value\n"
+    )
+    assert compose(_Loader, text) == compose(yaml.CSafeLoader, text)
