@@ -18,6 +18,7 @@ CURVES = {  # benchmark: legend label
     "plan": "no-change plan, 0 ms",
     "drift": "drift, 50 ms latency",
     "validate": "validate (50 resources per file)",
+    "validate-cold": "validate, empty manifest cache",
     "apply": "apply creates, 0 ms",
 }
 

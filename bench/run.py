@@ -64,10 +64,11 @@ BENCH = Path(__file__).resolve().parent
 RESULTS_FILE = BENCH / "results.json"
 FORMAT = 1  # of the results file; bench/readme.py and bench/plot.py read this one
 
-BENCHMARKS = ("help", "plan", "validate", "drift", "apply", "apply-latency")
+BENCHMARKS = ("help", "plan", "validate", "validate-cold", "drift", "apply", "apply-latency")
 FULL_SIZES: dict[str, tuple[int, ...]] = {
     "plan": (100, 1000, 5000, 10000, 50000),
     "validate": (1000, 10000, 50000),
+    "validate-cold": (10000, 50000),
     "drift": (1000, 10000),
     "apply": (100, 1000, 5000),
     "apply-latency": (1000,),
@@ -75,6 +76,7 @@ FULL_SIZES: dict[str, tuple[int, ...]] = {
 QUICK_SIZES: dict[str, tuple[int, ...]] = {
     "plan": (100, 1000),
     "validate": (1000,),
+    "validate-cold": (1000,),
     "drift": (1000,),
     "apply": (100,),
     "apply-latency": (100,),
@@ -246,20 +248,35 @@ def plan_and_drift_of(size: int, plan_sizes: Sequence[int], drift_sizes: Sequenc
             yield Case("drift", size, work, timings, {"resources": project.resources, "api_calls": calls})
 
 
-def bench_validate(sizes: Sequence[int], repeat: int) -> Iterator[Case]:
+def bench_validate(name: str, sizes: Sequence[int], repeat: int) -> Iterator[Case]:
+    """`validate` of manifests in files of PER_FILE resources. "validate" runs with the user's
+    manifest cache, so every run but the first of a new version reads it; "validate-cold" gives
+    each run an empty cache, as a CI job's first command has (it parses every file and stores it)."""
     from bench_validate import write_manifests  # the manifests the validate benchmark has always used
 
+    cold = name == "validate-cold"
     for size in sizes:
         files = max(1, size // PER_FILE)
-        say(f"[validate] {size:,} resources in {files:,} files")
+        say(f"[{name}] {size:,} resources in {files:,} files{', an empty manifest cache each run' if cold else ''}")
         with tempfile.TemporaryDirectory() as tmp:
-            folder = Path(tmp)
+            folder = Path(tmp) / "bgp"
+            folder.mkdir()
             start = time.perf_counter()
             count = write_manifests(folder, files, PER_FILE)
             say(f"  wrote {count:,} resources in {elapsed(start)}")
-            timings = timed_runs(f"validate {size}", repeat, partial(run, ["validate", "."], folder, {}))
+            once: Callable[[], Timing] = partial(run, ["validate", "."], folder, {})
+            if cold:
+                once = partial(validate_with_an_empty_cache, folder, Path(tmp))
+            timings = timed_runs(f"{name} {size}", repeat, once)
         work = f"`validate`, {count:,} resources in {files:,} files"
-        yield Case("validate", size, work, timings, {"resources": count, "files": files})
+        if cold:
+            work += ", empty manifest cache (a CI job's first command)"
+        yield Case(name, size, work, timings, {"resources": count, "files": files})
+
+
+def validate_with_an_empty_cache(folder: Path, scratch: Path) -> Timing:
+    with tempfile.TemporaryDirectory(dir=scratch) as cache_home:
+        return run(["validate", "."], folder, {"XDG_CACHE_HOME": cache_home})
 
 
 def apply_once(size: int, latency_ms: float, provisioning: float) -> tuple[Timing, int, int]:
@@ -467,7 +484,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     # The largest set-ups (the plan and drift estates) last: an interrupted run has the rest.
     steps: list[tuple[str, Callable[[], Iterator[Case]]]] = [
         ("help", lambda: bench_help(repeat)),
-        ("validate", lambda: bench_validate(sizes["validate"], repeat)),
+        ("validate", lambda: bench_validate("validate", sizes["validate"], repeat)),
+        ("validate-cold", lambda: bench_validate("validate-cold", sizes["validate-cold"], repeat)),
         ("apply", lambda: bench_apply("apply", sizes["apply"], repeat, 0, 0)),
         (
             "apply-latency",

@@ -55,5 +55,6 @@ def test_an_unknown_benchmark_name_is_refused_with_the_valid_ones(tmp_path: Path
     results = tmp_path / "results.json"
     done = bench_script("run.py", "--only", "plans", "--out", str(results))
     assert done.returncode == 1
-    assert "--only: unknown benchmark plans; valid: help, plan, validate, drift, apply, apply-latency" in done.stderr
+    valid = "help, plan, validate, validate-cold, drift, apply, apply-latency"
+    assert f"--only: unknown benchmark plans; valid: {valid}" in done.stderr
     assert "Traceback" not in done.stderr and not results.exists()
