@@ -60,8 +60,11 @@ def plot(results: dict[str, Any], out: Path) -> None:
     memory.set_title("memory of the reconciler process", fontsize=10)
     times.legend(fontsize=8)
     machine = results["machine"]
+    # A run of some benchmarks (`run.py --only`) keeps the others' entries, from older commits.
+    commits = sorted({e["commit"][:10] for e in results["benchmarks"]} or {results["commit"][:10]})
     fig.suptitle(
-        f"reconciler {results['mode']} bench, {results['date'][:10]}, commit {results['commit'][:10]}; "
+        f"reconciler {results['mode']} bench, {results['date'][:10]}, commit{'s' * (len(commits) > 1)} "
+        f"{', '.join(commits)}; "
         f"{machine['cpu_count']} CPUs, Python {machine['python']}; whole processes, sandbox in its own process",
         fontsize=9,
     )
