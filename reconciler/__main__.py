@@ -1,3 +1,4 @@
 from reconciler.cli import program
 
-program()
+if __name__ == "__main__":  # not when a helper process started afresh imports it (manifest/helpers.py)
+    program()

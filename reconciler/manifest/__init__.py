@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from reconciler.collector import paused
 from reconciler.errors import ManifestError
@@ -33,7 +33,8 @@ from reconciler.manifest.diagnostics import (
     format_report,
     sort_key,
 )
-from reconciler.manifest.load import AliasBudget, find_files, load_file
+from reconciler.manifest.helpers import start_helpers
+from reconciler.manifest.load import AliasBudget, FileResult, find_files, load_file
 from reconciler.manifest.secretfiles import SecretFiles, reference_diagnostics, secret_files
 from reconciler.manifest.secrets import env_reference_diagnostics, resolve_secrets
 from reconciler.model import Resource, SourcePos, address_of
@@ -136,9 +137,7 @@ def load_manifests(paths: Sequence[Path | str] = (".",), key_files: SecretFiles 
 
 
 def _read_and_check(paths: Sequence[Path | str], key_files: SecretFiles | None) -> Manifests:
-    from reconciler.manifest.checked import Checked
-    from reconciler.manifest.rules import corpus_diagnostics, document_diagnostics
-    from reconciler.manifest.schema import check_envelope, schema_problems
+    from reconciler.manifest.rules import corpus_diagnostics
 
     roots = list(paths) or ["."]
     files = find_files(roots)
@@ -151,9 +150,64 @@ def _read_and_check(paths: Sequence[Path | str], key_files: SecretFiles | None) 
         )
     aliases = AliasBudget()  # one budget for every file of the run
     cache = ManifestCache.for_user()
-    results = [load_file(path, display, aliases, cache) for path, display in files]
+    helpers = start_helpers(files, cache) if cache is not None else None
+    split = helpers.first if helpers is not None else len(files)
+    try:
+        own = [load_file(path, display, aliases, cache) for path, display in files[:split]]
+        first = check_files(own, cache)  # while the helpers parse the rest
+        if helpers is not None:
+            helpers.wait()
+        rest = [load_file(path, display, aliases, cache) for path, display in files[split:]]
+    finally:
+        if helpers is not None:
+            helpers.stop()  # only after an error (Ctrl-C) can they still be at work
+    second = check_files(rest, cache)
+    results = own + rest
+    checked = first.checked + second.checked
     diags: list[Diagnostic] = [d for result in results for d in result.diagnostics]
     complete = not any(d.code in _LOSES_DOCUMENTS for d in diags)
+    diags += first.diagnostics + second.diagnostics
+    if cache is not None and (first.stored or second.stored):
+        cache.prune()
+    diags.extend(corpus_diagnostics(checked, complete))
+    diags.extend(env_reference_diagnostics(checked))
+    if key_files is not None:
+        diags.extend(reference_diagnostics(checked, key_files))
+    diags.sort(key=sort_key)
+    by_address: dict[str, Checked] = {}
+    for item in checked:
+        if item.name is not None:
+            by_address.setdefault(address_of(item.kind, item.name), item)
+    return Manifests(
+        checked,
+        diagnostics=tuple(diags),
+        files=tuple(path for path, _ in files),
+        documents=first.documents + second.documents,
+        digest=_digest((display, result.content) for (_, display), result in zip(files, results, strict=True)),
+        _by_address=by_address,
+        key_files=key_files,
+    )
+
+
+class FileChecks(NamedTuple):
+    """What `check_files` found."""
+
+    checked: list[Checked]
+    diagnostics: list[Diagnostic]  # the problems of the documents (not those of reading the files)
+    documents: int
+    stored: bool  # some files were stored in the cache
+
+
+def check_files(results: Sequence[FileResult], cache: ManifestCache | None) -> FileChecks:
+    """Each file's documents through the envelope check, the schema and the rules on one document.
+    With `cache`, the files read cleanly (not from it) are stored in it: the helpers of a cold run
+    store theirs through this function too (`manifest/helpers.py`), so that what is clean is
+    decided in one place."""
+    from reconciler.manifest.checked import Checked
+    from reconciler.manifest.rules import document_diagnostics
+    from reconciler.manifest.schema import check_envelope, schema_problems
+
+    diags: list[Diagnostic] = []
     checked: list[Checked] = []
     fresh: list[Checked] = []  # not from the cache: their own rules run (`cache.py`)
     documents = 0
@@ -181,35 +235,17 @@ def _read_and_check(paths: Sequence[Path | str], key_files: SecretFiles | None) 
                 fresh.append(checked[-1])
     own = document_diagnostics(fresh)
     diags.extend(own)
-    if cache is not None:
-        unclean = invalid_files | {d.file for d in own}
-        clean = [
-            result
-            for result in results
-            if not (result.cached or result.diagnostics or result.alias_values or result.file in unclean)
-        ]
-        for result in clean:
-            cache.put(result.file, result.content, result.documents)
-        if clean:
-            cache.prune()
-    diags.extend(corpus_diagnostics(checked, complete))
-    diags.extend(env_reference_diagnostics(checked))
-    if key_files is not None:
-        diags.extend(reference_diagnostics(checked, key_files))
-    diags.sort(key=sort_key)
-    by_address: dict[str, Checked] = {}
-    for item in checked:
-        if item.name is not None:
-            by_address.setdefault(address_of(item.kind, item.name), item)
-    return Manifests(
-        checked,
-        diagnostics=tuple(diags),
-        files=tuple(path for path, _ in files),
-        documents=documents,
-        digest=_digest((display, result.content) for (_, display), result in zip(files, results, strict=True)),
-        _by_address=by_address,
-        key_files=key_files,
-    )
+    if cache is None:
+        return FileChecks(checked, diags, documents, stored=False)
+    unclean = invalid_files | {d.file for d in own}
+    clean = [
+        result
+        for result in results
+        if not (result.cached or result.diagnostics or result.alias_values or result.file in unclean)
+    ]
+    for result in clean:
+        cache.put(result.file, result.content, result.documents)
+    return FileChecks(checked, diags, documents, stored=bool(clean))
 
 
 def _digest(files: Iterable[tuple[str, bytes]]) -> str:

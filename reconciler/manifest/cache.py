@@ -87,6 +87,10 @@ class ManifestCache:
             os.utime(path)  # read now: kept from `prune` for another while
         return documents
 
+    def has(self, display: str, content: bytes) -> bool:
+        """Whether an entry is stored for this file (a quick look: `get` may still miss)."""
+        return (self.folder / _entry_name(display, content)).is_file()
+
     def put(self, display: str, content: bytes, documents: Iterable[Document]) -> None:
         """Store a clean file's documents; any failure only means nothing is stored."""
         import tempfile  # only when storing
