@@ -184,6 +184,16 @@ def test_helpers_never_see_ctrl_c(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])  # this process still gets it
 
 
+def test_a_signal_blocked_before_stays_blocked() -> None:
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        with helpers._sigint_blocked():
+            pass
+        assert signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
 def test_an_interrupted_read_stops_its_helpers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, started: list[Helpers]
 ) -> None:
