@@ -88,9 +88,12 @@ def start_helpers(files: Sequence[tuple[Path, str]], cache: ManifestCache) -> He
                 name="reconciler-manifest-helper",
                 daemon=True,  # never outlives this process
             )
-            process.start()
+            try:
+                process.start()
+            except OSError:  # no process to be had (a limit on processes, or memory): its files are read here
+                continue
             processes.append(process)
-    return Helpers(first, tuple(processes))
+    return Helpers(first, tuple(processes)) if processes else None
 
 
 def fill(share: Sequence[tuple[str, str]], folder: str) -> None:

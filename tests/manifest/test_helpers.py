@@ -5,11 +5,13 @@ and an interrupted read stops them."""
 
 from __future__ import annotations
 
+import errno
 import os
 import runpy
 import signal
 import threading
 from collections.abc import Iterator
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +116,22 @@ def test_a_cold_read_with_helpers_gives_exactly_what_reading_alone_gives(
     parsed.clear()
     assert outcome(folder) == alone  # warm: the helpers' entries read back like any other
     assert set(parsed) == unclean  # only the files never stored are parsed again
+
+
+def test_helpers_that_cannot_start_leave_their_files_to_this_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, started: list[Helpers]
+) -> None:
+    folder = write_repository(tmp_path)
+    with monkeypatch.context() as patch:
+        patch.setenv(DISABLE_VARIABLE, "off")
+        alone = outcome(folder)
+
+    def refused(process: BaseProcess) -> None:
+        raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")  # fork's answer at a limit
+
+    monkeypatch.setattr(BaseProcess, "start", refused)
+    assert outcome(folder) == alone
+    assert started == []  # none started: read alone
 
 
 def test_helpers_start_only_with_a_core_to_spare_and_enough_to_parse(
