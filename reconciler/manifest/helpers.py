@@ -67,11 +67,12 @@ def start_helpers(files: Sequence[tuple[Path, str]], cache: ManifestCache) -> He
     if spare < 1 or len(files) < 2:
         return None
     sizes = [_size(path) for path, _ in files]
-    if sum(sizes) < 2 * MIN_SHARE_BYTES:  # not enough even if nothing is stored: no file read
+    total = sum(sizes)
+    if total < 2 * MIN_SHARE_BYTES:  # not enough even if nothing is stored: no file read
         return None
     sample = files[:: max(1, len(files) // SAMPLE)]
     missing = sum(1 for path, display in sample if not _stored(cache, path, display)) / len(sample)
-    count = min(spare, int(sum(sizes) * missing) // MIN_SHARE_BYTES - 1)
+    count = min(spare, int(total * missing) // MIN_SHARE_BYTES - 1)
     if count < 1:
         return None
     shares = _split(sizes, count + 1)

@@ -23,7 +23,7 @@ from reconciler.manifest.helpers import Helpers, start_helpers
 from reconciler.manifest.load import find_files
 from tests.manifest.builders import dump, equinix, group, peer
 
-SECRET = "LiteralKeyNeverCached1"
+SECRET = "LiteralKeyNeverCached1"  # a made-up key, refused wherever it is written
 FIFO = "pipe.yaml"
 UNCLEAN = ("m005.yaml", "m009.yaml", "m013.yaml", "m021.yaml", "m022.yaml")  # never stored (`write_repository`)
 
@@ -64,6 +64,13 @@ def outcome(folder: Path) -> tuple[Any, ...]:
     return [str(d) for d in manifests.diagnostics], documents, positions, manifests.digest, manifests.documents
 
 
+def read_alone(folder: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, ...]:
+    """What reading gives with the cache off, so with no helper."""
+    with monkeypatch.context() as patch:
+        patch.setenv(DISABLE_VARIABLE, "off")
+        return outcome(folder)
+
+
 @pytest.fixture
 def started(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Helpers]]:
     """Every group of helpers a read starts, once the threshold lets any file start them."""
@@ -87,9 +94,7 @@ def test_a_cold_read_with_helpers_gives_exactly_what_reading_alone_gives(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, started: list[Helpers]
 ) -> None:
     folder = write_repository(tmp_path)
-    with monkeypatch.context() as patch:
-        patch.setenv(DISABLE_VARIABLE, "off")
-        alone = outcome(folder)
+    alone = read_alone(folder, monkeypatch)
     assert not started  # no cache, no helpers
     for expected in ("literal", "already defined", FIFO):
         assert any(expected in line for line in alone[0]), expected
@@ -112,6 +117,10 @@ def test_a_cold_read_with_helpers_gives_exactly_what_reading_alone_gives(
     unclean = {f for f in files if f.endswith(UNCLEAN)}
     assert set(parsed) == {f for f in files[: helping.first] if not f.endswith(FIFO)} | (theirs & unclean)
     assert theirs - unclean  # the helpers stored some files
+    # The literal key of m005 is refused by the schema: no message quotes it, no entry holds it.
+    assert not any(SECRET in line for line in cold[0])
+    entries = list((Path(os.environ["XDG_CACHE_HOME"]) / "reconciler" / "manifests").iterdir())
+    assert entries and not any(SECRET.encode() in entry.read_bytes() for entry in entries)
 
     parsed.clear()
     assert outcome(folder) == alone  # warm: the helpers' entries read back like any other
@@ -122,9 +131,7 @@ def test_helpers_that_cannot_start_leave_their_files_to_this_process(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, started: list[Helpers]
 ) -> None:
     folder = write_repository(tmp_path)
-    with monkeypatch.context() as patch:
-        patch.setenv(DISABLE_VARIABLE, "off")
-        alone = outcome(folder)
+    alone = read_alone(folder, monkeypatch)
 
     def refused(process: BaseProcess) -> None:
         raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")  # fork's answer at a limit
