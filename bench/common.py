@@ -185,11 +185,16 @@ class Timing:
 
 
 def run(args: list[str], cwd: Path, env: Mapping[str, str]) -> Timing:
-    """Run `reconciler ARGS` as a whole process; wall and CPU (user + system) seconds and peak
+    """Run `reconciler ARGS` as a whole process (`run_python`)."""
+    return run_python(["-m", "reconciler", *args], cwd, env)
+
+
+def run_python(args: list[str], cwd: Path, env: Mapping[str, str]) -> Timing:
+    """Run `python ARGS` as a whole process; wall and CPU (user + system) seconds and peak
     memory, all of this one process (os.wait4 gives its own resource usage, not every child's)."""
     start = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "reconciler", *args],
+        [sys.executable, *args],
         cwd=cwd,
         env=clean_env({**env, **KEY_ENV}),
         stdout=subprocess.PIPE,

@@ -16,6 +16,9 @@ Benchmarks (names for `--only`):
                    sandbox, 0 ms; a fresh project and sandbox per run
     apply-latency  the same at 50 ms latency and 2 s provisioning, against its floor
                    N / parallelism x latency + provisioning
+    floor          what bounds a plan of 100 peers from below, beside that plan, run by run: the
+                   same plan with Equinix peers only (no Alibaba SDK to import), and a process that
+                   imports what the plan of both clouds imports and does nothing else
 
 The results file holds the machine, the date, the commit, each case's runs with its target and
 whether it met it, and the scaling series that `bench/plot.py` draws; `bench/readme.py` writes
@@ -57,6 +60,7 @@ from common import (
     request_counts,
     reset_request_counts,
     run,
+    run_python,
     sandbox_process,
 )
 
@@ -64,7 +68,7 @@ BENCH = Path(__file__).resolve().parent
 RESULTS_FILE = BENCH / "results.json"
 FORMAT = 1  # of the results file; bench/readme.py and bench/plot.py read this one
 
-BENCHMARKS = ("help", "plan", "validate", "validate-cold", "drift", "apply", "apply-latency")
+BENCHMARKS = ("help", "plan", "floor", "validate", "validate-cold", "drift", "apply", "apply-latency")
 FULL_SIZES: dict[str, tuple[int, ...]] = {
     "plan": (100, 1000, 5000, 10000, 50000),
     "validate": (1000, 10000, 50000),
@@ -88,6 +92,25 @@ PARALLELISM = 10  # apply's default, stated explicitly
 SETUP_PARALLELISM = 64  # the apply that builds a plan/drift estate is not measured
 ATTEMPTS = 3  # a run whose sandbox process is killed from outside is set up and run again
 LINEAR_REFERENCE = 1000  # apply: per-create time at larger N is compared with this size's
+FLOOR_SIZE = 100  # the plan whose floor the floor benchmark measures
+
+# The floor process: what a plan imports (the modules named after the code), with the program's
+# own settings, and nothing else. The Alibaba SDK is loaded first, as its provider loads it (its
+# models package entered without the `__init__` that imports all 1,200 models), so that importing
+# a model module named in the list does not run that `__init__`.
+IMPORTS_ONLY = """
+import importlib, sys
+from reconciler.collector import program_runs
+program_runs()
+sys.modules.setdefault("httpx._main", None)
+from reconciler.clouds.alibaba import sdk
+sdk.load()
+for name in sys.argv[1:]:
+    try:
+        importlib.import_module(name)
+    except ImportError:  # the plan tried it and went on without it (sitecustomize; h2 for httpcore)
+        pass
+"""
 
 
 @dataclass(frozen=True)
@@ -172,13 +195,19 @@ def checked(timing: Timing, env: dict[str, str]) -> Timing:
     return timing
 
 
+def no_change_plan(root: Path, env: dict[str, str]) -> Timing:
+    return checked(run(["plan", "bgp", "--detailed-exitcode"], root, env), env)
+
+
 @contextmanager
-def estate(size: int) -> Iterator[tuple[Path, Project, dict[str, str]]]:
-    """`size` peers (half per cloud) applied to a sandbox in its own process, for plan and drift."""
+def estate(size: int, *, equinix_only: bool = False) -> Iterator[tuple[Path, Project, dict[str, str]]]:
+    """`size` peers (half per cloud, or all of Equinix) applied to a sandbox in its own process,
+    for plan and drift."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         start = time.perf_counter()
-        project = generate(root / "bgp", equinix=size // 2, alibaba_peers=size - size // 2)
+        equinix = size if equinix_only else size // 2
+        project = generate(root / "bgp", equinix=equinix, alibaba_peers=size - equinix)
         say(f"  generated {project.resources:,} resources in {elapsed(start)}")
         with sandbox_process(root / "bgp-seed.yaml") as env:
             start = time.perf_counter()
@@ -194,12 +223,12 @@ def estate(size: int) -> Iterator[tuple[Path, Project, dict[str, str]]]:
 def again_if_the_sandbox_stops(label: str, attempt: Callable[[], Iterator[Case]]) -> Iterator[Case]:
     """The cases `attempt()` yields; when its sandbox process stops (killed from outside: this is
     a shared machine), once more from a fresh set-up, without repeating the cases already done."""
-    done: set[str] = set()
+    done: set[tuple[str, int | None, str]] = set()
     for tries_left in range(ATTEMPTS - 1, -1, -1):
         try:
             for case in attempt():
-                if case.benchmark not in done:
-                    done.add(case.benchmark)
+                if (case.benchmark, case.n, case.work) not in done:
+                    done.add((case.benchmark, case.n, case.work))
                     yield case
             return
         except httpx.TransportError as error:
@@ -228,7 +257,7 @@ def plan_and_drift_of(size: int, plan_sizes: Sequence[int], drift_sizes: Sequenc
 
             def plan_once() -> Timing:
                 reset_request_counts(env)
-                return checked(run(["plan", "bgp", "--detailed-exitcode"], root, env), env)
+                return no_change_plan(root, env)
 
             timings = timed_runs(f"plan {size}", repeat, plan_once)
             calls = sum(request_counts(env).values())
@@ -246,6 +275,56 @@ def plan_and_drift_of(size: int, plan_sizes: Sequence[int], drift_sizes: Sequenc
             calls = sum(request_counts(env).values())
             work = f"`drift`, {size:,} peers, {LATENCY_MS:g} ms latency"
             yield Case("drift", size, work, timings, {"resources": project.resources, "api_calls": calls})
+
+
+def bench_floor(repeat: int) -> Iterator[Case]:
+    """A no-change plan of FLOOR_SIZE peers of both clouds, and below it, measured run by run in
+    turn so that all three meet the host at the same moment: the same plan of Equinix peers only,
+    and a process that imports every module the plan of both clouds imported, then ends."""
+    yield from again_if_the_sandbox_stops("floor", partial(floor_cases, repeat))
+
+
+def floor_cases(repeat: int) -> Iterator[Case]:
+    size = FLOOR_SIZE
+    say(f"[floor] a plan of {size} peers, the same of Equinix peers only, and its imports alone")
+    with estate(size) as (both, _, both_env), estate(size, equinix_only=True) as (equinix, _, equinix_env):
+        modules = imported_by_plan(both, both_env)
+        say(f"  the plan of both clouds imports {len(modules)} modules")
+        rows: dict[str, Callable[[], Timing]] = {
+            f"no-change `plan`, {size} peers, 0 ms, run in turn with the two below": partial(
+                no_change_plan, both, both_env
+            ),
+            f"the same plan of {size} Equinix peers (no Alibaba SDK to import)": partial(
+                no_change_plan, equinix, equinix_env
+            ),
+            f"importing what the plan of {size} peers of both clouds imports, and nothing else": partial(
+                run_python, ["-c", IMPORTS_ONLY, *modules], both, {}
+            ),
+        }
+        runs: dict[str, list[Timing]] = {work: [] for work in rows}
+        for i in range(repeat):
+            for work, once in rows.items():
+                timing = once()
+                say(f"    run {i + 1}/{repeat}: {timing.wall:7.3f} s wall  {timing.cpu:7.3f} s cpu  {work}")
+                if timing.code != 0:
+                    raise SystemExit(f"floor, {work}: exit {timing.code}:\n{timing.out[-3000:]}")
+                runs[work].append(timing)
+    for work, timings in runs.items():
+        yield Case("floor", None, work, tuple(timings), {"plan_imports": len(modules)})
+
+
+def imported_by_plan(root: Path, env: dict[str, str]) -> list[str]:
+    """The modules a no-change plan imports, in the order they finished importing (`-X importtime`)."""
+    timing = checked(
+        run_python(["-X", "importtime", "-m", "reconciler", "plan", "bgp", "--detailed-exitcode"], root, env), env
+    )
+    if timing.code != 0:
+        raise SystemExit(f"floor: the plan under -X importtime exited {timing.code}:\n{timing.out[-3000:]}")
+    modules = []
+    for text in timing.out.splitlines():
+        if text.startswith("import time:") and not text.endswith("imported package"):
+            modules.append(text.rsplit("|", 1)[1].strip())
+    return modules
 
 
 def bench_validate(name: str, sizes: Sequence[int], repeat: int) -> Iterator[Case]:
@@ -484,6 +563,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     # The largest set-ups (the plan and drift estates) last: an interrupted run has the rest.
     steps: list[tuple[str, Callable[[], Iterator[Case]]]] = [
         ("help", lambda: bench_help(repeat)),
+        ("floor", lambda: bench_floor(repeat)),
         ("validate", lambda: bench_validate("validate", sizes["validate"], repeat)),
         ("validate-cold", lambda: bench_validate("validate-cold", sizes["validate-cold"], repeat)),
         ("apply", lambda: bench_apply("apply", sizes["apply"], repeat, 0, 0)),

@@ -55,6 +55,25 @@ def test_an_unknown_benchmark_name_is_refused_with_the_valid_ones(tmp_path: Path
     results = tmp_path / "results.json"
     done = bench_script("run.py", "--only", "plans", "--out", str(results))
     assert done.returncode == 1
-    valid = "help, plan, validate, validate-cold, drift, apply, apply-latency"
+    valid = "help, plan, floor, validate, validate-cold, drift, apply, apply-latency"
     assert f"--only: unknown benchmark plans; valid: {valid}" in done.stderr
     assert "Traceback" not in done.stderr and not results.exists()
+
+
+def test_the_floor_benchmark_runs_a_plan_beside_the_same_of_equinix_only_and_its_imports_alone(tmp_path: Path) -> None:
+    results = tmp_path / "results.json"
+    done = bench_script("run.py", "--quick", "--only", "floor", "--out", str(results))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "the plan of both clouds imports" in done.stdout
+
+    rows = json.loads(results.read_text(encoding="utf-8"))["benchmarks"]
+    assert [row["benchmark"] for row in rows] == ["floor"] * 3
+    both, equinix, imports = rows
+    assert both["work"] == "no-change `plan`, 100 peers, 0 ms, run in turn with the two below"
+    assert equinix["work"] == "the same plan of 100 Equinix peers (no Alibaba SDK to import)"
+    assert imports["work"] == "importing what the plan of 100 peers of both clouds imports, and nothing else"
+    # The imports are read from a real plan: reconciler's, httpx's and the Alibaba SDK's modules.
+    assert imports["details"]["plan_imports"] > 300
+    for row in rows:
+        assert row["n"] is None and row["target"] is None and row["pass"] is None
+        assert len(row["runs_s"]) == 1 and row["runs_s"][0] > 0 and row["peak_rss_mb"] > 1
