@@ -43,7 +43,7 @@ import statistics
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -167,17 +167,27 @@ def elapsed(start: float) -> str:
 
 def timed_runs(label: str, repeat: int, once: Callable[[], Timing], expect: int = 0) -> tuple[Timing, ...]:
     """`repeat` runs of `once()`, each printed as it ends; stops the suite on an unexpected exit."""
-    timings = []
+    return runs_in_turn({label: once}, repeat, expect)[label]
+
+
+def runs_in_turn(
+    cases: Mapping[str, Callable[[], Timing]], repeat: int, expect: int = 0
+) -> dict[str, tuple[Timing, ...]]:
+    """`repeat` rounds in which each case (label -> one run) runs once, in turn, so that the cases
+    meet the machine at the same moments; as `timed_runs`, each run printed and its exit checked."""
+    timings: dict[str, list[Timing]] = {label: [] for label in cases}
     for i in range(repeat):
-        timing = once()
-        say(
-            f"    run {i + 1}/{repeat}: {timing.wall:7.3f} s wall  {timing.cpu:7.3f} s cpu  "
-            f"{timing.peak_mb:6.0f} MB peak  exit {timing.code}"
-        )
-        if timing.code != expect:
-            raise SystemExit(f"{label}: exit {timing.code}, expected {expect}:\n{timing.out[-3000:]}")
-        timings.append(timing)
-    return tuple(timings)
+        for label, once in cases.items():
+            timing = once()
+            which = f"  {label}" if len(cases) > 1 else ""
+            say(
+                f"    run {i + 1}/{repeat}: {timing.wall:7.3f} s wall  {timing.cpu:7.3f} s cpu  "
+                f"{timing.peak_mb:6.0f} MB peak  exit {timing.code}{which}"
+            )
+            if timing.code != expect:
+                raise SystemExit(f"{label}: exit {timing.code}, expected {expect}:\n{timing.out[-3000:]}")
+            timings[label].append(timing)
+    return {label: tuple(runs) for label, runs in timings.items()}
 
 
 def bench_help(repeat: int) -> Iterator[Case]:
@@ -301,16 +311,9 @@ def floor_cases(repeat: int) -> Iterator[Case]:
                 run_python, ["-c", IMPORTS_ONLY, *modules], both, {}
             ),
         }
-        runs: dict[str, list[Timing]] = {work: [] for work in rows}
-        for i in range(repeat):
-            for work, once in rows.items():
-                timing = once()
-                say(f"    run {i + 1}/{repeat}: {timing.wall:7.3f} s wall  {timing.cpu:7.3f} s cpu  {work}")
-                if timing.code != 0:
-                    raise SystemExit(f"floor, {work}: exit {timing.code}:\n{timing.out[-3000:]}")
-                runs[work].append(timing)
+        runs = runs_in_turn(rows, repeat)
     for work, timings in runs.items():
-        yield Case("floor", None, work, tuple(timings), {"plan_imports": len(modules)})
+        yield Case("floor", None, work, timings, {"plan_imports": len(modules)})
 
 
 def imported_by_plan(root: Path, env: dict[str, str]) -> list[str]:
